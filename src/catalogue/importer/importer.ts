@@ -1,0 +1,151 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Db } from '../../db/database.js';
+import { toDbTime } from '../../db/dialect.js';
+import type { MediaStore } from '../media-store.js';
+import { NotMp3Error } from '../mp3/frames.js';
+import { slugify } from '../words.js';
+import { readMp3, UnusableFileError, type ImportedFile } from './read-file.js';
+import * as sql from './repository.js';
+
+export interface ImportSummary {
+  added: number;
+  updated: number;
+  unchanged: number;
+  skipped: { file: string; reason: string }[];
+}
+
+export interface ImportOptions {
+  onStart?: (total: number) => void;
+  onFile?: (file: string, outcome: 'added' | 'updated' | 'unchanged' | 'skipped') => void;
+}
+
+type Outcome = 'added' | 'updated' | 'unchanged';
+
+/** Files beside the music that a release may use as its cover when no file embeds one. */
+const FOLDER_COVER = /^(cover|folder|front)\.(jpe?g|png)$/i;
+const MAX_FILE_BYTES = 500 * 1024 * 1024;
+
+/**
+ * Imports a folder tree of MP3 files. Each file is its own transaction: a broken file is reported
+ * and skipped, the rest go on, and running the same import twice changes nothing.
+ */
+export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => Date }) {
+  const { db, media, clock = () => new Date() } = deps;
+
+  async function importFile(file: string, folderCover: string | null): Promise<Outcome> {
+    const bytes = await fs.readFile(file);
+    const track = await readMp3(bytes, path.basename(file, path.extname(file)));
+    const existing = await sql.findTrackByAudio(db, track.audioSha256);
+    if (existing && existing.tags_sha256 === track.tagsSha256) return 'unchanged';
+
+    const stored = await storeMedia(track, folderCover);
+    const now = toDbTime(clock());
+    await db.transaction().execute(async (tx) => {
+      const albumArtistId = await sql.findOrCreateArtist(tx, track.tags.albumArtist, now);
+      const trackArtistId = track.tags.artist === track.tags.albumArtist ? albumArtistId : await sql.findOrCreateArtist(tx, track.tags.artist, now);
+      const album = track.tags.album ?? track.tags.title;
+      const releaseId = await sql.upsertRelease(
+        tx,
+        {
+          importKey: `${slugify(track.tags.albumArtist)}/${slugify(album)}`.slice(0, 255),
+          title: album,
+          artistId: albumArtistId,
+          artistName: track.tags.albumArtist,
+          genreId: await sql.findOrCreateGenre(tx, track.tags.genre),
+          releaseDate: track.tags.date ?? null,
+          coverFile: stored.coverFile,
+        },
+        now,
+      );
+      const fields: sql.TrackFields = {
+        releaseId,
+        artistId: trackArtistId,
+        artistName: track.tags.artist,
+        discNumber: track.tags.discNumber,
+        trackNumber: track.tags.trackNumber ?? 1,
+        title: track.tags.title,
+        durationMs: track.durationMs,
+        bitrateKbps: track.bitrateKbps,
+        mediaFile: stored.mediaFile,
+        previewFile: stored.previewFile,
+        fileBytes: track.bytes.length,
+        audioSha256: track.audioSha256,
+        tagsSha256: track.tagsSha256,
+      };
+      if (existing) await sql.updateTrack(tx, existing.id, fields, now);
+      else await sql.insertTrack(tx, fields, now);
+      await sql.settleReleaseKind(tx, releaseId, track.tags.releaseType);
+      if (existing && existing.release_id !== releaseId) {
+        await sql.removeIfEmpty(tx, existing.release_id, [existing.artist_id]);
+        await sql.settleReleaseKind(tx, existing.release_id, undefined).catch(() => {});
+      }
+    });
+    return existing ? 'updated' : 'added';
+  }
+
+  async function storeMedia(track: ImportedFile, folderCover: string | null) {
+    const [mediaFile, previewFile] = await Promise.all([
+      media.saveTrack(track.audioSha256, track.bytes),
+      media.savePreview(track.audioSha256, track.preview),
+    ]);
+    let coverFile: string | null = null;
+    if (track.cover) coverFile = await media.saveCover(track.cover.data, track.cover.extension);
+    else if (folderCover) coverFile = await media.saveCover(await fs.readFile(folderCover), path.extname(folderCover).slice(1).toLowerCase().replace('jpeg', 'jpg'));
+    return { mediaFile, previewFile, coverFile };
+  }
+
+  return {
+    async importFolder(dir: string, options: ImportOptions = {}): Promise<ImportSummary> {
+      const { mp3s, others, covers } = await listFiles(dir);
+      const summary: ImportSummary = { added: 0, updated: 0, unchanged: 0, skipped: [] };
+      const skip = (file: string, reason: string) => {
+        summary.skipped.push({ file: path.relative(dir, file) || path.basename(file), reason });
+        options.onFile?.(file, 'skipped');
+      };
+      others.forEach((file) => summary.skipped.push({ file: path.relative(dir, file), reason: 'not an MP3 file' }));
+      options.onStart?.(mp3s.length);
+      for (const file of mp3s) {
+        try {
+          const stat = await fs.stat(file);
+          if (stat.size > MAX_FILE_BYTES) {
+            skip(file, 'the file is larger than 500 MB');
+            continue;
+          }
+          const outcome = await importFile(file, covers.get(path.dirname(file)) ?? null);
+          summary[outcome]++;
+          options.onFile?.(file, outcome);
+        } catch (error) {
+          skip(file, reasonFor(error));
+        }
+      }
+      return summary;
+    },
+  };
+}
+
+function reasonFor(error: unknown): string {
+  if (error instanceof NotMp3Error) return `not a readable MP3 (${error.message})`;
+  if (error instanceof UnusableFileError) return `cannot be sold: ${error.message}`;
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'EACCES') return 'cannot be read (permission denied)';
+  return `could not be imported (${e.message ?? String(error)})`;
+}
+
+async function listFiles(dir: string) {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const mp3s: string[] = [];
+  const others: string[] = [];
+  const covers = new Map<string, string>();
+  for (const entry of entries) {
+    if (!entry.isFile() || entry.name.startsWith('.')) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (/\.mp3$/i.test(entry.name)) mp3s.push(file);
+    else if (FOLDER_COVER.test(entry.name)) covers.set(entry.parentPath, file);
+    else others.push(file);
+  }
+  mp3s.sort();
+  return { mp3s, others: others.sort(), covers };
+}
+
+export type Importer = ReturnType<typeof createImporter>;

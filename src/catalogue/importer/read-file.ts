@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { parseBuffer } from 'music-metadata';
+import { cutPreview, scanMp3 } from '../mp3/frames.js';
+
+/** Everything the importer needs from one MP3 file, read once from memory. */
+export interface ImportedFile {
+  bytes: Buffer;
+  preview: Buffer;
+  audioSha256: string;
+  tagsSha256: string;
+  durationMs: number;
+  bitrateKbps: number;
+  tags: TrackTags;
+  cover: { data: Buffer; extension: 'jpg' | 'png' | 'gif' | 'webp' } | undefined;
+}
+
+export interface TrackTags {
+  title: string;
+  artist: string;
+  albumArtist: string;
+  album: string | undefined;
+  trackNumber: number | undefined;
+  discNumber: number;
+  date: string | undefined;
+  genre: string | undefined;
+  releaseType: 'album' | 'ep' | 'single' | undefined;
+}
+
+export class UnusableFileError extends Error {}
+
+const PREVIEW_SECONDS = 30;
+const IMAGE_EXTENSIONS: Record<string, 'jpg' | 'png' | 'gif' | 'webp'> = {
+  'image/jpeg': 'jpg',
+  'image/jpg': 'jpg',
+  'image/png': 'png',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+const clean = (value: string | undefined | null, max = 200) => value?.replace(/\s+/g, ' ').trim().slice(0, max) || undefined;
+
+/** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
+export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<ImportedFile> {
+  const info = scanMp3(bytes);
+  const { common } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
+  const artist = clean(common.artist) ?? clean(common.albumartist);
+  if (!artist) throw new UnusableFileError('it has no artist tag');
+  const tags: TrackTags = {
+    title: clean(common.title) ?? fallbackTitle,
+    artist,
+    albumArtist: clean(common.albumartist) ?? artist,
+    album: clean(common.album),
+    trackNumber: common.track?.no ?? undefined,
+    discNumber: common.disk?.no ?? 1,
+    date: releaseDate(common.date, common.year),
+    genre: clean(common.genre?.[0], 100),
+    releaseType: releaseType(common.releasetype),
+  };
+  const picture = common.picture?.find((p) => IMAGE_EXTENSIONS[p.format.toLowerCase()]);
+  const cover = picture ? { data: Buffer.from(picture.data), extension: IMAGE_EXTENSIONS[picture.format.toLowerCase()]! } : undefined;
+  return {
+    bytes,
+    preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
+    audioSha256: sha256(bytes.subarray(info.audioStart, info.audioEnd)),
+    tagsSha256: sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null })),
+    durationMs: Math.round(info.durationSeconds * 1000),
+    bitrateKbps: info.bitrateKbps,
+    tags,
+    cover,
+  };
+}
+
+function releaseDate(date: string | undefined, year: number | undefined): string | undefined {
+  if (date && /^\d{4}-\d{2}-\d{2}/.test(date)) return date.slice(0, 10);
+  const y = year ?? (date ? Number(date.slice(0, 4)) : NaN);
+  return Number.isInteger(y) && y > 1000 && y < 3000 ? `${y}-01-01` : undefined;
+}
+
+function releaseType(types: string[] | undefined): TrackTags['releaseType'] {
+  const type = types?.map((t) => t.toLowerCase()).find((t) => t === 'album' || t === 'ep' || t === 'single');
+  return type as TrackTags['releaseType'];
+}

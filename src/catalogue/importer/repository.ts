@@ -1,0 +1,172 @@
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/database.js';
+import { insertedId } from '../../db/dialect.js';
+import type { Database, ReleaseKind, SearchKind } from '../../db/schema.js';
+import { searchWords, slugify } from '../words.js';
+
+type Tx = Transaction<Database> | Db;
+
+/** SQL for writing the catalogue during an import. Every function runs inside the caller's transaction. */
+
+export async function findTrackByAudio(tx: Tx, audioSha256: string) {
+  return tx.selectFrom('tracks').select(['id', 'tags_sha256', 'release_id', 'artist_id']).where('audio_sha256', '=', audioSha256).executeTakeFirst();
+}
+
+export async function findOrCreateArtist(tx: Tx, name: string, now: string): Promise<number> {
+  const slug = slugify(name);
+  const existing = await tx.selectFrom('artists').select('id').where('slug', '=', slug).executeTakeFirst();
+  if (existing) return existing.id;
+  const id = insertedId(await tx.insertInto('artists').values({ name, slug, created_at: now }).executeTakeFirstOrThrow());
+  await replaceSearchTerms(tx, 'artist', id, name);
+  return id;
+}
+
+export async function findOrCreateGenre(tx: Tx, name: string | undefined): Promise<number | null> {
+  if (!name) return null;
+  const slug = slugify(name);
+  const existing = await tx.selectFrom('genres').select('id').where('slug', '=', slug).executeTakeFirst();
+  if (existing) return existing.id;
+  return insertedId(await tx.insertInto('genres').values({ name, slug }).executeTakeFirstOrThrow());
+}
+
+export interface ReleaseFields {
+  importKey: string;
+  title: string;
+  artistId: number;
+  artistName: string;
+  genreId: number | null;
+  releaseDate: string | null;
+  coverFile: string | null;
+}
+
+/** Finds the release an imported file belongs to, creating it or refreshing its details. */
+export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
+  const existing = await tx.selectFrom('releases').select(['id', 'cover_file']).where('import_key', '=', fields.importKey).executeTakeFirst();
+  const details = {
+    title: fields.title,
+    artist_id: fields.artistId,
+    genre_id: fields.genreId,
+    release_date: fields.releaseDate,
+    updated_at: now,
+  };
+  if (existing) {
+    await tx
+      .updateTable('releases')
+      .set({ ...details, cover_file: fields.coverFile ?? existing.cover_file })
+      .where('id', '=', existing.id)
+      .execute();
+    await replaceSearchTerms(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
+    return existing.id;
+  }
+  const id = insertedId(
+    await tx
+      .insertInto('releases')
+      .values({ ...details, import_key: fields.importKey, slug: await freeReleaseSlug(tx, `${fields.artistName} ${fields.title}`), kind: 'album', cover_file: fields.coverFile, created_at: now })
+      .executeTakeFirstOrThrow(),
+  );
+  await replaceSearchTerms(tx, 'release', id, `${fields.title} ${fields.artistName}`);
+  return id;
+}
+
+async function freeReleaseSlug(tx: Tx, text: string): Promise<string> {
+  const base = slugify(text);
+  const taken = new Set(
+    (await tx.selectFrom('releases').select('slug').where((eb) => eb.or([eb('slug', '=', base), eb('slug', 'like', `${base}-%`)])).execute()).map(
+      (r) => r.slug,
+    ),
+  );
+  let slug = base;
+  for (let n = 2; taken.has(slug); n++) slug = `${base}-${n}`;
+  return slug;
+}
+
+export interface TrackFields {
+  releaseId: number;
+  artistId: number;
+  artistName: string;
+  discNumber: number;
+  trackNumber: number;
+  title: string;
+  durationMs: number;
+  bitrateKbps: number;
+  mediaFile: string;
+  previewFile: string;
+  fileBytes: number;
+  audioSha256: string;
+  tagsSha256: string;
+}
+
+function trackColumns(f: TrackFields, now: string) {
+  return {
+    release_id: f.releaseId,
+    artist_id: f.artistId,
+    disc_number: f.discNumber,
+    track_number: f.trackNumber,
+    title: f.title,
+    duration_ms: f.durationMs,
+    bitrate_kbps: f.bitrateKbps,
+    media_file: f.mediaFile,
+    preview_file: f.previewFile,
+    file_bytes: f.fileBytes,
+    tags_sha256: f.tagsSha256,
+    updated_at: now,
+  };
+}
+
+export async function insertTrack(tx: Tx, f: TrackFields, now: string): Promise<number> {
+  const id = insertedId(
+    await tx.insertInto('tracks').values({ ...trackColumns(f, now), audio_sha256: f.audioSha256, created_at: now }).executeTakeFirstOrThrow(),
+  );
+  await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
+  return id;
+}
+
+export async function updateTrack(tx: Tx, id: number, f: TrackFields, now: string): Promise<void> {
+  await tx.updateTable('tracks').set(trackColumns(f, now)).where('id', '=', id).execute();
+  await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
+}
+
+/** Album, EP or single: the tag's word when a file gives one, else judged by the number of tracks. */
+export async function settleReleaseKind(tx: Tx, releaseId: number, tagged: ReleaseKind | undefined): Promise<void> {
+  let kind = tagged;
+  if (!kind) {
+    const { n } = await tx
+      .selectFrom('tracks')
+      .where('release_id', '=', releaseId)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    kind = Number(n) <= 3 ? 'single' : Number(n) <= 6 ? 'ep' : 'album';
+  }
+  await tx.updateTable('releases').set({ kind }).where('id', '=', releaseId).execute();
+}
+
+/**
+ * After a retag moved tracks away: an empty release disappears (or is hidden when an order still
+ * points at it), and so does an artist left with nothing.
+ */
+export async function removeIfEmpty(tx: Tx, releaseId: number, artistIds: number[]): Promise<void> {
+  const track = await tx.selectFrom('tracks').select('id').where('release_id', '=', releaseId).limit(1).executeTakeFirst();
+  if (!track) {
+    const sold = await tx.selectFrom('order_items').select('id').where('release_id', '=', releaseId).limit(1).executeTakeFirst();
+    if (sold) await tx.updateTable('releases').set({ hidden: 1 }).where('id', '=', releaseId).execute();
+    else {
+      await tx.deleteFrom('search_terms').where('kind', '=', 'release').where('entity_id', '=', releaseId).execute();
+      await tx.deleteFrom('releases').where('id', '=', releaseId).execute();
+    }
+  }
+  for (const artistId of artistIds) {
+    const used =
+      (await tx.selectFrom('releases').select('id').where('artist_id', '=', artistId).limit(1).executeTakeFirst()) ??
+      (await tx.selectFrom('tracks').select('id').where('artist_id', '=', artistId).limit(1).executeTakeFirst());
+    if (!used) {
+      await tx.deleteFrom('search_terms').where('kind', '=', 'artist').where('entity_id', '=', artistId).execute();
+      await tx.deleteFrom('artists').where('id', '=', artistId).execute();
+    }
+  }
+}
+
+export async function replaceSearchTerms(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
+  await tx.deleteFrom('search_terms').where('kind', '=', kind).where('entity_id', '=', entityId).execute();
+  const rows = searchWords(text).map((term) => ({ term, kind, entity_id: entityId }));
+  if (rows.length) await tx.insertInto('search_terms').values(rows).execute();
+}

@@ -1,0 +1,257 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Database, ReleaseKind, SearchKind } from '../db/schema.js';
+import { prefixUpperBound } from './words.js';
+
+/** SQL for reading the catalogue. Prices are raw here (null = default); the service applies defaults. */
+
+export interface ReleaseRow {
+  id: number;
+  title: string;
+  slug: string;
+  kind: ReleaseKind;
+  release_date: string | null;
+  price_pence: number | null;
+  cover_file: string | null;
+  updated_at: string;
+  artist_name: string;
+  artist_slug: string;
+  genre_name: string | null;
+  genre_slug: string | null;
+  track_count: number;
+}
+
+export interface TrackRow {
+  id: number;
+  release_id: number;
+  disc_number: number;
+  track_number: number;
+  title: string;
+  duration_ms: number;
+  bitrate_kbps: number;
+  price_pence: number | null;
+  artist_name: string;
+  artist_slug: string;
+}
+
+export interface TrackListingRow extends TrackRow {
+  release_title: string;
+  release_slug: string;
+  release_cover_file: string | null;
+  release_updated_at: string;
+}
+
+type ReleaseQuery = SelectQueryBuilder<Database, 'releases' | 'artists', object>;
+
+const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = releases.id)`.as('track_count');
+
+function selectReleases(db: Db) {
+  return db
+    .selectFrom('releases')
+    .innerJoin('artists', 'artists.id', 'releases.artist_id')
+    .leftJoin('genres', 'genres.id', 'releases.genre_id')
+    .where('releases.hidden', '=', 0)
+    .select([
+      'releases.id',
+      'releases.title',
+      'releases.slug',
+      'releases.kind',
+      'releases.release_date',
+      'releases.price_pence',
+      'releases.cover_file',
+      'releases.updated_at',
+      'artists.name as artist_name',
+      'artists.slug as artist_slug',
+      'genres.name as genre_name',
+      'genres.slug as genre_slug',
+      trackCount,
+    ]);
+}
+
+function newestFirst<Q extends ReleaseQuery>(query: Q): Q {
+  return query.orderBy('releases.release_date', 'desc').orderBy('releases.id', 'desc') as Q;
+}
+
+function selectTracks(db: Db) {
+  return db
+    .selectFrom('tracks')
+    .innerJoin('artists', 'artists.id', 'tracks.artist_id')
+    .select([
+      'tracks.id',
+      'tracks.release_id',
+      'tracks.disc_number',
+      'tracks.track_number',
+      'tracks.title',
+      'tracks.duration_ms',
+      'tracks.bitrate_kbps',
+      'tracks.price_pence',
+      'artists.name as artist_name',
+      'artists.slug as artist_slug',
+    ]);
+}
+
+export function createCatalogueRepository(db: Db) {
+  return {
+    async newestReleases(limit: number, offset = 0): Promise<ReleaseRow[]> {
+      return newestFirst(selectReleases(db)).limit(limit).offset(offset).execute();
+    },
+
+    /** Releases ranked by paid order items since `since`; a bought track counts for its release. */
+    async bestSellingReleases(since: string, limit: number): Promise<ReleaseRow[]> {
+      const sales = db
+        .selectFrom('order_items')
+        .innerJoin('orders', 'orders.id', 'order_items.order_id')
+        .where('orders.status', '=', 'paid')
+        .where('orders.paid_at', '>=', since)
+        .groupBy('order_items.release_id')
+        .select(['order_items.release_id', (eb) => eb.fn.countAll<number>().as('sold')]);
+      return selectReleases(db)
+        .innerJoin(sales.as('sales'), 'sales.release_id', 'releases.id')
+        .orderBy('sales.sold', 'desc')
+        .orderBy('releases.id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
+    async genresWithCounts() {
+      return db
+        .selectFrom('genres')
+        .innerJoin('releases', 'releases.genre_id', 'genres.id')
+        .where('releases.hidden', '=', 0)
+        .groupBy(['genres.id', 'genres.name', 'genres.slug'])
+        .select(['genres.name', 'genres.slug', (eb) => eb.fn.countAll<number>().as('release_count')])
+        .orderBy('genres.name')
+        .execute();
+    },
+
+    async genreBySlug(slug: string) {
+      return db.selectFrom('genres').select(['id', 'name', 'slug']).where('slug', '=', slug).executeTakeFirst();
+    },
+
+    async releasesInGenre(genreId: number, limit: number, offset: number): Promise<ReleaseRow[]> {
+      return newestFirst(selectReleases(db).where('releases.genre_id', '=', genreId)).limit(limit).offset(offset).execute();
+    },
+
+    async countReleasesInGenre(genreId: number): Promise<number> {
+      const row = await db
+        .selectFrom('releases')
+        .where('genre_id', '=', genreId)
+        .where('hidden', '=', 0)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    async artistBySlug(slug: string) {
+      return db.selectFrom('artists').select(['id', 'name', 'slug']).where('slug', '=', slug).executeTakeFirst();
+    },
+
+    async releasesByArtist(artistId: number): Promise<ReleaseRow[]> {
+      return newestFirst(selectReleases(db).where('releases.artist_id', '=', artistId)).execute();
+    },
+
+    /** Releases by someone else on which the artist plays a track (compilations, features). */
+    async releasesArtistAppearsOn(artistId: number): Promise<ReleaseRow[]> {
+      const appearances = db.selectFrom('tracks').select('tracks.release_id').where('tracks.artist_id', '=', artistId);
+      return newestFirst(
+        selectReleases(db).where('releases.artist_id', '!=', artistId).where('releases.id', 'in', appearances),
+      ).execute();
+    },
+
+    async releaseBySlug(slug: string): Promise<ReleaseRow | undefined> {
+      return selectReleases(db).where('releases.slug', '=', slug).executeTakeFirst();
+    },
+
+    async releasesByIds(ids: number[]): Promise<ReleaseRow[]> {
+      if (ids.length === 0) return [];
+      return selectReleases(db).where('releases.id', 'in', ids).execute();
+    },
+
+    async tracksOfRelease(releaseId: number): Promise<TrackRow[]> {
+      return selectTracks(db)
+        .where('tracks.release_id', '=', releaseId)
+        .orderBy('tracks.disc_number')
+        .orderBy('tracks.track_number')
+        .execute();
+    },
+
+    async tracksByIds(ids: number[]): Promise<TrackListingRow[]> {
+      if (ids.length === 0) return [];
+      return selectTracks(db)
+        .innerJoin('releases', 'releases.id', 'tracks.release_id')
+        .where('releases.hidden', '=', 0)
+        .where('tracks.id', 'in', ids)
+        .select([
+          'releases.title as release_title',
+          'releases.slug as release_slug',
+          'releases.cover_file as release_cover_file',
+          'releases.updated_at as release_updated_at',
+        ])
+        .execute();
+    },
+
+    async artistsByIds(ids: number[]) {
+      if (ids.length === 0) return [];
+      return db.selectFrom('artists').select(['id', 'name', 'slug']).where('id', 'in', ids).execute();
+    },
+
+    async previewFile(trackId: number) {
+      return db
+        .selectFrom('tracks')
+        .innerJoin('releases', 'releases.id', 'tracks.release_id')
+        .where('tracks.id', '=', trackId)
+        .where('releases.hidden', '=', 0)
+        .select('tracks.preview_file')
+        .executeTakeFirst();
+    },
+
+    async coverFile(releaseId: number) {
+      return db.selectFrom('releases').select('cover_file').where('id', '=', releaseId).where('hidden', '=', 0).executeTakeFirst();
+    },
+
+    /**
+     * Ids of one kind whose words start with every query word (a self-join per word), ordered by
+     * id for stable pages. Each join is an index range scan on (kind, term).
+     */
+    async searchIds(kind: SearchKind, words: string[], limit: number, offset: number): Promise<{ ids: number[]; total: number }> {
+      const matching = matchingEntities(db, kind, words);
+      const [rows, count] = await Promise.all([
+        matching.select('t0.entity_id').distinct().orderBy('t0.entity_id').limit(limit).offset(offset).execute(),
+        db
+          .selectFrom(matching.select('t0.entity_id').distinct().as('m'))
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow(),
+      ]);
+      return { ids: rows.map((r) => r.entity_id), total: Number(count.n) };
+    },
+
+    async sitemapEntries() {
+      const [artists, releases, genres] = await Promise.all([
+        db.selectFrom('artists').select(['slug', 'created_at as updated_at']).execute(),
+        db.selectFrom('releases').select(['slug', 'updated_at']).where('hidden', '=', 0).execute(),
+        db.selectFrom('genres').select('slug').execute(),
+      ]);
+      return { artists, releases, genres };
+    },
+
+    async isEmpty(): Promise<boolean> {
+      const row = await db.selectFrom('tracks').select('id').limit(1).executeTakeFirst();
+      return !row;
+    },
+  };
+}
+
+function matchingEntities(db: Db, kind: SearchKind, words: string[]) {
+  const termRange = (alias: string, word: string) =>
+    sql<boolean>`${sql.ref(`${alias}.kind`)} = ${kind} and ${sql.ref(`${alias}.term`)} >= ${word} and ${sql.ref(`${alias}.term`)} < ${prefixUpperBound(word)}`;
+  let query = db.selectFrom('search_terms as t0').where(termRange('t0', words[0]!)) as unknown as SelectQueryBuilder<any, any, object>;
+  words.slice(1).forEach((word, i) => {
+    const alias = `t${i + 1}`;
+    query = query.innerJoin(`search_terms as ${alias}`, (join) =>
+      join.onRef(`${alias}.entity_id`, '=', 't0.entity_id').on(termRange(alias, word)),
+    );
+  });
+  return query as SelectQueryBuilder<Database & { t0: Database['search_terms'] }, 't0', object>;
+}
+
+export type CatalogueRepository = ReturnType<typeof createCatalogueRepository>;

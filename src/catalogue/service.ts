@@ -1,0 +1,176 @@
+import { toDbTime } from '../db/dialect.js';
+import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
+import { searchWords } from './words.js';
+
+export interface Prices {
+  trackPence: number;
+  releasePence: number;
+}
+
+export interface ReleaseCard {
+  id: number;
+  title: string;
+  url: string;
+  kind: string;
+  year: string | null;
+  releaseDate: string | null;
+  artistName: string;
+  artistUrl: string;
+  genreName: string | null;
+  genreUrl: string | null;
+  coverUrl: string | null;
+  trackCount: number;
+  pricePence: number;
+}
+
+export interface TrackLine {
+  id: number;
+  number: number;
+  disc: number;
+  title: string;
+  artistName: string;
+  artistUrl: string;
+  durationMs: number;
+  bitrateKbps: number;
+  pricePence: number;
+  previewUrl: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  pageCount: number;
+  total: number;
+}
+
+const CHART_DAYS = 7;
+export const SEARCH_KINDS = ['artist', 'release', 'track'] as const;
+export type SearchKindName = (typeof SEARCH_KINDS)[number];
+
+export const artistUrl = (slug: string) => `/artist/${slug}`;
+export const releaseUrl = (slug: string) => `/release/${slug}`;
+export const genreUrl = (slug: string) => `/genre/${slug}`;
+export const previewUrl = (trackId: number) => `/preview/${trackId}.mp3`;
+/** The version in the query lets browsers cache cover art for a long time and still see a new cover. */
+const coverUrl = (releaseId: number, coverFile: string | null, updatedAt: string) =>
+  coverFile ? `/cover/${releaseId}?v=${updatedAt.replace(/\D/g, '')}` : null;
+
+export function createCatalogueService(repo: CatalogueRepository, prices: Prices, clock: () => Date = () => new Date()) {
+  const trackPrice = (pricePence: number | null) => pricePence ?? prices.trackPence;
+  // A release never costs more than buying its tracks one by one.
+  const releasePrice = (row: ReleaseRow) => row.price_pence ?? Math.min(prices.releasePence, Number(row.track_count) * prices.trackPence);
+
+  const toCard = (row: ReleaseRow): ReleaseCard => ({
+    id: row.id,
+    title: row.title,
+    url: releaseUrl(row.slug),
+    kind: row.kind,
+    year: row.release_date ? row.release_date.slice(0, 4) : null,
+    releaseDate: row.release_date,
+    artistName: row.artist_name,
+    artistUrl: artistUrl(row.artist_slug),
+    genreName: row.genre_name,
+    genreUrl: row.genre_slug ? genreUrl(row.genre_slug) : null,
+    coverUrl: coverUrl(row.id, row.cover_file, row.updated_at),
+    trackCount: Number(row.track_count),
+    pricePence: releasePrice(row),
+  });
+
+  const toLine = (row: TrackRow): TrackLine => ({
+    id: row.id,
+    number: row.track_number,
+    disc: row.disc_number,
+    title: row.title,
+    artistName: row.artist_name,
+    artistUrl: artistUrl(row.artist_slug),
+    durationMs: row.duration_ms,
+    bitrateKbps: row.bitrate_kbps,
+    pricePence: trackPrice(row.price_pence),
+    previewUrl: previewUrl(row.id),
+  });
+
+  const toListing = (row: TrackListingRow) => ({
+    ...toLine(row),
+    releaseTitle: row.release_title,
+    releaseUrl: releaseUrl(row.release_slug),
+    coverUrl: coverUrl(row.release_id, row.release_cover_file, row.release_updated_at),
+  });
+
+  function pageOf<T>(items: T[], page: number, pageSize: number, total: number): Page<T> {
+    return { items, page, pageCount: Math.max(1, Math.ceil(total / pageSize)), total };
+  }
+
+  /** Loads rows by id and returns them in the order of `ids`. */
+  function inOrder<R extends { id: number }>(ids: number[], rows: R[]): R[] {
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id)).filter((r): r is R => r !== undefined);
+  }
+
+  return {
+    async home() {
+      const since = toDbTime(new Date(clock().getTime() - CHART_DAYS * 24 * 3600 * 1000));
+      const [newest, sellers, genres] = await Promise.all([
+        repo.newestReleases(12),
+        repo.bestSellingReleases(since, 10),
+        repo.genresWithCounts(),
+      ]);
+      const chartIsSales = sellers.length > 0;
+      return {
+        newReleases: newest.map(toCard),
+        chart: (chartIsSales ? sellers : newest.slice(0, 10)).map(toCard),
+        chartIsSales,
+        genres: genres.map((g) => ({ name: g.name, url: genreUrl(g.slug), releaseCount: Number(g.release_count) })),
+      };
+    },
+
+    async artist(slug: string) {
+      const artist = await repo.artistBySlug(slug);
+      if (!artist) return undefined;
+      const [own, appearsOn] = await Promise.all([repo.releasesByArtist(artist.id), repo.releasesArtistAppearsOn(artist.id)]);
+      return { name: artist.name, url: artistUrl(artist.slug), releases: own.map(toCard), appearsOn: appearsOn.map(toCard) };
+    },
+
+    async release(slug: string) {
+      const row = await repo.releaseBySlug(slug);
+      if (!row) return undefined;
+      const tracks = (await repo.tracksOfRelease(row.id)).map(toLine);
+      const totalMs = tracks.reduce((sum, t) => sum + t.durationMs, 0);
+      return { ...toCard(row), tracks, totalMs, discCount: new Set(tracks.map((t) => t.disc)).size };
+    },
+
+    async genre(slug: string, page: number, pageSize: number) {
+      const genre = await repo.genreBySlug(slug);
+      if (!genre) return undefined;
+      const [rows, total] = await Promise.all([
+        repo.releasesInGenre(genre.id, pageSize, (page - 1) * pageSize),
+        repo.countReleasesInGenre(genre.id),
+      ]);
+      return { name: genre.name, url: genreUrl(genre.slug), releases: pageOf(rows.map(toCard), page, pageSize, total) };
+    },
+
+    /** One page of one kind of search result. */
+    async search(query: string, kind: SearchKindName, page: number, pageSize: number) {
+      const words = searchWords(query).slice(0, 8);
+      if (words.length === 0) return pageOf([], 1, pageSize, 0);
+      const { ids, total } = await repo.searchIds(kind, words, pageSize, (page - 1) * pageSize);
+      const load = {
+        artist: async () => (await repo.artistsByIds(ids)).map((a) => ({ id: a.id, name: a.name, url: artistUrl(a.slug) })),
+        release: async () => (await repo.releasesByIds(ids)).map(toCard),
+        track: async () => (await repo.tracksByIds(ids)).map(toListing),
+      }[kind];
+      const items: { id: number }[] = await load();
+      return pageOf(inOrder(ids, items), page, pageSize, total);
+    },
+
+    async sitemap() {
+      const { artists, releases, genres } = await repo.sitemapEntries();
+      return [
+        ...artists.map((a) => ({ path: artistUrl(a.slug), lastModified: a.updated_at })),
+        ...releases.map((r) => ({ path: releaseUrl(r.slug), lastModified: r.updated_at })),
+        ...genres.map((g) => ({ path: genreUrl(g.slug), lastModified: null })),
+      ];
+    },
+  };
+}
+
+export type CatalogueService = ReturnType<typeof createCatalogueService>;

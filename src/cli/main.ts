@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config.js';
+import { registerCatalogueCommands } from './catalogue-commands.js';
+import { registerDatabaseCommands } from './database-commands.js';
+
+/** `npx store ...`: the operator's commands. Each feature registers its own. */
+const program = new Command()
+  .name('store')
+  .description('Operator commands for the music store. Settings come from the environment (see .env.example).')
+  .showHelpAfterError();
+
+registerDatabaseCommands(program);
+registerCatalogueCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `Error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Where everything lives when nothing is configured: an embedded database and media under data/. */
+const DEFAULT_DATA_DIR = 'data';
+const INSECURE_DEV_SECRET = 'development-only-session-secret-change-me';
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const pence = z.coerce.number().int().min(0).max(1_000_000);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  STORE_NAME: z.string().min(1).max(80).default('Northern Lights Music'),
+  DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  DATABASE_URL: z.string().min(1).optional(),
+  MEDIA_DIR: z.string().min(1).optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TRUST_PROXY: z.string().default('false'),
+  DEMO_CATALOGUE: flag.default('true'),
+  TRACK_PRICE_PENCE: pence.default(79),
+  RELEASE_PRICE_PENCE: pence.default(699),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
+});
+
+export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  publicUrl: string | undefined;
+  storeName: string;
+  dataDir: string;
+  mediaDir: string;
+  database: DatabaseTarget;
+  sessionSecret: string;
+  /** Express's `trust proxy` value: false, true, a hop count or a list of addresses. */
+  trustProxy: boolean | number | string;
+  demoCatalogue: boolean;
+  prices: { trackPence: number; releasePence: number };
+  logLevel: string;
+  contactEmail: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseTarget {
+  if (!url) return { kind: 'sqlite', file: path.join(dataDir, 'store.sqlite') };
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
+    return { kind: 'mysql', url: url.replace(/^mariadb:/, 'mysql:') };
+  }
+  return { kind: 'sqlite', file: url.replace(/^(sqlite|file):(\/\/)?/, '') };
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false' || value === '') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Reads the environment once, at start-up, and names every bad or missing variable together. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production') {
+    if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the SQLite default is for trying the store out)');
+    if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    storeName: e.STORE_NAME,
+    dataDir: e.DATA_DIR,
+    mediaDir: e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media'),
+    database: parseDatabaseUrl(e.DATABASE_URL, e.DATA_DIR),
+    sessionSecret: e.SESSION_SECRET ?? INSECURE_DEV_SECRET,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    demoCatalogue: e.DEMO_CATALOGUE,
+    prices: { trackPence: e.TRACK_PRICE_PENCE, releasePence: e.RELEASE_PRICE_PENCE },
+    logLevel: e.LOG_LEVEL,
+    contactEmail: e.CONTACT_EMAIL,
+  };
+}
+
+/** Reads `.env` into the environment when there is one; variables already set win. */
+export function loadDotEnv(file = '.env'): void {
+  if (fs.existsSync(file)) process.loadEnvFile(file);
+}

@@ -1,0 +1,61 @@
+import { MysqlAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+
+/**
+ * The one place where MySQL and SQLite differ: every known difference between the two dialects
+ * is answered here, so feature code never asks which database it is on.
+ */
+export type Dialect = 'mysql' | 'sqlite';
+
+export function dialectOf(db: Kysely<any>): Dialect {
+  return db.getExecutor().adapter instanceof MysqlAdapter ? 'mysql' : 'sqlite';
+}
+
+/** UTC time as the database stores it: 'YYYY-MM-DD HH:MM:SS', readable in any SQL client. */
+export function toDbTime(date: Date): string {
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function fromDbTime(value: string): Date {
+  return new Date(`${value.replace(' ', 'T')}Z`);
+}
+
+/** Column type for text that may exceed 64 KB on MySQL (TEXT there stops at 64 KB). */
+export function longTextType(dialect: Dialect) {
+  return dialect === 'mysql' ? sql`mediumtext` : sql`text`;
+}
+
+/** Byte-wise comparison, so prefix ranges on normalised search terms use the index the same way. */
+export function binaryCollation(dialect: Dialect): RawBuilder<unknown> | null {
+  return dialect === 'mysql' ? sql`collate utf8mb4_bin` : null;
+}
+
+export function isDuplicateKeyError(error: unknown): boolean {
+  const e = error as { code?: string; errno?: number };
+  return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** MySQL has no RETURNING: both dialects report the new id through insertId. */
+export function insertedId(result: { insertId?: bigint }): number {
+  if (result.insertId === undefined) throw new Error('insert did not report an id');
+  return Number(result.insertId);
+}
+
+/**
+ * Insert a row or, when its key exists, overwrite the given columns: ON CONFLICT on SQLite,
+ * ON DUPLICATE KEY UPDATE on MySQL.
+ */
+export async function upsert<T extends Record<string, unknown>>(
+  db: Kysely<any>,
+  table: string,
+  row: T,
+  keyColumns: (keyof T & string)[],
+  updateColumns: (keyof T & string)[],
+): Promise<void> {
+  const insert = db.insertInto(table).values(row);
+  const updates = Object.fromEntries(updateColumns.map((c) => [c, row[c]]));
+  if (dialectOf(db) === 'mysql') {
+    await insert.onDuplicateKeyUpdate(updates).execute();
+  } else {
+    await insert.onConflict((oc) => oc.columns(keyColumns).doUpdateSet(updates)).execute();
+  }
+}

@@ -1,0 +1,108 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types. Times are UTC strings 'YYYY-MM-DD HH:MM:SS' in both dialects (mysql2 runs with
+ * dateStrings), booleans are 0/1 integers, money is whole pence.
+ */
+export interface ArtistTable {
+  id: Generated<number>;
+  name: string;
+  slug: string;
+  created_at: string;
+}
+
+export interface GenreTable {
+  id: Generated<number>;
+  name: string;
+  slug: string;
+}
+
+export type ReleaseKind = 'album' | 'ep' | 'single';
+
+export interface ReleaseTable {
+  id: Generated<number>;
+  artist_id: number;
+  genre_id: number | null;
+  /** Normalised album artist + album: how the importer groups files into one release. */
+  import_key: string;
+  title: string;
+  slug: string;
+  kind: ReleaseKind;
+  release_date: string | null;
+  price_pence: number | null;
+  cover_file: string | null;
+  hidden: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TrackTable {
+  id: Generated<number>;
+  release_id: number;
+  artist_id: number;
+  disc_number: number;
+  track_number: number;
+  title: string;
+  duration_ms: number;
+  bitrate_kbps: number;
+  price_pence: number | null;
+  /** Paths relative to the media folder; never served statically. */
+  media_file: string;
+  preview_file: string;
+  file_bytes: number;
+  /** SHA-256 of the audio frames only, so a retagged file is recognised as the same track. */
+  audio_sha256: string;
+  /** SHA-256 of the tag data we imported, so an unchanged file is skipped. */
+  tags_sha256: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type SearchKind = 'artist' | 'release' | 'track';
+
+export interface SearchTermTable {
+  term: string;
+  kind: SearchKind;
+  entity_id: number;
+}
+
+export interface SessionTable {
+  sid: string;
+  expires_at: string;
+  data: string;
+}
+
+export type OrderStatus = 'pending' | 'paid' | 'refunded' | 'failed' | 'cancelled' | 'expired';
+
+export interface OrderTable {
+  id: Generated<number>;
+  reference: string;
+  status: OrderStatus;
+  total_pence: number;
+  currency: string;
+  payment_method: string;
+  affiliate_id: number | null;
+  created_at: string;
+  paid_at: string | null;
+  updated_at: string;
+}
+
+export interface OrderItemTable {
+  id: Generated<number>;
+  order_id: number;
+  release_id: number;
+  track_id: number | null;
+  title: string;
+  price_pence: number;
+}
+
+export interface Database {
+  artists: ArtistTable;
+  genres: GenreTable;
+  releases: ReleaseTable;
+  tracks: TrackTable;
+  search_terms: SearchTermTable;
+  sessions: SessionTable;
+  orders: OrderTable;
+  order_items: OrderItemTable;
+}

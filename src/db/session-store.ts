@@ -1,0 +1,77 @@
+import session from 'express-session';
+import type { Db } from './database.js';
+import { fromDbTime, toDbTime, upsert } from './dialect.js';
+
+type Callback = (err?: unknown, value?: any) => void;
+
+const ONE_DAY_MS = 24 * 60 * 60 * 1000;
+const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * express-session's store, kept in our own database so that sessions work on both dialects and
+ * across several app processes. Expired rows are ignored on read and pruned periodically.
+ */
+export class DatabaseSessionStore extends session.Store {
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+    pruneEveryMs = 15 * 60 * 1000,
+  ) {
+    super();
+    if (pruneEveryMs > 0) {
+      this.pruneTimer = setInterval(() => void this.prune().catch(() => {}), pruneEveryMs);
+      this.pruneTimer.unref();
+    }
+  }
+
+  override get(sid: string, callback: Callback): void {
+    this.db
+      .selectFrom('sessions')
+      .select('data')
+      .where('sid', '=', sid)
+      .where('expires_at', '>', toDbTime(this.clock()))
+      .executeTakeFirst()
+      .then((row) => callback(null, row ? JSON.parse(row.data) : null), callback);
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    const row = { sid, expires_at: this.expiryOf(data), data: JSON.stringify(data) };
+    upsert(this.db, 'sessions', row, ['sid'], ['expires_at', 'data']).then(() => callback?.(), (e) => callback?.(e));
+  }
+
+  /** Extends an active session; writes at most once per TOUCH_INTERVAL, not on every page view. */
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    const expires = this.expiryOf(data);
+    const staleBefore = toDbTime(new Date(fromDbTime(expires).getTime() - TOUCH_INTERVAL_MS));
+    this.db
+      .updateTable('sessions')
+      .set({ expires_at: expires })
+      .where('sid', '=', sid)
+      .where('expires_at', '<', staleBefore)
+      .execute()
+      .then(() => callback?.(), (e) => callback?.(e));
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    this.db
+      .deleteFrom('sessions')
+      .where('sid', '=', sid)
+      .execute()
+      .then(() => callback?.(), (e) => callback?.(e));
+  }
+
+  async prune(): Promise<void> {
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', toDbTime(this.clock())).execute();
+  }
+
+  close(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  private expiryOf(data: session.SessionData): string {
+    const expires = data.cookie?.expires ? new Date(data.cookie.expires) : new Date(this.clock().getTime() + ONE_DAY_MS);
+    return toDbTime(expires);
+  }
+}

@@ -1,0 +1,42 @@
+/** Formatting used by every view: money appears only here, as pounds and pence. */
+
+const gbp = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' });
+
+export function formatPrice(pence: number): string {
+  return gbp.format(pence / 100);
+}
+
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.round(ms / 1000);
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = String(totalSeconds % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+export function formatDate(isoDate: string | null): string {
+  if (!isoDate) return '';
+  const date = new Date(`${isoDate.slice(0, 10)}T00:00:00Z`);
+  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+const KIND_LABELS: Record<string, string> = { album: 'Album', ep: 'EP', single: 'Single' };
+export function releaseKindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** Builds a link to another page of the same listing, keeping the other query parameters. */
+export function pageLink(basePath: string, params: Record<string, string | number | undefined>, page: number): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...params, page: page > 1 ? page : undefined })) {
+    if (value !== undefined && String(value) !== '') query.set(key, String(value));
+  }
+  const qs = query.toString();
+  return qs ? `${basePath}?${qs}` : basePath;
+}
+
+export const viewHelpers = { formatPrice, formatDuration, formatDate, releaseKindLabel, plural, pageLink };

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { databaseKinds } from '../helpers/databases.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { startTestStore, type TestStore } from '../helpers/store.js';
+
+const chromiumPath = inject('chromiumPath');
+
+describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kind, skip }) => {
+  const skipped = skip || !chromiumPath;
+  let store: TestStore;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    if (skipped) return;
+    store = await startTestStore(kind);
+    browser = await launchBrowser(chromiumPath!);
+    page = await browser.newPage();
+    // A CSP violation or a script error shows up here and fails the journey.
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    page.on('pageerror', (error) => errors.push(error.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await store?.close();
+  });
+
+  it.skipIf(skipped)('goes from the home page to a release, plays a preview without leaving the page, and searches', async () => {
+    await page.goto(store.baseUrl);
+    expect(await page.locator('h2#new-releases').count()).toBe(1);
+    const firstCard = page.locator('#new-releases + .grid .card__title').first();
+    const releaseTitle = (await firstCard.textContent())!;
+    await firstCard.click();
+    await page.waitForURL(/\/release\//);
+    expect(await page.locator('h1').textContent()).toBe(releaseTitle);
+    // The cover art really loads.
+    expect(await page.locator('.release__cover img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+
+    const releaseUrl = page.url();
+    await page.locator('a[data-preview]').first().click();
+    await page.waitForFunction(() => {
+      const audio = document.querySelector<HTMLAudioElement>('#player-audio');
+      return !!audio && !audio.paused && audio.currentTime > 0.3;
+    });
+    expect(page.url()).toBe(releaseUrl);
+    expect(await page.locator('#player').isVisible()).toBe(true);
+    expect(await page.locator('a[data-preview]').first().getAttribute('aria-pressed')).toBe('true');
+    // A second click on the same button pauses.
+    await page.locator('a[data-preview]').first().click();
+    await page.waitForFunction(() => document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
+
+    const artist = (await page.locator('.release__artist a').textContent())!;
+    const prefix = artist.split(/\s+/).find((w) => w.length >= 4)!.slice(0, 4);
+    await page.fill('#search-q', prefix.toLowerCase());
+    await page.press('#search-q', 'Enter');
+    await page.waitForURL(/\/search\?q=/);
+    expect(await page.locator('#results-artist + .artist-list a').allTextContents()).toContain(artist);
+    // Previews play from search results too.
+    if ((await page.locator('#results-track').count()) > 0) {
+      await page.locator('#results-track ~ table a[data-preview]').first().click();
+      await page.waitForFunction(() => !document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it.skipIf(skipped)('works without JavaScript: a preview link opens the MP3 itself', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const noJs = await context.newPage();
+    await noJs.goto(store.baseUrl);
+    await noJs.locator('#new-releases + .grid .card__title').first().click();
+    const href = await noJs.locator('a[data-preview]').first().getAttribute('href');
+    const response = await noJs.request.get(store.baseUrl + href);
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-type']).toBe('audio/mpeg');
+    await context.close();
+  });
+
+  it.skipIf(skipped)('lays the release page out in one column on a narrow screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const phone = await context.newPage();
+    await phone.goto(store.baseUrl);
+    await phone.locator('#new-releases + .grid .card__title').first().click();
+    const cover = await phone.locator('.release__cover').boundingBox();
+    const info = await phone.locator('.release__info').boundingBox();
+    expect(info!.y).toBeGreaterThan(cover!.y + cover!.height - 1);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await context.close();
+  });
+});

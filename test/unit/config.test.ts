@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('runs with nothing set: SQLite under data/, demo catalogue on, default prices', () => {
+    const config = loadConfig({});
+    expect(config.database).toEqual({ kind: 'sqlite', file: 'data/store.sqlite' });
+    expect(config.demoCatalogue).toBe(true);
+    expect(config.prices).toEqual({ trackPence: 79, releasePence: 699 });
+    expect(config.port).toBe(3000);
+  });
+
+  it('chooses MySQL from a mysql:// DATABASE_URL and SQLite from a path', () => {
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/store' }).database).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/store' });
+    expect(loadConfig({ DATABASE_URL: '/var/lib/store.sqlite' }).database).toEqual({ kind: 'sqlite', file: '/var/lib/store.sqlite' });
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'eighty', TRACK_PRICE_PENCE: '-5', DEMO_CATALOGUE: 'maybe' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain('PORT');
+      expect(message).toContain('TRACK_PRICE_PENCE');
+      expect(message).toContain('DEMO_CATALOGUE');
+    }
+  });
+
+  it('refuses production on the SQLite default or without a real session secret', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL[\s\S]*SESSION_SECRET/);
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(/SESSION_SECRET/);
+    const ok = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) });
+    expect(ok.env).toBe('production');
+  });
+
+  it('reads TRUST_PROXY as a flag, a hop count or an address list', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
+    expect(loadConfig({}).trustProxy).toBe(false);
+  });
+});
