@@ -2,6 +2,8 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
+import { basketCount, createBasketService } from './basket/basket.js';
+import { basketRoutes } from './basket/routes.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
@@ -10,6 +12,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
 import { DatabaseSessionStore } from './db/session-store.js';
 import { errorHandler, notFound } from './web/errors.js';
+import { exposeFlash } from './web/flash.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
 import { viewHelpers } from './web/view-helpers.js';
@@ -60,15 +63,18 @@ export function createApp({ config, database, logger, clock = () => new Date() }
   const csrf = csrfProtection();
   app.use(csrf.exposeToken);
   app.use(csrf.protect);
+  app.use(exposeFlash);
   app.use((req, res, next) => {
-    res.locals.currentPath = req.path;
+    res.locals.currentUrl = req.originalUrl;
     res.locals.searchQuery = typeof req.query.q === 'string' ? req.query.q : '';
+    res.locals.basketCount = basketCount(req.session.basket);
     next();
   });
 
   const catalogueRepo = createCatalogueRepository(database.db);
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
   app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl }));
+  app.use(basketRoutes({ baskets: createBasketService(catalogue) }));
 
   app.use(notFound);
   app.use(errorHandler(logger));

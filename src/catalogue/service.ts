@@ -25,6 +25,7 @@ export interface ReleaseCard {
 
 export interface TrackLine {
   id: number;
+  releaseId: number;
   number: number;
   disc: number;
   title: string;
@@ -78,6 +79,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
 
   const toLine = (row: TrackRow): TrackLine => ({
     id: row.id,
+    releaseId: row.release_id,
     number: row.track_number,
     disc: row.disc_number,
     title: row.title,
@@ -160,6 +162,15 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
       }[kind];
       const items: { id: number }[] = await load();
       return pageOf(inOrder(ids, items), page, pageSize, total);
+    },
+
+    /** Releases and tracks on sale now, priced from the database (for the basket and checkout). */
+    async releasesForSale(ids: number[]): Promise<ReleaseCard[]> {
+      return inOrder(ids, (await repo.releasesByIds(ids)).map(toCard));
+    },
+
+    async tracksForSale(ids: number[]) {
+      return inOrder(ids, (await repo.tracksByIds(ids)).map(toListing));
     },
 
     async sitemap() {

@@ -12,3 +12,10 @@ export function parseQuery<S extends z.ZodTypeAny>(schema: S, query: unknown): z
   }
   return result.data;
 }
+
+/** Validates a submitted form; a tampered or incomplete form is answered with a 400. */
+export function parseBody<S extends z.ZodTypeAny>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw new HttpError(400, 'That form was incomplete or not valid. Please go back and try again.');
+  return result.data;
+}

@@ -20,6 +20,7 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     page = await browser.newPage();
     // A CSP violation or a script error shows up here and fails the journey.
     page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
     page.on('pageerror', (error) => errors.push(error.message));
   });
   afterAll(async () => {
@@ -86,6 +87,7 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     const info = await phone.locator('.release__info').boundingBox();
     expect(info!.y).toBeGreaterThan(cover!.y + cover!.height - 1);
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await phone.screenshot({ path: 'test-results/release-phone.png', fullPage: true });
     expect(overflow).toBeLessThanOrEqual(0);
     await context.close();
   });

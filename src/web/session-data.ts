@@ -1,0 +1,13 @@
+import type { BasketState } from '../basket/basket.js';
+
+/** Everything a session may hold. Nothing here identifies a person beyond what login needs. */
+declare module 'express-session' {
+  interface SessionData {
+    basket: BasketState;
+    /** References of the orders this browser placed: only these are shown to it. */
+    orderRefs: string[];
+    flash: { kind: 'info' | 'error'; text: string }[];
+  }
+}
+
+export {};
