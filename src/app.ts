@@ -7,7 +7,11 @@ import { basketRoutes } from './basket/routes.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
-import type { Config } from './config.js';
+import type { Config, PayPalSettings } from './config.js';
+import { checkoutRoutes } from './orders/checkout-routes.js';
+import { createOrdersService } from './orders/service.js';
+import { createPayPalClient } from './payments/paypal/client.js';
+import { createPayPalMethod } from './payments/paypal/method.js';
 import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
 import { DatabaseSessionStore } from './db/session-store.js';
@@ -22,12 +26,20 @@ export interface AppDeps {
   database: DatabaseHandle;
   logger: Logger;
   clock?: () => Date;
+  /** The PayPal account actually used: the configured one, or the local stand-in's. */
+  paypal: PayPalSettings;
+  /** True when payments go to local stand-ins: every page says so. */
+  testMode: boolean;
+  /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
+  mounts?: { path: string; handler: express.Handler }[];
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SESSION_DAYS = 7;
 
-export function createApp({ config, database, logger, clock = () => new Date() }: AppDeps) {
+const EXPIRY_SWEEP_MS = 60_000;
+
+export function createApp({ config, database, logger, clock = () => new Date(), paypal, testMode, mounts = [] }: AppDeps) {
   const app = express();
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.set('trust proxy', config.trustProxy);
@@ -36,15 +48,25 @@ export function createApp({ config, database, logger, clock = () => new Date() }
   // Compiled templates are cached in every mode: rendering is the hot path of every page.
   app.set('view cache', true);
   app.disable('x-powered-by');
-  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail });
+  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode });
 
   app.use(requestLogger(logger));
+  for (const mount of mounts) app.use(mount.path, mount.handler);
   app.use(securityHeaders({ behindTls }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });
   });
+
+  const catalogueRepo = createCatalogueRepository(database.db);
+  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
+  const baskets = createBasketService(catalogue);
+  const orders = createOrdersService({ db: database.db, clock, pendingMinutes: config.pendingOrderMinutes });
+  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
+  const methods = [createPayPalMethod({ client: paypalClient, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger })];
+  // Providers' notifications prove themselves by signature; they come before sessions and CSRF.
+  for (const method of methods) app.use(method.notificationRoutes());
 
   const sessionStore = new DatabaseSessionStore(database.db, clock);
   app.use(
@@ -71,15 +93,25 @@ export function createApp({ config, database, logger, clock = () => new Date() }
     next();
   });
 
-  const catalogueRepo = createCatalogueRepository(database.db);
-  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
   app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl }));
-  app.use(basketRoutes({ baskets: createBasketService(catalogue) }));
+  app.use(basketRoutes({ baskets }));
+  app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl }));
+  for (const method of methods) app.use(method.routes());
 
   app.use(notFound);
   app.use(errorHandler(logger));
 
-  return Object.assign(app, { close: () => sessionStore.close() });
+  const expirySweep = setInterval(() => void orders.expireStale().catch((err) => logger.error({ err }, 'expiring orders failed')), EXPIRY_SWEEP_MS);
+  expirySweep.unref();
+
+  return Object.assign(app, {
+    orders,
+    methods,
+    close: () => {
+      clearInterval(expirySweep);
+      sessionStore.close();
+    },
+  });
 }
 
 export type StoreApp = ReturnType<typeof createApp>;

@@ -28,7 +28,20 @@ const EnvSchema = z.object({
   RELEASE_PRICE_PENCE: pence.default(699),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
+  ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
+  PAYPAL_API_BASE: z.string().url().optional(),
+  PAYPAL_CLIENT_ID: z.string().min(1).optional(),
+  PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
+  PAYPAL_WEBHOOK_ID: z.string().min(1).optional(),
+  PAYPAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
 });
+
+export interface PayPalSettings {
+  apiBase: string;
+  clientId: string;
+  clientSecret: string;
+  webhookId: string;
+}
 
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string };
 
@@ -48,6 +61,11 @@ export interface Config {
   prices: { trackPence: number; releasePence: number };
   logLevel: string;
   contactEmail: string;
+  pendingOrderMinutes: number;
+  /** How long to wait for PayPal before treating a call as lost. */
+  paypalTimeoutMs: number;
+  /** null: no PayPal account configured, so (outside production) the local stand-in is used. */
+  paypal: PayPalSettings | null;
 }
 
 export class ConfigError extends Error {
@@ -79,11 +97,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
+  const paypalVariables = { PAYPAL_CLIENT_ID: e.PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET: e.PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: e.PAYPAL_WEBHOOK_ID };
+  const paypalMissing = Object.entries(paypalVariables).filter(([, v]) => !v).map(([k]) => k);
+  if (paypalMissing.length > 0 && paypalMissing.length < 3) {
+    paypalMissing.forEach((name) => problems.push(`${name}: required when the other PayPal settings are given`));
+  }
   if (e.NODE_ENV === 'production') {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the SQLite default is for trying the store out)');
     if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
+    if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (payment providers send shoppers back to it)');
+    if (paypalMissing.length === 3) problems.push('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)');
   }
   if (problems.length) throw new ConfigError(problems);
+  const paypal =
+    e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET && e.PAYPAL_WEBHOOK_ID
+      ? {
+          apiBase: (e.PAYPAL_API_BASE ?? (e.NODE_ENV === 'production' ? 'https://api-m.paypal.com' : 'https://api-m.sandbox.paypal.com')).replace(/\/$/, ''),
+          clientId: e.PAYPAL_CLIENT_ID,
+          clientSecret: e.PAYPAL_CLIENT_SECRET,
+          webhookId: e.PAYPAL_WEBHOOK_ID,
+        }
+      : null;
 
   return {
     env: e.NODE_ENV,
@@ -100,6 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prices: { trackPence: e.TRACK_PRICE_PENCE, releasePence: e.RELEASE_PRICE_PENCE },
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
+    pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
+    paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,
+    paypal,
   };
 }
 

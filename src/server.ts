@@ -4,11 +4,14 @@ import { loadDemoCatalogueIfEmpty } from './catalogue/demo-catalogue.js';
 import { createImporter } from './catalogue/importer/importer.js';
 import { createMediaStore } from './catalogue/media-store.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
-import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
+import { createPayPalSandbox } from './sandbox/paypal/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { createLogger } from './web/logging.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const PAYPAL_SANDBOX_PATH = '/sandbox/paypal';
 
 /** Start-up: config -> database -> migrations -> demo catalogue -> app -> listen; SIGTERM stops gracefully. */
 async function main() {
@@ -24,7 +27,8 @@ async function main() {
     await loadDemoCatalogueIfEmpty({ repo: createCatalogueRepository(database.db), importer, dataDir: config.dataDir, logger });
   }
 
-  const app = createApp({ config, database, logger });
+  const payments = paymentTargets(config);
+  const app = createApp({ config, database, logger, ...payments });
   const server = app.listen(config.port, config.host, () => {
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
     logger.info(`${config.storeName} is open at http://${shown}:${config.port} (${database.dialect})`);
@@ -41,6 +45,23 @@ async function main() {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The payment accounts the store uses. With none configured (never in production), a local PayPal
+ * stand-in is served beside the store under /sandbox/paypal, so the demo runs a whole purchase.
+ */
+function paymentTargets(config: Config) {
+  if (config.paypal) return { paypal: config.paypal, testMode: false, mounts: [] };
+  const loopback = `http://127.0.0.1:${config.port}`;
+  const publicBase = config.publicUrl ?? `http://localhost:${config.port}`;
+  const account = { clientId: 'stand-in-client', clientSecret: randomBytes(24).toString('hex'), webhookId: 'WHSTANDIN01' };
+  const sandbox = createPayPalSandbox({ ...account, webhookUrl: `${loopback}/webhooks/paypal`, publicUrl: `${publicBase}${PAYPAL_SANDBOX_PATH}` });
+  return {
+    paypal: { apiBase: `${loopback}${PAYPAL_SANDBOX_PATH}`, ...account },
+    testMode: true,
+    mounts: [{ path: PAYPAL_SANDBOX_PATH, handler: sandbox.app }],
+  };
 }
 
 /** Stops accepting connections, lets requests in flight finish, and gives up after a grace period. */

@@ -1,4 +1,4 @@
-import { MysqlAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import { MysqlAdapter, sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 
 /**
  * The one place where MySQL and SQLite differ: every known difference between the two dialects
@@ -58,4 +58,12 @@ export async function upsert<T extends Record<string, unknown>>(
   } else {
     await insert.onConflict((oc) => oc.columns(keyColumns).doUpdateSet(updates)).execute();
   }
+}
+
+/**
+ * A locking read on MySQL (the row is read as committed now and held until the transaction ends);
+ * SQLite has a single writer, so its transactions are already serial and need no lock.
+ */
+export function lockingRead<Q extends SelectQueryBuilder<any, any, any>>(db: Kysely<any>, query: Q): Q {
+  return dialectOf(db) === 'mysql' ? (query.forUpdate() as Q) : query;
 }

@@ -72,6 +72,16 @@ export interface SessionTable {
   data: string;
 }
 
+export interface CustomerTable {
+  id: Generated<number>;
+  email: string | null;
+  msisdn: string | null;
+  marketing_opt_in: number;
+  marketing_choice_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export type OrderStatus = 'pending' | 'paid' | 'refunded' | 'failed' | 'cancelled' | 'expired';
 
 export interface OrderTable {
@@ -82,7 +92,11 @@ export interface OrderTable {
   currency: string;
   payment_method: string;
   affiliate_id: number | null;
+  customer_id: number | null;
+  age_confirmed_at: string;
+  marketing_opt_in: number;
   created_at: string;
+  expires_at: string;
   paid_at: string | null;
   updated_at: string;
 }
@@ -96,6 +110,39 @@ export interface OrderItemTable {
   price_pence: number;
 }
 
+export interface OrderEventTable {
+  id: Generated<number>;
+  order_id: number;
+  from_status: OrderStatus | null;
+  to_status: OrderStatus;
+  event: string;
+  detail: string | null;
+  created_at: string;
+}
+
+export type PaymentStatus = 'created' | 'captured' | 'declined' | 'cancelled' | 'failed' | 'mismatch' | 'refunded' | 'pending';
+
+export interface PaymentTable {
+  id: Generated<number>;
+  order_id: number;
+  method: string;
+  provider_ref: string;
+  capture_ref: string | null;
+  status: PaymentStatus;
+  amount_pence: number | null;
+  currency: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProviderEventTable {
+  id: Generated<number>;
+  provider: string;
+  event_id: string;
+  event_type: string;
+  received_at: string;
+}
+
 export interface Database {
   artists: ArtistTable;
   genres: GenreTable;
@@ -103,6 +150,10 @@ export interface Database {
   tracks: TrackTable;
   search_terms: SearchTermTable;
   sessions: SessionTable;
+  customers: CustomerTable;
   orders: OrderTable;
   order_items: OrderItemTable;
+  order_events: OrderEventTable;
+  payments: PaymentTable;
+  provider_events: ProviderEventTable;
 }

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { createApp, type StoreApp } from '../../src/app.js';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
 import { createMediaStore } from '../../src/catalogue/media-store.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
 import { createLogger } from '../../src/web/logging.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
@@ -14,12 +16,17 @@ export interface TestStore {
   baseUrl: string;
   config: Config;
   database: TestDatabase;
+  app: StoreApp;
+  paypal: Awaited<ReturnType<typeof startPayPalSandbox>>;
   close(): Promise<void>;
 }
 
+const PAYPAL_ACCOUNT = { clientId: 'test-client', clientSecret: 'test-secret', webhookId: 'WHTEST0001' };
+
 /**
  * The real app on a real database and a real port, stocked with the fixture library through the
- * real importer. `env` overrides settings; `clock` pins time.
+ * real importer, paying through the PayPal stand-in on a port of its own. `env` overrides
+ * settings; `clock` pins time.
  */
 export async function startTestStore(
   kind: DatabaseKind,
@@ -27,6 +34,11 @@ export async function startTestStore(
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
+  // Listen first: the stand-in must know where to send webhooks before the app is built.
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const paypal = await startPayPalSandbox({ ...PAYPAL_ACCOUNT, webhookUrl: `${baseUrl}/webhooks/paypal`, port: 0, host: '127.0.0.1' });
   const config = loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -38,18 +50,26 @@ export async function startTestStore(
   if (options.stock !== false) {
     await createImporter({ db: database.db, media: createMediaStore(config.mediaDir) }).importFolder(inject('fixtureLibrary'));
   }
-  const app = createApp({ config, database, logger: createLogger('silent'), clock: options.clock });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
+  const app = createApp({
     config,
     database,
+    logger: createLogger('silent'),
+    clock: options.clock,
+    paypal: { apiBase: paypal.url, ...PAYPAL_ACCOUNT },
+    testMode: true,
+  });
+  server.on('request', app);
+  return {
+    baseUrl,
+    config,
+    database,
+    app,
+    paypal,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       app.close();
+      await paypal.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

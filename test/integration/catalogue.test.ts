@@ -46,7 +46,7 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
       const paidAt = toDbTime(new Date(NOW.getTime() - paidAgoMs));
       const result = await store.database.db
         .insertInto('orders')
-        .values({ reference: ref, status, total_pence: 100, currency: 'GBP', payment_method: 'paypal', affiliate_id: null, created_at: paidAt, paid_at: status === 'paid' ? paidAt : null, updated_at: paidAt })
+        .values({ reference: ref, status, total_pence: 100, currency: 'GBP', payment_method: 'paypal', affiliate_id: null, customer_id: null, age_confirmed_at: paidAt, marketing_opt_in: 0, created_at: paidAt, expires_at: paidAt, paid_at: status === 'paid' ? paidAt : null, updated_at: paidAt })
         .executeTakeFirstOrThrow();
       for (const releaseId of releaseIds) {
         await store.database.db.insertInto('order_items').values({ order_id: Number(result.insertId), release_id: releaseId, track_id: null, title: 'x', price_pence: 100 }).execute();

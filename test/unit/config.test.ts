@@ -31,8 +31,16 @@ describe('configuration', () => {
   it('refuses production on the SQLite default or without a real session secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL[\s\S]*SESSION_SECRET/);
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(/SESSION_SECRET/);
-    const ok = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) });
+    const live = { PUBLIC_URL: 'https://music.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH-1' };
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) })).toThrow(/PUBLIC_URL[\s\S]*PAYPAL_CLIENT_ID/);
+    const ok = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), ...live });
     expect(ok.env).toBe('production');
+    expect(ok.paypal).toEqual({ apiBase: 'https://api-m.paypal.com', clientId: 'id', clientSecret: 'secret', webhookId: 'WH-1' });
+  });
+
+  it('uses the PayPal stand-in only when no PayPal setting is given, and names a half-given set', () => {
+    expect(loadConfig({}).paypal).toBeNull();
+    expect(() => loadConfig({ PAYPAL_CLIENT_ID: 'id' })).toThrow(/PAYPAL_CLIENT_SECRET[\s\S]*PAYPAL_WEBHOOK_ID/);
   });
 
   it('reads TRUST_PROXY as a flag, a hop count or an address list', () => {

@@ -1,0 +1,118 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { BasketService, PricedBasket } from '../basket/basket.js';
+import { emptyBasket } from '../basket/basket.js';
+import { PaymentProviderError, type PaymentMethod } from '../payments/payment-method.js';
+import { HttpError } from '../web/errors.js';
+import { flash } from '../web/flash.js';
+import { parseBody } from '../web/params.js';
+import { ORDER_REFERENCE_PATTERN } from './reference.js';
+import type { OrdersService } from './service.js';
+import { emptyBasketAfterPayment, ownsOrder, rememberOrder } from './session-orders.js';
+
+export interface CheckoutDeps {
+  baskets: BasketService;
+  orders: OrdersService;
+  methods: PaymentMethod[];
+  publicUrl: string | undefined;
+}
+
+/** The affiliate number from the `a` cookie: digits only, or nothing. */
+function affiliateFrom(req: Request): number | null {
+  const value = /(?:^|;\s*)a=(\d{1,9})(?:;|$)/.exec(req.headers.cookie ?? '')?.[1];
+  return value && Number(value) > 0 ? Number(value) : null;
+}
+
+export function checkoutRoutes({ baskets, orders, methods, publicUrl }: CheckoutDeps): Router {
+  const router = Router();
+  const methodIds = methods.map((m) => m.id) as [string, ...string[]];
+  const checkoutForm = z.object({
+    method: z.enum(methodIds),
+    adult: z.literal('yes').optional(),
+    marketing: z.literal('yes').optional(),
+  });
+  const methodById = (id: string) => methods.find((m) => m.id === id)!;
+  const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
+
+  const renderCheckout = (res: import('express').Response, basket: PricedBasket, status = 200, error?: string) =>
+    res.status(status).render('orders/checkout', {
+      title: 'Checkout',
+      robots: 'noindex',
+      basket,
+      error,
+      methods: methods.map((m) => ({ id: m.id, label: m.label, ...m.availability(basket.totalPence) })),
+    });
+
+  router.get('/checkout', async (req, res) => {
+    const basket = await baskets.priced(req.session.basket ?? emptyBasket());
+    if (basket.lines.length === 0) {
+      flash(req, 'info', 'Your basket is empty: add some music first.');
+      return res.redirect(303, '/basket');
+    }
+    renderCheckout(res, basket);
+  });
+
+  router.post('/checkout', async (req, res) => {
+    const form = parseBody(checkoutForm, req.body);
+    // Only ids travel in the session; every price is read from the database now.
+    const basket = await baskets.priced(req.session.basket ?? emptyBasket());
+    if (basket.lines.length === 0) throw new HttpError(400, 'Your basket is empty, so there is nothing to pay for.');
+    if (!form.adult) return renderCheckout(res, basket, 400, 'Please confirm that you are 18 or over to buy from this store.');
+    const method = methodById(form.method);
+    const availability = method.availability(basket.totalPence);
+    if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
+
+    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: affiliateFrom(req) });
+    rememberOrder(req, order.reference);
+    try {
+      const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };
+      const started = await method.start(payable, origin(req));
+      await orders.paymentStarted(order.id, method.id, started.providerRef);
+      res.redirect(303, started.redirectUrl);
+    } catch (error) {
+      if (!(error instanceof PaymentProviderError)) throw error;
+      await orders.startFailed(order.id, error.message);
+      renderCheckout(res, basket, 503, `${method.label.replace(/^Pay (with|by) /, '')} is not answering right now, so nothing was charged. Your basket is safe: please try again in a moment.`);
+    }
+  });
+
+  /** An order page, shown only to the browser that placed the order. */
+  async function ownedOrder(req: Request) {
+    const reference = String(req.params.reference ?? '');
+    const order = ORDER_REFERENCE_PATTERN.test(reference) && ownsOrder(req, reference) ? await orders.findByReference(reference) : undefined;
+    if (!order) throw new HttpError(404, 'We could not find that order.');
+    return order;
+  }
+
+  router.get('/orders/:reference', async (req, res) => {
+    const order = await ownedOrder(req);
+    const details = await orders.details(order.id);
+    if (order.status === 'paid') emptyBasketAfterPayment(req);
+    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method });
+  });
+
+  router.post('/orders/:reference/check', async (req, res) => {
+    const order = await ownedOrder(req);
+    const payment = await orders.latestPayment(order.id);
+    if (payment && order.status !== 'paid') {
+      const outcome = await methodById(payment.method).check(payment.provider_ref);
+      if (outcome === 'unavailable') flash(req, 'error', 'We still cannot reach the payment provider. Please try again in a minute; nothing will be charged twice.');
+    }
+    res.redirect(303, `/orders/${order.reference}`);
+  });
+
+  router.post('/orders/:reference/retry', async (req, res) => {
+    const order = await ownedOrder(req);
+    const payment = await orders.latestPayment(order.id);
+    if (!payment || order.status === 'paid') return res.redirect(303, `/orders/${order.reference}`);
+    try {
+      res.redirect(303, await methodById(payment.method).resume(payment.provider_ref));
+    } catch (error) {
+      if (!(error instanceof PaymentProviderError)) throw error;
+      flash(req, 'error', 'The payment provider is not answering right now. Please try again in a moment.');
+      res.redirect(303, `/orders/${order.reference}`);
+    }
+  });
+
+  return router;
+}

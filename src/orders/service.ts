@@ -1,0 +1,159 @@
+import type { Transaction } from 'kysely';
+import type { PricedBasket } from '../basket/basket.js';
+import { findOrCreateCustomer, recordMarketingChoice, type Contact } from '../customers/repository.js';
+import type { Db } from '../db/database.js';
+import { toDbTime } from '../db/dialect.js';
+import type { Database, OrderTable } from '../db/schema.js';
+import * as sql from './repository.js';
+import { newOrderReference } from './reference.js';
+
+export interface CaptureFacts {
+  method: string;
+  providerRef: string;
+  captureRef: string;
+  amountPence: number;
+  currency: string;
+  contact: Contact;
+  /** What told us: the shopper's return, a webhook, a status query. Kept in the event. */
+  source: string;
+}
+
+export type SettleResult = 'paid' | 'already-paid' | 'mismatch' | 'unknown-payment';
+
+export type PaidOrder = Pick<OrderTable, 'reference' | 'total_pence' | 'affiliate_id' | 'marketing_opt_in'> & { id: number };
+
+/** Work that must happen in the same transaction as the payment (entitlements, messages, commission). */
+export type OnPaid = (tx: Transaction<Database>, order: PaidOrder, customerId: number, now: string) => Promise<void>;
+
+export interface OrdersDeps {
+  db: Db;
+  clock: () => Date;
+  pendingMinutes: number;
+  onPaid?: OnPaid[];
+}
+
+export function createOrdersService({ db, clock, pendingMinutes, onPaid = [] }: OrdersDeps) {
+  const now = () => toDbTime(clock());
+
+  return {
+    /** A pending order with its items and prices frozen from the basket as priced now. */
+    async placeOrder(input: { basket: PricedBasket; paymentMethod: string; marketingOptIn: boolean; affiliateId: number | null }) {
+      const at = clock();
+      const reference = newOrderReference();
+      const id = await db.transaction().execute((tx) =>
+        sql.insertOrder(
+          tx,
+          {
+            reference,
+            totalPence: input.basket.totalPence,
+            paymentMethod: input.paymentMethod,
+            affiliateId: input.affiliateId,
+            ageConfirmedAt: toDbTime(at),
+            marketingOptIn: input.marketingOptIn,
+            expiresAt: toDbTime(new Date(at.getTime() + pendingMinutes * 60_000)),
+            items: input.basket.lines.map((l) => ({ releaseId: l.releaseId, trackId: l.kind === 'track' ? l.id : null, title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })),
+          },
+          toDbTime(at),
+        ),
+      );
+      return { id, reference };
+    },
+
+    async paymentStarted(orderId: number, method: string, providerRef: string) {
+      await sql.insertPayment(db, orderId, method, providerRef, now());
+    },
+
+    /** The provider could not open the payment: the order fails, the basket stays for another try. */
+    async startFailed(orderId: number, detail: string) {
+      await sql.transition(db, orderId, 'failed', 'payment_start_failed', detail, now());
+    },
+
+    /**
+     * Applies a completed capture once, however many times and in whatever order the return,
+     * the webhook and retries report it. A capture that does not match the order is recorded and
+     * not fulfilled.
+     */
+    async settleCapture(facts: CaptureFacts): Promise<SettleResult> {
+      return db.transaction().execute(async (tx) => {
+        const at = now();
+        const payment = await sql.findPayment(tx, facts.method, facts.providerRef);
+        if (!payment) return 'unknown-payment';
+        const order = await sql.lockOrder(tx, payment.order_id);
+        if (facts.amountPence !== order.total_pence || facts.currency !== order.currency) {
+          await sql.updatePayment(tx, payment.id, { status: 'mismatch', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
+          await sql.addEvent(tx, order.id, order.status, order.status, 'capture_mismatch', `captured ${facts.amountPence} ${facts.currency}, expected ${order.total_pence} ${order.currency} (${facts.source})`, at);
+          return 'mismatch';
+        }
+        if (order.status === 'paid' || order.status === 'refunded') {
+          if (payment.capture_ref && payment.capture_ref !== facts.captureRef) {
+            await sql.addEvent(tx, order.id, order.status, order.status, 'duplicate_capture', `second capture ${facts.captureRef} needs a refund`, at);
+          }
+          return 'already-paid';
+        }
+        const customerId = await findOrCreateCustomer(tx, facts.contact, at);
+        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId });
+        if (!moved) return 'already-paid';
+        await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
+        await recordMarketingChoice(tx, customerId, order.marketing_opt_in === 1, at);
+        for (const step of onPaid) await step(tx, order, customerId, at);
+        return 'paid';
+      });
+    },
+
+    /** The provider refused this attempt; the order stays payable by another one. */
+    async recordDecline(method: string, providerRef: string, status: 'declined' | 'failed', detail: string) {
+      const payment = await sql.findPayment(db, method, providerRef);
+      if (!payment || payment.status === 'captured') return;
+      const at = now();
+      await sql.updatePayment(db, payment.id, { status }, at);
+      const order = await sql.findOrderById(db, payment.order_id);
+      await sql.addEvent(db, payment.order_id, order.status, order.status, `payment_${status}`, detail, at);
+    },
+
+    async cancel(orderId: number, detail: string) {
+      return sql.transition(db, orderId, 'cancelled', 'cancelled', detail, now());
+    },
+
+    /** A full refund at the provider refunds the order; a partial one is recorded only. */
+    async recordRefund(method: string, captureRef: string, amountPence: number, source: string) {
+      return db.transaction().execute(async (tx) => {
+        const payment = await sql.findPaymentByCapture(tx, method, captureRef);
+        if (!payment) return 'unknown-payment' as const;
+        const order = await sql.lockOrder(tx, payment.order_id);
+        const at = now();
+        if (amountPence < order.total_pence) {
+          await sql.addEvent(tx, order.id, order.status, order.status, 'partial_refund', `${amountPence} pence refunded (${source})`, at);
+          return 'partial' as const;
+        }
+        const moved = await sql.transition(tx, order.id, 'refunded', 'refunded', `${method} refund (${source})`, at);
+        if (moved) await sql.updatePayment(tx, payment.id, { status: 'refunded' }, at);
+        return moved ? ('refunded' as const) : ('already-refunded' as const);
+      });
+    },
+
+    /** Pending orders past their time become expired (a late capture still makes them paid). */
+    async expireStale(): Promise<number> {
+      const at = now();
+      let expired = 0;
+      for (const { id } of await sql.expiredPendingOrders(db, at, 500)) {
+        if (await sql.transition(db, id, 'expired', 'expired', null, at)) expired++;
+      }
+      return expired;
+    },
+
+    findByReference: (reference: string) => sql.findOrderByReference(db, reference),
+    findById: (id: number) => sql.findOrderById(db, id),
+    providerEventSeen: (provider: string, eventId: string) => sql.providerEventSeen(db, provider, eventId),
+    recordProviderEvent: (provider: string, eventId: string, eventType: string) => sql.recordProviderEvent(db, provider, eventId, eventType, now()),
+    findPayment: (method: string, providerRef: string) => sql.findPayment(db, method, providerRef),
+    latestPayment: (orderId: number) => sql.latestPayment(db, orderId),
+
+    async details(orderId: number) {
+      const order = await sql.findOrderById(db, orderId);
+      const [items, events, payment, contact] = await Promise.all([sql.orderItems(db, orderId), sql.orderEvents(db, orderId), sql.latestPayment(db, orderId), sql.customerContact(db, order.customer_id)]);
+      return { order, items, events, payment, contact };
+    },
+  };
+}
+
+export type OrdersService = ReturnType<typeof createOrdersService>;
