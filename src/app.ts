@@ -50,21 +50,21 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.disable('x-powered-by');
   Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode });
 
+  const catalogueRepo = createCatalogueRepository(database.db);
+  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
+  const baskets = createBasketService(catalogue);
+  const orders = createOrdersService({ db: database.db, clock, pendingMinutes: config.pendingOrderMinutes });
+  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
+  const methods = [createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger })];
   app.use(requestLogger(logger));
   for (const mount of mounts) app.use(mount.path, mount.handler);
-  app.use(securityHeaders({ behindTls }));
+  app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))] }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });
   });
 
-  const catalogueRepo = createCatalogueRepository(database.db);
-  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
-  const baskets = createBasketService(catalogue);
-  const orders = createOrdersService({ db: database.db, clock, pendingMinutes: config.pendingOrderMinutes });
-  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
-  const methods = [createPayPalMethod({ client: paypalClient, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger })];
   // Providers' notifications prove themselves by signature; they come before sessions and CSRF.
   for (const method of methods) app.use(method.notificationRoutes());
 
@@ -89,7 +89,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use((req, res, next) => {
     res.locals.currentUrl = req.originalUrl;
     res.locals.searchQuery = typeof req.query.q === 'string' ? req.query.q : '';
-    res.locals.basketCount = basketCount(req.session.basket);
+    // A getter: a page that changes the basket while rendering still shows the right count.
+    Object.defineProperty(res.locals, 'basketCount', { get: () => basketCount(req.session.basket), enumerable: true });
     next();
   });
 

@@ -12,6 +12,9 @@ const flag = z
 
 const pence = z.coerce.number().int().min(0).max(1_000_000);
 
+/** `NAME=` in a .env file (as copied from .env.example) means "not set". */
+const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -34,6 +37,10 @@ const EnvSchema = z.object({
   PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
   PAYPAL_WEBHOOK_ID: z.string().min(1).optional(),
   PAYPAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  PAYFORIT_API_BASE: unsetWhenEmpty(z.string().url().optional()),
+  PAYFORIT_MERCHANT_ID: unsetWhenEmpty(z.string().min(1).max(64).optional()),
+  PAYFORIT_SECRET: unsetWhenEmpty(z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes').optional()),
+  PAYFORIT_MAX_PENCE: unsetWhenEmpty(z.coerce.number().int().min(1).max(1_000_000).default(1000)),
 });
 
 export interface PayPalSettings {
@@ -41,6 +48,17 @@ export interface PayPalSettings {
   clientId: string;
   clientSecret: string;
   webhookId: string;
+}
+
+/** The mobile-billing intermediary (../shared/specs/payforit.md). */
+export interface PayForItSettings {
+  apiBase: string;
+  merchantId: string;
+  secret: string;
+  /** The largest single charge the scheme allows, in pence. */
+  maxPence: number;
+  /** Where the shopper's browser reaches the payment page, when not at apiBase (the mounted stand-in). */
+  payPageBase?: string;
 }
 
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string };
@@ -66,6 +84,10 @@ export interface Config {
   paypalTimeoutMs: number;
   /** null: no PayPal account configured, so (outside production) the local stand-in is used. */
   paypal: PayPalSettings | null;
+  /** The largest single charge mobile billing allows (PAYFORIT_MAX_PENCE), used by the stand-in too. */
+  payforitMaxPence: number;
+  /** null: no mobile-billing intermediary configured, so (outside production) the local stand-in is used. */
+  payforit: PayForItSettings | null;
 }
 
 export class ConfigError extends Error {
@@ -102,11 +124,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (paypalMissing.length > 0 && paypalMissing.length < 3) {
     paypalMissing.forEach((name) => problems.push(`${name}: required when the other PayPal settings are given`));
   }
+  const payforitVariables = { PAYFORIT_API_BASE: e.PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID: e.PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: e.PAYFORIT_SECRET };
+  const payforitMissing = Object.entries(payforitVariables).filter(([, v]) => !v).map(([k]) => k);
+  if (payforitMissing.length > 0 && payforitMissing.length < 3) {
+    payforitMissing.forEach((name) => problems.push(`${name}: required when the other PAYFORIT settings are given`));
+  }
   if (e.NODE_ENV === 'production') {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the SQLite default is for trying the store out)');
     if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
     if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (payment providers send shoppers back to it)');
     if (paypalMissing.length === 3) problems.push('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)');
+    if (payforitMissing.length === 3) problems.push('PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production (the mobile-billing stand-in is for testing)');
   }
   if (problems.length) throw new ConfigError(problems);
   const paypal =
@@ -117,6 +145,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           clientSecret: e.PAYPAL_CLIENT_SECRET,
           webhookId: e.PAYPAL_WEBHOOK_ID,
         }
+      : null;
+  const payforit =
+    e.PAYFORIT_API_BASE && e.PAYFORIT_MERCHANT_ID && e.PAYFORIT_SECRET
+      ? { apiBase: e.PAYFORIT_API_BASE.replace(/\/+$/, ''), merchantId: e.PAYFORIT_MERCHANT_ID, secret: e.PAYFORIT_SECRET, maxPence: e.PAYFORIT_MAX_PENCE }
       : null;
 
   return {
@@ -137,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
     paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,
     paypal,
+    payforitMaxPence: e.PAYFORIT_MAX_PENCE,
+    payforit,
   };
 }
 

@@ -143,7 +143,23 @@ export interface ProviderEventTable {
   received_at: string;
 }
 
+/** The operator's one-row-per-order view (migrations/003_orders.ts). */
+export interface OrderOverviewView {
+  reference: string;
+  status: OrderStatus;
+  created_at: string;
+  paid_at: string | null;
+  total_pence: number;
+  currency: string;
+  payment_method: string;
+  contact: string | null;
+  affiliate_id: number | null;
+  item_count: number;
+  item_titles: string | null;
+}
+
 export interface Database {
+  order_overview: OrderOverviewView;
   artists: ArtistTable;
   genres: GenreTable;
   releases: ReleaseTable;

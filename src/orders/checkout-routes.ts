@@ -8,7 +8,7 @@ import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { ORDER_REFERENCE_PATTERN } from './reference.js';
 import type { OrdersService } from './service.js';
-import { emptyBasketAfterPayment, ownsOrder, rememberOrder } from './session-orders.js';
+import { ownsOrder, rememberOrder, removePaidItems } from './session-orders.js';
 
 export interface CheckoutDeps {
   baskets: BasketService;
@@ -87,7 +87,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl }: Checkout
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
     const details = await orders.details(order.id);
-    if (order.status === 'paid') emptyBasketAfterPayment(req);
+    if (order.status === 'paid') removePaidItems(req, details.items);
     res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method });
   });
 

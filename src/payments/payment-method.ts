@@ -19,6 +19,8 @@ export type Availability = { available: true } | { available: false; reason: str
 export interface PaymentMethod {
   readonly id: string;
   readonly label: string;
+  /** Origins the shopper's browser is sent to after posting the checkout form (for CSP form-action). */
+  readonly redirectOrigins: string[];
   availability(totalPence: number): Availability;
   /** Opens the payment at the provider and says where to send the shopper's browser. */
   start(order: PayableOrder, storeOrigin: string): Promise<{ providerRef: string; redirectUrl: string }>;

@@ -6,7 +6,7 @@ import { csrfSync } from 'csrf-sync';
  * A Content-Security-Policy with no 'unsafe-inline': every script and style is a file from our own
  * origin, so injected markup cannot run. Upgrading requests only makes sense behind TLS.
  */
-export function securityHeaders(options: { behindTls: boolean }): RequestHandler {
+export function securityHeaders(options: { behindTls: boolean; formTargets: string[] }): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -18,7 +18,8 @@ export function securityHeaders(options: { behindTls: boolean }): RequestHandler
         mediaSrc: ["'self'"],
         fontSrc: ["'self'"],
         connectSrc: ["'self'"],
-        formAction: ["'self'"],
+        // Checkout forms end in a redirect to the payment provider, which form-action also governs.
+        formAction: ["'self'", ...options.formTargets],
         frameAncestors: ["'none'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],

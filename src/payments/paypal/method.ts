@@ -11,6 +11,7 @@ import { penceToValue, valueToPence } from './money.js';
 
 export interface PayPalMethodDeps {
   client: PayPalClient;
+  apiBase: string;
   orders: OrdersService;
   webhookId: string;
   storeName: string;
@@ -54,7 +55,15 @@ function approveLink(order: PayPalOrder): string {
   return link.href;
 }
 
-export function createPayPalMethod({ client, orders, webhookId, storeName, logger }: PayPalMethodDeps): PaymentMethod {
+/** Where PayPal's approval pages live for an API host; a stand-in serves its own. */
+function approvalOrigins(apiBase: string): string[] {
+  const { origin, hostname } = new URL(apiBase);
+  if (hostname === 'api-m.paypal.com' || hostname === 'api.paypal.com') return ['https://www.paypal.com'];
+  if (hostname.endsWith('sandbox.paypal.com')) return ['https://www.sandbox.paypal.com'];
+  return [origin];
+}
+
+export function createPayPalMethod({ client, apiBase, orders, webhookId, storeName, logger }: PayPalMethodDeps): PaymentMethod {
   /** Settles from PayPal's view of an order once its capture completed. */
   async function settleFrom(order: PayPalOrder, source: string): Promise<PaymentCheck> {
     const capture = order.purchase_units[0]?.payments?.captures?.[0];
@@ -140,6 +149,7 @@ export function createPayPalMethod({ client, orders, webhookId, storeName, logge
   return {
     id: METHOD,
     label: 'Pay with PayPal',
+    redirectOrigins: approvalOrigins(apiBase),
     availability: () => ({ available: true }),
 
     async start(order, storeOrigin) {

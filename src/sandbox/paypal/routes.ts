@@ -3,11 +3,11 @@
  * the operation in PayPal's document (parameters, then body), applies PayPal's business rules,
  * and answers in the documented shape; every failure is a PayPalApiError rendered by apiErrors.
  */
-import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { checkOrderRequest } from './amounts.js';
 import { requireBearer, tokenEndpoint } from './auth.js';
 import type { SandboxContext } from './context.js';
-import { PayPalApiError } from './errors.js';
+import { notFound, PayPalApiError } from './errors.js';
 import { captureEvent, refundEvent } from './events.js';
 import { basesFor, headerValue, originOf, readJson, reply, wantsRepresentation } from './http.js';
 import { approvalUrl, renderCapture, renderCapturedMinimal, renderCreatedMinimal, renderOrder, renderRefund } from './resources.js';
@@ -48,7 +48,7 @@ export function apiRoutes(ctx: SandboxContext): express.Router {
   router.use(['/v1', '/v2'], () => {
     throw new PayPalApiError(404);
   });
-  router.use(apiErrors);
+  router.use(apiErrors(ctx));
   return router;
 }
 
@@ -58,7 +58,8 @@ export function apiRoutes(ctx: SandboxContext): express.Router {
  */
 function learnApiBase(ctx: SandboxContext): RequestHandler {
   return (req, _res, next) => {
-    ctx.urls.api ??= originOf(req);
+    // Only API calls: a browser's first visit to the approval page sees the stand-in's public face.
+    if (/^\/v[12]\//.test(req.path)) ctx.urls.api ??= originOf(req);
     next();
   };
 }
@@ -67,13 +68,13 @@ function learnApiBase(ctx: SandboxContext): RequestHandler {
  * Checks path and header parameters, then the body, against the operation's document. A path
  * id that cannot be one of PayPal's is simply not found; a bad header or body is a 400.
  */
-function checkedBody<T>(ctx: SandboxContext, req: Request, op: Operation): T {
+function checkRequest<T>(ctx: SandboxContext, req: Request, res: Response, op: Operation): T {
+  // Remembered so that an error thrown later in the handler is described as this operation's.
+  res.locals.operation = op;
   const validator = ctx.schemas.operation(op.spec, op.method, op.route);
   const parameterProblems = validator.parameters({ path: req.params as Record<string, string>, headers: req.headers });
   const pathProblem = parameterProblems.find((p) => p.location === 'path');
-  if (pathProblem) {
-    throw new PayPalApiError(404, [{ ...pathProblem, issue: 'INVALID_RESOURCE_ID', description: 'Specified resource ID does not exist. Please check the resource ID and try again.' }]);
-  }
+  if (pathProblem) throw notFound(pathProblem.field!, pathProblem.value ?? '');
   if (parameterProblems.length > 0) throw new PayPalApiError(400, parameterProblems);
   if (op.method === 'get') return undefined as T;
   const body = readJson(req);
@@ -88,7 +89,7 @@ function requestId(req: Request): string | undefined {
 
 function createOrder(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    const body = checkedBody<OrderRequest>(ctx, req, OPERATIONS.createOrder);
+    const body = checkRequest<OrderRequest>(ctx, req, res, OPERATIONS.createOrder);
     const bases = basesFor(ctx.urls, req);
     const earlier = ctx.requestIds.lookup('create', '', requestId(req));
     if (earlier) {
@@ -106,14 +107,14 @@ function createOrder(ctx: SandboxContext): RequestHandler {
 
 function getOrder(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    checkedBody(ctx, req, OPERATIONS.getOrder);
+    checkRequest(ctx, req, res, OPERATIONS.getOrder);
     reply(res, 200, renderOrder(ctx.book.get(req.params.id as string), ctx.book, basesFor(ctx.urls, req)));
   };
 }
 
 function captureOrder(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    checkedBody(ctx, req, OPERATIONS.captureOrder);
+    checkRequest(ctx, req, res, OPERATIONS.captureOrder);
     const id = req.params.id as string;
     const bases = basesFor(ctx.urls, req);
     const answer = (status: number) => {
@@ -145,14 +146,14 @@ function withDeclineRedirect<T>(action: () => T, approveHref: string): T {
 
 function getCapture(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    checkedBody(ctx, req, OPERATIONS.getCapture);
+    checkRequest(ctx, req, res, OPERATIONS.getCapture);
     reply(res, 200, renderCapture(ctx.book.getCapture(req.params.capture_id as string), basesFor(ctx.urls, req), true));
   };
 }
 
 function refundCapture(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    const body = checkedBody<RefundRequest>(ctx, req, OPERATIONS.refundCapture);
+    const body = checkRequest<RefundRequest>(ctx, req, res, OPERATIONS.refundCapture);
     const captureId = req.params.capture_id as string;
     const bases = basesFor(ctx.urls, req);
     const answer = (refundId: string) => {
@@ -171,26 +172,32 @@ function refundCapture(ctx: SandboxContext): RequestHandler {
 
 function getRefund(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    checkedBody(ctx, req, OPERATIONS.getRefund);
+    checkRequest(ctx, req, res, OPERATIONS.getRefund);
     reply(res, 200, renderRefund(ctx.book.getRefund(req.params.refund_id as string), ctx.book, basesFor(ctx.urls, req)));
   };
 }
 
 function verifySignature(ctx: SandboxContext): RequestHandler {
   return (req, res) => {
-    const body = checkedBody<VerifyWebhookSignatureRequest>(ctx, req, OPERATIONS.verifySignature);
+    const body = checkRequest<VerifyWebhookSignatureRequest>(ctx, req, res, OPERATIONS.verifySignature);
     reply(res, 200, { verification_status: ctx.webhooks.verify(body) ? 'SUCCESS' : 'FAILURE' });
   };
 }
 
 /** PayPal's error JSON for everything that goes wrong; a debug id in the body and the header. */
-const apiErrors: ErrorRequestHandler = (err, _req, res, _next) => {
-  if (res.headersSent) return void res.destroy();
-  const error = asApiError(err);
-  const body = error.body();
-  res.setHeader('Paypal-Debug-Id', body.debug_id as string);
-  reply(res, error.status, body);
-};
+function apiErrors(ctx: SandboxContext): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (res.headersSent) return void res.destroy();
+    const error = asApiError(err);
+    const op = res.locals.operation as Operation | undefined;
+    for (const detail of op ? error.details : []) {
+      detail.description = ctx.schemas.issueDescription(op!.spec, op!.method, op!.route, error.status, detail.issue) ?? detail.description;
+    }
+    const body = error.body();
+    res.setHeader('Paypal-Debug-Id', body.debug_id as string);
+    reply(res, error.status, body);
+  };
+}
 
 function asApiError(err: unknown): PayPalApiError {
   if (err instanceof PayPalApiError) return err;

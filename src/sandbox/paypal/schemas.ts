@@ -36,6 +36,11 @@ export interface PayPalSchemas {
   /** The schema of one documented response, for checking that answers keep PayPal's shapes. */
   response(spec: SpecName, method: string, route: string, status: number | 'default'): ValidateFunction;
   component(spec: SpecName, name: string): ValidateFunction;
+  /**
+   * The description a document fixes for an issue in one operation's error answer. PayPal's
+   * documents enumerate each issue's exact text (and vary it by operation), so errors use theirs.
+   */
+  issueDescription(spec: SpecName, method: string, route: string, status: number, issue: string): string | undefined;
 }
 
 const cache = new Map<string, PayPalSchemas>();
@@ -90,6 +95,10 @@ function buildSchemas(specsDir: string): PayPalSchemas {
     },
     component(spec, name) {
       return compileOnce(`${spec} #${name}`, () => ({ $ref: `${specId(spec)}#/definitions/${name}` }));
+    },
+    issueDescription(spec, method, route, status, issue) {
+      const responses = operationOf(spec, method, route).responses as Json;
+      return findIssueDescription(documents.get(spec)!, jsonContent(responses[String(status)]), issue);
     },
   };
 }
@@ -280,6 +289,26 @@ function checkParameter(
   }
   if (parameter.validate(value)) return [];
   return toDetails(parameter.validate.errors ?? [], parameter.in).map((d) => ({ ...d, field: parameter.name }));
+}
+
+/**
+ * Error responses are allOf [error_4xx, <operation>-4xx]; the second lists the operation's issues
+ * as details.items.anyOf, each titled with its issue and fixing its description by enum.
+ */
+function findIssueDescription(document: Json, schema: unknown, issue: string, depth = 0): string | undefined {
+  if (!isObject(schema) || depth > 8) return undefined;
+  if (typeof schema.$ref === 'string') {
+    return findIssueDescription(document, componentsOf(document, 'schemas')[schema.$ref.split('/').pop()!], issue, depth + 1);
+  }
+  for (const part of Array.isArray(schema.allOf) ? schema.allOf : []) {
+    const found = findIssueDescription(document, part, issue, depth + 1);
+    if (found) return found;
+  }
+  const details = (schema.properties as Json | undefined)?.details as Json | undefined;
+  const variants = ((details?.items as Json | undefined)?.anyOf ?? []) as Json[];
+  const variant = variants.find((v) => v.title === issue);
+  const description = ((variant?.properties as Json | undefined)?.description as Json | undefined)?.enum;
+  return Array.isArray(description) && typeof description[0] === 'string' ? description[0] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
