@@ -56,6 +56,25 @@ function start(script: string, args: string[], env: NodeJS.ProcessEnv, port: num
   });
 }
 
+/** Production mode, as a shop runs; the payment accounts are placeholders that catalogue pages never call. */
+function productionEnv(): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(STORE_PORT),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${STORE_PORT}`,
+    DEMO_CATALOGUE: 'false',
+    SESSION_SECRET: 'bench-'.padEnd(40, 'x'),
+    DATA_DIR: 'data/bench',
+    PAYPAL_CLIENT_ID: 'bench',
+    PAYPAL_CLIENT_SECRET: 'bench',
+    PAYPAL_WEBHOOK_ID: 'BENCH',
+    PAYFORIT_API_BASE: 'http://127.0.0.1:9',
+    PAYFORIT_MERCHANT_ID: 'bench',
+    PAYFORIT_SECRET: 'bench-'.padEnd(40, 'x'),
+  };
+}
+
 async function measure(url: string) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2 }); // warm-up
   const result = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS });
@@ -66,7 +85,7 @@ async function measure(url: string) {
 async function main() {
   const { releaseSlug } = await prepareCatalogue();
   const targets = { home: '/', release: `/release/${releaseSlug}`, search: `/search?q=${benchSearchQuery()}` };
-  const store = await start('src/server.ts', [], { ...process.env, NODE_ENV: 'production', DATABASE_URL: databaseUrl, PORT: String(STORE_PORT), HOST: '127.0.0.1', DEMO_CATALOGUE: 'false', SESSION_SECRET: 'bench-'.padEnd(40, 'x'), DATA_DIR: 'data/bench' }, STORE_PORT);
+  const store = await start('src/server.ts', [], { ...process.env, ...productionEnv(), DATABASE_URL: databaseUrl }, STORE_PORT);
   const pagesFile = path.join(os.tmpdir(), `bench-pages-${process.pid}.json`);
   const pages = Object.fromEntries(await Promise.all(Object.entries(targets).map(async ([name, p]) => [name, await (await fetch(`http://127.0.0.1:${STORE_PORT}${p}`)).text()])));
   fs.writeFileSync(pagesFile, JSON.stringify(pages));

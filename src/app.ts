@@ -4,14 +4,17 @@ import session from 'express-session';
 import type { Logger } from 'pino';
 import { basketCount, createBasketService } from './basket/basket.js';
 import { basketRoutes } from './basket/routes.js';
+import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
-import type { Config, PayPalSettings } from './config.js';
+import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { checkoutRoutes } from './orders/checkout-routes.js';
 import { createOrdersService } from './orders/service.js';
 import { createPayPalClient } from './payments/paypal/client.js';
 import { createPayPalMethod } from './payments/paypal/method.js';
+import { createPayForItClient } from './payments/payforit/client.js';
+import { createPayForItMethod } from './payments/payforit/method.js';
 import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
 import { DatabaseSessionStore } from './db/session-store.js';
@@ -28,6 +31,8 @@ export interface AppDeps {
   clock?: () => Date;
   /** The PayPal account actually used: the configured one, or the local stand-in's. */
   paypal: PayPalSettings;
+  /** The mobile-billing intermediary actually used: the configured one, or the local stand-in. */
+  payforit: PayForItSettings;
   /** True when payments go to local stand-ins: every page says so. */
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
@@ -39,7 +44,7 @@ const SESSION_DAYS = 7;
 
 const EXPIRY_SWEEP_MS = 60_000;
 
-export function createApp({ config, database, logger, clock = () => new Date(), paypal, testMode, mounts = [] }: AppDeps) {
+export function createApp({ config, database, logger, clock = () => new Date(), paypal, payforit, testMode, mounts = [] }: AppDeps) {
   const app = express();
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.set('trust proxy', config.trustProxy);
@@ -51,11 +56,15 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode });
 
   const catalogueRepo = createCatalogueRepository(database.db);
-  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock);
+  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, createPageCache(config.catalogueCacheSeconds, clock));
   const baskets = createBasketService(catalogue);
   const orders = createOrdersService({ db: database.db, clock, pendingMinutes: config.pendingOrderMinutes });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
-  const methods = [createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger })];
+  const payforitClient = createPayForItClient({ ...payforit, clock });
+  const methods = [
+    createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger }),
+    createPayForItMethod({ client: payforitClient, orders, db: database.db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
+  ];
   app.use(requestLogger(logger));
   for (const mount of mounts) app.use(mount.path, mount.handler);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))] }));

@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   DEMO_CATALOGUE: flag.default('true'),
   TRACK_PRICE_PENCE: pence.default(79),
   RELEASE_PRICE_PENCE: pence.default(699),
+  CATALOGUE_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
   ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
@@ -77,6 +78,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   demoCatalogue: boolean;
   prices: { trackPence: number; releasePence: number };
+  /** How long a process may reuse catalogue page data (0: never). */
+  catalogueCacheSeconds: number;
   logLevel: string;
   contactEmail: string;
   pendingOrderMinutes: number;
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     demoCatalogue: e.DEMO_CATALOGUE,
     prices: { trackPence: e.TRACK_PRICE_PENCE, releasePence: e.RELEASE_PRICE_PENCE },
+    catalogueCacheSeconds: e.CATALOGUE_CACHE_SECONDS,
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,

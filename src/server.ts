@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type express from 'express';
 import { createApp } from './app.js';
 import { loadDemoCatalogueIfEmpty } from './catalogue/demo-catalogue.js';
 import { createImporter } from './catalogue/importer/importer.js';
@@ -7,11 +8,14 @@ import { createCatalogueRepository } from './catalogue/repository.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { createPayPalSandbox } from './sandbox/paypal/index.js';
+import { NOTIFICATION_PATH as PAYFORIT_NOTIFICATION_PATH } from './payments/payforit/method.js';
+import { createPayForItSandbox } from './sandbox/payforit/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { createLogger } from './web/logging.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PAYPAL_SANDBOX_PATH = '/sandbox/paypal';
+const PAYFORIT_SANDBOX_PATH = '/sandbox/payforit';
 
 /** Start-up: config -> database -> migrations -> demo catalogue -> app -> listen; SIGTERM stops gracefully. */
 async function main() {
@@ -48,20 +52,36 @@ async function main() {
 }
 
 /**
- * The payment accounts the store uses. With none configured (never in production), a local PayPal
- * stand-in is served beside the store under /sandbox/paypal, so the demo runs a whole purchase.
+ * The payment accounts the store uses. For each provider not configured (never in production), a
+ * local stand-in is served beside the store (/sandbox/paypal, /sandbox/payforit), so the demo runs
+ * a whole purchase.
  */
 function paymentTargets(config: Config) {
-  if (config.paypal) return { paypal: config.paypal, testMode: false, mounts: [] };
   const loopback = `http://127.0.0.1:${config.port}`;
   const publicBase = config.publicUrl ?? `http://localhost:${config.port}`;
-  const account = { clientId: 'stand-in-client', clientSecret: randomBytes(24).toString('hex'), webhookId: 'WHSTANDIN01' };
-  const sandbox = createPayPalSandbox({ ...account, webhookUrl: `${loopback}/webhooks/paypal`, publicUrl: `${publicBase}${PAYPAL_SANDBOX_PATH}` });
-  return {
-    paypal: { apiBase: `${loopback}${PAYPAL_SANDBOX_PATH}`, ...account },
-    testMode: true,
-    mounts: [{ path: PAYPAL_SANDBOX_PATH, handler: sandbox.app }],
-  };
+  const mounts: { path: string; handler: express.Handler }[] = [];
+  let paypal = config.paypal;
+  if (!paypal) {
+    const account = { clientId: 'stand-in-client', clientSecret: randomBytes(24).toString('hex'), webhookId: 'WHSTANDIN01' };
+    const sandbox = createPayPalSandbox({ ...account, webhookUrl: `${loopback}/webhooks/paypal`, publicUrl: `${publicBase}${PAYPAL_SANDBOX_PATH}` });
+    paypal = { apiBase: `${loopback}${PAYPAL_SANDBOX_PATH}`, ...account };
+    mounts.push({ path: PAYPAL_SANDBOX_PATH, handler: sandbox.app });
+  }
+  let payforit = config.payforit;
+  if (!payforit) {
+    const account = { merchantId: 'stand-in-merchant', secret: randomBytes(32).toString('hex') };
+    const sandbox = createPayForItSandbox({
+      ...account,
+      merchantName: config.storeName,
+      callbackUrl: `${loopback}${PAYFORIT_NOTIFICATION_PATH}`,
+      returnOrigins: [publicBase, loopback, `http://localhost:${config.port}`],
+      maxPence: config.payforitMaxPence,
+    });
+    // Server-to-server calls on loopback; the shopper's browser goes to the public address.
+    payforit = { apiBase: `${loopback}${PAYFORIT_SANDBOX_PATH}`, payPageBase: `${publicBase}${PAYFORIT_SANDBOX_PATH}`, ...account, maxPence: config.payforitMaxPence };
+    mounts.push({ path: PAYFORIT_SANDBOX_PATH, handler: sandbox.app });
+  }
+  return { paypal, payforit, testMode: !config.paypal || !config.payforit, mounts };
 }
 
 /** Stops accepting connections, lets requests in flight finish, and gives up after a grace period. */

@@ -1,5 +1,6 @@
 import { toDbTime } from '../db/dialect.js';
 import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
+import type { PageCache } from './page-cache.js';
 import { searchWords } from './words.js';
 
 export interface Prices {
@@ -56,7 +57,7 @@ export const previewUrl = (trackId: number) => `/preview/${trackId}.mp3`;
 const coverUrl = (releaseId: number, coverFile: string | null, updatedAt: string) =>
   coverFile ? `/cover/${releaseId}?v=${updatedAt.replace(/\D/g, '')}` : null;
 
-export function createCatalogueService(repo: CatalogueRepository, prices: Prices, clock: () => Date = () => new Date()) {
+export function createCatalogueService(repo: CatalogueRepository, prices: Prices, clock: () => Date = () => new Date(), cached: PageCache = (_key, load) => load()) {
   const trackPrice = (pricePence: number | null) => pricePence ?? prices.trackPence;
   // A release never costs more than buying its tracks one by one.
   const releasePrice = (row: ReleaseRow) => row.price_pence ?? Math.min(prices.releasePence, Number(row.track_count) * prices.trackPence);
@@ -108,61 +109,17 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     return ids.map((id) => byId.get(id)).filter((r): r is R => r !== undefined);
   }
 
+  // Page data is cached briefly; what the basket and checkout read is always fresh.
   return {
-    async home() {
-      const since = toDbTime(new Date(clock().getTime() - CHART_DAYS * 24 * 3600 * 1000));
-      const [newest, sellers, genres] = await Promise.all([
-        repo.newestReleases(12),
-        repo.bestSellingReleases(since, 10),
-        repo.genresWithCounts(),
-      ]);
-      const chartIsSales = sellers.length > 0;
-      return {
-        newReleases: newest.map(toCard),
-        chart: (chartIsSales ? sellers : newest.slice(0, 10)).map(toCard),
-        chartIsSales,
-        genres: genres.map((g) => ({ name: g.name, url: genreUrl(g.slug), releaseCount: Number(g.release_count) })),
-      };
-    },
-
-    async artist(slug: string) {
-      const artist = await repo.artistBySlug(slug);
-      if (!artist) return undefined;
-      const [own, appearsOn] = await Promise.all([repo.releasesByArtist(artist.id), repo.releasesArtistAppearsOn(artist.id)]);
-      return { name: artist.name, url: artistUrl(artist.slug), releases: own.map(toCard), appearsOn: appearsOn.map(toCard) };
-    },
-
-    async release(slug: string) {
-      const row = await repo.releaseBySlug(slug);
-      if (!row) return undefined;
-      const tracks = (await repo.tracksOfRelease(row.id)).map(toLine);
-      const totalMs = tracks.reduce((sum, t) => sum + t.durationMs, 0);
-      return { ...toCard(row), tracks, totalMs, discCount: new Set(tracks.map((t) => t.disc)).size };
-    },
-
-    async genre(slug: string, page: number, pageSize: number) {
-      const genre = await repo.genreBySlug(slug);
-      if (!genre) return undefined;
-      const [rows, total] = await Promise.all([
-        repo.releasesInGenre(genre.id, pageSize, (page - 1) * pageSize),
-        repo.countReleasesInGenre(genre.id),
-      ]);
-      return { name: genre.name, url: genreUrl(genre.slug), releases: pageOf(rows.map(toCard), page, pageSize, total) };
-    },
-
-    /** One page of one kind of search result. */
-    async search(query: string, kind: SearchKindName, page: number, pageSize: number) {
+    home: () => cached('home', () => home()),
+    artist: (slug: string) => cached(`artist:${slug}`, () => artist(slug)),
+    release: (slug: string) => cached(`release:${slug}`, () => release(slug)),
+    genre: (slug: string, page: number, pageSize: number) => cached(`genre:${slug}:${page}:${pageSize}`, () => genre(slug, page, pageSize)),
+    search: (query: string, kind: SearchKindName, page: number, pageSize: number) => {
       const words = searchWords(query).slice(0, 8);
-      if (words.length === 0) return pageOf([], 1, pageSize, 0);
-      const { ids, total } = await repo.searchIds(kind, words, pageSize, (page - 1) * pageSize);
-      const load = {
-        artist: async () => (await repo.artistsByIds(ids)).map((a) => ({ id: a.id, name: a.name, url: artistUrl(a.slug) })),
-        release: async () => (await repo.releasesByIds(ids)).map(toCard),
-        track: async () => (await repo.tracksByIds(ids)).map(toListing),
-      }[kind];
-      const items: { id: number }[] = await load();
-      return pageOf(inOrder(ids, items), page, pageSize, total);
+      return cached(`search:${kind}:${page}:${pageSize}:${words.join(' ')}`, () => search(words, kind, page, pageSize));
     },
+    sitemap: () => cached('sitemap', () => sitemap()),
 
     /** Releases and tracks on sale now, priced from the database (for the basket and checkout). */
     async releasesForSale(ids: number[]): Promise<ReleaseCard[]> {
@@ -172,16 +129,63 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     async tracksForSale(ids: number[]) {
       return inOrder(ids, (await repo.tracksByIds(ids)).map(toListing));
     },
-
-    async sitemap() {
-      const { artists, releases, genres } = await repo.sitemapEntries();
-      return [
-        ...artists.map((a) => ({ path: artistUrl(a.slug), lastModified: a.updated_at })),
-        ...releases.map((r) => ({ path: releaseUrl(r.slug), lastModified: r.updated_at })),
-        ...genres.map((g) => ({ path: genreUrl(g.slug), lastModified: null })),
-      ];
-    },
   };
+
+  async function home() {
+    const since = toDbTime(new Date(clock().getTime() - CHART_DAYS * 24 * 3600 * 1000));
+    const [newest, sellers, genres] = await Promise.all([repo.newestReleases(12), repo.bestSellingReleases(since, 10), repo.genresWithCounts()]);
+    const chartIsSales = sellers.length > 0;
+    return {
+      newReleases: newest.map(toCard),
+      chart: (chartIsSales ? sellers : newest.slice(0, 10)).map(toCard),
+      chartIsSales,
+      genres: genres.map((g) => ({ name: g.name, url: genreUrl(g.slug), releaseCount: Number(g.release_count) })),
+    };
+  }
+
+  async function artist(slug: string) {
+    const found = await repo.artistBySlug(slug);
+    if (!found) return undefined;
+    const [own, appearsOn] = await Promise.all([repo.releasesByArtist(found.id), repo.releasesArtistAppearsOn(found.id)]);
+    return { name: found.name, url: artistUrl(found.slug), releases: own.map(toCard), appearsOn: appearsOn.map(toCard) };
+  }
+
+  async function release(slug: string) {
+    const row = await repo.releaseBySlug(slug);
+    if (!row) return undefined;
+    const tracks = (await repo.tracksOfRelease(row.id)).map(toLine);
+    const totalMs = tracks.reduce((sum, t) => sum + t.durationMs, 0);
+    return { ...toCard(row), tracks, totalMs, discCount: new Set(tracks.map((t) => t.disc)).size };
+  }
+
+  async function genre(slug: string, page: number, pageSize: number) {
+    const found = await repo.genreBySlug(slug);
+    if (!found) return undefined;
+    const [rows, total] = await Promise.all([repo.releasesInGenre(found.id, pageSize, (page - 1) * pageSize), repo.countReleasesInGenre(found.id)]);
+    return { name: found.name, url: genreUrl(found.slug), releases: pageOf(rows.map(toCard), page, pageSize, total) };
+  }
+
+  /** One page of one kind of search result. */
+  async function search(words: string[], kind: SearchKindName, page: number, pageSize: number) {
+    if (words.length === 0) return pageOf([], 1, pageSize, 0);
+    const { ids, total } = await repo.searchIds(kind, words, pageSize, (page - 1) * pageSize);
+    const load = {
+      artist: async () => (await repo.artistsByIds(ids)).map((a) => ({ id: a.id, name: a.name, url: artistUrl(a.slug) })),
+      release: async () => (await repo.releasesByIds(ids)).map(toCard),
+      track: async () => (await repo.tracksByIds(ids)).map(toListing),
+    }[kind];
+    const items: { id: number }[] = await load();
+    return pageOf(inOrder(ids, items), page, pageSize, total);
+  }
+
+  async function sitemap() {
+    const { artists, releases, genres } = await repo.sitemapEntries();
+    return [
+      ...artists.map((a) => ({ path: artistUrl(a.slug), lastModified: a.updated_at })),
+      ...releases.map((r) => ({ path: releaseUrl(r.slug), lastModified: r.updated_at })),
+      ...genres.map((g) => ({ path: genreUrl(g.slug), lastModified: null })),
+    ];
+  }
 }
 
 export type CatalogueService = ReturnType<typeof createCatalogueService>;

@@ -106,7 +106,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl }: Checkout
     const payment = await orders.latestPayment(order.id);
     if (!payment || order.status === 'paid') return res.redirect(303, `/orders/${order.reference}`);
     try {
-      res.redirect(303, await methodById(payment.method).resume(payment.provider_ref));
+      res.redirect(303, await methodById(payment.method).resume(payment.provider_ref, origin(req)));
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       flash(req, 'error', 'The payment provider is not answering right now. Please try again in a moment.');

@@ -100,8 +100,8 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [] }: 
       });
     },
 
-    /** The provider refused this attempt; the order stays payable by another one. */
-    async recordDecline(method: string, providerRef: string, status: 'declined' | 'failed', detail: string) {
+    /** The provider refused this attempt (or the shopper cancelled it there); the order stays payable by another one. */
+    async recordDecline(method: string, providerRef: string, status: 'declined' | 'failed' | 'cancelled', detail: string) {
       const payment = await sql.findPayment(db, method, providerRef);
       if (!payment || payment.status === 'captured') return;
       const at = now();

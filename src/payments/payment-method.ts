@@ -26,8 +26,8 @@ export interface PaymentMethod {
   start(order: PayableOrder, storeOrigin: string): Promise<{ providerRef: string; redirectUrl: string }>;
   /** Asks the provider again about an attempt whose outcome we do not know yet. */
   check(providerRef: string): Promise<PaymentCheck>;
-  /** Where a shopper whose attempt was declined can try again with the same provider. */
-  resume(providerRef: string): Promise<string>;
+  /** Where a shopper whose attempt was declined can try again with the same provider (returning to storeOrigin). */
+  resume(providerRef: string, storeOrigin: string): Promise<string>;
   refund(payment: { providerRef: string; captureRef: string | null; amountPence: number }): Promise<void>;
   /** The shopper's browser comes back through these (mounted after sessions and CSRF). */
   routes(): Router;

@@ -14,10 +14,11 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
 
+// One formatter, built once: constructing Intl formatters costs far more than using them.
+const longDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
 export function formatDate(isoDate: string | null): string {
-  if (!isoDate) return '';
-  const date = new Date(`${isoDate.slice(0, 10)}T00:00:00Z`);
-  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return isoDate ? longDate.format(new Date(`${isoDate.slice(0, 10)}T00:00:00Z`)) : '';
 }
 
 const KIND_LABELS: Record<string, string> = { album: 'Album', ep: 'EP', single: 'Single' };

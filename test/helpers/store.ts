@@ -8,6 +8,8 @@ import { createApp, type StoreApp } from '../../src/app.js';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
 import { createMediaStore } from '../../src/catalogue/media-store.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { startPayForItSandbox } from '../../src/sandbox/payforit/index.js';
 import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
 import { createLogger } from '../../src/web/logging.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
@@ -18,10 +20,17 @@ export interface TestStore {
   database: TestDatabase;
   app: StoreApp;
   paypal: Awaited<ReturnType<typeof startPayPalSandbox>>;
+  /** The mobile-billing stand-in on its own port, with the account the store uses there. */
+  payforit: Awaited<ReturnType<typeof startPayForItSandbox>> & typeof PAYFORIT_ACCOUNT;
+  /** As a restarted process: closes the app and its database connection, then serves a new app on the same database and port. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 const PAYPAL_ACCOUNT = { clientId: 'test-client', clientSecret: 'test-secret', webhookId: 'WHTEST0001' };
+const PAYFORIT_ACCOUNT = { merchantId: 'test-merchant', secret: 'test-payforit-secret-0123456789abcdef' };
+/** The documented resend schedule (10 s ... 2 h) in milliseconds instead of seconds. */
+const PAYFORIT_RETRY_SCALE = 0.001;
 
 /**
  * The real app on a real database and a real port, stocked with the fixture library through the
@@ -45,31 +54,63 @@ export async function startTestStore(
     DATABASE_URL: database.url,
     LOG_LEVEL: 'silent',
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
+    // Tests change the catalogue and look at it at once; the page cache has a test of its own.
+    CATALOGUE_CACHE_SECONDS: '0',
     ...options.env,
   });
   if (options.stock !== false) {
     await createImporter({ db: database.db, media: createMediaStore(config.mediaDir) }).importFolder(inject('fixtureLibrary'));
   }
-  const app = createApp({
-    config,
-    database,
-    logger: createLogger('silent'),
+  const payforit = await startPayForItSandbox({
+    ...PAYFORIT_ACCOUNT,
+    merchantName: config.storeName,
+    callbackUrl: `${baseUrl}/notifications/payforit`,
+    returnOrigins: [baseUrl],
+    maxPence: config.payforitMaxPence,
+    retryScale: PAYFORIT_RETRY_SCALE,
     clock: options.clock,
-    paypal: { apiBase: paypal.url, ...PAYPAL_ACCOUNT },
-    testMode: true,
   });
+  const build = (handle: DatabaseHandle) =>
+    createApp({
+      config,
+      database: handle,
+      logger: createLogger('silent'),
+      clock: options.clock,
+      paypal: { apiBase: paypal.url, ...PAYPAL_ACCOUNT },
+      payforit: { apiBase: payforit.url, ...PAYFORIT_ACCOUNT, maxPence: config.payforitMaxPence },
+      testMode: true,
+    });
+  let handle: DatabaseHandle = database;
+  let app = build(handle);
   server.on('request', app);
+  const closeQuietly = (h: DatabaseHandle) => h.close().catch(() => undefined);
   return {
     baseUrl,
     config,
-    database,
-    app,
+    get database() {
+      return { ...database, db: handle.db };
+    },
+    get app() {
+      return app;
+    },
     paypal,
+    payforit: Object.assign(payforit, PAYFORIT_ACCOUNT),
+    async restart() {
+      server.removeAllListeners('request');
+      server.closeAllConnections();
+      app.close();
+      await closeQuietly(handle);
+      handle = await openDatabase(database.target);
+      app = build(handle);
+      server.on('request', app);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       app.close();
       await paypal.close();
+      await payforit.close();
+      if (handle !== database) await closeQuietly(handle);
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -2,6 +2,7 @@ import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toDbTime } from '../../src/db/dialect.js';
 import { databaseKinds } from '../helpers/databases.js';
+import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -208,5 +209,28 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     const text = await (await get('/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E')).text();
     expect(text).not.toContain('<script>alert(1)</script>');
     expect(text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+});
+
+describe.each(databaseKinds())('catalogue page cache on $kind', ({ kind, skip }) => {
+  it.skipIf(skip)('reuses page data for its lifetime, then reads the catalogue again; checkout prices are never cached', async () => {
+    let now = new Date('2026-11-20T12:00:00Z');
+    const store = await startTestStore(kind, { env: { CATALOGUE_CACHE_SECONDS: '10' }, clock: () => now });
+    try {
+      const release = await store.database.db.selectFrom('releases').select(['id', 'slug', 'title']).orderBy('id').executeTakeFirstOrThrow();
+      const title = async () => parse(await (await fetch(`${store.baseUrl}/release/${release.slug}`)).text()).querySelector('h1')!.text;
+      expect(await title()).toBe(release.title);
+      await store.database.db.updateTable('releases').set({ title: 'Renamed Release', price_pence: 111 }).where('id', '=', release.id).execute();
+      now = new Date(now.getTime() + 9_000);
+      expect(await title()).toBe(release.title);
+      const shopper = new Shopper(store.baseUrl);
+      await shopper.get(`/release/${release.slug}`);
+      await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
+      expect((await shopper.get('/basket')).html.querySelector('.basket .total')!.text).toBe('£1.11');
+      now = new Date(now.getTime() + 2_000);
+      expect(await title()).toBe('Renamed Release');
+    } finally {
+      await store.close();
+    }
   });
 });

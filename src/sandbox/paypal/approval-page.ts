@@ -24,8 +24,9 @@ const STYLE = `
   td.money, th.money { text-align: right; white-space: nowrap; }
   .total { font-size: 1.2rem; font-weight: 700; text-align: right; }
   label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
-  input[type=email] { width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; border: 1px solid #aaa; border-radius: 6px; }
-  button { display: block; width: 100%; margin-top: .75rem; padding: .75rem; font-size: 1rem; border-radius: 24px; border: 0; cursor: pointer; }
+  input[type=email] { width: 100%; box-sizing: border-box; padding: .5rem; border: 1px solid #aaa; border-radius: 6px; }
+  button, input { font: inherit; }
+  button { display: block; width: 100%; margin-top: .75rem; padding: .75rem; border-radius: 24px; border: 0; cursor: pointer; }
   .approve { background: #ffc439; color: #111; font-weight: 700; }
   .decline { background: #fff; border: 1px solid #999; color: #333; }
   .cancel { background: none; color: #0070ba; text-decoration: underline; }

@@ -19,7 +19,7 @@ export interface PayPalSandboxOptions {
   clock?: () => Date;
   /** Waits between webhook delivery attempts; one retry per entry, then it gives up. Default 1s, 5s, 15s. */
   webhookRetryDelaysMs?: number[];
-  /** Where PayPal's OpenAPI documents are. Default: ../shared/specs/paypal beside the repository. */
+  /** Where PayPal's OpenAPI documents are. Default: the repository's specs/paypal. */
   specsDir?: string;
 }
 

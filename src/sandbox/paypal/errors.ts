@@ -61,7 +61,7 @@ function standardError(status: number) {
 
 /** PayPal points each issue at its documentation; the link is inert here but keeps the shape. */
 function informationLink(issue: string): Link {
-  return { href: `https://developer.paypal.com/api/rest/reference/orders/v2/errors/#${issue}`, rel: 'information_link', method: 'GET' };
+  return { href: `https://developer.paypal.com/api/rest/reference/errors/#${issue}`, rel: 'information_link', method: 'GET' };
 }
 
 export function unprocessable(issue: string, description: string, field?: string, value?: string): PayPalApiError {

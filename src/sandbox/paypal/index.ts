@@ -71,6 +71,9 @@ function assemble(ctx: SandboxContext): PayPalSandbox {
   app.use(approvalRoutes(ctx));
   app.use((_req, res) => void res.status(404).type('text').send('Not found'));
   app.use(((err, _req, res, _next) => {
+    // A body too large or cut short is the client's doing; anything else is a fault here.
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return void res.status(status).type('text').send(String(err.message));
     console.error('PayPal stand-in: unexpected error', err);
     res.status(500).type('text').send('The PayPal stand-in failed; see its log.');
   }) satisfies express.ErrorRequestHandler);

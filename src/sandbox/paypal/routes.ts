@@ -190,22 +190,23 @@ function apiErrors(ctx: SandboxContext): ErrorRequestHandler {
     if (res.headersSent) return void res.destroy();
     const error = asApiError(err);
     const op = res.locals.operation as Operation | undefined;
-    for (const detail of op ? error.details : []) {
-      detail.description = ctx.schemas.issueDescription(op!.spec, op!.method, op!.route, error.status, detail.issue) ?? detail.description;
-    }
+    if (op) useDocumentedDescriptions(ctx, op, error);
     const body = error.body();
     res.setHeader('Paypal-Debug-Id', body.debug_id as string);
     reply(res, error.status, body);
   };
 }
 
+/** PayPal's documents fix each issue's wording per operation; where they do, that is what is sent. */
+function useDocumentedDescriptions(ctx: SandboxContext, op: Operation, error: PayPalApiError): void {
+  for (const detail of error.details) {
+    detail.description = ctx.schemas.issueDescription(op.spec, op.method, op.route, error.status, detail.issue) ?? detail.description;
+  }
+}
+
+/** Anything that is not a PayPalApiError is a bug in the stand-in: logged, and answered as PayPal's 500. */
 function asApiError(err: unknown): PayPalApiError {
   if (err instanceof PayPalApiError) return err;
-  const status = (err as { status?: unknown }).status;
-  // body-parser's own errors (too large, aborted) are the client's; anything else is a bug here.
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new PayPalApiError(400, [{ issue: 'INVALID_REQUEST', description: String((err as Error).message) }]);
-  }
   console.error('PayPal stand-in: unexpected error', err);
   return new PayPalApiError(500);
 }

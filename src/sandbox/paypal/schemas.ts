@@ -18,8 +18,8 @@ const addFormats = formatsPlugin as unknown as typeof formatsPlugin.default;
 export const SPEC_NAMES = ['checkout_orders_v2', 'payments_payment_v2', 'notifications_webhooks_v1'] as const;
 export type SpecName = (typeof SPEC_NAMES)[number];
 
-/** DESIGN.md keeps the documents beside the repository, in ../shared/specs/paypal. */
-export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../../../shared/specs/paypal');
+/** PayPal's documents, copied into the repository (specs/paypal) so a clean checkout has them. */
+export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../../specs/paypal');
 
 type Json = Record<string, unknown>;
 type Location = NonNullable<ErrorDetail['location']>;
@@ -50,57 +50,72 @@ export function loadPayPalSchemas(specsDir: string = DEFAULT_SPECS_DIR): PayPalS
   const key = path.resolve(specsDir);
   let schemas = cache.get(key);
   if (!schemas) {
-    schemas = buildSchemas(key);
+    schemas = new DocumentSchemas(key);
     cache.set(key, schemas);
   }
   return schemas;
 }
 
-function buildSchemas(specsDir: string): PayPalSchemas {
-  const ajv = createAjv();
-  const documents = new Map<SpecName, Json>();
-  for (const name of SPEC_NAMES) {
-    const document = readDocument(specsDir, name);
-    documents.set(name, document);
-    ajv.addSchema({ $id: specId(name), definitions: convertAll(componentsOf(document, 'schemas'), name) });
-  }
-  const compiled = new Map<string, ValidateFunction>();
-  const compileOnce = (key: string, make: () => Json): ValidateFunction => {
-    let fn = compiled.get(key);
-    if (!fn) compiled.set(key, (fn = ajv.compile(make())));
-    return fn;
-  };
-  const operationOf = (spec: SpecName, method: string, route: string) => findOperation(documents.get(spec)!, spec, method, route);
+/** The three documents, converted and registered with one Ajv; validators compiled on first use. */
+class DocumentSchemas implements PayPalSchemas {
+  private readonly ajv = createAjv();
+  private readonly documents = new Map<SpecName, Json>();
+  private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly operations = new Map<string, OperationValidator>();
 
-  return {
-    operation(spec, method, route) {
-      const op = operationOf(spec, method, route);
-      const bodySchema = jsonContent(op.requestBody);
-      const validateBody = bodySchema === undefined ? undefined : compileOnce(`${spec} ${method} ${route} body`, () => convert(bodySchema, spec) as Json);
-      const parameters = resolveParameters(documents.get(spec)!, op).map((p) => ({
-        ...p,
-        validate: compileOnce(`${spec} param ${JSON.stringify(p.schema)}`, () => convert(p.schema, spec) as Json),
-      }));
-      return {
-        body: (body) => (validateBody && !validateBody(body) ? toDetails(validateBody.errors ?? [], 'body') : []),
-        parameters: (values) => parameters.flatMap((p) => checkParameter(p, values)),
-      };
-    },
-    response(spec, method, route, status) {
-      const op = operationOf(spec, method, route);
-      const responses = op.responses as Json;
-      const schema = jsonContent(responses[String(status)]);
-      if (!schema) throw new Error(`${spec} ${method.toUpperCase()} ${route} documents no JSON body for ${status}`);
-      return compileOnce(`${spec} ${method} ${route} ${status}`, () => convert(schema, spec) as Json);
-    },
-    component(spec, name) {
-      return compileOnce(`${spec} #${name}`, () => ({ $ref: `${specId(spec)}#/definitions/${name}` }));
-    },
-    issueDescription(spec, method, route, status, issue) {
-      const responses = operationOf(spec, method, route).responses as Json;
-      return findIssueDescription(documents.get(spec)!, jsonContent(responses[String(status)]), issue);
-    },
-  };
+  constructor(specsDir: string) {
+    for (const name of SPEC_NAMES) {
+      const document = readDocument(specsDir, name);
+      this.documents.set(name, document);
+      this.ajv.addSchema({ $id: specId(name), definitions: convertAll(componentsOf(document, 'schemas'), name) });
+    }
+  }
+
+  operation(spec: SpecName, method: string, route: string): OperationValidator {
+    const key = `${spec} ${method} ${route}`;
+    let validator = this.operations.get(key);
+    if (!validator) this.operations.set(key, (validator = this.buildOperation(spec, method, route)));
+    return validator;
+  }
+
+  response(spec: SpecName, method: string, route: string, status: number | 'default'): ValidateFunction {
+    const schema = jsonContent(this.responsesOf(spec, method, route)[String(status)]);
+    if (!schema) throw new Error(`${spec} ${method.toUpperCase()} ${route} documents no JSON body for ${status}`);
+    return this.compileOnce(`${spec} ${method} ${route} ${status}`, () => convert(schema, spec) as Json);
+  }
+
+  component(spec: SpecName, name: string): ValidateFunction {
+    return this.compileOnce(`${spec} #${name}`, () => ({ $ref: `${specId(spec)}#/definitions/${name}` }));
+  }
+
+  issueDescription(spec: SpecName, method: string, route: string, status: number, issue: string): string | undefined {
+    const schema = jsonContent(this.responsesOf(spec, method, route)[String(status)]);
+    return findIssueDescription(this.documents.get(spec)!, schema, issue);
+  }
+
+  private buildOperation(spec: SpecName, method: string, route: string): OperationValidator {
+    const op = findOperation(this.documents.get(spec)!, spec, method, route);
+    const bodySchema = jsonContent(op.requestBody);
+    const validateBody = bodySchema === undefined ? undefined : this.compileOnce(`${spec} ${method} ${route} body`, () => convert(bodySchema, spec) as Json);
+    const parameters = resolveParameters(this.documents.get(spec)!, op).map((p) => ({
+      ...p,
+      validate: this.compileOnce(`${spec} param ${JSON.stringify(p.schema)}`, () => convert(p.schema, spec) as Json),
+    }));
+    return {
+      body: (body) => (validateBody && !validateBody(body) ? toDetails(validateBody.errors ?? [], 'body') : []),
+      parameters: (values) => parameters.flatMap((p) => checkParameter(p, values)),
+    };
+  }
+
+  private responsesOf(spec: SpecName, method: string, route: string): Json {
+    return findOperation(this.documents.get(spec)!, spec, method, route).responses as Json;
+  }
+
+  private compileOnce(key: string, make: () => Json): ValidateFunction {
+    let validate = this.compiled.get(key);
+    if (!validate) this.compiled.set(key, (validate = this.ajv.compile(make())));
+    return validate;
+  }
 }
 
 function createAjv(): Ajv {
