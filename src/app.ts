@@ -91,7 +91,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   );
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
-  const csrf = csrfProtection();
+  const csrf = csrfProtection(config.sessionSecret, clock);
   app.use(csrf.exposeToken);
   app.use(csrf.protect);
   app.use(exposeFlash);

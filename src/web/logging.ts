@@ -1,24 +1,28 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 
 export function createLogger(level: string): Logger {
   return pino({ level, redact: { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' } });
 }
 
+const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;
+
 /**
- * Request logs name the method, the path without its query string (queries can carry search terms
- * or sign-in tokens) and the outcome; never cookies, headers, bodies or addresses.
+ * One line per request: method, path without its query string (queries can carry search terms
+ * or sign-in tokens), status and time; never cookies, headers, bodies or addresses. Written by
+ * hand rather than with pino-http, which cost half the throughput of a page in our benchmark.
  */
-export function requestLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    quietReqLogger: true,
-    serializers: {
-      req: (req: IncomingMessage & { path?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/static/') || req.url === '/healthz' },
-  });
+export function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const status = res.statusCode;
+      const path = req.originalUrl.split('?')[0]!;
+      if (status < 400 && QUIET_PATHS.test(path)) return;
+      const entry = { method: req.method, path, status, ms: Math.round(performance.now() - started) };
+      if (status >= 500) logger.error(entry, 'request failed');
+      else logger.info(entry, 'request');
+    });
+    next();
+  };
 }

@@ -1,4 +1,5 @@
-import type { RequestHandler } from 'express';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 
@@ -31,18 +32,61 @@ export function securityHeaders(options: { behindTls: boolean; formTargets: stri
 }
 
 /**
- * Synchroniser-token CSRF protection: the token lives in the session and every state-changing
- * form posts it back as `_csrf` (or the `x-csrf-token` header for scripts).
+ * CSRF protection. A visitor with a session gets the synchroniser token pattern (csrf-sync): the
+ * token lives in the session and every state-changing form posts it back as `_csrf` (or the
+ * `x-csrf-token` header). A visitor without one (every first page view, every crawler) gets a
+ * signed, expiring token instead, so that rendering an "Add to basket" form does not create a
+ * session row. That token is accepted from a request that carries no session (there is nothing
+ * for a forged request to ride on), or from one whose browser says it came from our own pages
+ * (Sec-Fetch-Site or Origin): a form opened in another tab before the session began still works.
  */
-export function csrfProtection() {
+export function csrfProtection(secret: string, clock: () => Date = () => new Date()) {
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
     errorConfig: { statusCode: 403, message: 'This form has expired. Please go back, reload the page and try again.', code: 'EBADCSRFTOKEN' },
   });
+  const anonymous = anonymousTokens(secret, clock);
+  const hasSession = (req: Request) => req.session?.csrfToken !== undefined;
+
   const exposeToken: RequestHandler = (req, res, next) => {
-    // Lazily: only a page that renders a form creates a token (and so a session).
-    res.locals.csrfToken = () => generateToken(req);
+    res.locals.csrfToken = () => (hasSession(req) ? generateToken(req) : anonymous.issue());
     next();
   };
-  return { protect: csrfSynchronisedProtection, exposeToken };
+  const protect: RequestHandler = (req, res, next) => {
+    const token = (req.body as Record<string, string> | undefined)?._csrf;
+    if (!SAFE_METHODS.has(req.method) && token && (!hasSession(req) || fromOurOwnPage(req)) && anonymous.verify(token)) {
+      generateToken(req); // from now on this visitor's session token applies
+      return next();
+    }
+    csrfSynchronisedProtection(req, res, next);
+  };
+  return { protect, exposeToken };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function fromOurOwnPage(req: Request): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site) return site === 'same-origin';
+  const origin = req.get('origin');
+  return !!origin && origin === `${req.protocol}://${req.get('host')}`;
+}
+const ANONYMOUS_TOKEN_SECONDS = 4 * 3600;
+
+function anonymousTokens(secret: string, clock: () => Date) {
+  const sign = (expires: string) => createHmac('sha256', secret).update(`csrf-anonymous:${expires}`).digest('base64url');
+  return {
+    issue(): string {
+      const expires = String(Math.floor(clock().getTime() / 1000) + ANONYMOUS_TOKEN_SECONDS);
+      return `a.${expires}.${sign(expires)}`;
+    },
+    verify(token: string): boolean {
+      const [kind, expires, signature] = token.split('.');
+      if (kind !== 'a' || !expires || !signature || !/^\d{1,12}$/.test(expires)) return false;
+      if (Number(expires) * 1000 < clock().getTime()) return false;
+      const expected = Buffer.from(sign(expires));
+      const given = Buffer.from(signature);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
 }

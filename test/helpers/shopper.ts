@@ -24,7 +24,8 @@ export class Shopper {
   /** Posts a form; the CSRF token comes from the last page unless the form names its own. */
   async post(path: string, form: Record<string, string>): Promise<Page> {
     const body = new URLSearchParams({ ...(this.csrf ? { _csrf: this.csrf } : {}), ...form });
-    return this.request(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    // Browsers name the page's origin on every form post.
+    return this.request(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.baseUrl } });
   }
 
   /** Follows redirects on the store's own origin; stops at the first one that leaves it. */
