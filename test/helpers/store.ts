@@ -88,7 +88,7 @@ export async function startTestStore(
     baseUrl,
     config,
     get database() {
-      return { ...database, db: handle.db };
+      return { ...database, db: handle.db, close: () => handle.close() };
     },
     get app() {
       return app;
