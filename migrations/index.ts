@@ -2,10 +2,14 @@ import type { Migration } from 'kysely';
 import * as catalogue from './001_catalogue.js';
 import * as sessions from './002_sessions.js';
 import * as orders from './003_orders.js';
+import * as outbox from './005_outbox.js';
+import * as accounts from './006_accounts.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
   '001_catalogue': catalogue,
   '002_sessions': sessions,
   '003_orders': orders,
+  '005_outbox': outbox,
+  '006_accounts': accounts,
 };

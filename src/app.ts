@@ -9,6 +9,12 @@ import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
+import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { revokeOrderTracks } from './customers/repository.js';
+import { accountRoutes } from './customers/routes.js';
+import { customerTimeouts } from './customers/session.js';
+import { createSignIn } from './customers/sign-in.js';
+import { downloadRoutes } from './downloads/routes.js';
 import { checkoutRoutes } from './orders/checkout-routes.js';
 import { createOrdersService } from './orders/service.js';
 import { createPayPalClient } from './payments/paypal/client.js';
@@ -37,6 +43,8 @@ export interface AppDeps {
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
   mounts?: { path: string; handler: express.Handler }[];
+  /** The test-mode messages page (src/sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
+  messagesPage?: { path: string; handler: express.Handler };
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -44,7 +52,7 @@ const SESSION_DAYS = 7;
 
 const EXPIRY_SWEEP_MS = 60_000;
 
-export function createApp({ config, database, logger, clock = () => new Date(), paypal, payforit, testMode, mounts = [] }: AppDeps) {
+export function createApp({ config, database, logger, clock = () => new Date(), paypal, payforit, testMode, mounts = [], messagesPage }: AppDeps) {
   const app = express();
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.set('trust proxy', config.trustProxy);
@@ -53,12 +61,19 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   // Compiled templates are cached in every mode: rendering is the hot path of every page.
   app.set('view cache', true);
   app.disable('x-powered-by');
-  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode });
+  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
 
   const catalogueRepo = createCatalogueRepository(database.db);
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, createPageCache(config.catalogueCacheSeconds, clock));
   const baskets = createBasketService(catalogue);
-  const orders = createOrdersService({ db: database.db, clock, pendingMinutes: config.pendingOrderMinutes });
+  const signIn = createSignIn({ db: database.db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
+  const orders = createOrdersService({
+    db: database.db,
+    clock,
+    pendingMinutes: config.pendingOrderMinutes,
+    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock })],
+    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now)],
+  });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
   const payforitClient = createPayForItClient({ ...payforit, clock });
   const methods = [
@@ -95,6 +110,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use(csrf.exposeToken);
   app.use(csrf.protect);
   app.use(exposeFlash);
+  app.use(customerTimeouts(clock));
   app.use((req, res, next) => {
     res.locals.currentUrl = req.originalUrl;
     res.locals.searchQuery = typeof req.query.q === 'string' ? req.query.q : '';
@@ -107,6 +123,9 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use(basketRoutes({ baskets }));
   app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl }));
   for (const method of methods) app.use(method.routes());
+  if (messagesPage) app.use(messagesPage.handler);
+  app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient }));
+  app.use(downloadRoutes({ db: database.db, mediaDir: config.mediaDir, clock }));
 
   app.use(notFound);
   app.use(errorHandler(logger));

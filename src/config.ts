@@ -12,6 +12,12 @@ const flag = z
 
 const pence = z.coerce.number().int().min(0).max(1_000_000);
 
+/** 'orders@example.com' or 'Northern Lights Music <orders@example.com>'. */
+const MAIL_FROM_PATTERN = /^(?:[^<>@\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+/** E.164, or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter). */
+const SMS_FROM_PATTERN = /^(?:\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11})$/;
+const DEFAULT_MAIL_FROM = 'Northern Lights Music <orders@localhost>';
+
 /** `NAME=` in a .env file (as copied from .env.example) means "not set". */
 const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
@@ -32,6 +38,7 @@ const EnvSchema = z.object({
   CATALOGUE_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
+  SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(10),
   ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
   PAYPAL_API_BASE: z.string().url().optional(),
   PAYPAL_CLIENT_ID: z.string().min(1).optional(),
@@ -42,6 +49,13 @@ const EnvSchema = z.object({
   PAYFORIT_MERCHANT_ID: unsetWhenEmpty(z.string().min(1).max(64).optional()),
   PAYFORIT_SECRET: unsetWhenEmpty(z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes').optional()),
   PAYFORIT_MAX_PENCE: unsetWhenEmpty(z.coerce.number().int().min(1).max(1_000_000).default(1000)),
+  SMTP_URL: unsetWhenEmpty(z.string().regex(/^smtps?:\/\/[^/?#]+/i, 'must be smtp://[user:pass@]host[:port] or smtps://...').optional()),
+  MAIL_FROM: unsetWhenEmpty(z.string().max(254).regex(MAIL_FROM_PATTERN, "must be an address, or 'Name <address>'").optional()),
+  TWILIO_API_BASE: unsetWhenEmpty(z.string().url().default('https://api.twilio.com')),
+  TWILIO_ACCOUNT_SID: unsetWhenEmpty(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').optional()),
+  TWILIO_AUTH_TOKEN: unsetWhenEmpty(z.string().min(16).max(128).optional()),
+  SMS_FROM: unsetWhenEmpty(z.string().regex(SMS_FROM_PATTERN, 'must be an E.164 number such as +447700900000 or an alphanumeric sender ID of up to 11 characters').optional()),
+  OUTBOX_POLL_MS: unsetWhenEmpty(z.coerce.number().int().min(50).max(60_000).default(1000)),
 });
 
 export interface PayPalSettings {
@@ -60,6 +74,22 @@ export interface PayForItSettings {
   maxPence: number;
   /** Where the shopper's browser reaches the payment page, when not at apiBase (the mounted stand-in). */
   payPageBase?: string;
+}
+
+/** Outgoing email: SMTP when smtpUrl is set, else (never in production) the local mail folder. */
+export interface MailSettings {
+  smtpUrl: string | null;
+  from: string;
+  /** DATA_DIR/mail: where the test mode writes messages instead of sending them. */
+  folder: string;
+}
+
+/** The Twilio account SMS go through (TWILIO_*, SMS_FROM). */
+export interface TwilioSettings {
+  apiBase: string;
+  accountSid: string;
+  authToken: string;
+  from: string;
 }
 
 export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string };
@@ -83,6 +113,8 @@ export interface Config {
   logLevel: string;
   contactEmail: string;
   pendingOrderMinutes: number;
+  /** Sign-in code requests one client may make per 15 minutes (code checks: three times this). */
+  signInLimitPerClient: number;
   /** How long to wait for PayPal before treating a call as lost. */
   paypalTimeoutMs: number;
   /** null: no PayPal account configured, so (outside production) the local stand-in is used. */
@@ -91,6 +123,11 @@ export interface Config {
   payforitMaxPence: number;
   /** null: no mobile-billing intermediary configured, so (outside production) the local stand-in is used. */
   payforit: PayForItSettings | null;
+  mail: MailSettings;
+  /** null: no Twilio account configured, so (outside production) the local SMS stand-in is used. */
+  twilio: TwilioSettings | null;
+  /** How often an idle outbox worker looks for messages to send. */
+  outboxPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -132,6 +169,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (payforitMissing.length > 0 && payforitMissing.length < 3) {
     payforitMissing.forEach((name) => problems.push(`${name}: required when the other PAYFORIT settings are given`));
   }
+  const twilioVariables = { TWILIO_ACCOUNT_SID: e.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: e.TWILIO_AUTH_TOKEN, SMS_FROM: e.SMS_FROM };
+  const twilioMissing = Object.entries(twilioVariables).filter(([, v]) => !v).map(([k]) => k);
+  if (twilioMissing.length > 0 && twilioMissing.length < 3) {
+    twilioMissing.forEach((name) => problems.push(`${name}: required when the other Twilio settings are given`));
+  }
+  if (e.SMTP_URL && !e.MAIL_FROM) problems.push('MAIL_FROM: required with SMTP_URL (the address messages come from)');
+  if (e.NODE_ENV === 'production') {
+    if (!e.SMTP_URL) problems.push('SMTP_URL: required in production (without it email goes to a local folder)');
+    if (twilioMissing.length === 3) problems.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM: required in production (the SMS stand-in is for testing)');
+  }
   if (e.NODE_ENV === 'production') {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the SQLite default is for trying the store out)');
     if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
@@ -154,6 +201,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { apiBase: e.PAYFORIT_API_BASE.replace(/\/+$/, ''), merchantId: e.PAYFORIT_MERCHANT_ID, secret: e.PAYFORIT_SECRET, maxPence: e.PAYFORIT_MAX_PENCE }
       : null;
 
+  const twilio =
+    e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && e.SMS_FROM
+      ? { apiBase: e.TWILIO_API_BASE.replace(/\/+$/, ''), accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: e.SMS_FROM }
+      : null;
+
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -171,10 +223,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
+    signInLimitPerClient: e.SIGN_IN_LIMIT_PER_CLIENT,
     paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,
     paypal,
     payforitMaxPence: e.PAYFORIT_MAX_PENCE,
     payforit,
+    mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? DEFAULT_MAIL_FROM, folder: path.join(e.DATA_DIR, 'mail') },
+    twilio,
+    outboxPollMs: e.OUTBOX_POLL_MS,
   };
 }
 

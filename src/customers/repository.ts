@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { insertedId, isDuplicateKeyError, lockingRead } from '../db/dialect.js';
 import type { Database } from '../db/schema.js';
 
@@ -24,4 +24,35 @@ export async function findOrCreateCustomer(tx: Transaction<Database>, contact: C
 
 export async function recordMarketingChoice(tx: Transaction<Database>, customerId: number, optIn: boolean, now: string): Promise<void> {
   await tx.updateTable('customers').set({ marketing_opt_in: optIn ? 1 : 0, marketing_choice_at: now, updated_at: now }).where('id', '=', customerId).execute();
+}
+
+type Tx = Transaction<Database> | Kysely<Database>;
+
+export async function findCustomerByContact(db: Tx, contact: Contact) {
+  const query = db.selectFrom('customers').select(['id', 'email', 'msisdn']);
+  return ('email' in contact ? query.where('email', '=', contact.email) : query.where('msisdn', '=', contact.msisdn)).executeTakeFirst();
+}
+
+export async function findCustomer(db: Tx, id: number) {
+  return db.selectFrom('customers').select(['id', 'email', 'msisdn', 'marketing_opt_in', 'marketing_choice_at']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Every track of every paid order item: a release grants all its tracks. */
+export async function grantOrderTracks(tx: Tx, orderId: number, customerId: number, now: string): Promise<number> {
+  const items = await tx.selectFrom('order_items').select(['release_id', 'track_id']).where('order_id', '=', orderId).execute();
+  const releaseIds = items.filter((i) => i.track_id === null).map((i) => i.release_id);
+  const trackIds = new Set(items.map((i) => i.track_id).filter((t): t is number => t !== null));
+  if (releaseIds.length) {
+    for (const t of await tx.selectFrom('tracks').select('id').where('release_id', 'in', releaseIds).execute()) trackIds.add(t.id);
+  }
+  if (trackIds.size === 0) return 0;
+  await tx
+    .insertInto('entitlements')
+    .values([...trackIds].map((trackId) => ({ customer_id: customerId, order_id: orderId, track_id: trackId, created_at: now, revoked_at: null })))
+    .execute();
+  return trackIds.size;
+}
+
+export async function revokeOrderTracks(tx: Tx, orderId: number, now: string): Promise<void> {
+  await tx.updateTable('entitlements').set({ revoked_at: now }).where('order_id', '=', orderId).where('revoked_at', 'is', null).execute();
 }

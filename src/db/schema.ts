@@ -143,6 +143,69 @@ export interface ProviderEventTable {
   received_at: string;
 }
 
+export interface EntitlementTable {
+  id: Generated<number>;
+  customer_id: number;
+  order_id: number;
+  track_id: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface SignInCodeTable {
+  id: Generated<number>;
+  customer_id: number;
+  code_hash: string;
+  attempts: number;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface SignInLinkTable {
+  id: Generated<number>;
+  customer_id: number;
+  token_hash: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface DownloadTable {
+  id: Generated<number>;
+  customer_id: number;
+  track_id: number | null;
+  release_id: number | null;
+  created_at: string;
+}
+
+export type OutboxChannel = 'email' | 'sms';
+/** transactional: caused by the customer's own action; service: an operator's notice; marketing: only with consent. */
+export type OutboxKind = 'transactional' | 'service' | 'marketing';
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** One message to send (migrations/005_outbox.ts, src/notifications/). */
+export interface OutboxTable {
+  id: Generated<number>;
+  channel: OutboxChannel;
+  recipient: string;
+  kind: OutboxKind;
+  subject: string | null;
+  body_text: string;
+  body_html: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: string;
+  claimed_by: string | null;
+  claimed_until: string | null;
+  last_error: string | null;
+  customer_id: number | null;
+  order_id: number | null;
+  created_at: string;
+  sent_at: string | null;
+  updated_at: string;
+}
+
 /** The operator's one-row-per-order view (migrations/003_orders.ts). */
 export interface OrderOverviewView {
   reference: string;
@@ -160,6 +223,10 @@ export interface OrderOverviewView {
 
 export interface Database {
   order_overview: OrderOverviewView;
+  entitlements: EntitlementTable;
+  sign_in_codes: SignInCodeTable;
+  sign_in_links: SignInLinkTable;
+  downloads: DownloadTable;
   artists: ArtistTable;
   genres: GenreTable;
   releases: ReleaseTable;
@@ -172,4 +239,5 @@ export interface Database {
   order_events: OrderEventTable;
   payments: PaymentTable;
   provider_events: ProviderEventTable;
+  outbox: OutboxTable;
 }

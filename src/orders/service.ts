@@ -30,9 +30,11 @@ export interface OrdersDeps {
   clock: () => Date;
   pendingMinutes: number;
   onPaid?: OnPaid[];
+  /** Work in the refund's transaction (downloads stop, commission is rejected). */
+  onRefunded?: ((tx: Transaction<Database>, orderId: number, now: string) => Promise<void>)[];
 }
 
-export function createOrdersService({ db, clock, pendingMinutes, onPaid = [] }: OrdersDeps) {
+export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], onRefunded = [] }: OrdersDeps) {
   const now = () => toDbTime(clock());
 
   return {
@@ -126,7 +128,10 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [] }: 
           return 'partial' as const;
         }
         const moved = await sql.transition(tx, order.id, 'refunded', 'refunded', `${method} refund (${source})`, at);
-        if (moved) await sql.updatePayment(tx, payment.id, { status: 'refunded' }, at);
+        if (moved) {
+          await sql.updatePayment(tx, payment.id, { status: 'refunded' }, at);
+          for (const step of onRefunded) await step(tx, order.id, at);
+        }
         return moved ? ('refunded' as const) : ('already-refunded' as const);
       });
     },

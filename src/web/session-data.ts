@@ -7,6 +7,12 @@ declare module 'express-session' {
     /** References of the orders this browser placed: only these are shown to it. */
     orderRefs: string[];
     flash: { kind: 'info' | 'error'; text: string }[];
+    /** The signed-in customer, and when (for the absolute and idle time-outs). */
+    customerId: number;
+    signedInAt: number;
+    lastSeenAt: number;
+    /** The contact a sign-in code was asked for, while its code is being typed. */
+    signInContact: { email: string } | { msisdn: string };
   }
 }
 

@@ -53,6 +53,7 @@ export async function startTestStore(
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'silent',
+    PUBLIC_URL: baseUrl,
     SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
     // Tests change the catalogue and look at it at once; the page cache has a test of its own.
     CATALOGUE_CACHE_SECONDS: '0',

@@ -1,0 +1,44 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { queueMessage } from '../notifications/outbox.js';
+import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCodeSms } from '../notifications/templates.js';
+import type { OnPaid } from '../orders/service.js';
+import { contactText } from './contact.js';
+import { findCustomer, grantOrderTracks, type Contact } from './repository.js';
+import type { SignIn } from './sign-in.js';
+
+/**
+ * What happens in the transaction that marks an order paid: the customer gets the tracks and a
+ * confirmation with their login details is queued. Transactional: sent whatever the marketing
+ * choice. Every later order repeats the same login details with a fresh link.
+ */
+export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date }): OnPaid {
+  return async (tx, order, customerId, now) => {
+    await grantOrderTracks(tx, order.id, customerId, now);
+    const customer = (await findCustomer(tx, customerId))!;
+    const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
+    const token = await deps.signIn.createLink(tx, customerId, deps.clock());
+    const base = deps.publicUrl;
+    const data = {
+      storeName: deps.storeName,
+      reference: order.reference,
+      items: await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute(),
+      totalPence: order.total_pence,
+      login: contactText(contact),
+      signInUrl: `${base}/account/link/${token}`,
+      musicUrl: `${base}/account/music`,
+    };
+    const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
+    await queueMessage(tx, { ...message, kind: 'transactional', customerId, orderId: order.id }, now);
+  };
+}
+
+/** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */
+export function sendSignInCode(storeName: string) {
+  return async (tx: Transaction<Database>, customer: { id: number; email: string | null; msisdn: string | null }, code: string, now: string) => {
+    const message = customer.email
+      ? { channel: 'email' as const, recipient: customer.email, ...(await signInCodeEmail({ storeName, code })) }
+      : { channel: 'sms' as const, recipient: customer.msisdn!, ...(await signInCodeSms({ storeName, code })) };
+    await queueMessage(tx, { ...message, kind: 'transactional', customerId: customer.id }, now);
+  };
+}

@@ -1,0 +1,123 @@
+import { Router, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import type { Db } from '../db/database.js';
+import { fromDbTime } from '../db/dialect.js';
+import { library } from '../downloads/repository.js';
+import { HttpError } from '../web/errors.js';
+import { flash } from '../web/flash.js';
+import { parseBody } from '../web/params.js';
+import { contactText, maskContact, parseContact } from './contact.js';
+import { customerIdOf, signInSession, signOutSession } from './session.js';
+import type { SignIn } from './sign-in.js';
+
+export interface AccountDeps {
+  db: Db;
+  signIn: SignIn;
+  clock: () => Date;
+  limitPerClient: number;
+}
+
+const CODE_MESSAGES = {
+  wrong: 'That code is not right. Please check it and try again.',
+  expired: 'That code has expired. Please ask for a new one.',
+  locked: 'Too many wrong tries for that code. Please ask for a new one.',
+} as const;
+
+/** Per-client limits (in memory, no address kept): asking for codes costs texts, guessing them must be slow. */
+const limit = (limit: number, minutes: number) =>
+  rateLimit({
+    windowMs: minutes * 60_000,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
+  });
+
+export function accountRoutes({ db, signIn, clock, limitPerClient }: AccountDeps): Router {
+  const router = Router();
+  const requestLimit = limit(limitPerClient, 15);
+  const verifyLimit = limit(limitPerClient * 3, 15);
+
+  const renderSignIn = (res: Response, status = 200, error?: string, contact = '') =>
+    res.status(status).render('account/sign-in', { title: 'Sign in', robots: 'noindex', error, contact });
+
+  router.get('/account', (req, res) => {
+    if (customerIdOf(req) !== undefined) return res.redirect(303, '/account/music');
+    renderSignIn(res);
+  });
+
+  router.post('/account/sign-in', requestLimit, async (req, res) => {
+    const { contact: typed } = parseBody(z.object({ contact: z.string().max(300) }), req.body);
+    const contact = parseContact(typed);
+    if (!contact) return renderSignIn(res, 400, 'Please enter the email address or UK mobile number you paid with.', typed);
+    // The answer is the same whether or not we know the contact, and whether or not a code went out.
+    await signIn.requestCode(contact);
+    req.session.signInContact = contact;
+    res.redirect(303, '/account/code');
+  });
+
+  router.get('/account/code', (req, res) => {
+    const contact = req.session.signInContact;
+    if (!contact) return res.redirect(303, '/account');
+    res.render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message' });
+  });
+
+  router.post('/account/code', verifyLimit, async (req, res) => {
+    const contact = req.session.signInContact;
+    if (!contact) return res.redirect(303, '/account');
+    const { code } = parseBody(z.object({ code: z.string().trim().max(20) }), req.body);
+    const digits = code.replace(/\s/g, '');
+    const result = /^\d{6}$/.test(digits) ? await signIn.verifyCode(contact, digits) : ({ ok: false, reason: 'wrong' } as const);
+    if (!result.ok) {
+      return res.status(400).render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message', error: CODE_MESSAGES[result.reason] });
+    }
+    await signInSession(req, result.customerId, clock());
+    res.redirect(303, '/account/music');
+  });
+
+  router.get('/account/link/:token', async (req, res) => {
+    const result = await signIn.useLink(String(req.params.token));
+    if (!result.ok) return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
+    await signInSession(req, result.customerId, clock());
+    res.redirect(303, '/account/music');
+  });
+
+  router.post('/account/sign-out', async (req, res) => {
+    await signOutSession(req);
+    res.redirect(303, '/');
+  });
+
+  router.get('/account/music', async (req, res) => {
+    const customerId = customerIdOf(req);
+    if (customerId === undefined) {
+      flash(req, 'info', 'Please sign in to see your music.');
+      return res.redirect(303, '/account');
+    }
+    const customer = await db.selectFrom('customers').select(['email', 'msisdn']).where('id', '=', customerId).executeTakeFirst();
+    if (!customer) throw new HttpError(404, 'We could not find your account.');
+    res.render('account/music', { title: 'Your music', robots: 'noindex', releases: groupByRelease(await library(db, customerId)), login: contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) });
+  });
+
+  return router;
+}
+
+type LibraryRow = Awaited<ReturnType<typeof library>>[number];
+
+/** Releases in the order their newest purchase was made, tracks in running order. */
+function groupByRelease(rows: LibraryRow[]) {
+  const releases = new Map<number, { id: number; title: string; artist: string; coverUrl: string | null; boughtAt: Date; tracks: LibraryRow[] }>();
+  for (const row of rows) {
+    const release = releases.get(row.release_id) ?? {
+      id: row.release_id,
+      title: row.release_title,
+      artist: row.release_artist,
+      coverUrl: row.cover_file ? `/cover/${row.release_id}?v=${row.release_updated_at.replace(/\D/g, '')}` : null,
+      boughtAt: fromDbTime(String(row.bought_at)),
+      tracks: [],
+    };
+    release.tracks.push(row);
+    releases.set(row.release_id, release);
+  }
+  return [...releases.values()].map((r) => ({ ...r, tracks: r.tracks.sort((a, b) => a.disc_number - b.disc_number || a.track_number - b.track_number) }));
+}

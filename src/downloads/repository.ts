@@ -1,0 +1,56 @@
+import type { Db } from '../db/database.js';
+
+/**
+ * What a customer may download: tracks granted by a paid order and not revoked. A refunded
+ * order's entitlements are revoked in the refund's transaction, and the order status is checked
+ * too, so either alone is enough to stop a download.
+ */
+function ownedTracks(db: Db, customerId: number) {
+  return db
+    .selectFrom('entitlements')
+    .innerJoin('orders', 'orders.id', 'entitlements.order_id')
+    .innerJoin('tracks', 'tracks.id', 'entitlements.track_id')
+    .innerJoin('releases', 'releases.id', 'tracks.release_id')
+    .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
+    .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
+    .where('entitlements.customer_id', '=', customerId)
+    .where('entitlements.revoked_at', 'is', null)
+    .where('orders.status', '=', 'paid');
+}
+
+export async function ownedTrack(db: Db, customerId: number, trackId: number) {
+  return ownedTracks(db, customerId)
+    .where('tracks.id', '=', trackId)
+    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'track_artist.name as artist'])
+    .executeTakeFirst();
+}
+
+/** The customer's whole library, newest purchase first, one row per track. */
+export async function library(db: Db, customerId: number) {
+  return ownedTracks(db, customerId)
+    .select((eb) => [
+      'tracks.id',
+      'tracks.title',
+      'tracks.track_number',
+      'tracks.disc_number',
+      'tracks.duration_ms',
+      'tracks.media_file',
+      'track_artist.name as artist',
+      'releases.id as release_id',
+      'releases.title as release_title',
+      'release_artist.name as release_artist',
+      'releases.cover_file',
+      'releases.updated_at as release_updated_at',
+      eb.fn.max('entitlements.created_at').as('bought_at'),
+    ])
+    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
+    .orderBy('bought_at', 'desc')
+    .orderBy('releases.id')
+    .orderBy('tracks.disc_number')
+    .orderBy('tracks.track_number')
+    .execute();
+}
+
+export async function logDownload(db: Db, entry: { customerId: number; trackId: number | null; releaseId: number | null; at: string }) {
+  await db.insertInto('downloads').values({ customer_id: entry.customerId, track_id: entry.trackId, release_id: entry.releaseId, created_at: entry.at }).execute();
+}
