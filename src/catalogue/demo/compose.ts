@@ -1,0 +1,176 @@
+/**
+ * Turns a genre and a seed into a song: a key, a tempo, a chord progression and an arrangement of
+ * one-bar patterns, each of which renders to PCM on its own.
+ */
+
+import type { Genre } from './catalogue-plan.js';
+import { FRAME_SAMPLES, MIN_BAR_FRAMES } from './encode.js';
+import { between, pick, randomFrom, seedOf } from './prng.js';
+import { STYLES, type Style } from './styles.js';
+import { midiToHz, renderBar, SAMPLE_RATE, toPcm, type Drum, type Hit, type Note } from './synth.js';
+
+export interface Song {
+  style: Style;
+  seed: number;
+  /** MIDI note of the key's tonic, in the chords' octave. */
+  tonic: number;
+  /** Samples per bar: a whole number of MP3 frames. */
+  barLength: number;
+  progression: readonly number[];
+  /** Pattern keys, one per bar: 'intro', 'groove:<chord>', 'lead:<chord>' or 'outro'. */
+  arrangement: string[];
+}
+
+/**
+ * A song about `seconds` long. With a `timeScale` below 1 the same bars are played that much faster:
+ * a short version for tests that costs as little to encode as it lasts.
+ */
+export function composeSong(genre: Genre, seed: number, seconds: number, timeScale = 1): Song {
+  const random = randomFrom(seed);
+  const style = STYLES[genre];
+  const bpm = between(random, ...style.bpm);
+  // Whole frames per bar let encode.ts encode each distinct bar once and splice the frames.
+  const fullBar = Math.round(((240 / bpm) * SAMPLE_RATE) / FRAME_SAMPLES) * FRAME_SAMPLES;
+  const barLength = Math.max(MIN_BAR_FRAMES, Math.round((fullBar * timeScale) / FRAME_SAMPLES)) * FRAME_SAMPLES;
+  const progression = pick(random, style.progressions);
+  const tonic = 50 + Math.floor(random() * 8);
+  const bars = Math.max(2, Math.round((seconds * SAMPLE_RATE) / fullBar));
+  return { style, seed, tonic, barLength, progression, arrangement: arrange(progression.length, bars) };
+}
+
+/**
+ * A ringing chord opens the song and another, with the band, closes it; between them come whole
+ * passes of the progression. Four-chord songs carry the melody throughout; two-chord vamps alternate
+ * passes without and with it. (Each distinct bar, and neighbour of it, costs encoding time.)
+ */
+function arrange(chords: number, bars: number): string[] {
+  const inner = bars - 2;
+  const middle = inner >= chords ? Math.round(inner / chords) * chords : inner;
+  const passes = Math.ceil(middle / chords);
+  const section = (pass: number) => (chords > 2 || (passes - 1 - pass) % 2 === 0 ? 'lead' : 'groove');
+  const body = Array.from({ length: middle }, (_, bar) => `${section(Math.floor(bar / chords))}:${bar % chords}`);
+  return ['intro', ...body, 'outro'];
+}
+
+export function renderPattern(song: Song, key: string): Int16Array {
+  const [section, index] = key.split(':');
+  const chord = Number(index);
+  const notes: Note[] = [];
+  const hits: Hit[] = [];
+  if (section === 'intro' || section === 'outro') {
+    const ringing = tonicChord(song, section === 'outro');
+    notes.push(...ringing.notes);
+    hits.push(...ringing.hits);
+  }
+  if (section === 'groove' || section === 'lead') {
+    notes.push(...chordPart(song, song.progression[chord]), ...bassLine(song, chord));
+    hits.push(...drumHits(song));
+  }
+  if (section === 'lead') notes.push(...melody(song, chord));
+  return toPcm(renderBar(song.barLength, notes, hits, song.seed));
+}
+
+const ARPEGGIO = [0, 2, 1, 2, 3, 2, 1, 2];
+
+function sixteenth(song: Song): number {
+  return song.barLength / 16;
+}
+
+/** Sample offset of a 16th-note step, with the off-beat 8ths swung late. */
+function at(song: Song, step: number): number {
+  const swing = step % 4 === 2 ? song.style.swing : 0;
+  return Math.round((step + swing) * sixteenth(song));
+}
+
+function stepsOf(pattern: string): number[] {
+  return [...pattern].flatMap((c, i) => (c === 'x' ? [i] : []));
+}
+
+/** MIDI note of a scale degree (degrees past 6 climb octaves). */
+function scaleNote(song: Song, degree: number): number {
+  const { scale } = song.style;
+  return song.tonic + scale[((degree % 7) + 7) % 7] + 12 * Math.floor(degree / 7);
+}
+
+/** Moves a note by octaves into [low, low + 12), so chords change with little movement. */
+function fold(midi: number, low: number): number {
+  return low + ((((midi - low) % 12) + 12) % 12);
+}
+
+function chordTones(song: Song, degree: number): number[] {
+  const count = song.style.sevenths ? 4 : 3;
+  return Array.from({ length: count }, (_, k) => fold(scaleNote(song, degree + 2 * k), song.tonic - 5));
+}
+
+function chordVoicing(song: Song, degree: number): number[] {
+  const { chords } = song.style;
+  const root = fold(scaleNote(song, degree), song.tonic - 5) + chords.octave;
+  if (chords.shape === 'power') return [root, root + 7, root + 12];
+  return chordTones(song, degree)
+    .map((m) => m + chords.octave)
+    .sort((a, b) => a - b);
+}
+
+function chordPart(song: Song, degree: number): Note[] {
+  const { chords } = song.style;
+  const tones = chordVoicing(song, degree);
+  const length = chords.length * sixteenth(song);
+  return stepsOf(chords.steps).flatMap((step, i) => {
+    const played = chords.shape === 'arpeggio' ? [[...tones, tones[0] + 12][ARPEGGIO[i % ARPEGGIO.length]]] : tones;
+    return played.map((midi) => ({ start: at(song, step), length, freq: midiToHz(midi), gain: chords.gain, voice: chords.voice }));
+  });
+}
+
+/** The tonic chord struck once and left to ring: alone to open the song, with bass and kick to end it. */
+function tonicChord(song: Song, withBand: boolean): { notes: Note[]; hits: Hit[] } {
+  const { chords, bass, drums } = song.style;
+  const ring = 14 * sixteenth(song);
+  const notes = chordVoicing(song, 0).map((midi) => ({ start: 0, length: ring, freq: midiToHz(midi), gain: chords.gain, voice: chords.voice }));
+  if (!withBand) return { notes, hits: [] };
+  notes.push({ start: 0, length: ring, freq: midiToHz(bassRoot(song, 0)), gain: bass.gain, voice: bass.voice });
+  return { notes, hits: drums.kick ? [{ start: 0, gain: drums.kick.gain, drum: 'kick' }] : [] };
+}
+
+/** The chord root in the bass register, [tonic - 29, tonic - 17). */
+function bassRoot(song: Song, degree: number): number {
+  return fold(scaleNote(song, degree), song.tonic - 29);
+}
+
+function bassLine(song: Song, chord: number): Note[] {
+  const { bass } = song.style;
+  const { progression } = song;
+  const degree = progression[chord];
+  const root = bassRoot(song, degree);
+  const next = bassRoot(song, progression[(chord + 1) % progression.length]);
+  const third = root + scaleNote(song, degree + 2) - scaleNote(song, degree);
+  const fifth = root + scaleNote(song, degree + 4) - scaleNote(song, degree);
+  // A walking line climbs the chord, then steps a semitone into the next root.
+  const walk = [root, third, fifth, next > root ? next - 1 : next + 1];
+  return stepsOf(bass.steps).map((step, i) => {
+    const midi = bass.line === 'walking' ? walk[i % 4] : bass.line === 'fifths' && i % 2 === 1 ? fifth : root;
+    return { start: at(song, step), length: bass.length * sixteenth(song), freq: midiToHz(midi), gain: bass.gain, voice: bass.voice };
+  });
+}
+
+function drumHits(song: Song): Hit[] {
+  return Object.entries(song.style.drums).flatMap(([drum, part]) =>
+    stepsOf(part.steps).map((step) => ({ start: at(song, step), gain: part.gain, drum: drum as Drum })),
+  );
+}
+
+/** A random walk over the scale, landing on a chord tone on each half bar. Seeded per chord, so it repeats. */
+function melody(song: Song, chord: number): Note[] {
+  const random = randomFrom(seedOf(song.seed, 'melody', chord));
+  const { lead } = song.style;
+  const degree = song.progression[chord];
+  const chordDegrees = [-7, 0, 7, 14].flatMap((octave) => [0, 2, 4].map((k) => ((degree + k) % 7) + octave));
+  const steps = stepsOf(lead.steps);
+  let pitch = degree % 7;
+  return steps.flatMap((step, i) => {
+    if (random() < lead.rest) return [];
+    pitch = Math.max(-2, Math.min(8, pitch + pick(random, [-2, -1, -1, 1, 1, 2])));
+    if (step % 8 === 0) pitch = chordDegrees.reduce((best, d) => (Math.abs(d - pitch) < Math.abs(best - pitch) ? d : best));
+    const held = Math.min((steps[i + 1] ?? 16) - step, lead.length) * sixteenth(song) * 0.9;
+    return [{ start: at(song, step), length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice }];
+  });
+}
