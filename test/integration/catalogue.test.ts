@@ -234,3 +234,22 @@ describe.each(databaseKinds())('catalogue page cache on $kind', ({ kind, skip })
     }
   });
 });
+
+describe.each(databaseKinds())('when the database stops answering, on $kind', ({ kind, skip }) => {
+  it.skipIf(skip)('shows a plain apology with a 500, nothing internal, and /healthz says so with a 503', async () => {
+    const store = await startTestStore(kind, { stock: false });
+    await store.database.db.destroy();
+    try {
+      const page = await fetch(`${store.baseUrl}/artist/anyone`);
+      expect(page.status).toBe(500);
+      const html = await page.text();
+      expect(html).toContain('Something went wrong on our side');
+      const leak = /at \S+\.(ts|js):\d+|node_modules|SQLITE_|ER_[A-Z]|Kysely|driver has already been destroyed/i.exec(html);
+      expect(leak?.[0]).toBeUndefined();
+      const health = await fetch(`${store.baseUrl}/healthz`);
+      expect(health.status).toBe(503);
+    } finally {
+      await store.close().catch(() => {});
+    }
+  });
+});
