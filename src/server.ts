@@ -12,10 +12,16 @@ import { NOTIFICATION_PATH as PAYFORIT_NOTIFICATION_PATH } from './payments/payf
 import { createPayForItSandbox } from './sandbox/payforit/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { createLogger } from './web/logging.js';
+import { createEmailSender } from './notifications/email.js';
+import { createTwilioSmsSender } from './notifications/sms.js';
+import { createOutboxWorker } from './notifications/worker.js';
+import { MESSAGES_PAGE_PATH, messagesPageRoutes } from './sandbox/messages/routes.js';
+import { createTwilioSandbox, newStandInAccount } from './sandbox/twilio/index.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PAYPAL_SANDBOX_PATH = '/sandbox/paypal';
 const PAYFORIT_SANDBOX_PATH = '/sandbox/payforit';
+const SMS_SANDBOX_PATH = '/sandbox/sms';
 
 /** Start-up: config -> database -> migrations -> demo catalogue -> app -> listen; SIGTERM stops gracefully. */
 async function main() {
@@ -32,20 +38,36 @@ async function main() {
   }
 
   const payments = paymentTargets(config);
-  const app = createApp({ config, database, logger, ...payments });
+  const messaging = messagingTargets(config);
+  const app = createApp({
+    config,
+    database,
+    logger,
+    ...payments,
+    testMode: payments.testMode || messaging.testMode,
+    mounts: [...payments.mounts, ...messaging.mounts],
+    messagesPage: messaging.messagesPage,
+  });
+  const outbox = createOutboxWorker({ db: database.db, senders: messaging.senders, logger, pollMs: config.outboxPollMs });
   const server = app.listen(config.port, config.host, () => {
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
     logger.info(`${config.storeName} is open at http://${shown}:${config.port} (${database.dialect})`);
+    // After listening: in the demo the SMS stand-in the worker calls is served by this server.
+    outbox.start();
   });
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'Shutting down: finishing requests in flight');
-    closeGracefully(server).then(async () => {
+    // The worker first: it finishes the sends in flight (recording each) before the server and database go.
+    void (async () => {
+      await outbox.stop();
+      await closeGracefully(server);
       app.close();
+      messaging.close();
       await database.close();
       logger.info('Stopped');
       process.exit(0);
-    });
+    })();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
@@ -82,6 +104,38 @@ function paymentTargets(config: Config) {
     mounts.push({ path: PAYFORIT_SANDBOX_PATH, handler: sandbox.app });
   }
   return { paypal, payforit, testMode: !config.paypal || !config.payforit, mounts };
+}
+
+/**
+ * Where messages go. Without SMTP_URL (never in production) email is written to DATA_DIR/mail;
+ * without a Twilio account, texts go to the SMS stand-in served beside the store (/sandbox/sms),
+ * called over loopback like the real API. Either way the test-mode page /sandbox/messages shows them.
+ */
+function messagingTargets(config: Config) {
+  const mounts: { path: string; handler: express.Handler }[] = [];
+  const email = createEmailSender({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, mailDir: config.mail.folder });
+  let twilio = config.twilio;
+  let sandbox: ReturnType<typeof createTwilioSandbox> | null = null;
+  if (!twilio) {
+    const account = newStandInAccount();
+    sandbox = createTwilioSandbox(account);
+    twilio = { apiBase: `http://127.0.0.1:${config.port}${SMS_SANDBOX_PATH}`, ...account, from: 'NLMusic' };
+    mounts.push({ path: SMS_SANDBOX_PATH, handler: sandbox.app });
+  }
+  const sms = createTwilioSmsSender(twilio);
+  const testMode = email.kind === 'folder' || sandbox !== null;
+  const messagesPage = testMode ? { path: MESSAGES_PAGE_PATH, handler: messagesPageRoutes({ mailDir: email.kind === 'folder' ? config.mail.folder : null, sms: sandbox?.control ?? null }) } : undefined;
+  return {
+    senders: { email, sms },
+    mounts,
+    messagesPage,
+    testMode,
+    close() {
+      email.close();
+      sms.close();
+      sandbox?.close();
+    },
+  };
 }
 
 /** Stops accepting connections, lets requests in flight finish, and gives up after a grace period. */

@@ -67,3 +67,12 @@ export async function upsert<T extends Record<string, unknown>>(
 export function lockingRead<Q extends SelectQueryBuilder<any, any, any>>(db: Kysely<any>, query: Q): Q {
   return dialectOf(db) === 'mysql' ? (query.forUpdate() as Q) : query;
 }
+
+/**
+ * A locking read that passes over rows another transaction holds (MySQL 8 / MariaDB 10.6
+ * `FOR UPDATE SKIP LOCKED`), so several workers can each claim different rows of one queue at once.
+ * SQLite has one writer: the query is returned as it is, and the claim must be a conditional write.
+ */
+export function skipLocked<Q extends SelectQueryBuilder<any, any, any>>(db: Kysely<any>, query: Q): Q {
+  return dialectOf(db) === 'mysql' ? (query.forUpdate().skipLocked() as Q) : query;
+}

@@ -17,3 +17,12 @@ export async function launchBrowser(executablePath: string): Promise<Browser> {
     ],
   });
 }
+
+/** Collects what would show as a problem in the browser: script errors, console errors, failed loads. */
+export function watchForErrors(page: import('playwright-core').Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
+  return errors;
+}

@@ -11,7 +11,12 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { startPayForItSandbox } from '../../src/sandbox/payforit/index.js';
 import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
+import { createEmailSender } from '../../src/notifications/email.js';
+import { createTwilioSmsSender } from '../../src/notifications/sms.js';
+import { createOutboxWorker, type OutboxWorker } from '../../src/notifications/worker.js';
+import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
 import { createLogger } from '../../src/web/logging.js';
+import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
 export interface TestStore {
@@ -22,6 +27,11 @@ export interface TestStore {
   paypal: Awaited<ReturnType<typeof startPayPalSandbox>>;
   /** The mobile-billing stand-in on its own port, with the account the store uses there. */
   payforit: Awaited<ReturnType<typeof startPayForItSandbox>> & typeof PAYFORIT_ACCOUNT;
+  /** With `messaging`: a real SMTP server, the SMS gateway stand-in and a running outbox worker. */
+  smtp?: TestSmtpServer;
+  sms?: Awaited<ReturnType<typeof startTwilioSandbox>>;
+  /** The text of the newest SMS the gateway stand-in received for `to`, once one has arrived. */
+  waitForSms(to: string, timeoutMs?: number): Promise<string>;
   /** As a restarted process: closes the app and its database connection, then serves a new app on the same database and port. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -39,7 +49,7 @@ const PAYFORIT_RETRY_SCALE = 0.001;
  */
 export async function startTestStore(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean } = {},
+  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean } = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
@@ -84,6 +94,7 @@ export async function startTestStore(
   let handle: DatabaseHandle = database;
   let app = build(handle);
   server.on('request', app);
+  const messaging = options.messaging ? await startMessaging(database, config) : undefined;
   const closeQuietly = (h: DatabaseHandle) => h.close().catch(() => undefined);
   return {
     baseUrl,
@@ -96,6 +107,17 @@ export async function startTestStore(
     },
     paypal,
     payforit: Object.assign(payforit, PAYFORIT_ACCOUNT),
+    smtp: messaging?.smtp,
+    sms: messaging?.sms,
+    async waitForSms(to, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messaging?.sms.control.messages().filter((m) => m.to === to).at(-1);
+        if (found) return found.body;
+        if (Date.now() > deadline) throw new Error(`no SMS reached ${to}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async restart() {
       server.removeAllListeners('request');
       server.closeAllConnections();
@@ -106,6 +128,7 @@ export async function startTestStore(
       server.on('request', app);
     },
     async close() {
+      await messaging?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       app.close();
@@ -114,6 +137,32 @@ export async function startTestStore(
       if (handle !== database) await closeQuietly(handle);
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Real delivery for journeys that read their messages: SMTP server, SMS stand-in, a worker polling fast. */
+async function startMessaging(database: DatabaseHandle, config: Config) {
+  const smtp = await startSmtpServer();
+  const account = newStandInAccount();
+  const sms = await startTwilioSandbox({ ...account, port: 0, host: '127.0.0.1' });
+  const worker: OutboxWorker = createOutboxWorker({
+    db: database.db,
+    senders: {
+      email: createEmailSender({ smtpUrl: smtp.url, from: config.mail.from, mailDir: config.mail.folder }),
+      sms: createTwilioSmsSender({ apiBase: sms.url, ...account, from: 'NLMusic' }),
+    },
+    logger: createLogger('silent'),
+    pollMs: 50,
+  });
+  worker.start();
+  return {
+    smtp,
+    sms,
+    async close() {
+      await worker.stop();
+      await sms.close();
+      await smtp.close();
     },
   };
 }

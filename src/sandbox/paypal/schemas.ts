@@ -195,27 +195,36 @@ function convertAll(schemas: Json, spec: SpecName): Json {
 }
 
 function convert(node: unknown, spec: SpecName): unknown {
-  if (Array.isArray(node)) return node.map((item) => convert(item, spec));
+  return convertOpenApiSchema(node, specId(spec));
+}
+
+/**
+ * One OpenAPI 3.0 Schema Object as JSON Schema (draft-07). `#/components/schemas/NAME` refs become
+ * `${documentId}#/definitions/NAME`: register the converted components under that $id. Shared
+ * with the other stand-ins that check requests against a provider's OpenAPI document (Twilio).
+ */
+export function convertOpenApiSchema(node: unknown, documentId: string): unknown {
+  if (Array.isArray(node)) return node.map((item) => convertOpenApiSchema(item, documentId));
   if (!isObject(node)) return node;
   const out: Json = {};
   for (const [key, value] of Object.entries(node)) {
     if (OPENAPI_ONLY.has(key)) continue;
     // PayPal tags whole objects with internal format names (payer_v1); formats only apply to strings.
     if (key === 'format' && node.type !== 'string') continue;
-    if (key === '$ref') out.$ref = rewriteRef(value as string, spec);
-    else if (key === 'properties') out.properties = convertAll(value as Json, spec);
+    if (key === '$ref') out.$ref = rewriteRef(value as string, documentId);
+    else if (key === 'properties') out.properties = Object.fromEntries(Object.entries(value as Json).map(([name, schema]) => [name, convertOpenApiSchema(schema, documentId)]));
     else if (DATA_KEYWORDS.has(key)) out[key] = value;
-    else out[key] = convert(value, spec);
+    else out[key] = convertOpenApiSchema(value, documentId);
   }
   convertExclusiveBounds(out);
   return node.nullable === true ? allowNull(out) : out;
 }
 
-/** Refs into components become refs into the converted document registered under specId. */
-function rewriteRef(ref: string, spec: SpecName): string {
+/** Refs into components become refs into the converted document registered under documentId. */
+function rewriteRef(ref: string, documentId: string): string {
   const prefix = '#/components/schemas/';
-  if (!ref.startsWith(prefix)) throw new Error(`PayPal stand-in: unsupported $ref ${ref} in ${spec}`);
-  return `${specId(spec)}#/definitions/${ref.slice(prefix.length)}`;
+  if (!ref.startsWith(prefix)) throw new Error(`OpenAPI conversion: unsupported $ref ${ref} in ${documentId}`);
+  return `${documentId}#/definitions/${ref.slice(prefix.length)}`;
 }
 
 /** OpenAPI 3.0's `nullable: true` is JSON Schema's extra "null" type. */
