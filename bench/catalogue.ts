@@ -56,7 +56,7 @@ function start(script: string, args: string[], env: NodeJS.ProcessEnv, port: num
   });
 }
 
-/** Production mode, as a shop runs; the payment accounts are placeholders that catalogue pages never call. */
+/** Production mode, as a shop runs; the payment and messaging accounts are placeholders that catalogue pages never call. */
 function productionEnv(): NodeJS.ProcessEnv {
   return {
     NODE_ENV: 'production',
@@ -72,6 +72,11 @@ function productionEnv(): NodeJS.ProcessEnv {
     PAYFORIT_API_BASE: 'http://127.0.0.1:9',
     PAYFORIT_MERCHANT_ID: 'bench',
     PAYFORIT_SECRET: 'bench-'.padEnd(40, 'x'),
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    MAIL_FROM: 'bench@example.com',
+    TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+    TWILIO_AUTH_TOKEN: 'bench'.padEnd(32, 'x'),
+    SMS_FROM: 'Bench',
   };
 }
 
