@@ -10,6 +10,7 @@ import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { ownedBasketLines } from './customers/owned-lines.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerTimeouts } from './customers/session.js';
@@ -120,7 +121,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   });
 
   app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl }));
-  app.use(basketRoutes({ baskets }));
+  app.use(basketRoutes({ baskets, ownedLines: ownedBasketLines(database.db) }));
   app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl }));
   for (const method of methods) app.use(method.routes());
   if (messagesPage) app.use(messagesPage.handler);

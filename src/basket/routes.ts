@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
-import { emptyBasket, type AddResult, type BasketService, type BasketState } from './basket.js';
+import { emptyBasket, type AddResult, type BasketService, type BasketState, type PricedBasket } from './basket.js';
 
 const itemForm = z.object({
   kind: z.enum(['release', 'track']),
@@ -20,7 +20,13 @@ export function basketOf(req: Request): BasketState {
   return req.session.basket;
 }
 
-export function basketRoutes({ baskets }: { baskets: BasketService }): Router {
+export interface BasketRouteDeps {
+  baskets: BasketService;
+  /** For a signed-in customer: which basket lines they already own. */
+  ownedLines: (req: Request, lines: PricedBasket['lines']) => Promise<Set<string>>;
+}
+
+export function basketRoutes({ baskets, ownedLines }: BasketRouteDeps): Router {
   const router = Router();
 
   router.get('/basket', async (req, res) => {
@@ -30,7 +36,7 @@ export function basketRoutes({ baskets }: { baskets: BasketService }): Router {
       req.session.basket = { releases: priced.lines.filter((l) => l.kind === 'release').map((l) => l.id), tracks: priced.lines.filter((l) => l.kind === 'track').map((l) => l.id) };
       res.locals.flash = [...res.locals.flash, { kind: 'info', text: 'Something in your basket is no longer on sale and has been taken out.' }];
     }
-    res.render('basket/basket', { title: 'Your basket', robots: 'noindex', basket: priced });
+    res.render('basket/basket', { title: 'Your basket', robots: 'noindex', basket: priced, owned: await ownedLines(req, priced.lines) });
   });
 
   router.post('/basket/add', async (req, res) => {

@@ -54,3 +54,10 @@ export async function library(db: Db, customerId: number) {
 export async function logDownload(db: Db, entry: { customerId: number; trackId: number | null; releaseId: number | null; at: string }) {
   await db.insertInto('downloads').values({ customer_id: entry.customerId, track_id: entry.trackId, release_id: entry.releaseId, created_at: entry.at }).execute();
 }
+
+/** Of these tracks, the ones the customer already owns (for the basket's "you already own this"). */
+export async function ownedTrackIds(db: Db, customerId: number, trackIds: number[]): Promise<Set<number>> {
+  if (trackIds.length === 0) return new Set();
+  const rows = await ownedTracks(db, customerId).where('tracks.id', 'in', trackIds).select('tracks.id').execute();
+  return new Set(rows.map((r) => r.id));
+}

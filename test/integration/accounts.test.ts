@@ -231,6 +231,54 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
     now = new Date(now.getTime() + 25 * 3600_000);
     expect((await new Shopper(store.baseUrl).get(link)).status).toBe(400);
   });
+
+  /** Signs in with a code read from the outbox; returns the signed-in shopper. */
+  const signInWithCode = async (contact: string) => {
+    const shopper = new Shopper(store.baseUrl);
+    await shopper.get('/account');
+    await shopper.post('/account/sign-in', { contact });
+    await shopper.get('/account/code');
+    const code = codeIn((await outboxFor(contact)).at(-1)!.body_text);
+    expect((await shopper.post('/account/code', { code })).location).toBe('/account/music');
+    return shopper;
+  };
+
+  it.skipIf(skip)('tells a signed-in customer what in the basket they already own', async () => {
+    now = new Date(now.getTime() + 60 * 60_000);
+    const shopper = await signInWithCode('owner@example.com');
+    await shopper.get(`/release/${release.slug}`);
+    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
+    await shopper.get(`/release/${release.slug}`);
+    await shopper.post('/basket/add', { kind: 'track', id: String(otherTrack.id) });
+    const rows = (await shopper.get('/basket')).html.querySelectorAll('table.basket tbody tr');
+    const ownedNotes = rows.map((r) => r.text.includes('You already own this'));
+    expect(ownedNotes).toEqual([true, false]);
+  });
+
+  it.skipIf(skip)('signs a customer out after an hour idle or twelve hours in all, keeping the basket', async () => {
+    now = new Date(now.getTime() + 60 * 60_000);
+    const idle = await signInWithCode('owner@example.com');
+    now = new Date(now.getTime() + 61 * 60_000);
+    expect((await idle.get('/account/music')).location).toBe('/account');
+
+    now = new Date(now.getTime() + 60 * 60_000);
+    const busy = await signInWithCode('owner@example.com');
+    for (let i = 0; i < 14; i++) {
+      now = new Date(now.getTime() + 55 * 60_000);
+      const page = await busy.get('/account/music');
+      if (i < 13) expect(page.status).toBe(200); // 13 x 55 min: still inside twelve hours
+      else expect(page.location).toBe('/account');
+    }
+  });
+
+  it.skipIf(skip)('refuses sign-in forms posted without the page\'s CSRF token', async () => {
+    const shopper = new Shopper(store.baseUrl);
+    await shopper.get('/account');
+    await shopper.post('/account/sign-in', { contact: 'owner@example.com' });
+    expect((await shopper.post('/account/code', { code: '123456', _csrf: 'forged' })).status).toBe(403);
+    expect((await shopper.post('/account/sign-in', { contact: 'owner@example.com', _csrf: 'forged' })).status).toBe(403);
+    expect((await shopper.post('/account/sign-out', { _csrf: 'forged' })).status).toBe(403);
+  });
 });
 
 describe.each(databaseKinds())('sign-in limits per client on $kind', ({ kind, skip }) => {

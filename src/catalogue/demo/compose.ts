@@ -14,11 +14,16 @@ export interface Song {
   seed: number;
   /** MIDI note of the key's tonic, in the chords' octave. */
   tonic: number;
-  /** Samples per bar: a whole number of MP3 frames. */
+  /** Samples per bar: an even number of MP3 frames. */
   barLength: number;
   progression: readonly number[];
-  /** Pattern keys, one per bar: 'intro', 'groove:<chord>', 'lead:<chord>' or 'outro'. */
+  /** Pattern keys, one per bar: 'intro' (half a bar), 'groove:<chord>', 'lead:<chord>' or 'outro'. */
   arrangement: string[];
+}
+
+/** Rounds to whole MP3 frames, an even number (the intro is half a bar) and long enough for encode.ts. */
+function barOf(samples: number): number {
+  return 2 * Math.max(MIN_BAR_FRAMES, Math.round(samples / (2 * FRAME_SAMPLES))) * FRAME_SAMPLES;
 }
 
 /**
@@ -29,19 +34,16 @@ export function composeSong(genre: Genre, seed: number, seconds: number, timeSca
   const random = randomFrom(seed);
   const style = STYLES[genre];
   const bpm = between(random, ...style.bpm);
-  // Whole frames per bar let encode.ts encode each distinct bar once and splice the frames.
-  const fullBar = Math.round(((240 / bpm) * SAMPLE_RATE) / FRAME_SAMPLES) * FRAME_SAMPLES;
-  const barLength = Math.max(MIN_BAR_FRAMES, Math.round((fullBar * timeScale) / FRAME_SAMPLES)) * FRAME_SAMPLES;
+  const fullBar = barOf((240 / bpm) * SAMPLE_RATE);
   const progression = pick(random, style.progressions);
   const tonic = 50 + Math.floor(random() * 8);
   const bars = Math.max(2, Math.round((seconds * SAMPLE_RATE) / fullBar));
-  return { style, seed, tonic, barLength, progression, arrangement: arrange(progression.length, bars) };
+  return { style, seed, tonic, barLength: barOf(fullBar * timeScale), progression, arrangement: arrange(progression.length, bars) };
 }
 
 /**
- * A ringing chord opens the song and another, with the band, closes it; between them come whole
- * passes of the progression. Four-chord songs carry the melody throughout; two-chord vamps alternate
- * passes without and with it. (Each distinct bar, and neighbour of it, costs encoding time.)
+ * A pickup opens the song and a fade closes it; between them come whole passes of the progression.
+ * Four-chord songs carry the melody throughout; two-chord vamps alternate passes without and with it.
  */
 function arrange(chords: number, bars: number): string[] {
   const inner = bars - 2;
@@ -52,22 +54,26 @@ function arrange(chords: number, bars: number): string[] {
   return ['intro', ...body, 'outro'];
 }
 
+/**
+ * Renders one bar. Encoding costs time for each distinct bar and each distinct audio around one
+ * (encode.ts), so bars are written to begin and end alike: the melody keeps off the bar lines, the
+ * intro ends as every pass does and the outro begins as every pass does. A song then costs its
+ * distinct bars plus one and a half, however it is arranged.
+ */
 export function renderPattern(song: Song, key: string): Int16Array {
+  // The last two beats of a pass, so the first bar is heard after the same audio as in every pass.
+  if (key === 'intro') return renderPattern(song, `groove:${song.progression.length - 1}`).slice(song.barLength / 2);
+  // The top of the progression, fading out after its first half beat.
+  if (key === 'outro') return fadeOut(renderPattern(song, 'lead:0'), song.barLength / 8);
   const [section, index] = key.split(':');
   const chord = Number(index);
-  const notes: Note[] = [];
-  const hits: Hit[] = [];
-  if (section === 'intro' || section === 'outro') {
-    const ringing = tonicChord(song, section === 'outro');
-    notes.push(...ringing.notes);
-    hits.push(...ringing.hits);
-  }
-  if (section === 'groove' || section === 'lead') {
-    notes.push(...chordPart(song, song.progression[chord]), ...bassLine(song, chord));
-    hits.push(...drumHits(song));
-  }
+  const notes = [...chordPart(song, song.progression[chord]), ...bassLine(song, chord)];
   if (section === 'lead') notes.push(...melody(song, chord));
-  return toPcm(renderBar(song.barLength, notes, hits, song.seed));
+  return toPcm(renderBar(song.barLength, notes, drumHits(song), song.seed));
+}
+
+function fadeOut(pcm: Int16Array, hold: number): Int16Array {
+  return pcm.map((v, i) => (i < hold ? v : Math.round(v * ((pcm.length - i) / (pcm.length - hold)) ** 2)));
 }
 
 const ARPEGGIO = [0, 2, 1, 2, 3, 2, 1, 2];
@@ -121,16 +127,6 @@ function chordPart(song: Song, degree: number): Note[] {
   });
 }
 
-/** The tonic chord struck once and left to ring: alone to open the song, with bass and kick to end it. */
-function tonicChord(song: Song, withBand: boolean): { notes: Note[]; hits: Hit[] } {
-  const { chords, bass, drums } = song.style;
-  const ring = 14 * sixteenth(song);
-  const notes = chordVoicing(song, 0).map((midi) => ({ start: 0, length: ring, freq: midiToHz(midi), gain: chords.gain, voice: chords.voice }));
-  if (!withBand) return { notes, hits: [] };
-  notes.push({ start: 0, length: ring, freq: midiToHz(bassRoot(song, 0)), gain: bass.gain, voice: bass.voice });
-  return { notes, hits: drums.kick ? [{ start: 0, gain: drums.kick.gain, drum: 'kick' }] : [] };
-}
-
 /** The chord root in the bass register, [tonic - 29, tonic - 17). */
 function bassRoot(song: Song, degree: number): number {
   return fold(scaleNote(song, degree), song.tonic - 29);
@@ -158,19 +154,25 @@ function drumHits(song: Song): Hit[] {
   );
 }
 
-/** A random walk over the scale, landing on a chord tone on each half bar. Seeded per chord, so it repeats. */
+/**
+ * A random walk over the scale, landing on a chord tone mid-bar. Seeded per chord, so it repeats.
+ * It sounds only from the third 16th to the last, so bars with and without it begin and end alike.
+ */
 function melody(song: Song, chord: number): Note[] {
   const random = randomFrom(seedOf(song.seed, 'melody', chord));
   const { lead } = song.style;
   const degree = song.progression[chord];
   const chordDegrees = [-7, 0, 7, 14].flatMap((octave) => [0, 2, 4].map((k) => ((degree + k) % 7) + octave));
-  const steps = stepsOf(lead.steps);
+  const steps = stepsOf(lead.steps).filter((step) => step >= 2);
+  const silentFrom = 15 * sixteenth(song) - lead.voice.release * SAMPLE_RATE;
   let pitch = degree % 7;
   return steps.flatMap((step, i) => {
     if (random() < lead.rest) return [];
     pitch = Math.max(-2, Math.min(8, pitch + pick(random, [-2, -1, -1, 1, 1, 2])));
-    if (step % 8 === 0) pitch = chordDegrees.reduce((best, d) => (Math.abs(d - pitch) < Math.abs(best - pitch) ? d : best));
-    const held = Math.min((steps[i + 1] ?? 16) - step, lead.length) * sixteenth(song) * 0.9;
-    return [{ start: at(song, step), length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice }];
+    if (step === 8) pitch = chordDegrees.reduce((best, d) => (Math.abs(d - pitch) < Math.abs(best - pitch) ? d : best));
+    const start = at(song, step);
+    const held = Math.min(Math.min((steps[i + 1] ?? 16) - step, lead.length) * sixteenth(song) * 0.9, silentFrom - start);
+    if (held <= 0) return [];
+    return [{ start, length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice }];
   });
 }

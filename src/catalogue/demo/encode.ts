@@ -5,9 +5,9 @@
  * But songs repeat their bars, and lamejs never uses the bit reservoir (asserted in the tests), so
  * a frame depends on the audio around it only through the filterbank overlap with its neighbours.
  * A bar encoded between its real neighbours can therefore be spliced in wherever it recurs between
- * the same neighbours: decoded with mpg123, such a song matches a straight encode to within LAME's
- * own coding noise. (Reusing a bar next to different neighbours is not safe: at a quiet join the
- * mismatch is heard as a click.)
+ * the same audio: decoded with mpg123, such a song matches a straight encode to within LAME's own
+ * coding noise. (Reusing a bar next to different audio is not safe: at a quiet join the mismatch is
+ * heard as a click.) compose.ts writes music whose bars mostly begin and end alike, to reuse more.
  */
 
 import lamejs from '@breezystack/lamejs';
@@ -25,8 +25,12 @@ const KBPS = 40;
 const LAME_DELAY = 1105;
 const LEAD_FRAMES = 4;
 const PRE_ROLL = LEAD_FRAMES * FRAME_SAMPLES - LAME_DELAY;
-/** Audio after the bar, so its last frames see what really follows instead of silence. */
-const POST_ROLL = 2 * FRAME_SAMPLES;
+/**
+ * Audio after the bar, so its last frames see what really follows. LAME looks ahead to choose each
+ * frame's window shape, and with only 2 frames the abrupt end of the input that follows could turn
+ * a bar's last window into a short-block start, which does not splice (heard as a click).
+ */
+const POST_ROLL = 4 * FRAME_SAMPLES;
 /** The shortest bar that covers the context taken from it for its neighbours. */
 export const MIN_BAR_FRAMES = Math.ceil(Math.max(PRE_ROLL, POST_ROLL) / FRAME_SAMPLES);
 
@@ -47,9 +51,13 @@ function runsOf(indices: number[]): number[][] {
   return runs;
 }
 
-/**
- * Encodes a song given as a list of bar keys, rendering each distinct key once with `render`.
- */
+/** The audio on either side of a bar that its frames depend on, as a map key. */
+function contextId(before: Int16Array, after: Int16Array): string {
+  const bytes = (samples: Int16Array) => Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64');
+  return `${bytes(before)}|${bytes(after)}`;
+}
+
+/** Encodes a song given as a list of bar keys, rendering each distinct key once with `render`. */
 export function encodeBars(arrangement: string[], render: (key: string) => Int16Array): Buffer {
   const pcm = new Map<string, Int16Array>();
   for (const key of arrangement) if (!pcm.has(key)) pcm.set(key, render(key));
@@ -57,21 +65,20 @@ export function encodeBars(arrangement: string[], render: (key: string) => Int16
   if (bars.some((bar) => bar.length % FRAME_SAMPLES !== 0 || bar.length < MIN_BAR_FRAMES * FRAME_SAMPLES)) {
     throw new Error(`bars must be a whole number of MP3 frames, at least ${MIN_BAR_FRAMES}`);
   }
-  // A bar between the same neighbours as an earlier one reuses its frames: they decode the same.
+  const before = bars.map((_, i) => bars[i - 1]?.subarray(-PRE_ROLL) ?? new Int16Array(PRE_ROLL));
+  const after = bars.map((_, i) => bars[i + 1]?.subarray(0, POST_ROLL) ?? new Int16Array(POST_ROLL));
+  // A bar heard between the same audio as an earlier one reuses its frames: they decode the same.
   const firstInContext = new Map<string, number>();
   const source = arrangement.map((key, i) => {
-    const context = `${arrangement[i - 1]}>${key}>${arrangement[i + 1]}`;
-    if (!firstInContext.has(context)) firstInContext.set(context, i);
-    return firstInContext.get(context)!;
+    const id = `${key}|${contextId(before[i], after[i])}`;
+    if (!firstInContext.has(id)) firstInContext.set(id, i);
+    return firstInContext.get(id)!;
   });
   // The others are encoded in runs of neighbouring bars, each run in one pass between its real neighbours.
   const frames: Buffer[][] = [];
   for (const run of runsOf(source.filter((from, i) => from === i))) {
-    const first = run[0];
-    const last = run[run.length - 1];
-    const before = bars[first - 1]?.subarray(-PRE_ROLL) ?? new Int16Array(PRE_ROLL);
-    const after = bars[last + 1]?.subarray(0, POST_ROLL) ?? new Int16Array(POST_ROLL);
-    const runFrames = audioFrames(encodePcm(concat([before, ...run.map((i) => bars[i]), after])));
+    const input = concat([before[run[0]], ...run.map((i) => bars[i]), after[run[run.length - 1]]]);
+    const runFrames = audioFrames(encodePcm(input));
     let next = LEAD_FRAMES;
     for (const i of run) {
       frames[i] = runFrames.slice(next, next + bars[i].length / FRAME_SAMPLES);
