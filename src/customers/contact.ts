@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normaliseMsisdn } from '../payments/payforit/msisdn.js';
+import { normaliseMsisdn } from './msisdn.js';
 import type { Contact } from './repository.js';
 
 const email = z.string().trim().toLowerCase().email().max(254);

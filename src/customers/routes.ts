@@ -25,10 +25,10 @@ const CODE_MESSAGES = {
 } as const;
 
 /** Per-client limits (in memory, no address kept): asking for codes costs texts, guessing them must be slow. */
-const limit = (limit: number, minutes: number) =>
+const perClientLimit = (max: number, minutes: number) =>
   rateLimit({
     windowMs: minutes * 60_000,
-    limit,
+    limit: max,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
@@ -36,8 +36,8 @@ const limit = (limit: number, minutes: number) =>
 
 export function accountRoutes({ db, signIn, clock, limitPerClient }: AccountDeps): Router {
   const router = Router();
-  const requestLimit = limit(limitPerClient, 15);
-  const verifyLimit = limit(limitPerClient * 3, 15);
+  const requestLimit = perClientLimit(limitPerClient, 15);
+  const verifyLimit = perClientLimit(limitPerClient * 3, 15);
 
   const renderSignIn = (res: Response, status = 200, error?: string, contact = '') =>
     res.status(status).render('account/sign-in', { title: 'Sign in', robots: 'noindex', error, contact });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseFile, type IAudioMetadata } from 'music-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoTracks, type DemoTrack } from '../../src/catalogue/demo/catalogue-plan.js';
-import { composeSong, type Song } from '../../src/catalogue/demo/compose.js';
+import { composeSong, songBars } from '../../src/catalogue/demo/compose.js';
 import { generateDemoLibrary } from '../../src/catalogue/demo/library.js';
 import { SAMPLE_RATE } from '../../src/catalogue/demo/synth.js';
 import { writeDemoTrack } from '../../src/catalogue/demo/track-writer.js';
@@ -27,8 +27,6 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-/** Bars are whole frames, and the intro is half a bar. */
-const songSamples = (song: Song) => (song.arrangement.length - 0.5) * song.barLength;
 const fileOf = (track: DemoTrack) => path.join(dir, ...track.path);
 
 describe('the demo catalogue plan', () => {
@@ -47,7 +45,7 @@ describe('the demo catalogue plan', () => {
     for (const track of plan) {
       const song = composeSong(track.genre, track.seed, track.seconds);
       expect(song.barLength % (2 * 576)).toBe(0);
-      const seconds = songSamples(song) / SAMPLE_RATE;
+      const seconds = ((song.arrangement.length - 0.5) * song.barLength) / SAMPLE_RATE; // the intro is half a bar
       expect(seconds).toBeGreaterThan(32);
       expect(seconds).toBeLessThan(80);
     }
@@ -94,8 +92,9 @@ describe('generateDemoLibrary', () => {
 
   it('writes exactly the frames of the composed bars', () => {
     for (const track of plan) {
-      const song = composeSong(track.genre, track.seed, track.seconds, SCALE);
-      expect(scanMp3(read.get(fileOf(track))!.bytes).frameCount).toBe(songSamples(song) / 576);
+      const bars = songBars(composeSong(track.genre, track.seed, track.seconds, SCALE));
+      const samples = bars.reduce((sum, bar) => sum + bar.length, 0);
+      expect(scanMp3(read.get(fileOf(track))!.bytes).frameCount).toBe(samples / 576);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatUkMobile, isUkMobile, normaliseMsisdn } from '../../src/payments/payforit/msisdn.js';
+import { formatUkMobile, isUkMobile, normaliseMsisdn } from '../../src/customers/msisdn.js';
 
 describe('mobile numbers in international form', () => {
   it.each([

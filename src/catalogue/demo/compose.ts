@@ -55,16 +55,27 @@ function arrange(chords: number, bars: number): string[] {
 }
 
 /**
- * Renders one bar. Encoding costs time for each distinct bar and each distinct audio around one
- * (encode.ts), so bars are written to begin and end alike: the melody keeps off the bar lines, the
- * intro ends as every pass does and the outro begins as every pass does. A song then costs its
- * distinct bars plus one and a half, however it is arranged.
+ * The song's bars as PCM, one per arrangement entry; a repeated bar is the same array.
+ *
+ * Encoding costs time for each distinct bar and each distinct audio around one (encode.ts), so
+ * bars are written to begin and end alike: the melody keeps off the bar lines, the intro ends as
+ * every pass does and the outro begins as every pass does. A song then costs its distinct bars
+ * plus one and a half, however it is arranged.
  */
-export function renderPattern(song: Song, key: string): Int16Array {
+export function songBars(song: Song): Int16Array[] {
+  const rendered = new Map<string, Int16Array>();
+  const bar = (key: string): Int16Array => {
+    if (!rendered.has(key)) rendered.set(key, renderBarOf(song, key, bar));
+    return rendered.get(key)!;
+  };
+  return song.arrangement.map(bar);
+}
+
+function renderBarOf(song: Song, key: string, bar: (key: string) => Int16Array): Int16Array {
   // The last two beats of a pass, so the first bar is heard after the same audio as in every pass.
-  if (key === 'intro') return renderPattern(song, `groove:${song.progression.length - 1}`).slice(song.barLength / 2);
+  if (key === 'intro') return bar(`groove:${song.progression.length - 1}`).slice(song.barLength / 2);
   // The top of the progression, fading out after its first half beat.
-  if (key === 'outro') return fadeOut(renderPattern(song, 'lead:0'), song.barLength / 8);
+  if (key === 'outro') return fadeOut(bar('lead:0'), song.barLength / 8);
   const [section, index] = key.split(':');
   const chord = Number(index);
   const notes = [...chordPart(song, song.progression[chord]), ...bassLine(song, chord)];

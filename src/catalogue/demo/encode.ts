@@ -16,6 +16,10 @@ import { SAMPLE_RATE } from './synth.js';
 
 /** Samples per MPEG-2 Layer III frame. */
 export const FRAME_SAMPLES = 576;
+/**
+ * At 16 kHz, 40 kbps frames are exactly 180 bytes and never padded, so readers that estimate a CBR
+ * file's duration from its first frame (music-metadata does) get it exactly.
+ */
 const KBPS = 40;
 /**
  * LAME's output lags its input by 576 (look-ahead) + 529 (decoder filterbank) samples. Feeding
@@ -57,20 +61,18 @@ function contextId(before: Int16Array, after: Int16Array): string {
   return `${bytes(before)}|${bytes(after)}`;
 }
 
-/** Encodes a song given as a list of bar keys, rendering each distinct key once with `render`. */
-export function encodeBars(arrangement: string[], render: (key: string) => Int16Array): Buffer {
-  const pcm = new Map<string, Int16Array>();
-  for (const key of arrangement) if (!pcm.has(key)) pcm.set(key, render(key));
-  const bars = arrangement.map((key) => pcm.get(key)!);
+/** Encodes a song given as its bars; a bar that recurs must be the same array each time. */
+export function encodeBars(bars: Int16Array[]): Buffer {
   if (bars.some((bar) => bar.length % FRAME_SAMPLES !== 0 || bar.length < MIN_BAR_FRAMES * FRAME_SAMPLES)) {
     throw new Error(`bars must be a whole number of MP3 frames, at least ${MIN_BAR_FRAMES}`);
   }
   const before = bars.map((_, i) => bars[i - 1]?.subarray(-PRE_ROLL) ?? new Int16Array(PRE_ROLL));
   const after = bars.map((_, i) => bars[i + 1]?.subarray(0, POST_ROLL) ?? new Int16Array(POST_ROLL));
-  // A bar heard between the same audio as an earlier one reuses its frames: they decode the same.
+  // A bar heard between the same audio as before reuses its frames: they decode the same.
+  const barIds = new Map(bars.map((bar, i) => [bar, i]));
   const firstInContext = new Map<string, number>();
-  const source = arrangement.map((key, i) => {
-    const id = `${key}|${contextId(before[i], after[i])}`;
+  const source = bars.map((bar, i) => {
+    const id = `${barIds.get(bar)}|${contextId(before[i], after[i])}`;
     if (!firstInContext.has(id)) firstInContext.set(id, i);
     return firstInContext.get(id)!;
   });

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import NodeID3 from 'node-id3';
 import type { DemoTrack } from './catalogue-plan.js';
-import { composeSong, renderPattern } from './compose.js';
+import { composeSong, songBars } from './compose.js';
 import { encodeBars } from './encode.js';
 
 export interface TrackJob {
@@ -34,7 +34,7 @@ function tagsFor(track: DemoTrack, cover: Uint8Array): NodeID3.Tags {
 export function writeDemoTrack(job: TrackJob): void {
   const { track } = job;
   const song = composeSong(track.genre, track.seed, track.seconds, job.tracksScale);
-  const audio = encodeBars(song.arrangement, (key) => renderPattern(song, key));
+  const audio = encodeBars(songBars(song));
   mkdirSync(path.dirname(job.file), { recursive: true });
   writeFileSync(job.file, NodeID3.write(tagsFor(track, job.cover), audio));
 }

@@ -3,7 +3,7 @@
  * for both directions: the store reads results (notification, status answer) and the stand-in
  * reads payment requests with the same rules.
  */
-import { normaliseMsisdn } from './msisdn.js';
+import { normaliseMsisdn } from '../../customers/msisdn.js';
 import type { SignedParams } from './signature.js';
 
 export const CURRENCY = 'GBP';

@@ -6,7 +6,7 @@
  * with JavaScript off, and everything from the request is escaped.
  */
 import express, { type Request, type Response } from 'express';
-import { isUkMobile, normaliseMsisdn, formatUkMobile } from '../../payments/payforit/msisdn.js';
+import { isUkMobile, normaliseMsisdn, formatUkMobile } from '../../customers/msisdn.js';
 import { parsePaymentRequest, type ResultStatus } from '../../payments/payforit/messages.js';
 import { computeSignature, singleValued, unixSeconds, verifyParams } from '../../payments/payforit/signature.js';
 import type { SandboxContext } from './context.js';

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { PaymentRequest, ResultStatus } from '../../payments/payforit/messages.js';
-import { normaliseMsisdn } from '../../payments/payforit/msisdn.js';
+import { normaliseMsisdn } from '../../customers/msisdn.js';
 import type { SignedParams } from '../../payments/payforit/signature.js';
 
 export type Network = 'EE' | 'O2' | 'Vodafone' | 'Three' | 'other';
