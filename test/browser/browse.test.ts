@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, watchForErrors } from '../helpers/browser.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const chromiumPath = inject('chromiumPath');
@@ -11,17 +11,15 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
   let store: TestStore;
   let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[] = [];
 
   beforeAll(async () => {
     if (skipped) return;
     store = await startTestStore(kind);
     browser = await launchBrowser(chromiumPath!);
     page = await browser.newPage();
-    // A CSP violation or a script error shows up here and fails the journey.
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
-    page.on('pageerror', (error) => errors.push(error.message));
+    // A CSP violation, a script error or a failed load shows up here and fails the journey.
+    errors = watchForErrors(page);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, watchForErrors } from '../helpers/browser.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const chromiumPath = inject('chromiumPath');
@@ -24,10 +24,7 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
   /** Home page -> a release in the basket -> checkout -> Pay by mobile -> number, PIN, Confirm -> the order page. */
   async function buyByMobile(context: BrowserContext, typedNumber: string) {
     const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
+    const errors = watchForErrors(page);
 
     await page.goto(store.baseUrl);
     await page.locator('#new-releases + .grid .card__title').first().click();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, watchForErrors } from '../helpers/browser.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const chromiumPath = inject('chromiumPath');
@@ -23,9 +23,7 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
 
   it.skipIf(skipped)('adds a track and a release, checks out, approves at PayPal and lands on a paid order', async () => {
     const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    const errors = watchForErrors(page);
 
     await page.goto(store.baseUrl);
     await page.locator('#new-releases + .grid .card__title').nth(0).click();
