@@ -4,7 +4,12 @@ import session from 'express-session';
 import type { Logger } from 'pino';
 import { basketCount, createBasketService } from './basket/basket.js';
 import { basketRoutes } from './basket/routes.js';
+import { referralLanding } from './affiliates/referral.js';
+import { affiliateRoutes } from './affiliates/routes.js';
+import { createAffiliatesService } from './affiliates/service.js';
+import { createAffiliateSignIn } from './affiliates/sign-in.js';
 import { createPageCache } from './catalogue/page-cache.js';
+import { visitorPageCache } from './catalogue/visitor-page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { createCatalogueService } from './catalogue/service.js';
@@ -68,12 +73,13 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, createPageCache(config.catalogueCacheSeconds, clock));
   const baskets = createBasketService(catalogue);
   const signIn = createSignIn({ db: database.db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
+  const affiliates = createAffiliatesService({ db: database.db, settings: config.affiliates, clock });
   const orders = createOrdersService({
     db: database.db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
-    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock })],
-    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now)],
+    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }), affiliates.creditOrder],
+    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
   });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
   const payforitClient = createPayForItClient({ ...payforit, clock });
@@ -85,6 +91,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   for (const mount of mounts) app.use(mount.path, mount.handler);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))] }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+  app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });
@@ -120,23 +127,28 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     next();
   });
 
-  app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl }));
+  app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: visitorPageCache(config.catalogueCacheSeconds, clock) }));
   app.use(basketRoutes({ baskets, ownedLines: ownedBasketLines(database.db) }));
-  app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl }));
+  app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: affiliates.activeAffiliate }));
   for (const method of methods) app.use(method.routes());
   if (messagesPage) app.use(messagesPage.handler);
   app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient }));
+  app.use(affiliateRoutes({ db: database.db, signIn: createAffiliateSignIn({ db: database.db, secret: config.sessionSecret, clock, storeName: config.storeName }), clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl }));
   app.use(downloadRoutes({ db: database.db, mediaDir: config.mediaDir, clock }));
 
   app.use(notFound);
   app.use(errorHandler(logger));
 
-  const expirySweep = setInterval(() => void orders.expireStale().catch((err) => logger.error({ err }, 'expiring orders failed')), EXPIRY_SWEEP_MS);
+  const expirySweep = setInterval(() => {
+    void orders.expireStale().catch((err) => logger.error({ err }, 'expiring orders failed'));
+    void affiliates.approveDueCommissions().catch((err) => logger.error({ err }, 'approving commissions failed'));
+  }, EXPIRY_SWEEP_MS);
   expirySweep.unref();
 
   return Object.assign(app, {
     orders,
     methods,
+    affiliates,
     close: () => {
       clearInterval(expirySweep);
       sessionStore.close();

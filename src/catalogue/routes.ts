@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../web/errors.js';
 import { pageNumber, parseQuery } from '../web/params.js';
@@ -23,6 +23,8 @@ export interface CatalogueRouteDeps {
   repo: CatalogueRepository;
   mediaDir: string;
   publicUrl: string | undefined;
+  /** Shares whole pages between visitors without a session (see visitor-page-cache.ts). */
+  visitorPages: RequestHandler;
 }
 
 const notFound = (what: string) => new HttpError(404, `We could not find that ${what}.`);
@@ -41,21 +43,21 @@ function idFrom(segment: string | undefined, pattern: RegExp, what: string): num
   return id;
 }
 
-export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl }: CatalogueRouteDeps): Router {
+export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
   const router = Router();
   const mediaRoot = path.resolve(mediaDir);
 
-  router.get('/', async (_req, res) => {
+  router.get('/', visitorPages, async (_req, res) => {
     res.render('catalogue/home', { title: 'Music downloads', ...(await catalogue.home()) });
   });
 
-  router.get('/artist/:slug', async (req, res) => {
+  router.get('/artist/:slug', visitorPages, async (req, res) => {
     const artist = await catalogue.artist(slugOf(req, 'artist'));
     if (!artist) throw notFound('artist');
     res.render('catalogue/artist', { title: artist.name, description: `Releases by ${artist.name}: previews and MP3 downloads.`, artist });
   });
 
-  router.get('/release/:slug', async (req, res) => {
+  router.get('/release/:slug', visitorPages, async (req, res) => {
     const release = await catalogue.release(slugOf(req, 'release'));
     if (!release) throw notFound('release');
     res.render('catalogue/release', {
@@ -65,14 +67,14 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl }: Catalo
     });
   });
 
-  router.get('/genre/:slug', async (req, res) => {
+  router.get('/genre/:slug', visitorPages, async (req, res) => {
     const { page } = parseQuery(z.object({ page: pageNumber }), req.query);
     const genre = await catalogue.genre(slugOf(req, 'genre'), page, GENRE_PAGE_SIZE);
     if (!genre) throw notFound('genre');
     res.render('catalogue/genre', { title: `${genre.name} music`, description: `${genre.name} releases to preview and download as MP3.`, genre });
   });
 
-  router.get('/search', async (req, res) => {
+  router.get('/search', visitorPages, async (req, res) => {
     const { q, type, page } = parseQuery(searchQuery, req.query);
     const kinds = type ? [type] : SEARCH_KINDS;
     const pageSize = type ? SEARCH_PAGE_SIZE : SEARCH_OVERVIEW_SIZE;

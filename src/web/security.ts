@@ -72,12 +72,15 @@ function fromOurOwnPage(req: Request): boolean {
   return !!origin && origin === `${req.protocol}://${req.get('host')}`;
 }
 const ANONYMOUS_TOKEN_SECONDS = 4 * 3600;
+const ANONYMOUS_TOKEN_STEP = 600;
 
 function anonymousTokens(secret: string, clock: () => Date) {
   const sign = (expires: string) => createHmac('sha256', secret).update(`csrf-anonymous:${expires}`).digest('base64url');
   return {
+    /** The same token for every visitor within ten minutes, so a visitor's page can be cached and shared. */
     issue(): string {
-      const expires = String(Math.floor(clock().getTime() / 1000) + ANONYMOUS_TOKEN_SECONDS);
+      const nowSeconds = Math.floor(clock().getTime() / 1000);
+      const expires = String(Math.ceil(nowSeconds / ANONYMOUS_TOKEN_STEP) * ANONYMOUS_TOKEN_STEP + ANONYMOUS_TOKEN_SECONDS);
       return `a.${expires}.${sign(expires)}`;
     },
     verify(token: string): boolean {

@@ -227,6 +227,13 @@ describe.each(databaseKinds())('catalogue page cache on $kind', ({ kind, skip })
       await shopper.get(`/release/${release.slug}`);
       await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
       expect((await shopper.get('/basket')).html.querySelector('.basket .total')!.text).toBe('£1.11');
+      // A visitor with a session gets a page made for them (their basket), never the shared one.
+      const own = await shopper.get(`/release/${release.slug}`);
+      expect(own.html.querySelector('.site-nav .badge')!.text).toBe('1');
+      expect(own.html.querySelector('input[name="_csrf"]')!.getAttribute('value')).not.toMatch(/^a\./);
+      const shared = parse(await (await fetch(`${store.baseUrl}/release/${release.slug}`)).text());
+      expect(shared.querySelector('.site-nav .badge')).toBeNull();
+      expect(shared.querySelector('input[name="_csrf"]')!.getAttribute('value')).toMatch(/^a\./);
       now = new Date(now.getTime() + 2_000);
       expect(await title()).toBe('Renamed Release');
     } finally {

@@ -1,0 +1,33 @@
+import type { Request, RequestHandler } from 'express';
+import { LRUCache } from 'lru-cache';
+
+/** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
+function isVisitorWithoutSession(req: Request): boolean {
+  const session = req.session as unknown as Record<string, unknown> | undefined;
+  return !session || Object.keys(session).every((key) => key === 'cookie');
+}
+
+/**
+ * Whole catalogue pages for visitors without a session (first visits, crawlers), kept for the
+ * page-data lifetime: such a page depends only on its URL, since their forms carry the shared
+ * visitor token. Anyone with a session always gets a page rendered for them.
+ */
+export function visitorPageCache(ttlSeconds: number, clock: () => Date): RequestHandler {
+  if (ttlSeconds <= 0) return (_req, _res, next) => next();
+  const pages = new LRUCache<string, string>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  return (req, res, next) => {
+    if (req.method !== 'GET' || !isVisitorWithoutSession(req)) return next();
+    const key = req.originalUrl;
+    const cached = pages.get(key);
+    if (cached !== undefined) {
+      res.type('html').send(cached);
+      return;
+    }
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => {
+      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && String(res.getHeader('content-type')).startsWith('text/html')) pages.set(key, body);
+      return send(body);
+    };
+    next();
+  };
+}
