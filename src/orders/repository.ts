@@ -101,6 +101,11 @@ export async function findPayment(db: Tx, method: string, providerRef: string) {
   return db.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef).executeTakeFirst();
 }
 
+/** The payment attempt, read as committed now and held until the transaction ends (MySQL). */
+export async function lockPayment(tx: Transaction<Database>, method: string, providerRef: string) {
+  return lockingRead(tx, tx.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef)).executeTakeFirst();
+}
+
 export async function findPaymentByCapture(db: Tx, method: string, captureRef: string) {
   return db.selectFrom('payments').selectAll().where('method', '=', method).where('capture_ref', '=', captureRef).executeTakeFirst();
 }

@@ -78,7 +78,8 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
     async settleCapture(facts: CaptureFacts): Promise<SettleResult> {
       return db.transaction().execute(async (tx) => {
         const at = now();
-        const payment = await sql.findPayment(tx, facts.method, facts.providerRef);
+        // Locked, so that of two reports of one capture the second sees what the first recorded.
+        const payment = await sql.lockPayment(tx, facts.method, facts.providerRef);
         if (!payment) return 'unknown-payment';
         const order = await sql.lockOrder(tx, payment.order_id);
         if (facts.amountPence !== order.total_pence || facts.currency !== order.currency) {
@@ -87,8 +88,11 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
           return 'mismatch';
         }
         if (order.status === 'paid' || order.status === 'refunded') {
-          if (payment.capture_ref && payment.capture_ref !== facts.captureRef) {
-            await sql.addEvent(tx, order.id, order.status, order.status, 'duplicate_capture', `second capture ${facts.captureRef} needs a refund`, at);
+          if (payment.capture_ref !== facts.captureRef) {
+            // Money taken twice for one order (a second attempt, or a second capture): keep it on
+            // record and say so, so the operator refunds it. A repeat of this report adds nothing.
+            if (payment.status !== 'captured') await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
+            await sql.addEvent(tx, order.id, order.status, order.status, 'duplicate_payment', `${facts.method} ${facts.captureRef} was charged after the order was paid: refund it`, at);
           }
           return 'already-paid';
         }
