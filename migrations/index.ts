@@ -4,6 +4,7 @@ import * as sessions from './002_sessions.js';
 import * as orders from './003_orders.js';
 import * as outbox from './005_outbox.js';
 import * as accounts from './006_accounts.js';
+import * as affiliates from './007_affiliates.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003_orders': orders,
   '005_outbox': outbox,
   '006_accounts': accounts,
+  '007_affiliates': affiliates,
 };

@@ -56,6 +56,10 @@ const EnvSchema = z.object({
   TWILIO_AUTH_TOKEN: unsetWhenEmpty(z.string().min(16).max(128).optional()),
   SMS_FROM: unsetWhenEmpty(z.string().regex(SMS_FROM_PATTERN, 'must be an E.164 number such as +447700900000 or an alphanumeric sender ID of up to 11 characters').optional()),
   OUTBOX_POLL_MS: unsetWhenEmpty(z.coerce.number().int().min(50).max(60_000).default(1000)),
+  AFFILIATE_COOKIE_DAYS: unsetWhenEmpty(z.coerce.number().int().min(1).max(730).default(30)),
+  AFFILIATE_ATTRIBUTION: unsetWhenEmpty(z.enum(['first', 'last']).default('last')),
+  AFFILIATE_COOKIE_CONSENT: unsetWhenEmpty(z.enum(['implied', 'required']).default('implied')),
+  AFFILIATE_HOLD_DAYS: unsetWhenEmpty(z.coerce.number().int().min(0).max(365).default(30)),
 });
 
 export interface PayPalSettings {
@@ -128,6 +132,18 @@ export interface Config {
   twilio: TwilioSettings | null;
   /** How often an idle outbox worker looks for messages to send. */
   outboxPollMs: number;
+  /** The `a` cookie and commissions (src/affiliates/). */
+  affiliates: AffiliateSettings;
+}
+
+export interface AffiliateSettings {
+  cookieDays: number;
+  /** Which referrer an order is credited to when a visitor followed two affiliates' links. */
+  attribution: 'first' | 'last';
+  /** implied: the cookie is set on landing; required: only once the visitor accepted cookies (a `consent=yes` cookie). */
+  consent: 'implied' | 'required';
+  /** Days a commission stays pending (refundable) before it is approved for payout. */
+  holdDays: number;
 }
 
 export class ConfigError extends Error {
@@ -231,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? DEFAULT_MAIL_FROM, folder: path.join(e.DATA_DIR, 'mail') },
     twilio,
     outboxPollMs: e.OUTBOX_POLL_MS,
+    affiliates: { cookieDays: e.AFFILIATE_COOKIE_DAYS, attribution: e.AFFILIATE_ATTRIBUTION, consent: e.AFFILIATE_COOKIE_CONSENT, holdDays: e.AFFILIATE_HOLD_DAYS },
   };
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerAffiliateCommands } from './affiliate-commands.js';
 import { registerCatalogueCommands } from './catalogue-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
 
@@ -11,6 +12,7 @@ const program = new Command()
 
 registerDatabaseCommands(program);
 registerCatalogueCommands(program);
+registerAffiliateCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : `Error: ${error instanceof Error ? error.message : String(error)}`);

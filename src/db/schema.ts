@@ -221,7 +221,71 @@ export interface OrderOverviewView {
   item_titles: string | null;
 }
 
+/** Affiliates and their figures (migrations/007_affiliates.ts, src/affiliates/). The number is the id. */
+export interface AffiliateTable {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  /** Percentage commissions, in basis points (2000 = 20%); null for a flat commission. */
+  rate_basis_points: number | null;
+  flat_pence: number | null;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AffiliateVisitTable {
+  id: Generated<number>;
+  affiliate_id: number;
+  /** 'YYYY-MM-DD', UTC. */
+  day: string;
+  path: string;
+  visits: number;
+}
+
+export type CommissionStatus = 'pending' | 'approved' | 'paid' | 'rejected';
+
+export interface AffiliateCommissionTable {
+  id: Generated<number>;
+  affiliate_id: number;
+  order_id: number;
+  order_total_pence: number;
+  amount_pence: number;
+  status: CommissionStatus;
+  /** Why a commission was rejected: 'refunded' or 'self-referral'. */
+  reason: string | null;
+  payout_id: number | null;
+  created_at: string;
+  approved_at: string | null;
+  paid_at: string | null;
+  rejected_at: string | null;
+  updated_at: string;
+}
+
+export interface AffiliatePayoutTable {
+  id: Generated<number>;
+  affiliate_id: number;
+  amount_pence: number;
+  commission_count: number;
+  created_at: string;
+}
+
+export interface AffiliateSignInCodeTable {
+  id: Generated<number>;
+  affiliate_id: number;
+  code_hash: string;
+  attempts: number;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
+  affiliates: AffiliateTable;
+  affiliate_visits: AffiliateVisitTable;
+  affiliate_commissions: AffiliateCommissionTable;
+  affiliate_payouts: AffiliatePayoutTable;
+  affiliate_sign_in_codes: AffiliateSignInCodeTable;
   order_overview: OrderOverviewView;
   entitlements: EntitlementTable;
   sign_in_codes: SignInCodeTable;

@@ -6,6 +6,7 @@ import { PaymentProviderError, type PaymentMethod } from '../payments/payment-me
 import { HttpError } from '../web/errors.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
+import { affiliateCookie } from '../affiliates/referral.js';
 import { ORDER_REFERENCE_PATTERN } from './reference.js';
 import type { OrdersService } from './service.js';
 import { ownsOrder, rememberOrder, removePaidItems } from './session-orders.js';
@@ -15,15 +16,11 @@ export interface CheckoutDeps {
   orders: OrdersService;
   methods: PaymentMethod[];
   publicUrl: string | undefined;
+  /** The affiliate number when it names a known, active affiliate now; else null (src/affiliates/). */
+  activeAffiliate?: (id: number | null) => Promise<number | null>;
 }
 
-/** The affiliate number from the `a` cookie: digits only, or nothing. */
-function affiliateFrom(req: Request): number | null {
-  const value = /(?:^|;\s*)a=(\d{1,9})(?:;|$)/.exec(req.headers.cookie ?? '')?.[1];
-  return value && Number(value) > 0 ? Number(value) : null;
-}
-
-export function checkoutRoutes({ baskets, orders, methods, publicUrl }: CheckoutDeps): Router {
+export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null }: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -62,7 +59,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl }: Checkout
     const availability = method.availability(basket.totalPence);
     if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
 
-    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: affiliateFrom(req) });
+    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)) });
     rememberOrder(req, order.reference);
     try {
       const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };

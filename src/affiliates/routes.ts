@@ -1,0 +1,158 @@
+import { Router, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import type { Db } from '../db/database.js';
+import { HttpError } from '../web/errors.js';
+import { flash } from '../web/flash.js';
+import { parseBody } from '../web/params.js';
+import { findActiveAffiliate, monthlyFigures, type MonthFigures } from './repository.js';
+import { AFFILIATE_SESSION_HOURS, signInAffiliate, type AffiliateSignIn } from './sign-in.js';
+
+const CODE_MESSAGES = {
+  wrong: 'That code is not right. Please check it and try again.',
+  expired: 'That code has expired. Please ask for a new one.',
+  locked: 'Too many wrong tries for that code. Please ask for a new one.',
+} as const;
+
+const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
+
+const perClientLimit = (max: number, minutes: number) =>
+  rateLimit({
+    windowMs: minutes * 60_000,
+    limit: max,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
+  });
+
+/** A path on this site for the link builder, or null: no scheme, no host, no `a` of its own. */
+export function sitePath(typed: string, origin: string): string | null {
+  const text = typed.trim();
+  if (text.length === 0 || text.length > 500 || !text.startsWith('/') || /^[/\\]{2}|\\/.test(text) || /[\s\x00-\x1f]/.test(text)) return null;
+  let url: URL;
+  try {
+    url = new URL(text, origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== new URL(origin).origin) return null;
+  url.searchParams.delete('a');
+  return `${url.pathname}${url.search}`;
+}
+
+export function referralLink(origin: string, path: string, affiliateId: number): string {
+  const url = new URL(path, origin);
+  url.searchParams.delete('a');
+  url.searchParams.append('a', String(affiliateId));
+  return url.toString();
+}
+
+/** A bar chart of visits and orders per month, drawn on the server: no script. */
+export function monthsChart(months: MonthFigures[]): string {
+  const shown = [...months].reverse().slice(-12);
+  const width = 640;
+  const height = 200;
+  const base = height - 30;
+  const max = Math.max(1, ...shown.map((m) => Math.max(m.visits, m.orders)));
+  const slot = shown.length > 0 ? (width - 20) / shown.length : width;
+  const bar = Math.max(4, Math.min(24, slot / 3));
+  const bars = shown
+    .map((m, i) => {
+      const x = 10 + i * slot + slot / 2;
+      const visitsHeight = Math.round((m.visits / max) * (base - 20));
+      const ordersHeight = Math.round((m.orders / max) * (base - 20));
+      return [
+        `<rect class="chart__visits" x="${(x - bar).toFixed(1)}" y="${base - visitsHeight}" width="${bar.toFixed(1)}" height="${visitsHeight}" fill="#7a9cc6"><title>${m.month}: ${m.visits} visits</title></rect>`,
+        `<rect class="chart__orders" x="${x.toFixed(1)}" y="${base - ordersHeight}" width="${bar.toFixed(1)}" height="${ordersHeight}" fill="#d9822b"><title>${m.month}: ${m.orders} orders</title></rect>`,
+        `<text x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle" font-size="11">${m.month}</text>`,
+      ].join('');
+    })
+    .join('');
+  return `<svg class="affiliate-chart" role="img" aria-label="Visits and orders by month" viewBox="0 0 ${width} ${height}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="${base}" x2="${width - 10}" y2="${base}" stroke="#999"/>${bars}</svg>`;
+}
+
+/** The signed-in affiliate, from the session only; signed out after AFFILIATE_SESSION_HOURS. */
+function affiliateIdOf(req: Request, clock: () => Date): number | undefined {
+  const { affiliateId, affiliateSignedInAt } = req.session ?? {};
+  if (affiliateId === undefined) return undefined;
+  if (clock().getTime() - (affiliateSignedInAt ?? 0) > AFFILIATE_SESSION_HOURS * 3600_000) {
+    delete (req.session as Partial<typeof req.session>).affiliateId;
+    return undefined;
+  }
+  return affiliateId;
+}
+
+export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl }: { db: Db; signIn: AffiliateSignIn; clock: () => Date; limitPerClient: number; publicUrl: string | undefined }): Router {
+  const router = Router();
+  const requestLimit = perClientLimit(limitPerClient, 15);
+  const verifyLimit = perClientLimit(limitPerClient * 3, 15);
+  const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
+
+  const renderSignIn = (res: Response, status = 200, error?: string, email = '') => res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });
+  const renderCode = (res: Response, email: string, status = 200, error?: string) => res.status(status).render('affiliates/code', { title: 'Enter your code', robots: 'noindex', email, error });
+
+  router.get('/affiliate/sign-in', (req, res) => {
+    if (affiliateIdOf(req, clock) !== undefined) return res.redirect(303, '/affiliate');
+    renderSignIn(res);
+  });
+
+  router.post('/affiliate/sign-in', requestLimit, async (req, res) => {
+    const { email: typed } = parseBody(z.object({ email: z.string().max(300) }), req.body);
+    const email = typed.trim().toLowerCase();
+    if (!EMAIL.test(email) || email.length > 254) return renderSignIn(res, 400, 'Please enter the email address you registered as an affiliate.', typed);
+    await signIn.requestCode(email);
+    req.session.affiliateSignInEmail = email;
+    res.redirect(303, '/affiliate/code');
+  });
+
+  router.get('/affiliate/code', (req, res) => {
+    const email = req.session.affiliateSignInEmail;
+    if (!email) return res.redirect(303, '/affiliate/sign-in');
+    renderCode(res, email);
+  });
+
+  router.post('/affiliate/code', verifyLimit, async (req, res) => {
+    const email = req.session.affiliateSignInEmail;
+    if (!email) return res.redirect(303, '/affiliate/sign-in');
+    const { code } = parseBody(z.object({ code: z.string().trim().max(20) }), req.body);
+    const digits = code.replace(/\s/g, '');
+    const result = /^\d{6}$/.test(digits) ? await signIn.verifyCode(email, digits) : ({ ok: false, reason: 'wrong' } as const);
+    if (!result.ok) return renderCode(res, email, 400, CODE_MESSAGES[result.reason]);
+    await signInAffiliate(req, result.affiliateId, clock());
+    res.redirect(303, '/affiliate');
+  });
+
+  router.post('/affiliate/sign-out', (req, res) => {
+    delete (req.session as Partial<typeof req.session>).affiliateId;
+    delete (req.session as Partial<typeof req.session>).affiliateSignedInAt;
+    res.redirect(303, '/');
+  });
+
+  router.get('/affiliate', async (req, res) => {
+    const affiliateId = affiliateIdOf(req, clock);
+    if (affiliateId === undefined) {
+      flash(req, 'info', 'Please sign in to see your affiliate dashboard.');
+      return res.redirect(303, '/affiliate/sign-in');
+    }
+    const affiliate = await findActiveAffiliate(db, affiliateId);
+    if (!affiliate) {
+      delete (req.session as Partial<typeof req.session>).affiliateId;
+      throw new HttpError(403, 'This affiliate account is no longer active.');
+    }
+    const base = origin(req);
+    const typed = typeof req.query.path === 'string' ? req.query.path : undefined;
+    const built = typed === undefined ? undefined : sitePath(typed, base);
+    const months = await monthlyFigures(db, affiliateId);
+    res.render('affiliates/dashboard', {
+      title: 'Affiliate dashboard',
+      robots: 'noindex',
+      affiliate: { id: affiliate.id, name: affiliate.name, rate: affiliate.flat_pence !== null ? { flatPence: affiliate.flat_pence } : { percent: (affiliate.rate_basis_points ?? 0) / 100 } },
+      referralLink: referralLink(base, '/', affiliate.id),
+      builder: typed === undefined ? null : built ? { path: typed, link: referralLink(base, built, affiliate.id) } : { path: typed, error: 'Please enter a path on this site, starting with /, such as /release/some-album.' },
+      months,
+      chart: monthsChart(months),
+    });
+  });
+
+  return router;
+}
