@@ -1,8 +1,9 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
 import { queueMessage } from '../notifications/outbox.js';
+import { createOneTimeCodes, type CodeCheck } from '../customers/one-time-codes.js';
+import { regenerateSession } from '../customers/session.js';
 import { findAffiliateByEmail } from './repository.js';
 
 /** What an affiliate's session holds (beside the customer's; see src/web/session-data.ts). */
@@ -15,20 +16,16 @@ declare module 'express-session' {
   }
 }
 
-const CODE_MINUTES = 10;
-const CODE_ATTEMPTS = 5;
-const CODES_PER_WINDOW = 3;
-const CODE_WINDOW_MINUTES = 15;
 export const AFFILIATE_SESSION_HOURS = 12;
 
-export type AffiliateCodeCheck = { ok: true; affiliateId: number } | { ok: false; reason: 'wrong' | 'expired' | 'locked' };
+export type AffiliateCodeCheck = { ok: true; affiliateId: number } | Exclude<CodeCheck, { ok: true }>;
 
 /**
- * The customers' one-time-code sign-in (src/customers/sign-in.ts), for affiliates: a 6-digit code
- * to the affiliate's own email, kept only as an HMAC, single use, five tries, ten minutes.
+ * Affiliates sign in as customers do, with a one-time code (customers/one-time-codes.ts), sent to
+ * the affiliate's own email.
  */
 export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db; secret: string; clock: () => Date; storeName: string }) {
-  const codeHash = (affiliateId: number, code: string) => createHmac('sha256', secret).update(`affiliate:${affiliateId}:${code}`).digest('hex');
+  const codes = createOneTimeCodes({ table: 'affiliate_sign_in_codes', owner: 'affiliate_id' }, secret, clock);
 
   return {
     /** Sends a code when the email belongs to an active affiliate; the caller answers the same either way. */
@@ -36,16 +33,9 @@ export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db
       return db.transaction().execute(async (tx) => {
         const affiliate = await findAffiliateByEmail(tx, email);
         if (!affiliate || affiliate.active !== 1) return 'unknown';
-        const since = toDbTime(new Date(clock().getTime() - CODE_WINDOW_MINUTES * 60_000));
-        const recent = await tx.selectFrom('affiliate_sign_in_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliate.id).where('created_at', '>', since).executeTakeFirstOrThrow();
-        if (Number(recent.n) >= CODES_PER_WINDOW) return 'rate-limited';
+        const code = await codes.issue(tx, affiliate.id);
+        if (code === 'rate-limited') return 'rate-limited';
         const now = toDbTime(clock());
-        const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-        await tx.updateTable('affiliate_sign_in_codes').set({ used_at: now }).where('affiliate_id', '=', affiliate.id).where('used_at', 'is', null).execute();
-        await tx
-          .insertInto('affiliate_sign_in_codes')
-          .values({ affiliate_id: affiliate.id, code_hash: codeHash(affiliate.id, code), attempts: 0, expires_at: toDbTime(new Date(clock().getTime() + CODE_MINUTES * 60_000)), used_at: null, created_at: now })
-          .execute();
         await queueMessage(
           tx,
           {
@@ -53,7 +43,7 @@ export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db
             recipient: affiliate.email,
             kind: 'transactional',
             subject: `Your ${storeName} affiliate sign-in code: ${code}`,
-            text: `Your code to sign in to your ${storeName} affiliate dashboard is ${code}.\n\nIt works once, for ${CODE_MINUTES} minutes. If you did not ask for it, you can ignore this email.\n`,
+            text: `Your code to sign in to your ${storeName} affiliate dashboard is ${code}.\n\nIt works once, for 10 minutes. If you did not ask for it, you can ignore this email.\n`,
           },
           now,
         );
@@ -65,16 +55,8 @@ export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db
       return db.transaction().execute(async (tx) => {
         const affiliate = await findAffiliateByEmail(tx, email);
         if (!affiliate || affiliate.active !== 1) return { ok: false, reason: 'wrong' };
-        const current = await tx.selectFrom('affiliate_sign_in_codes').selectAll().where('affiliate_id', '=', affiliate.id).where('used_at', 'is', null).orderBy('id', 'desc').executeTakeFirst();
-        if (!current) return { ok: false, reason: 'wrong' };
-        if (current.expires_at <= toDbTime(clock())) return { ok: false, reason: 'expired' };
-        if (current.attempts >= CODE_ATTEMPTS) return { ok: false, reason: 'locked' };
-        if (!timingSafeEqual(Buffer.from(codeHash(affiliate.id, code)), Buffer.from(current.code_hash))) {
-          await tx.updateTable('affiliate_sign_in_codes').set({ attempts: current.attempts + 1 }).where('id', '=', current.id).execute();
-          return { ok: false, reason: current.attempts + 1 >= CODE_ATTEMPTS ? 'locked' : 'wrong' };
-        }
-        const used = await tx.updateTable('affiliate_sign_in_codes').set({ used_at: toDbTime(clock()) }).where('id', '=', current.id).where('used_at', 'is', null).executeTakeFirst();
-        return Number(used.numUpdatedRows) === 1 ? { ok: true, affiliateId: affiliate.id } : { ok: false, reason: 'wrong' };
+        const result = await codes.verify(tx, affiliate.id, code);
+        return result.ok ? { ok: true, affiliateId: affiliate.id } : result;
       });
     },
   };
@@ -82,14 +64,7 @@ export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db
 
 export type AffiliateSignIn = ReturnType<typeof createAffiliateSignIn>;
 
-/** A fresh session id on sign-in (no fixation); the shopper's basket and orders come along. */
+/** A fresh session id on sign-in (no fixation); the shopper's basket, orders and own sign-in stay. */
 export function signInAffiliate(req: Request, affiliateId: number, now: Date): Promise<void> {
-  const { basket, orderRefs, customerId, signedInAt, lastSeenAt } = req.session;
-  return new Promise((resolve, reject) =>
-    req.session.regenerate((error) => {
-      if (error) return reject(error);
-      Object.assign(req.session, { basket, orderRefs, customerId, signedInAt, lastSeenAt, affiliateId, affiliateSignedInAt: now.getTime() });
-      req.session.save((saveError) => (saveError ? reject(saveError) : resolve()));
-    }),
-  );
+  return regenerateSession(req, { affiliateId, affiliateSignedInAt: now.getTime() });
 }

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler } from 'express';
+import type { SessionData } from 'express-session';
 import '../web/session-data.js';
 
 const IDLE_MINUTES = 60;
@@ -6,16 +7,24 @@ const ABSOLUTE_HOURS = 12;
 /** lastSeenAt is written at most this often, so browsing does not rewrite the session each time. */
 const SEEN_EVERY_MS = 60_000;
 
-/** A fresh session id on sign-in (no fixation); the basket and the browser's orders come along. */
-export function signInSession(req: Request, customerId: number, now: Date): Promise<void> {
-  const { basket, orderRefs } = req.session;
+/**
+ * A fresh session id on signing in (no fixation): everything the session held comes along (the
+ * basket, the browser's orders, another sign-in) except the CSRF token, then `fields` are set.
+ */
+export function regenerateSession(req: Request, fields: Partial<SessionData>): Promise<void> {
+  // The CSRF token is not kept: a new session gets a new one.
+  const { cookie: _cookie, csrfToken: _csrf, ...kept } = req.session;
   return new Promise((resolve, reject) =>
     req.session.regenerate((error) => {
       if (error) return reject(error);
-      Object.assign(req.session, { basket, orderRefs, customerId, signedInAt: now.getTime(), lastSeenAt: now.getTime() });
+      Object.assign(req.session, kept, fields);
       req.session.save((saveError) => (saveError ? reject(saveError) : resolve()));
     }),
   );
+}
+
+export function signInSession(req: Request, customerId: number, now: Date): Promise<void> {
+  return regenerateSession(req, { customerId, signedInAt: now.getTime(), lastSeenAt: now.getTime() });
 }
 
 export function signOutSession(req: Request): Promise<void> {
