@@ -5,7 +5,8 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    testTimeout: 30_000,
+    // Browser journeys walk a dozen pages; on a busy 2-core machine they need the room.
+    testTimeout: 60_000,
     hookTimeout: 120_000,
   },
 });
