@@ -75,3 +75,22 @@ describe.each(databaseKinds())('CSRF tokens on $kind', ({ kind, skip }) => {
     }
   });
 });
+
+describe.each(databaseKinds())('one-time messages on $kind', ({ kind, skip }) => {
+  it.skipIf(skip)('are not swallowed by a cover image fetched between the redirect and the page', async () => {
+    const store = await startTestStore(kind);
+    try {
+      const release = await store.database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').executeTakeFirstOrThrow();
+      const shopper = new Shopper(store.baseUrl);
+      await shopper.get(`/release/${release.slug}`);
+      await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
+      await shopper.get(`/release/${release.slug}`);
+      await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
+      expect((await shopper.get(`/cover/${release.id}`)).status).toBe(200);
+      const page = await shopper.get(`/release/${release.slug}`);
+      expect(page.html.querySelector('.flash')?.text).toContain('already in your basket');
+    } finally {
+      await store.close();
+    }
+  });
+});
