@@ -5,6 +5,7 @@ import * as orders from './003_orders.js';
 import * as outbox from './005_outbox.js';
 import * as accounts from './006_accounts.js';
 import * as affiliates from './007_affiliates.js';
+import * as privacy from './008_privacy.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '005_outbox': outbox,
   '006_accounts': accounts,
   '007_affiliates': affiliates,
+  '008_privacy': privacy,
 };

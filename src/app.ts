@@ -34,6 +34,10 @@ import { errorHandler, notFound } from './web/errors.js';
 import { exposeFlash } from './web/flash.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
+import { ANALYTICS_HOSTS, cookieMaxAge, SESSION_COOKIE } from './privacy/cookies.js';
+import { consentLocals, privacyRoutes } from './privacy/routes.js';
+import { marketingRoutes, unsubscribePostRoute } from './privacy/marketing-routes.js';
+import { smsStopRoute } from './privacy/sms-stop.js';
 import { viewHelpers } from './web/view-helpers.js';
 
 export interface AppDeps {
@@ -54,7 +58,6 @@ export interface AppDeps {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SESSION_DAYS = 7;
 
 const EXPIRY_SWEEP_MS = 60_000;
 
@@ -89,7 +92,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   ];
   app.use(requestLogger(logger));
   for (const mount of mounts) app.use(mount.path, mount.handler);
-  app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))] }));
+  app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
   app.get('/healthz', async (_req, res) => {
@@ -99,17 +102,20 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
 
   // Providers' notifications prove themselves by signature; they come before sessions and CSRF.
   for (const method of methods) app.use(method.notificationRoutes());
+  app.use(unsubscribePostRoute({ db: database.db, secret: config.sessionSecret, clock }));
+  // STOP by text: only with a real Twilio account (its auth token signs the webhook).
+  if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }));
 
   const sessionStore = new DatabaseSessionStore(database.db, clock);
   app.use(
     session({
-      name: 'sid',
+      name: SESSION_COOKIE.name,
       secret: config.sessionSecret,
       store: sessionStore,
       resave: false,
       saveUninitialized: false,
       // 'auto' marks the cookie Secure whenever the request came over TLS (as TRUST_PROXY reports it).
-      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_DAYS * 24 * 3600 * 1000 },
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: cookieMaxAge(config, SESSION_COOKIE.name) },
     }),
   );
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
@@ -119,6 +125,7 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use(csrf.protect);
   app.use(exposeFlash);
   app.use(customerTimeouts(clock));
+  app.use(consentLocals(config));
   app.use((req, res, next) => {
     res.locals.currentUrl = req.originalUrl;
     res.locals.searchQuery = typeof req.query.q === 'string' ? req.query.q : '';
@@ -135,6 +142,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient }));
   app.use(affiliateRoutes({ db: database.db, signIn: createAffiliateSignIn({ db: database.db, secret: config.sessionSecret, clock, storeName: config.storeName }), clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl }));
   app.use(downloadRoutes({ db: database.db, mediaDir: config.mediaDir, clock }));
+  app.use(privacyRoutes({ db: database.db, config, clock }));
+  app.use(marketingRoutes({ db: database.db, secret: config.sessionSecret, clock }));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -38,6 +38,12 @@ const EnvSchema = z.object({
   CATALOGUE_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
+  COMPANY_NAME: unsetWhenEmpty(z.string().min(1).max(120).optional()),
+  INFO_OFFICER_NAME: unsetWhenEmpty(z.string().min(1).max(120).default('The information officer')),
+  INFO_OFFICER_EMAIL: unsetWhenEmpty(z.string().email().optional()),
+  DATA_HOSTING: unsetWhenEmpty(z.string().min(1).max(300).default('on servers in the United Kingdom')),
+  GA_MEASUREMENT_ID: unsetWhenEmpty(z.string().regex(/^G-[A-Z0-9]{4,20}$/, 'must be a Google Analytics 4 measurement ID such as G-ABC123XYZ').optional()),
+  CONTACT_LIMIT_PER_CLIENT: unsetWhenEmpty(z.coerce.number().int().min(1).max(100_000).default(5)),
   SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(10),
   ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
   PAYPAL_API_BASE: z.string().url().optional(),
@@ -116,6 +122,12 @@ export interface Config {
   catalogueCacheSeconds: number;
   logLevel: string;
   contactEmail: string;
+  /** Who the privacy policy names and the contact form writes to (src/privacy/). */
+  privacy: PrivacySettings;
+  /** GA_MEASUREMENT_ID: the Google Analytics tag, served only to visitors who accepted cookies; null: none. */
+  gaMeasurementId: string | null;
+  /** Contact-form messages one client may send per hour. */
+  contactLimitPerClient: number;
   pendingOrderMinutes: number;
   /** Sign-in code requests one client may make per 15 minutes (code checks: three times this). */
   signInLimitPerClient: number;
@@ -134,6 +146,16 @@ export interface Config {
   outboxPollMs: number;
   /** The `a` cookie and commissions (src/affiliates/). */
   affiliates: AffiliateSettings;
+}
+
+export interface PrivacySettings {
+  /** The legal entity behind the store (COMPANY_NAME; the store name when unset). */
+  companyName: string;
+  infoOfficerName: string;
+  /** INFO_OFFICER_EMAIL, else CONTACT_EMAIL. */
+  infoOfficerEmail: string;
+  /** Where the data is hosted, as the policy says it: "on servers in the United Kingdom". */
+  dataHosting: string;
 }
 
 export interface AffiliateSettings {
@@ -238,6 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogueCacheSeconds: e.CATALOGUE_CACHE_SECONDS,
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
+    privacy: { companyName: e.COMPANY_NAME ?? e.STORE_NAME, infoOfficerName: e.INFO_OFFICER_NAME, infoOfficerEmail: e.INFO_OFFICER_EMAIL ?? e.CONTACT_EMAIL, dataHosting: e.DATA_HOSTING },
+    gaMeasurementId: e.GA_MEASUREMENT_ID ?? null,
+    contactLimitPerClient: e.CONTACT_LIMIT_PER_CLIENT,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
     signInLimitPerClient: e.SIGN_IN_LIMIT_PER_CLIENT,
     paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AffiliateSettings } from '../config.js';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
+import { AFFILIATE_COOKIE_NAME, CONSENT_COOKIE, cookieMaxAge } from '../privacy/cookies.js';
 import { countVisit, findActiveAffiliate, parseAffiliateNumber } from './repository.js';
 
 const MAX_PATH = 190;
@@ -14,7 +15,7 @@ export function affiliateCookie(req: Request): number | null {
 }
 
 function hasConsent(req: Request): boolean {
-  return /(?:^|;\s*)consent=yes(?:;|$)/.test(req.headers.cookie ?? '');
+  return new RegExp(`(?:^|;\\s*)${CONSENT_COOKIE.name}=yes(?:;|$)`).test(req.headers.cookie ?? '');
 }
 
 /** The same page on this site, without `a`: built from the path and the remaining query only. */
@@ -55,7 +56,7 @@ export function referralLanding({ db, settings, clock, logger }: { db: Db; setti
         const current = affiliateCookie(req);
         const keepFirst = settings.attribution === 'first' && current !== null && current !== affiliate.id && (await findActiveAffiliate(db, current)) !== undefined;
         if (consented && !keepFirst) {
-          res.cookie('a', String(affiliate.id), { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: settings.cookieDays * 24 * 3600_000 });
+          res.cookie(AFFILIATE_COOKIE_NAME, String(affiliate.id), { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: cookieMaxAge({ affiliates: settings }, AFFILIATE_COOKIE_NAME) });
         }
       }
     } catch (err) {

@@ -17,7 +17,8 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Request
   const pages = new LRUCache<string, string>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   return (req, res, next) => {
     if (req.method !== 'GET' || !isVisitorWithoutSession(req)) return next();
-    const key = req.originalUrl;
+    // The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie.
+    const key = `${/(?:^|;\s*)consent=(yes|no)(?:;|$)/.exec(req.headers.cookie ?? '')?.[1] ?? '-'} ${req.originalUrl}`;
     const cached = pages.get(key);
     if (cached !== undefined) {
       res.type('html').send(cached);

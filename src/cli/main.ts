@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { registerAffiliateCommands } from './affiliate-commands.js';
 import { registerCatalogueCommands } from './catalogue-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
+import { registerPrivacyCommands } from './privacy-commands.js';
 
 /** `npx store ...`: the operator's commands. Each feature registers its own. */
 const program = new Command()
@@ -13,6 +14,7 @@ const program = new Command()
 registerDatabaseCommands(program);
 registerCatalogueCommands(program);
 registerAffiliateCommands(program);
+registerPrivacyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : `Error: ${error instanceof Error ? error.message : String(error)}`);

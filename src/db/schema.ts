@@ -204,6 +204,21 @@ export interface OutboxTable {
   created_at: string;
   sent_at: string | null;
   updated_at: string;
+  /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
+  headers: string | null;
+}
+
+/** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */
+export interface ServiceNoticeTable {
+  id: Generated<number>;
+  sent_by: string;
+  reason: string;
+  orders_from: string;
+  orders_to: string;
+  subject: string;
+  body_text: string;
+  recipients: number;
+  created_at: string;
 }
 
 /** The operator's one-row-per-order view (migrations/003_orders.ts). */
@@ -304,4 +319,5 @@ export interface Database {
   payments: PaymentTable;
   provider_events: ProviderEventTable;
   outbox: OutboxTable;
+  service_notices: ServiceNoticeTable;
 }

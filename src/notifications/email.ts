@@ -30,6 +30,7 @@ function mailOptions(message: OutgoingEmail, from: string) {
     subject: message.subject,
     text: message.text,
     ...(message.html ? { html: message.html } : {}),
+    ...(message.headers ? { headers: message.headers } : {}),
     messageId: messageIdFor(message, from),
   };
 }

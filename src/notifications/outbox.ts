@@ -31,6 +31,8 @@ export interface QueuedMessage {
   html?: string;
   customerId?: number;
   orderId?: number;
+  /** Extra email headers (List-Unsubscribe, List-Unsubscribe-Post on marketing); email only. */
+  headers?: Record<string, string>;
 }
 
 export class InvalidMessageError extends Error {}
@@ -72,6 +74,7 @@ export async function queueMessage(tx: Transaction<Database> | Kysely<Database>,
       created_at: now,
       sent_at: null,
       updated_at: now,
+      headers: checked.headers ? JSON.stringify(checked.headers) : null,
     })
     .executeTakeFirstOrThrow();
   return insertedId(result);
@@ -95,6 +98,12 @@ function checkMessage(msg: QueuedMessage): QueuedMessage {
   if (!['transactional', 'service', 'marketing'].includes(msg.kind)) throw new InvalidMessageError(`unknown kind ${String(msg.kind)}`);
   if (msg.kind === 'marketing' && msg.customerId === undefined) throw new InvalidMessageError('a marketing message needs customerId, so the opt-out can be honoured');
   if (!msg.text.trim()) throw new InvalidMessageError('the message needs a text body');
+  if (msg.headers) {
+    if (msg.channel !== 'email') throw new InvalidMessageError('only an email has headers');
+    for (const [name, value] of Object.entries(msg.headers)) {
+      if (!/^[A-Za-z][A-Za-z0-9-]{0,60}$/.test(name) || /[\r\n]/.test(value) || value.length > 900) throw new InvalidMessageError(`header ${name} is not a valid one-line header`);
+    }
+  }
   return { ...msg, recipient, subject: msg.channel === 'email' ? msg.subject : undefined };
 }
 

@@ -11,6 +11,8 @@ export interface OutgoingEmail {
   subject: string;
   text: string;
   html: string | null;
+  /** Extra headers from the outbox row (List-Unsubscribe on marketing). */
+  headers?: Record<string, string>;
 }
 
 export interface OutgoingSms {

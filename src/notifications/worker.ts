@@ -77,7 +77,7 @@ export const DEFAULT_BATCH_SIZE = 10;
 export const DEFAULT_MAX_ATTEMPTS = 12;
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 
-type Row = Pick<OutboxTable, 'channel' | 'recipient' | 'kind' | 'subject' | 'body_text' | 'body_html' | 'attempts' | 'customer_id'> & { id: number };
+type Row = Pick<OutboxTable, 'channel' | 'recipient' | 'kind' | 'subject' | 'body_text' | 'body_html' | 'attempts' | 'customer_id' | 'headers'> & { id: number };
 
 /** MySQL deadlock / lock wait, SQLite busy: another worker got there first; the claim is simply tried again. */
 function isContention(error: unknown): boolean {
@@ -166,7 +166,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (!ids.length) return [];
     return db
       .selectFrom('outbox')
-      .select(['id', 'channel', 'recipient', 'kind', 'subject', 'body_text', 'body_html', 'attempts', 'customer_id'])
+      .select(['id', 'channel', 'recipient', 'kind', 'subject', 'body_text', 'body_html', 'attempts', 'customer_id', 'headers'])
       .where('id', 'in', ids)
       .where('claimed_by', '=', workerId)
       .where('status', '=', 'sending')
@@ -194,7 +194,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   function deliver(row: Row): Promise<void> {
     const send =
       row.channel === 'email'
-        ? senders.email.send({ outboxId: row.id, to: row.recipient, subject: row.subject ?? '', text: row.body_text, html: row.body_html })
+        ? senders.email.send({ outboxId: row.id, to: row.recipient, subject: row.subject ?? '', text: row.body_text, html: row.body_html, ...(row.headers ? { headers: JSON.parse(row.headers) as Record<string, string> } : {}) })
         : senders.sms.send({ outboxId: row.id, to: row.recipient, text: row.body_text });
     let timeout: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {

@@ -7,18 +7,19 @@ import { csrfSync } from 'csrf-sync';
  * A Content-Security-Policy with no 'unsafe-inline': every script and style is a file from our own
  * origin, so injected markup cannot run. Upgrading requests only makes sense behind TLS.
  */
-export function securityHeaders(options: { behindTls: boolean; formTargets: string[] }): RequestHandler {
+export function securityHeaders(options: { behindTls: boolean; formTargets: string[]; analytics?: { script: string[]; connect: string[]; img: string[] } }): RequestHandler {
+  const analytics = options.analytics ?? { script: [], connect: [], img: [] };
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
+        scriptSrc: ["'self'", ...analytics.script],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
+        imgSrc: ["'self'", 'data:', ...analytics.img],
         mediaSrc: ["'self'"],
         fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
+        connectSrc: ["'self'", ...analytics.connect],
         // Checkout forms end in a redirect to the payment provider, which form-action also governs.
         formAction: ["'self'", ...options.formTargets],
         frameAncestors: ["'none'"],
