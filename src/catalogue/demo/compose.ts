@@ -1,6 +1,7 @@
 /**
  * Turns a genre and a seed into a song: a key, a tempo, a chord progression and an arrangement of
- * one-bar patterns, each of which renders to PCM on its own.
+ * bars, each of which renders to PCM on its own. A pass of the progression always takes two bars:
+ * a two-chord vamp changes chord every bar, a four-chord progression every half bar.
  */
 
 import type { Genre } from './catalogue-plan.js';
@@ -17,7 +18,7 @@ export interface Song {
   /** Samples per bar: an even number of MP3 frames. */
   barLength: number;
   progression: readonly number[];
-  /** Pattern keys, one per bar: 'intro' (half a bar), 'groove:<chord>', 'lead:<chord>' or 'outro'. */
+  /** Bar keys: 'intro' (half a bar), then 'groove:<0|1>' or 'lead:<0|1>' (which bar of the pass), then 'outro'. */
   arrangement: string[];
 }
 
@@ -38,19 +39,19 @@ export function composeSong(genre: Genre, seed: number, seconds: number, timeSca
   const progression = pick(random, style.progressions);
   const tonic = 50 + Math.floor(random() * 8);
   const bars = Math.max(2, Math.round((seconds * SAMPLE_RATE) / fullBar));
-  return { style, seed, tonic, barLength: barOf(fullBar * timeScale), progression, arrangement: arrange(progression.length, bars) };
+  return { style, seed, tonic, barLength: barOf(fullBar * timeScale), progression, arrangement: arrange(progression.length === 2, bars) };
 }
 
 /**
  * A pickup opens the song and a fade closes it; between them come whole passes of the progression.
  * Four-chord songs carry the melody throughout; two-chord vamps alternate passes without and with it.
  */
-function arrange(chords: number, bars: number): string[] {
+function arrange(vamp: boolean, bars: number): string[] {
   const inner = bars - 2;
-  const middle = inner >= chords ? Math.round(inner / chords) * chords : inner;
-  const passes = Math.ceil(middle / chords);
-  const section = (pass: number) => (chords > 2 || (passes - 1 - pass) % 2 === 0 ? 'lead' : 'groove');
-  const body = Array.from({ length: middle }, (_, bar) => `${section(Math.floor(bar / chords))}:${bar % chords}`);
+  const middle = inner >= 2 ? Math.round(inner / 2) * 2 : inner;
+  const passes = Math.ceil(middle / 2);
+  const section = (pass: number) => (!vamp || (passes - 1 - pass) % 2 === 0 ? 'lead' : 'groove');
+  const body = Array.from({ length: middle }, (_, bar) => `${section(Math.floor(bar / 2))}:${bar % 2}`);
   return ['intro', ...body, 'outro'];
 }
 
@@ -73,13 +74,12 @@ export function songBars(song: Song): Int16Array[] {
 
 function renderBarOf(song: Song, key: string, bar: (key: string) => Int16Array): Int16Array {
   // The last two beats of a pass, so the first bar is heard after the same audio as in every pass.
-  if (key === 'intro') return bar(`groove:${song.progression.length - 1}`).slice(song.barLength / 2);
+  if (key === 'intro') return bar('groove:1').slice(song.barLength / 2);
   // The top of the progression, fading out after its first half beat.
   if (key === 'outro') return fadeOut(bar('lead:0'), song.barLength / 8);
   const [section, index] = key.split(':');
-  const chord = Number(index);
-  const notes = [...chordPart(song, song.progression[chord]), ...bassLine(song, chord)];
-  if (section === 'lead') notes.push(...melody(song, chord));
+  const notes = [...chordPart(song, Number(index)), ...bassLine(song, Number(index))];
+  if (section === 'lead') notes.push(...melody(song, Number(index)));
   return toPcm(renderBar(song.barLength, notes, drumHits(song), song.seed));
 }
 
@@ -101,6 +101,12 @@ function at(song: Song, step: number): number {
 
 function stepsOf(pattern: string): number[] {
   return [...pattern].flatMap((c, i) => (c === 'x' ? [i] : []));
+}
+
+/** Which chord of the progression sounds at a 16th-note step of the pass's bar 0 or 1. */
+function chordAt(song: Song, bar: number, step: number): number {
+  const perBar = song.progression.length / 2;
+  return bar * perBar + Math.floor((step * perBar) / 16);
 }
 
 /** MIDI note of a scale degree (degrees past 6 climb octaves). */
@@ -128,11 +134,11 @@ function chordVoicing(song: Song, degree: number): number[] {
     .sort((a, b) => a - b);
 }
 
-function chordPart(song: Song, degree: number): Note[] {
+function chordPart(song: Song, bar: number): Note[] {
   const { chords } = song.style;
-  const tones = chordVoicing(song, degree);
   const length = chords.length * sixteenth(song);
   return stepsOf(chords.steps).flatMap((step, i) => {
+    const tones = chordVoicing(song, song.progression[chordAt(song, bar, step)]);
     const played = chords.shape === 'arpeggio' ? [[...tones, tones[0] + 12][ARPEGGIO[i % ARPEGGIO.length]]] : tones;
     return played.map((midi) => ({ start: at(song, step), length, freq: midiToHz(midi), gain: chords.gain, voice: chords.voice }));
   });
@@ -143,18 +149,22 @@ function bassRoot(song: Song, degree: number): number {
   return fold(scaleNote(song, degree), song.tonic - 29);
 }
 
-function bassLine(song: Song, chord: number): Note[] {
+function bassLine(song: Song, bar: number): Note[] {
   const { bass } = song.style;
   const { progression } = song;
-  const degree = progression[chord];
-  const root = bassRoot(song, degree);
-  const next = bassRoot(song, progression[(chord + 1) % progression.length]);
-  const third = root + scaleNote(song, degree + 2) - scaleNote(song, degree);
-  const fifth = root + scaleNote(song, degree + 4) - scaleNote(song, degree);
-  // A walking line climbs the chord, then steps a semitone into the next root.
-  const walk = [root, third, fifth, next > root ? next - 1 : next + 1];
-  return stepsOf(bass.steps).map((step, i) => {
-    const midi = bass.line === 'walking' ? walk[i % 4] : bass.line === 'fifths' && i % 2 === 1 ? fifth : root;
+  const steps = stepsOf(bass.steps);
+  return steps.map((step) => {
+    const chord = chordAt(song, bar, step);
+    const degree = progression[chord];
+    const root = bassRoot(song, degree);
+    const next = bassRoot(song, progression[(chord + 1) % progression.length]);
+    const upTo = (k: number) => root + scaleNote(song, degree + k) - scaleNote(song, degree);
+    // This note's place among the chord's notes: a walking line climbs the chord, then steps a
+    // semitone into the next root; a fifths line alternates root and fifth.
+    const mine = steps.filter((s) => chordAt(song, bar, s) === chord);
+    const place = mine.indexOf(step);
+    const walk = place === 0 ? root : place === mine.length - 1 ? (next > root ? next - 1 : next + 1) : upTo(2 * place);
+    const midi = bass.line === 'walking' ? walk : bass.line === 'fifths' && place % 2 === 1 ? upTo(4) : root;
     return { start: at(song, step), length: bass.length * sixteenth(song), freq: midiToHz(midi), gain: bass.gain, voice: bass.voice };
   });
 }
@@ -166,24 +176,28 @@ function drumHits(song: Song): Hit[] {
 }
 
 /**
- * A random walk over the scale, landing on a chord tone mid-bar. Seeded per chord, so it repeats.
+ * A random walk over the scale, landing on a chord tone mid-bar. Seeded per bar, so it repeats.
  * It sounds only from the third 16th to the last, so bars with and without it begin and end alike.
  */
-function melody(song: Song, chord: number): Note[] {
-  const random = randomFrom(seedOf(song.seed, 'melody', chord));
+function melody(song: Song, bar: number): Note[] {
+  const random = randomFrom(seedOf(song.seed, 'melody', bar));
   const { lead } = song.style;
-  const degree = song.progression[chord];
-  const chordDegrees = [-7, 0, 7, 14].flatMap((octave) => [0, 2, 4].map((k) => ((degree + k) % 7) + octave));
   const steps = stepsOf(lead.steps).filter((step) => step >= 2);
   const silentFrom = 15 * sixteenth(song) - lead.voice.release * SAMPLE_RATE;
-  let pitch = degree % 7;
+  let pitch = song.progression[chordAt(song, bar, 0)] % 7;
   return steps.flatMap((step, i) => {
     if (random() < lead.rest) return [];
     pitch = Math.max(-2, Math.min(8, pitch + pick(random, [-2, -1, -1, 1, 1, 2])));
-    if (step === 8) pitch = chordDegrees.reduce((best, d) => (Math.abs(d - pitch) < Math.abs(best - pitch) ? d : best));
+    if (step === 8) pitch = nearestChordTone(song.progression[chordAt(song, bar, step)], pitch);
     const start = at(song, step);
     const held = Math.min(Math.min((steps[i + 1] ?? 16) - step, lead.length) * sixteenth(song) * 0.9, silentFrom - start);
     if (held <= 0) return [];
     return [{ start, length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice }];
   });
+}
+
+/** The root, third or fifth of the chord on `degree` (in any octave) closest to the scale degree `pitch`. */
+function nearestChordTone(degree: number, pitch: number): number {
+  const tones = [-7, 0, 7, 14].flatMap((octave) => [0, 2, 4].map((k) => ((degree + k) % 7) + octave));
+  return tones.reduce((best, d) => (Math.abs(d - pitch) < Math.abs(best - pitch) ? d : best));
 }

@@ -16,7 +16,7 @@ export interface Style {
   bpm: [min: number, max: number];
   /** Semitones of the scale's 7 degrees above the tonic. */
   scale: readonly number[];
-  /** Chord roots as scale degrees, one chord per bar. */
+  /** Chord roots as scale degrees: two chords (a bar each) or four (half a bar each). */
   progressions: readonly (readonly number[])[];
   sevenths: boolean;
   /** How late the off-beat 8ths fall, as a fraction of a 16th. */
@@ -96,7 +96,7 @@ export const STYLES: Record<Genre, Style> = {
     chords: {
       voice: { bright: PLUCK, dull: SOFT, brightness: 0.2, attack: 0.004, decay: 0.5, sustain: 0.15, release: 0.1 },
       gain: 0.1,
-      steps: 'x.....x.........',
+      steps: 'x.....x.x.....x.',
       length: 3,
       octave: 0,
       shape: 'chord',
