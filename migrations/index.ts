@@ -6,6 +6,9 @@ import * as outbox from './005_outbox.js';
 import * as accounts from './006_accounts.js';
 import * as affiliates from './007_affiliates.js';
 import * as privacy from './008_privacy.js';
+import * as analytics from './009_analytics.js';
+import * as admin from './010_admin.js';
+import * as rateLimits from './012_rate_limits.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +19,7 @@ export const migrations: Record<string, Migration> = {
   '006_accounts': accounts,
   '007_affiliates': affiliates,
   '008_privacy': privacy,
+  '009_analytics': analytics,
+  '010_admin': admin,
+  '012_rate_limits': rateLimits,
 };

@@ -31,6 +31,7 @@ import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
 import { DatabaseSessionStore } from './db/session-store.js';
 import { errorHandler, notFound } from './web/errors.js';
+import { createRateLimitStores } from './web/rate-limit-store.js';
 import { exposeFlash } from './web/flash.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
@@ -39,6 +40,9 @@ import { consentLocals, privacyRoutes } from './privacy/routes.js';
 import { marketingRoutes, unsubscribePostRoute } from './privacy/marketing-routes.js';
 import { smsStopRoute } from './privacy/sms-stop.js';
 import { viewHelpers } from './web/view-helpers.js';
+import { adminRoutes } from './admin/routes.js';
+import { adminUploadParsing } from './admin/catalogue/uploads.js';
+import { createUsageStats } from './analytics/usage-stats.js';
 
 export interface AppDeps {
   config: Config;
@@ -73,7 +77,9 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
 
   const catalogueRepo = createCatalogueRepository(database.db);
-  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, createPageCache(config.catalogueCacheSeconds, clock));
+  const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
+  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
+  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
   const signIn = createSignIn({ db: database.db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
   const affiliates = createAffiliatesService({ db: database.db, settings: config.affiliates, clock });
@@ -91,6 +97,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     createPayForItMethod({ client: payforitClient, orders, db: database.db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
   ];
   app.use(requestLogger(logger));
+  const usageStats = config.usageStats ? createUsageStats({ db: database.db, clock, logger, publicUrl: config.publicUrl }) : null;
+  if (usageStats) app.use(usageStats.middleware);
   for (const mount of mounts) app.use(mount.path, mount.handler);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
@@ -107,6 +115,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }));
 
   const sessionStore = new DatabaseSessionStore(database.db, clock);
+  // Rate-limit counts in the database too: a limit holds however many processes serve the store.
+  const rateLimits = createRateLimitStores({ db: database.db, secret: config.sessionSecret, clock });
   app.use(
     session({
       name: SESSION_COOKIE.name,
@@ -122,6 +132,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   app.use(express.json({ limit: '100kb' }));
   const csrf = csrfProtection(config.sessionSecret, clock);
   app.use(csrf.exposeToken);
+  // An operator's file upload (multipart) is parsed here so that the check below finds its CSRF token.
+  app.use(adminUploadParsing({ db: database.db, clock }));
   app.use(csrf.protect);
   app.use(exposeFlash);
   app.use(customerTimeouts(clock));
@@ -134,16 +146,17 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     next();
   });
 
-  app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: visitorPageCache(config.catalogueCacheSeconds, clock) }));
+  app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages }));
   app.use(basketRoutes({ baskets, ownedLines: ownedBasketLines(database.db) }));
   app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: affiliates.activeAffiliate }));
   for (const method of methods) app.use(method.routes());
   if (messagesPage) app.use(messagesPage.handler);
-  app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient }));
-  app.use(affiliateRoutes({ db: database.db, signIn: createAffiliateSignIn({ db: database.db, secret: config.sessionSecret, clock, storeName: config.storeName }), clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl }));
+  app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
+  app.use(affiliateRoutes({ db: database.db, signIn: createAffiliateSignIn({ db: database.db, secret: config.sessionSecret, clock, storeName: config.storeName }), clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
   app.use(downloadRoutes({ db: database.db, mediaDir: config.mediaDir, clock }));
-  app.use(privacyRoutes({ db: database.db, config, clock }));
+  app.use(privacyRoutes({ db: database.db, config, clock, rateLimits }));
   app.use(marketingRoutes({ db: database.db, secret: config.sessionSecret, clock }));
+  app.use(adminRoutes({ db: database.db, clock, config, logger, orders, methods, signIn, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, rateLimits, catalogueChanged: () => (pageCache.clear(), visitorPages.clear()) }));
 
   app.use(notFound);
   app.use(errorHandler(logger));
@@ -158,9 +171,13 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     orders,
     methods,
     affiliates,
-    close: () => {
+    usageStats,
+    /** Stops timers; resolves once buffered usage counts are written (await it before closing the database). */
+    close: async () => {
       clearInterval(expirySweep);
       sessionStore.close();
+      rateLimits.close();
+      await usageStats?.close();
     },
   });
 }

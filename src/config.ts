@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   AFFILIATE_ATTRIBUTION: unsetWhenEmpty(z.enum(['first', 'last']).default('last')),
   AFFILIATE_COOKIE_CONSENT: unsetWhenEmpty(z.enum(['implied', 'required']).default('implied')),
   AFFILIATE_HOLD_DAYS: unsetWhenEmpty(z.coerce.number().int().min(0).max(365).default(30)),
+  BACKUP_KEEP: unsetWhenEmpty(z.coerce.number().int().min(1).max(10_000).default(7)),
+  USAGE_STATS: unsetWhenEmpty(flag.default('true')),
 });
 
 export interface PayPalSettings {
@@ -146,6 +148,10 @@ export interface Config {
   outboxPollMs: number;
   /** The `a` cookie and commissions (src/affiliates/). */
   affiliates: AffiliateSettings;
+  /** BACKUP_KEEP: how many backups of the database's kind `npx store backup` keeps (src/backup/). */
+  backupKeep: number;
+  /** USAGE_STATS: first-party page-view counts, no cookie and no IP kept (src/analytics/). */
+  usageStats: boolean;
 }
 
 export interface PrivacySettings {
@@ -273,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilio,
     outboxPollMs: e.OUTBOX_POLL_MS,
     affiliates: { cookieDays: e.AFFILIATE_COOKIE_DAYS, attribution: e.AFFILIATE_ATTRIBUTION, consent: e.AFFILIATE_COOKIE_CONSENT, holdDays: e.AFFILIATE_HOLD_DAYS },
+    backupKeep: e.BACKUP_KEEP,
+    usageStats: e.USAGE_STATS,
   };
 }
 

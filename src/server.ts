@@ -62,7 +62,8 @@ async function main() {
     void (async () => {
       await outbox.stop();
       await closeGracefully(server);
-      app.close();
+      // Writes the usage counts still buffered, so it must finish before the database closes.
+      await app.close();
       messaging.close();
       await database.close();
       logger.info('Stopped');

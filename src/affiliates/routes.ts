@@ -1,8 +1,9 @@
 import { Router, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { HttpError } from '../web/errors.js';
+import type { RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { findActiveAffiliate, monthlyFigures, type MonthFigures } from './repository.js';
@@ -16,8 +17,10 @@ const CODE_MESSAGES = {
 
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 
-const perClientLimit = (max: number, minutes: number) =>
+/** Counts in the database (keyed hashes, no addresses), so they hold across every app process. */
+const perClientLimit = (max: number, minutes: number, store: Store) =>
   rateLimit({
+    store,
     windowMs: minutes * 60_000,
     limit: max,
     standardHeaders: 'draft-8',
@@ -82,10 +85,10 @@ function affiliateIdOf(req: Request, clock: () => Date): number | undefined {
   return affiliateId;
 }
 
-export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl }: { db: Db; signIn: AffiliateSignIn; clock: () => Date; limitPerClient: number; publicUrl: string | undefined }): Router {
+export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, rateLimits }: { db: Db; signIn: AffiliateSignIn; clock: () => Date; limitPerClient: number; publicUrl: string | undefined; rateLimits: RateLimitStores }): Router {
   const router = Router();
-  const requestLimit = perClientLimit(limitPerClient, 15);
-  const verifyLimit = perClientLimit(limitPerClient * 3, 15);
+  const requestLimit = perClientLimit(limitPerClient, 15, rateLimits.store('affiliate-code-request'));
+  const verifyLimit = perClientLimit(limitPerClient * 3, 15, rateLimits.store('affiliate-code-check'));
   const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') => res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });

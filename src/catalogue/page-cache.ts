@@ -7,13 +7,14 @@ import { LRUCache } from 'lru-cache';
  * not the value, so a burst of requests for a page that just expired reads the database once.
  */
 export function createPageCache(ttlSeconds: number, clock: () => Date) {
-  if (ttlSeconds <= 0) return <T>(_key: string, load: () => Promise<T>) => load();
+  // clear(): an operator's edit shows at once in this process (others within ttlSeconds).
+  if (ttlSeconds <= 0) return Object.assign(<T>(_key: string, load: () => Promise<T>) => load(), { clear: () => {} });
   const cache = new LRUCache<string, Promise<unknown>>({
     max: 2000,
     ttl: ttlSeconds * 1000,
     perf: { now: () => clock().getTime() },
   });
-  return <T>(key: string, load: () => Promise<T>): Promise<T> => {
+  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
     let entry = cache.get(key) as Promise<T> | undefined;
     if (!entry) {
       entry = load();
@@ -22,6 +23,8 @@ export function createPageCache(ttlSeconds: number, clock: () => Date) {
     }
     return entry;
   };
+  return Object.assign(cached, { clear: () => cache.clear() });
 }
 
-export type PageCache = ReturnType<typeof createPageCache>;
+/** What the catalogue service reads through (clear() stays with whoever created the cache). */
+export type PageCache = <T>(key: string, load: () => Promise<T>) => Promise<T>;

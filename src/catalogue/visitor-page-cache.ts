@@ -12,10 +12,10 @@ function isVisitorWithoutSession(req: Request): boolean {
  * page-data lifetime: such a page depends only on its URL, since their forms carry the shared
  * visitor token. Anyone with a session always gets a page rendered for them.
  */
-export function visitorPageCache(ttlSeconds: number, clock: () => Date): RequestHandler {
-  if (ttlSeconds <= 0) return (_req, _res, next) => next();
+export function visitorPageCache(ttlSeconds: number, clock: () => Date): RequestHandler & { clear(): void } {
+  if (ttlSeconds <= 0) return Object.assign<RequestHandler, { clear(): void }>((_req, _res, next) => next(), { clear: () => {} });
   const pages = new LRUCache<string, string>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
-  return (req, res, next) => {
+  const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET' || !isVisitorWithoutSession(req)) return next();
     // The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie.
     const key = `${/(?:^|;\s*)consent=(yes|no)(?:;|$)/.exec(req.headers.cookie ?? '')?.[1] ?? '-'} ${req.originalUrl}`;
@@ -31,4 +31,6 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Request
     };
     next();
   };
+  // clear(): an operator's catalogue edit shows at once in this process.
+  return Object.assign(handler, { clear: () => pages.clear() });
 }

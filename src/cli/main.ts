@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerAffiliateCommands } from './affiliate-commands.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerCatalogueCommands } from './catalogue-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
 import { registerPrivacyCommands } from './privacy-commands.js';
+import { registerStatsCommands } from './stats-commands.js';
+import { registerOperatorCommands } from './operator-commands.js';
 
 /** `npx store ...`: the operator's commands. Each feature registers its own. */
 const program = new Command()
@@ -12,9 +15,12 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDatabaseCommands(program);
+registerBackupCommands(program);
 registerCatalogueCommands(program);
 registerAffiliateCommands(program);
 registerPrivacyCommands(program);
+registerStatsCommands(program);
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : `Error: ${error instanceof Error ? error.message : String(error)}`);

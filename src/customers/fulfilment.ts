@@ -15,22 +15,33 @@ import type { SignIn } from './sign-in.js';
 export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date }): OnPaid {
   return async (tx, order, customerId, now) => {
     await grantOrderTracks(tx, order.id, customerId, now);
-    const customer = (await findCustomer(tx, customerId))!;
-    const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
-    const token = await deps.signIn.createLink(tx, customerId, deps.clock());
-    const base = deps.publicUrl;
-    const data = {
-      storeName: deps.storeName,
-      reference: order.reference,
-      items: await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute(),
-      totalPence: order.total_pence,
-      login: contactText(contact),
-      signInUrl: `${base}/account/link/${token}`,
-      musicUrl: `${base}/account/music`,
-    };
-    const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
-    await queueMessage(tx, { ...message, kind: 'transactional', customerId, orderId: order.id }, now);
+    await queueOrderConfirmation(deps, tx, order, customerId, now);
   };
+}
+
+/** Queues the order's confirmation (with a fresh sign-in link): on payment, and when an operator re-sends it. */
+export async function queueOrderConfirmation(
+  deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date },
+  tx: Transaction<Database>,
+  order: { id: number; reference: string; total_pence: number },
+  customerId: number,
+  now: string,
+): Promise<void> {
+  const customer = (await findCustomer(tx, customerId))!;
+  const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
+  const token = await deps.signIn.createLink(tx, customerId, deps.clock());
+  const base = deps.publicUrl;
+  const data = {
+    storeName: deps.storeName,
+    reference: order.reference,
+    items: await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute(),
+    totalPence: order.total_pence,
+    login: contactText(contact),
+    signInUrl: `${base}/account/link/${token}`,
+    musicUrl: `${base}/account/music`,
+  };
+  const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
+  await queueMessage(tx, { ...message, kind: 'transactional', customerId, orderId: order.id }, now);
 }
 
 /** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */

@@ -11,10 +11,10 @@ const CODE_WINDOW_MINUTES = 15;
 
 export type CodeCheck = { ok: true } | { ok: false; reason: 'wrong' | 'expired' | 'locked' };
 
-/** A table of codes for one kind of person: sign_in_codes (customer_id), affiliate_sign_in_codes (affiliate_id). */
+/** A table of codes for one kind of person: sign_in_codes (customer_id), affiliate_sign_in_codes (affiliate_id), operator_sign_in_codes (operator_id). */
 export interface CodeTable {
-  table: 'sign_in_codes' | 'affiliate_sign_in_codes';
-  owner: 'customer_id' | 'affiliate_id';
+  table: 'sign_in_codes' | 'affiliate_sign_in_codes' | 'operator_sign_in_codes';
+  owner: 'customer_id' | 'affiliate_id' | 'operator_id';
 }
 
 /**

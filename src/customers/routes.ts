@@ -1,10 +1,11 @@
 import { Router, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { fromDbTime } from '../db/dialect.js';
 import { library } from '../downloads/repository.js';
 import { HttpError } from '../web/errors.js';
+import type { RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
@@ -16,6 +17,8 @@ export interface AccountDeps {
   signIn: SignIn;
   clock: () => Date;
   limitPerClient: number;
+  /** Counts kept in the database, so the limits hold across every app process. */
+  rateLimits: RateLimitStores;
 }
 
 const CODE_MESSAGES = {
@@ -24,9 +27,10 @@ const CODE_MESSAGES = {
   locked: 'Too many wrong tries for that code. Please ask for a new one.',
 } as const;
 
-/** Per-client limits (in memory, no address kept): asking for codes costs texts, guessing them must be slow. */
-const perClientLimit = (max: number, minutes: number) =>
+/** Per-client limits (in the database, keyed by a keyed hash: no address kept): asking for codes costs texts, guessing them must be slow. */
+const perClientLimit = (max: number, minutes: number, store: Store) =>
   rateLimit({
+    store,
     windowMs: minutes * 60_000,
     limit: max,
     standardHeaders: 'draft-8',
@@ -34,10 +38,10 @@ const perClientLimit = (max: number, minutes: number) =>
     handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
   });
 
-export function accountRoutes({ db, signIn, clock, limitPerClient }: AccountDeps): Router {
+export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }: AccountDeps): Router {
   const router = Router();
-  const requestLimit = perClientLimit(limitPerClient, 15);
-  const verifyLimit = perClientLimit(limitPerClient * 3, 15);
+  const requestLimit = perClientLimit(limitPerClient, 15, rateLimits.store('account-code-request'));
+  const verifyLimit = perClientLimit(limitPerClient * 3, 15, rateLimits.store('account-code-check'));
 
   const renderSignIn = (res: Response, status = 200, error?: string, contact = '') =>
     res.status(status).render('account/sign-in', { title: 'Sign in', robots: 'noindex', error, contact });

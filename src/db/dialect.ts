@@ -34,6 +34,26 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/**
+ * The database cannot be reached or is going away (restarting, out of connections, SQLite locked
+ * past its busy timeout): a failure of the moment, not of the request, so the visitor is told to
+ * try again (503) rather than shown an error. mysql2 marks errors that end a connection `fatal`.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; fatal?: unknown; message?: unknown };
+  if (typeof e !== 'object' || e === null) return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (e.fatal === true) return true;
+  // mysql2 reports a query on a connection that has just died with no code at all.
+  return typeof e.message === 'string' && /connection is in closed state|Pool is closed/i.test(e.message);
+}
+
 /** MySQL has no RETURNING: both dialects report the new id through insertId. */
 export function insertedId(result: { insertId?: bigint }): number {
   if (result.insertId === undefined) throw new Error('insert did not report an id');

@@ -72,6 +72,13 @@ export interface SessionTable {
   data: string;
 }
 
+/** One limiter's count for one client (src/web/rate-limit-store.ts); the key is a keyed hash, never an address. */
+export interface RateLimitTable {
+  key_hash: string;
+  hits: number;
+  reset_at: string;
+}
+
 export interface CustomerTable {
   id: Generated<number>;
   email: string | null;
@@ -295,13 +302,86 @@ export interface AffiliateSignInCodeTable {
   created_at: string;
 }
 
+/** Operators of the admin area (migrations/010_admin.ts, src/admin/access/): not customers. */
+export interface OperatorTable {
+  id: Generated<number>;
+  email: string;
+  password_hash: string;
+  failed_attempts: number;
+  locked_until: string | null;
+  active: number;
+  last_sign_in_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OperatorSignInCodeTable {
+  id: Generated<number>;
+  operator_id: number;
+  code_hash: string;
+  attempts: number;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** Every change an operator makes in the admin area: who, what, when (src/admin/audit.ts). */
+export interface AdminAuditTable {
+  id: Generated<number>;
+  operator_id: number | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  created_at: string;
+}
+
+/** Paid orders per UTC day and payment method (migrations/010_admin.ts). */
+export interface DailySalesView {
+  day: string;
+  payment_method: string;
+  orders_paid: number;
+  revenue_pence: number;
+  items: number;
+  orders_refunded: number;
+  refunded_pence: number;
+  referred_orders: number;
+}
+
+/** Usage statistics (migrations/009_analytics.ts, src/analytics/): counts per UTC day, nothing per visitor. */
+export interface PageViewTable {
+  /** 'YYYY-MM-DD', UTC. */
+  day: string;
+  path: string;
+  views: number;
+}
+
+export interface PageReferrerTable {
+  day: string;
+  /** The referring site's host name only: no path, no query. */
+  domain: string;
+  views: number;
+}
+
+export interface DailyVisitorTable {
+  day: string;
+  /** Estimated unique visitors: each process's count, summed (see src/analytics/visitors.ts). */
+  visitors: number;
+}
+
 export interface Database {
+  page_views: PageViewTable;
+  page_referrers: PageReferrerTable;
+  daily_visitors: DailyVisitorTable;
   affiliates: AffiliateTable;
   affiliate_visits: AffiliateVisitTable;
   affiliate_commissions: AffiliateCommissionTable;
   affiliate_payouts: AffiliatePayoutTable;
   affiliate_sign_in_codes: AffiliateSignInCodeTable;
   order_overview: OrderOverviewView;
+  operators: OperatorTable;
+  operator_sign_in_codes: OperatorSignInCodeTable;
+  admin_audit: AdminAuditTable;
+  daily_sales: DailySalesView;
   entitlements: EntitlementTable;
   sign_in_codes: SignInCodeTable;
   sign_in_links: SignInLinkTable;
@@ -312,6 +392,7 @@ export interface Database {
   tracks: TrackTable;
   search_terms: SearchTermTable;
   sessions: SessionTable;
+  rate_limits: RateLimitTable;
   customers: CustomerTable;
   orders: OrderTable;
   order_items: OrderItemTable;

@@ -7,6 +7,7 @@ import { toDbTime } from '../db/dialect.js';
 import { contactText, parseContact } from '../customers/contact.js';
 import { queueMessage } from '../notifications/outbox.js';
 import { HttpError } from '../web/errors.js';
+import type { RateLimitStores } from '../web/rate-limit-store.js';
 import { parseBody } from '../web/params.js';
 import { CONSENT_COOKIE, consentNeeded, cookieMaxAge, storeCookies } from './cookies.js';
 
@@ -42,11 +43,14 @@ export interface PrivacyDeps {
   db: Db;
   config: Config;
   clock: () => Date;
+  /** Counts in the database, so the contact limit holds across every app process. */
+  rateLimits: RateLimitStores;
 }
 
-export function privacyRoutes({ db, config, clock }: PrivacyDeps): Router {
+export function privacyRoutes({ db, config, clock, rateLimits }: PrivacyDeps): Router {
   const router = Router();
   const contactLimit = rateLimit({
+    store: rateLimits.store('contact-form'),
     windowMs: 60 * 60_000,
     limit: config.contactLimitPerClient,
     standardHeaders: 'draft-8',
@@ -55,7 +59,7 @@ export function privacyRoutes({ db, config, clock }: PrivacyDeps): Router {
   });
 
   router.get('/privacy', (_req, res) => {
-    res.render('privacy/policy', { title: 'Privacy', privacy: config.privacy, cookies: storeCookies(config), consentNeeded: consentNeeded(config), affiliateCookieDays: config.affiliates.cookieDays });
+    res.render('privacy/policy', { title: 'Privacy', privacy: config.privacy, cookies: storeCookies(config), consentNeeded: consentNeeded(config), affiliateCookieDays: config.affiliates.cookieDays, usageStats: config.usageStats });
   });
 
   const renderContact = (res: import('express').Response, status = 200, error?: string, values = { contact: '', message: '' }) =>

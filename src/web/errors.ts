@@ -1,5 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { isDatabaseUnavailable } from '../db/dialect.js';
+
+/** Seconds a visitor (or a proxy) is asked to wait when the database is away for a moment. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export class HttpError extends Error {
   constructor(
@@ -20,6 +24,7 @@ export const notFound: RequestHandler = (_req, res) => {
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    if (isDatabaseUnavailable(err)) return unavailable(logger, err, req, res);
     const status = clientErrorStatus(err);
     if (status === undefined) logger.error({ err, path: req.path }, 'request failed');
     if (res.headersSent) {
@@ -38,6 +43,30 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       else res.send(html);
     });
   };
+}
+
+/**
+ * The database is restarting or unreachable: a 503 with Retry-After and a "back in a moment" page
+ * that needs nothing from the database or the session. The pool reconnects by itself once the
+ * database answers again, so the next request after that is served normally.
+ */
+function unavailable(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
+  // The code only: a driver's message can quote the statement and its values.
+  logger.warn({ code: (err as { code?: string }).code ?? 'closed', path: req.path }, 'database unavailable: answered 503');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const message = 'We will be right back: the shop is catching its breath. Please try again in a few seconds.';
+  res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).set('Cache-Control', 'no-store');
+  if (req.accepts(['html', 'json']) === 'json') {
+    res.json({ error: message });
+    return;
+  }
+  res.render('errors/unavailable', { title: 'Back in a moment', message, retryAfter: RETRY_AFTER_SECONDS }, (renderError, html) => {
+    if (renderError) res.type('html').send(`<!doctype html><title>Back in a moment</title><h1>Back in a moment</h1><p>${message}</p>`);
+    else res.send(html);
+  });
 }
 
 function clientErrorStatus(err: unknown): number | undefined {

@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' } });
+/** `destination`: where the lines go (standard output unless given; tests capture them). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino({ level, redact: { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' } }, destination);
 }
 
 const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;

@@ -54,7 +54,9 @@ export function csrfProtection(secret: string, clock: () => Date = () => new Dat
     next();
   };
   const protect: RequestHandler = (req, res, next) => {
-    const token = (req.body as Record<string, string> | undefined)?._csrf;
+    // A repeated _csrf field arrives as an array: only a single string can be a token.
+    const posted = (req.body as Record<string, unknown> | undefined)?._csrf;
+    const token = typeof posted === 'string' ? posted : undefined;
     if (!SAFE_METHODS.has(req.method) && token && (!hasSession(req) || fromOurOwnPage(req)) && anonymous.verify(token)) {
       generateToken(req); // from now on this visitor's session token applies
       return next();

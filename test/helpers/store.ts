@@ -37,6 +37,14 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
+/** Where the store's log lines go in a test that reads them (by default nothing is logged). */
+export interface TestLog {
+  level: 'info' | 'debug' | 'trace';
+  write(line: string): void;
+}
+
+const testLogger = (log?: TestLog) => (log ? createLogger(log.level, { write: (line: string) => log.write(line) }) : createLogger('silent'));
+
 const PAYPAL_ACCOUNT = { clientId: 'test-client', clientSecret: 'test-secret', webhookId: 'WHTEST0001' };
 const PAYFORIT_ACCOUNT = { merchantId: 'test-merchant', secret: 'test-payforit-secret-0123456789abcdef' };
 /** The documented resend schedule (10 s ... 2 h) in milliseconds instead of seconds. */
@@ -49,7 +57,7 @@ const PAYFORIT_RETRY_SCALE = 0.001;
  */
 export async function startTestStore(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean } = {},
+  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog } = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
@@ -85,7 +93,7 @@ export async function startTestStore(
     createApp({
       config,
       database: handle,
-      logger: createLogger('silent'),
+      logger: testLogger(options.log),
       clock: options.clock,
       paypal: { apiBase: paypal.url, ...PAYPAL_ACCOUNT },
       payforit: { apiBase: payforit.url, ...PAYFORIT_ACCOUNT, maxPence: config.payforitMaxPence },
@@ -94,7 +102,7 @@ export async function startTestStore(
   let handle: DatabaseHandle = database;
   let app = build(handle);
   server.on('request', app);
-  const messaging = options.messaging ? await startMessaging(database, config) : undefined;
+  const messaging = options.messaging ? await startMessaging(database, config, options.log) : undefined;
   const closeQuietly = (h: DatabaseHandle) => h.close().catch(() => undefined);
   return {
     baseUrl,
@@ -121,7 +129,7 @@ export async function startTestStore(
     async restart() {
       server.removeAllListeners('request');
       server.closeAllConnections();
-      app.close();
+      await app.close();
       await closeQuietly(handle);
       handle = await openDatabase(database.target);
       app = build(handle);
@@ -131,7 +139,7 @@ export async function startTestStore(
       await messaging?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      app.close();
+      await app.close();
       await paypal.close();
       await payforit.close();
       if (handle !== database) await closeQuietly(handle);
@@ -142,7 +150,7 @@ export async function startTestStore(
 }
 
 /** Real delivery for journeys that read their messages: SMTP server, SMS stand-in, a worker polling fast. */
-async function startMessaging(database: DatabaseHandle, config: Config) {
+async function startMessaging(database: DatabaseHandle, config: Config, log?: TestLog) {
   const smtp = await startSmtpServer();
   const account = newStandInAccount();
   const sms = await startTwilioSandbox({ ...account, port: 0, host: '127.0.0.1' });
@@ -152,7 +160,7 @@ async function startMessaging(database: DatabaseHandle, config: Config) {
       email: createEmailSender({ smtpUrl: smtp.url, from: config.mail.from, mailDir: config.mail.folder }),
       sms: createTwilioSmsSender({ apiBase: sms.url, ...account, from: 'NLMusic' }),
     },
-    logger: createLogger('silent'),
+    logger: testLogger(log),
     pollMs: 50,
   });
   worker.start();

@@ -1,0 +1,91 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Child processes for the bench: the store (or a baseline server) runs apart from the load
+ * generator, so its memory is its own and can be read from /proc.
+ */
+export interface Child {
+  process: ChildProcess;
+  /** Forgets the peak so far (Linux clear_refs 5), so the next reading covers one measurement only. */
+  resetPeakRss(): void;
+  /** The highest resident set since start or the last reset, in MB (VmHWM). */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+}
+
+export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<Child> {
+  // BENCH_PROFILE=DIR: each child writes a V8 CPU profile there when it stops (see bench/profile-summary.ts).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  // The child's log lines (warnings and errors only, in the store) go to a file beside the bench data.
+  fs.mkdirSync('data/bench/logs', { recursive: true });
+  const log = fs.openSync(`data/bench/logs/${path.basename(script, '.ts')}.log`, 'a');
+  const child = fork(script, args, { env, execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', log, 'inherit', 'ipc'] });
+  fs.closeSync(log);
+  const handle: Child = {
+    process: child,
+    resetPeakRss: () => resetPeak(child.pid!),
+    peakRssMb: () => peakRssMb(child.pid!),
+    stop: () => stop(child),
+  };
+  return new Promise((resolve, reject) => {
+    const failed = (code: number | null) => reject(new Error(`${script} exited with ${code} before it answered`));
+    child.once('exit', failed);
+    const poll = setInterval(async () => {
+      try {
+        await fetch(readyUrl);
+        clearInterval(poll);
+        child.off('exit', failed);
+        resolve(handle);
+      } catch {
+        /* not listening yet */
+      }
+    }, 200);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function resetPeak(pid: number): void {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    /* not Linux, or not allowed: the peak then covers the whole life of the process */
+  }
+}
+
+export function peakRssMb(pid: number): number {
+  try {
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    return Math.round(kb / 102.4) / 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples a process's peak RSS until it exits: the last reading before the exit is its peak. */
+export function trackPeakRss(pid: number, everyMs = 100): () => number {
+  let peak = 0;
+  const sample = () => {
+    const mb = peakRssMb(pid);
+    if (Number.isFinite(mb)) peak = Math.max(peak, mb);
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peak;
+  };
+}

@@ -1,0 +1,66 @@
+/** The targets of issue 9, as the bench reads them; each table marks a figure that misses one. */
+export const TARGETS = {
+  catalogue_ratio_min: 0.5,
+  catalogue_p99_ms_max: 50,
+  search_p50_ms_max: 10,
+  orders_per_s_min: 100,
+  download_ratio_min: 0.8,
+  import_files_per_s_min: 100,
+  peak_rss_mb_max: 200,
+};
+
+type Row = Record<string, string | number>;
+type Results = Record<string, Record<string, unknown>>;
+
+const mark = (value: number, ok: boolean) => `${value}${ok ? '' : ' ✗'}`;
+
+function catalogueRows(results: Results): Row[] {
+  const rows: Row[] = [];
+  for (const [db, parts] of Object.entries(results)) {
+    const part = parts.catalogue as { pages: Row[]; search_uncached: { p50: number; p99: number } } | undefined;
+    if (!part) continue;
+    for (const page of part.pages) {
+      rows.push({
+        db,
+        page: page.page!,
+        'req/s': page.rps!,
+        'p50 ms': page.p50_ms!,
+        'p99 ms': mark(page.p99_ms as number, (page.p99_ms as number) < TARGETS.catalogue_p99_ms_max),
+        'bare req/s': page.bare_rps!,
+        ratio: mark(page.ratio as number, (page.ratio as number) >= TARGETS.catalogue_ratio_min),
+        'peak RSS MB': mark(page.peak_rss_mb as number, (page.peak_rss_mb as number) < TARGETS.peak_rss_mb_max),
+      });
+    }
+    rows.push({ db, page: 'search, uncached, 1 at a time', 'p50 ms': mark(part.search_uncached.p50, part.search_uncached.p50 < TARGETS.search_p50_ms_max), 'p99 ms': part.search_uncached.p99 });
+  }
+  return rows;
+}
+
+function partRows(results: Results, part: string, shape: (r: Row) => Row): Row[] {
+  return Object.entries(results).flatMap(([db, parts]) => (parts[part] ? [{ db, ...shape(parts[part] as Row) }] : []));
+}
+
+export function printTables(results: Results): void {
+  const rss = (r: Row) => mark(r.peak_rss_mb as number, (r.peak_rss_mb as number) < TARGETS.peak_rss_mb_max);
+  const tables: [string, Row[]][] = [
+    ['Catalogue pages (target: ratio >= 0.5, p99 < 50 ms; uncached search p50 < 10 ms)', catalogueRows(results)],
+    [
+      'Purchase: basket -> checkout -> PayPal stand-in -> paid -> confirmation queued (target >= 100 orders/s)',
+      partRows(results, 'purchase', (r) => ({ shoppers: r.shoppers!, orders: r.orders!, 'orders/s': mark(r.orders_per_s as number, (r.orders_per_s as number) >= TARGETS.orders_per_s_min), 'p50 ms': r.order_p50_ms!, 'p99 ms': r.order_p99_ms!, 'peak RSS MB': rss(r) })),
+    ],
+    [
+      'Download of a 10 MB track vs plain Node streaming (target: ratio >= 0.8)',
+      partRows(results, 'download', (r) => ({ concurrency: r.concurrency!, 'MB/s': r.mb_per_s!, 'baseline MB/s': r.baseline_mb_per_s!, ratio: mark(r.ratio as number, (r.ratio as number) >= TARGETS.download_ratio_min), 'peak RSS MB': rss(r) })),
+    ],
+    [
+      'Import of generated MP3s (target >= 100 files/s)',
+      partRows(results, 'import', (r) => ({ files: r.files!, MB: r.mb!, seconds: r.seconds!, 'files/s': mark(r.files_per_s as number, (r.files_per_s as number) >= TARGETS.import_files_per_s_min), 'peak RSS MB': rss(r) })),
+    ],
+  ];
+  for (const [title, rows] of tables) {
+    if (rows.length === 0) continue;
+    console.log(`\n${title}`);
+    console.table(rows);
+  }
+  console.log('✗ marks a figure that misses its target. RSS target: under 200 MB.');
+}

@@ -1,0 +1,84 @@
+import type { Db } from '../../db/database.js';
+import { toDbTime } from '../../db/dialect.js';
+import { createOneTimeCodes } from '../../customers/one-time-codes.js';
+import { queueMessage } from '../../notifications/outbox.js';
+import { recordAudit } from '../audit.js';
+import { findOperator, findOperatorByEmail, normaliseOperatorEmail, recordFailure, recordSignIn } from './operators.js';
+import { decoyHash, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
+
+/** Failed passwords or codes in a row before an operator is locked out, and for how long. */
+export const LOCKOUT_FAILURES = 5;
+export const LOCKOUT_MINUTES = 15;
+
+export type PasswordCheck = { ok: true; operatorId: number } | { ok: false };
+export type OperatorCodeCheck = { ok: true; operator: { id: number; email: string } } | { ok: false; reason: 'wrong' | 'expired' | 'locked' };
+
+/**
+ * Operators sign in in two steps: email and password, then a one-time code sent to their email
+ * (src/customers/one-time-codes.ts, its own table). Every failure counts towards a lockout on the
+ * operator row; a wrong email, a wrong password and a locked account get the same answer, after
+ * the same scrypt work, so nobody learns which emails are operators.
+ */
+export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db; secret: string; clock: () => Date; storeName: string }) {
+  const codes = createOneTimeCodes({ table: 'operator_sign_in_codes', owner: 'operator_id' }, secret, clock);
+  const lockUntil = () => new Date(clock().getTime() + LOCKOUT_MINUTES * 60_000);
+
+  return {
+    /** Checks email and password; when right (and not locked), emails a code. */
+    async checkPassword(typedEmail: string, password: string): Promise<PasswordCheck> {
+      const email = normaliseOperatorEmail(typedEmail);
+      const operator = email ? await findOperatorByEmail(db, email) : undefined;
+      const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), operator?.password_hash ?? (await decoyHash()));
+      if (!operator) return { ok: false };
+      const now = clock();
+      const locked = operator.locked_until !== null && operator.locked_until > toDbTime(now);
+      if (locked || operator.active !== 1) return { ok: false };
+      return db.transaction().execute(async (tx) => {
+        if (!matches) {
+          const outcome = await recordFailure(tx, operator.id, LOCKOUT_FAILURES, lockUntil(), now);
+          await recordAudit(tx, { operatorId: operator.id, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_password' }, now);
+          return { ok: false };
+        }
+        const code = await codes.issue(tx, operator.id);
+        // Past the allowance of codes, the code already sent still works.
+        if (code !== 'rate-limited') {
+          await queueMessage(
+            tx,
+            {
+              channel: 'email',
+              recipient: operator.email,
+              kind: 'transactional',
+              subject: `Your ${storeName} admin sign-in code: ${code}`,
+              text: `Your code to sign in to the ${storeName} admin is ${code}.\n\nIt works once, for 10 minutes. If you did not just type your password, someone else knows it: change it and tell the other operators.\n`,
+            },
+            toDbTime(now),
+          );
+        }
+        return { ok: true, operatorId: operator.id };
+      });
+    },
+
+    /** Checks the emailed code of an operator whose password was right; wrong codes count towards the lockout. */
+    async verifyCode(operatorId: number, code: string): Promise<OperatorCodeCheck> {
+      return db.transaction().execute(async (tx) => {
+        const now = clock();
+        const operator = await tx.selectFrom('operators').selectAll().where('id', '=', operatorId).executeTakeFirst();
+        if (!operator || operator.active !== 1) return { ok: false, reason: 'wrong' };
+        if (operator.locked_until !== null && operator.locked_until > toDbTime(now)) return { ok: false, reason: 'locked' };
+        const result = await codes.verify(tx, operatorId, code);
+        if (!result.ok) {
+          const outcome = await recordFailure(tx, operatorId, LOCKOUT_FAILURES, lockUntil(), now);
+          await recordAudit(tx, { operatorId, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_code' }, now);
+          return outcome === 'locked' ? { ok: false, reason: 'locked' } : result;
+        }
+        await recordSignIn(tx, operatorId, now);
+        await recordAudit(tx, { operatorId, action: 'operator.sign_in' }, now);
+        return { ok: true, operator: { id: operator.id, email: operator.email } };
+      });
+    },
+
+    findOperator: (id: number) => findOperator(db, id),
+  };
+}
+
+export type OperatorSignIn = ReturnType<typeof createOperatorSignIn>;
