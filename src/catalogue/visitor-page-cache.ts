@@ -1,4 +1,5 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -7,30 +8,52 @@ function isVisitorWithoutSession(req: Request): boolean {
   return !session || Object.keys(session).every((key) => key === 'cookie');
 }
 
+/** The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie. */
+const keyOf = (req: Request) => `${/(?:^|;\s*)consent=(yes|no)(?:;|$)/.exec(req.headers.cookie ?? '')?.[1] ?? '-'} ${req.originalUrl}`;
+
+function sendPage(res: Response, page: { html: string; etag: string }): void {
+  res.set('ETag', page.etag).type('html').send(page.html);
+}
+
 /**
  * Whole catalogue pages for visitors without a session (first visits, crawlers), kept for the
  * page-data lifetime: such a page depends only on its URL, since their forms carry the shared
  * visitor token. Anyone with a session always gets a page rendered for them.
  */
-export function visitorPageCache(ttlSeconds: number, clock: () => Date): RequestHandler & { clear(): void } {
-  if (ttlSeconds <= 0) return Object.assign<RequestHandler, { clear(): void }>((_req, _res, next) => next(), { clear: () => {} });
-  const pages = new LRUCache<string, string>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+type VisitorPageCache = RequestHandler & { clear(): void; beforeSession(sessionCookie: string): RequestHandler };
+
+const pass: RequestHandler = (_req, _res, next) => next();
+
+export function visitorPageCache(ttlSeconds: number, clock: () => Date): VisitorPageCache {
+  if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
+  // Each page with its ETag, worked out once rather than hashed again on every send.
+  const pages = new LRUCache<string, { html: string; etag: string }>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET' || !isVisitorWithoutSession(req)) return next();
-    // The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie.
-    const key = `${/(?:^|;\s*)consent=(yes|no)(?:;|$)/.exec(req.headers.cookie ?? '')?.[1] ?? '-'} ${req.originalUrl}`;
+    const key = keyOf(req);
     const cached = pages.get(key);
-    if (cached !== undefined) {
-      res.type('html').send(cached);
-      return;
-    }
+    if (cached !== undefined) return sendPage(res, cached);
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
-      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && String(res.getHeader('content-type')).startsWith('text/html')) pages.set(key, body);
+      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && String(res.getHeader('content-type')).startsWith('text/html')) pages.set(key, { html: body, etag: `W/"${createHash('sha1').update(body).digest('base64url')}"` });
       return send(body);
     };
     next();
   };
+  /**
+   * The same pages, served before the session middleware to a GET without a session cookie: such a
+   * visitor can only ever be given the shared page, so loading a session (a random id, a hash)
+   * and the rest of the chain for it is skipped. A miss goes on through the whole chain.
+   */
+  const beforeSession = (sessionCookie: string): RequestHandler => {
+    const hasSession = new RegExp(`(?:^|;)\\s*${sessionCookie}=`);
+    return (req, res, next) => {
+      if (req.method !== 'GET' || hasSession.test(req.headers.cookie ?? '')) return next();
+      const cached = pages.get(keyOf(req));
+      if (cached === undefined) return next();
+      sendPage(res, cached);
+    };
+  };
   // clear(): an operator's catalogue edit shows at once in this process.
-  return Object.assign(handler, { clear: () => pages.clear() });
+  return Object.assign(handler, { clear: () => pages.clear(), beforeSession });
 }

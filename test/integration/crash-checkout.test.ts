@@ -73,7 +73,6 @@ describe.each(databaseKinds())('SIGKILL during checkout on $kind', ({ kind, skip
 
   it.skipIf(skip)(`every order ends unpaid with nothing granted, or paid with its tracks and one confirmation (${ROUNDS[kind]} kills)`, { timeout: 150_000 }, async () => {
     const log: { round: number; killAfterMs: number; reached: Reached }[] = [];
-    const outputs: string[] = [];
     server = await fleet.start(0);
     for (let round = 0; round < ROUNDS[kind]; round++) {
       const progress: { reached: Reached; returnUrl?: string } = { reached: 'nothing' };
@@ -87,7 +86,6 @@ describe.each(databaseKinds())('SIGKILL during checkout on $kind', ({ kind, skip
       await pay(shopper, round, progress).catch(() => undefined);
       await kill;
       log.push({ round, killAfterMs, reached: progress.reached });
-      outputs.push(dying.output());
       server = await fleet.start(0);
       // Half the shoppers who had approved reload the return page once the store is back.
       if (progress.reached === 'approved' && progress.returnUrl && Math.random() < 0.5) {
@@ -140,7 +138,6 @@ describe.each(databaseKinds())('SIGKILL during checkout on $kind', ({ kind, skip
         expect(emails.length, where).toBeLessThanOrEqual(1);
       } else {
         expect(['pending', 'expired', 'failed', 'cancelled'], where).toContain(order.status);
-        if (captures.length) console.error('DEBUG', JSON.stringify(fleet.paypal.control.sentWebhooks().filter((w) => JSON.stringify(w.event).includes(payments[0]!.provider_ref)).map((w) => ({ t: w.event.event_type, a: w.attempt, r: w.response, e: w.error, at: w.sentAt })), null, 1), outputs.join('\n----\n'));
         expect(entitlements, where).toEqual([]);
         expect(messages, where).toEqual([]);
         expect(paidEvents, where).toEqual([]);
