@@ -93,3 +93,6 @@ export async function generateBenchCatalogue(db: Db, trackCount: number, onProgr
 
 /** A word that appears in many titles, for a realistic search. */
 export const benchSearchQuery = () => wordFrom(5).slice(0, 4).toLowerCase();
+
+/** `count` different searches of the same shape (a typed word's first four letters), none answered from a cache. */
+export const benchSearchQueries = (count: number) => Array.from({ length: count }, (_, i) => wordFrom(101 + i * 37).slice(0, 4).toLowerCase());

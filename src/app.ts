@@ -114,6 +114,8 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
   // STOP by text: only with a real Twilio account (its auth token signs the webhook).
   if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }));
 
+  // A catalogue page already rendered for visitors without a session goes out before sessions load (bench: the session and the chain after it cost most of a page).
+  app.use(visitorPages.beforeSession(SESSION_COOKIE.name));
   const sessionStore = new DatabaseSessionStore(database.db, clock);
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
   const rateLimits = createRateLimitStores({ db: database.db, secret: config.sessionSecret, clock });

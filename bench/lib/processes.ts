@@ -20,7 +20,7 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   // The child's log lines (warnings and errors only, in the store) go to a file beside the bench data.
   fs.mkdirSync('data/bench/logs', { recursive: true });
-  const log = fs.openSync(`data/bench/logs/${path.basename(script, '.ts')}.log`, 'a');
+  const log = fs.openSync(`data/bench/logs/${path.basename(script, '.ts')}-${new URL(readyUrl).port}.log`, 'w');
   const child = fork(script, args, { env, execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', log, 'inherit', 'ipc'] });
   fs.closeSync(log);
   const handle: Child = {

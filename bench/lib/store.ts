@@ -46,7 +46,6 @@ export function startStore(options: { port: number; databaseUrl: string; paypal?
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
     PORT: String(options.port),
     HOST: '127.0.0.1',
     PUBLIC_URL: base,

@@ -142,8 +142,9 @@ export function createCatalogueRepository(db: Db) {
       return Number(row.n);
     },
 
+    /** An artist with something on sale (a release of their own, or a track on someone else's); else undefined. */
     async artistBySlug(slug: string) {
-      return db.selectFrom('artists').select(['id', 'name', 'slug']).where('slug', '=', slug).executeTakeFirst();
+      return db.selectFrom('artists').select(['id', 'name', 'slug']).where('slug', '=', slug).where(artistIsShown('artists.id')).executeTakeFirst();
     },
 
     async releasesByArtist(artistId: number): Promise<ReleaseRow[]> {
@@ -205,8 +206,12 @@ export function createCatalogueRepository(db: Db) {
         .executeTakeFirst();
     },
 
+    /**
+     * Every release's cover, hidden ones too: a buyer's "Your music" still lists a hidden release,
+     * the admin shows it, and its buyers already hold the same picture inside the MP3 tags.
+     */
     async coverFile(releaseId: number) {
-      return db.selectFrom('releases').select('cover_file').where('id', '=', releaseId).where('hidden', '=', 0).executeTakeFirst();
+      return db.selectFrom('releases').select('cover_file').where('id', '=', releaseId).executeTakeFirst();
     },
 
     /**
@@ -214,7 +219,7 @@ export function createCatalogueRepository(db: Db) {
      * id for stable pages. Each join is an index range scan on (kind, term).
      */
     async searchIds(kind: SearchKind, words: string[], limit: number, offset: number): Promise<{ ids: number[]; total: number }> {
-      const matching = matchingEntities(db, kind, words);
+      const matching = kind === 'artist' ? matchingEntities(db, kind, words).where(artistIsShown('t0.entity_id')) : matchingEntities(db, kind, words);
       const [rows, count] = await Promise.all([
         matching.select('t0.entity_id').distinct().orderBy('t0.entity_id').limit(limit).offset(offset).execute(),
         db
@@ -227,7 +232,7 @@ export function createCatalogueRepository(db: Db) {
 
     async sitemapEntries() {
       const [artists, releases, genres] = await Promise.all([
-        db.selectFrom('artists').select(['slug', 'created_at as updated_at']).execute(),
+        db.selectFrom('artists').select(['slug', 'created_at as updated_at']).where(artistIsShown('artists.id')).execute(),
         db.selectFrom('releases').select(['slug', 'updated_at']).where('hidden', '=', 0).execute(),
         db.selectFrom('genres').select('slug').execute(),
       ]);
@@ -239,6 +244,16 @@ export function createCatalogueRepository(db: Db) {
       return !row;
     },
   };
+}
+
+/**
+ * Whether the artist whose id is in `artistIdColumn` (`artists.id`, or a search term's `t0.entity_id`)
+ * has anything on sale: an artist whose only releases are hidden is hidden with them, from search,
+ * the artist page and the sitemap alike. Both lookups use an index (releases_by_artist, tracks_by_artist).
+ */
+function artistIsShown(artistIdColumn: string) {
+  const id = sql.ref(artistIdColumn);
+  return sql<boolean>`(exists (select 1 from releases r where r.artist_id = ${id} and r.hidden = 0) or exists (select 1 from tracks t inner join releases r on r.id = t.release_id where t.artist_id = ${id} and r.hidden = 0))`;
 }
 
 function matchingEntities(db: Db, kind: SearchKind, words: string[]) {

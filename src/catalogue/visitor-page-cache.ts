@@ -11,6 +11,11 @@ function isVisitorWithoutSession(req: Request): boolean {
 /** The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie. */
 const keyOf = (req: Request) => `${/(?:^|;\s*)consent=(yes|no)(?:;|$)/.exec(req.headers.cookie ?? '')?.[1] ?? '-'} ${req.originalUrl}`;
 
+/** The weak ETag Express would give the same body (its format), so a revalidation still gets its 304. */
+function weakEtag(body: string): string {
+  return `W/"${Buffer.byteLength(body).toString(16)}-${createHash('sha1').update(body, 'utf8').digest('base64').slice(0, 27)}"`;
+}
+
 function sendPage(res: Response, page: { html: string; etag: string }): void {
   res.set('ETag', page.etag).type('html').send(page.html);
 }
@@ -35,7 +40,9 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Visitor
     if (cached !== undefined) return sendPage(res, cached);
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
-      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && String(res.getHeader('content-type')).startsWith('text/html')) pages.set(key, { html: body, etag: `W/"${createHash('sha1').update(body).digest('base64url')}"` });
+      // res.render sends with no Content-Type set yet: send() makes a string text/html.
+      const type = res.getHeader('content-type');
+      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && (type === undefined || String(type).startsWith('text/html'))) pages.set(key, { html: body, etag: weakEtag(body) });
       return send(body);
     };
     next();

@@ -51,7 +51,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
   if (e.fatal === true) return true;
   // mysql2 reports a query on a connection that has just died with no code at all.
-  return typeof e.message === 'string' && /connection is in closed state|Pool is closed/i.test(e.message);
+  return typeof e.message === 'string' && /connection is in closed state/i.test(e.message);
 }
 
 /** MySQL has no RETURNING: both dialects report the new id through insertId. */

@@ -72,6 +72,13 @@ describe.each(databaseKinds())('an operator refunds an order in Chromium on $kin
     await page.waitForURL(new RegExp(`/admin/orders/${reference}$`));
     expect(await page.locator('#order-status').textContent()).toBe('paid');
 
+    // The refund asks for a tick first: without it the browser does not send the form.
+    await page.locator('#refund').click();
+    expect(page.url()).toMatch(new RegExp(`/admin/orders/${reference}$`));
+    expect(await page.locator('#refund-confirm').evaluate((box: HTMLInputElement) => box.validity.valueMissing)).toBe(true);
+    expect(await page.locator('.admin-flash').count()).toBe(0);
+    expect(await page.locator('#order-status').textContent()).toBe('paid');
+    await page.locator('#refund-confirm').check();
     await page.locator('#refund').click();
     await page.waitForSelector('.admin-flash--info');
     expect(await page.locator('.admin-flash--info').textContent()).toContain(`Order ${reference} is refunded`);
@@ -81,6 +88,16 @@ describe.each(databaseKinds())('an operator refunds an order in Chromium on $kin
 
     await page.locator('.admin-nav a', { hasText: 'Audit log' }).click();
     expect(await page.locator('#audit').textContent()).toContain(reference);
+    // The refund's row links to the order.
+    expect(await page.locator('#audit a', { hasText: reference }).first().getAttribute('href')).toBe(`/admin/orders/${reference}`);
+
+    // Every section through the nav: its page title, its link marked current, and nothing the browser complains about (CSP included).
+    for (const label of ['Dashboard', 'Orders', 'Customers', 'Catalogue', 'Affiliates', 'Messages', 'Audit log']) {
+      await page.locator('.admin-nav a', { hasText: label }).click();
+      await page.waitForLoadState();
+      expect(await page.title()).toMatch(new RegExp(`^${label} · Admin · `));
+      expect(await page.locator('.admin-nav a[aria-current="page"]').textContent()).toBe(label);
+    }
     expect(errors).toEqual([]);
 
     await page.locator('.admin-sign-out button').click();

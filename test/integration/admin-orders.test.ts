@@ -166,15 +166,22 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('refunds a PayPal order through the stand-in: order, downloads and commission follow, once', async () => {
     const order = await orderOf(refs.paypal);
     expect(await db().selectFrom('entitlements').select('revoked_at').where('order_id', '=', order.id).execute()).toEqual([{ revoked_at: null }]);
+    // Without the tick box (a browser without form validation, a stray POST): nothing happens, and the operator is told why.
+    await operator.get(`/admin/orders/${refs.paypal}`);
+    const unconfirmed = await operator.post(`/admin/orders/${refs.paypal}/refund`, {});
+    expect(unconfirmed.location).toBe(`/admin/orders/${refs.paypal}`);
+    expect((await operator.get(unconfirmed.location!)).html.querySelector('.admin-flash--error')!.text).toContain('tick the box to confirm that you want to refund the order');
+    expect((await orderOf(refs.paypal)).status).toBe('paid');
+    expect(store.paypal.control.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/refund'))).toHaveLength(0);
     // PayPal fails first: the operator is told, nothing changes here, and the attempt is in the audit log.
     store.paypal.control.failNext('refund', 'http500');
     await operator.get(`/admin/orders/${refs.paypal}`);
-    await operator.post(`/admin/orders/${refs.paypal}/refund`, {});
+    await operator.post(`/admin/orders/${refs.paypal}/refund`, { confirm: 'yes' });
     const failed = await operator.get(`/admin/orders/${refs.paypal}`);
     expect(failed.html.querySelector('.admin-flash--error')!.text).toContain('The refund through paypal was not confirmed');
     expect((await orderOf(refs.paypal)).status).toBe('paid');
     expect(await db().selectFrom('entitlements').select('revoked_at').where('order_id', '=', order.id).execute()).toEqual([{ revoked_at: null }]);
-    const done = await operator.post(`/admin/orders/${refs.paypal}/refund`, {});
+    const done = await operator.post(`/admin/orders/${refs.paypal}/refund`, { confirm: 'yes' });
     expect(done.location).toBe(`/admin/orders/${refs.paypal}`);
     const page = await operator.get(done.location!);
     expect(page.html.querySelector('.admin-flash--info')!.text).toContain('refunded');
@@ -186,7 +193,7 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
     const refundCalls = () => store.paypal.control.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/refund'));
     expect(refundCalls()).toHaveLength(2); // the failed one, then the one that worked
     // A second click: refused by state, no second call to PayPal, no second event.
-    await operator.post(`/admin/orders/${refs.paypal}/refund`, {});
+    await operator.post(`/admin/orders/${refs.paypal}/refund`, { confirm: 'yes' });
     const again = await operator.get(`/admin/orders/${refs.paypal}`);
     expect(again.html.querySelector('.admin-flash--error')!.text).toContain('Only a paid order can be refunded');
     expect(refundCalls()).toHaveLength(2);
@@ -203,7 +210,7 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
     const order = await orderOf(refs.payforit);
     const payment = await db().selectFrom('payments').selectAll().where('order_id', '=', order.id).executeTakeFirstOrThrow();
     await operator.get(`/admin/orders/${refs.payforit}`);
-    expect((await operator.post(`/admin/orders/${refs.payforit}/refund`, {})).status).toBe(303);
+    expect((await operator.post(`/admin/orders/${refs.payforit}/refund`, { confirm: 'yes' })).status).toBe(303);
     expect((await orderOf(refs.payforit)).status).toBe('refunded');
     expect(store.payforit.control.transactions().find((t) => t.id === payment.capture_ref)!.refunds).toHaveLength(1);
     expect(await db().selectFrom('affiliate_commissions').select(['affiliate_id', 'amount_pence', 'status', 'reason']).where('order_id', '=', order.id).executeTakeFirst()).toEqual({ affiliate_id: flatAffiliateId, amount_pence: 50, status: 'rejected', reason: 'refunded' });
@@ -216,14 +223,17 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('cancels only a pending order, refunds only a paid one, and re-sends only a paid order\'s confirmation', async () => {
     await operator.get(`/admin/orders/${refs.pending}`);
-    await operator.post(`/admin/orders/${refs.pending}/refund`, {});
+    await operator.post(`/admin/orders/${refs.pending}/refund`, { confirm: 'yes' });
     await operator.post(`/admin/orders/${refs.pending}/resend-confirmation`, {});
     const refused = (await operator.get(`/admin/orders/${refs.pending}`)).html.querySelectorAll('.admin-flash--error').map((p) => p.text);
     expect(refused).toEqual(['Only a paid order can be refunded; this one is pending.', 'Only a paid order has a confirmation to send; this one is pending.']);
     expect((await orderOf(refs.pending)).status).toBe('pending');
-    expect((await operator.post(`/admin/orders/${refs.pending}/cancel`, {})).status).toBe(303);
+    await operator.post(`/admin/orders/${refs.pending}/cancel`, { confirm: 'no' });
+    expect((await operator.get(`/admin/orders/${refs.pending}`)).html.querySelector('.admin-flash--error')!.text).toContain('tick the box to confirm that you want to cancel the order');
+    expect((await orderOf(refs.pending)).status).toBe('pending');
+    expect((await operator.post(`/admin/orders/${refs.pending}/cancel`, { confirm: 'yes' })).status).toBe(303);
     expect((await orderOf(refs.pending)).status).toBe('cancelled');
-    await operator.post(`/admin/orders/${refs.later}/cancel`, {});
+    await operator.post(`/admin/orders/${refs.later}/cancel`, { confirm: 'yes' });
     const page = await operator.get(`/admin/orders/${refs.later}`);
     expect(page.html.querySelector('.admin-flash--error')!.text).toContain('Only a pending order can be cancelled');
     expect((await orderOf(refs.later)).status).toBe('paid');

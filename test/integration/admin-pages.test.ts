@@ -218,6 +218,46 @@ describe.each(databaseKinds())('admin pages on $kind', ({ kind, skip }) => {
     expect(await audit('catalogue.show')).toHaveLength(1);
   });
 
+  it.skipIf(skip)('catalogue: hiding an artist’s only release hides the artist too; its buyer still sees the cover', async () => {
+    // An artist with one release of their own and no track on anyone else's.
+    const artists = await db().selectFrom('artists').select(['id', 'name', 'slug']).orderBy('id').execute();
+    const releases = await db().selectFrom('releases').select(['id', 'artist_id', 'slug', 'cover_file']).execute();
+    const tracks = await db().selectFrom('tracks').select(['artist_id', 'release_id']).execute();
+    const artist = artists.find((a) => releases.filter((r) => r.artist_id === a.id).length === 1 && tracks.every((t) => t.artist_id !== a.id || releases.find((r) => r.id === t.release_id)!.artist_id === a.id))!;
+    const release = releases.find((r) => r.artist_id === artist.id)!;
+    expect(release.cover_file).toBeTruthy();
+    const word = artist.name.split(/\s+/).find((w) => /^[A-Za-z]{4,}$/.test(w))!;
+    const visitor = new Shopper(store.baseUrl);
+    const artistLink = `href="/artist/${artist.slug}"`;
+    expect((await visitor.get(`/search?q=${encodeURIComponent(word)}&type=artist`)).text).toContain(artistLink);
+    const { shopper } = await buy('hidden-cover@example.com', { kind: 'release', id: release.id });
+    await signInCustomer(shopper, 'hidden-cover@example.com');
+
+    await admin.get(`/admin/catalogue/releases/${release.id}`);
+    expect((await admin.post(`/admin/catalogue/releases/${release.id}/visibility`, { hidden: 'yes' })).status).toBe(303);
+    const search = await visitor.get(`/search?q=${encodeURIComponent(word)}&type=artist`);
+    expect(search.text).not.toContain(artistLink);
+    expect((await visitor.get(`/search?q=${encodeURIComponent(word)}`)).text).not.toContain(artistLink);
+    expect((await visitor.get(`/artist/${artist.slug}`)).status).toBe(404);
+    expect((await visitor.get('/sitemap.xml')).text).not.toContain(`/artist/${artist.slug}<`);
+    // Other artists are untouched.
+    const other = artists.find((a) => a.id !== artist.id && releases.some((r) => r.artist_id === a.id))!;
+    expect((await visitor.get(`/artist/${other.slug}`)).status).toBe(200);
+
+    // The buyer's "Your music" still shows the cover, and the image answers; so does the admin's release page.
+    const music = await shopper.get('/account/music');
+    const cover = music.html.querySelectorAll('img.cover').map((img) => img.getAttribute('src')!).find((src) => src.startsWith(`/cover/${release.id}?`));
+    expect(cover).toBeDefined();
+    const image = await fetch(store.baseUrl + cover!);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toMatch(/^image\//);
+    expect((await admin.get(`/admin/catalogue/releases/${release.id}`)).html.querySelector('img.admin-cover')?.getAttribute('src')).toMatch(new RegExp(`^/cover/${release.id}\\?`));
+
+    await admin.post(`/admin/catalogue/releases/${release.id}/visibility`, { hidden: 'no' });
+    expect((await visitor.get(`/artist/${artist.slug}`)).status).toBe(200);
+    expect((await visitor.get(`/search?q=${encodeURIComponent(word)}&type=artist`)).text).toContain(artistLink);
+  });
+
   it.skipIf(skip)('catalogue: a zip upload goes through the importer; a zip-slip entry refuses the whole archive; the token is required', async () => {
     const album = { albumArtist: 'Zip Band', artist: 'Zip Band', album: 'Compressed Feelings', year: '2025', genre: 'Pop' };
     const good = zipOf([
@@ -296,13 +336,18 @@ describe.each(databaseKinds())('admin pages on $kind', ({ kind, skip }) => {
     let page = await admin.get(`/admin/affiliates/${affiliate.id}`);
     expect(textOf(page, '#commission-status tr[data-status="pending"] .count')).toBe('1');
     // Nothing approved yet: a payout records nothing.
-    await admin.post(`/admin/affiliates/${affiliate.id}/payout`, {});
+    await admin.post(`/admin/affiliates/${affiliate.id}/payout`, { confirm: 'yes' });
     expect(await db().selectFrom('affiliate_payouts').select('id').execute()).toHaveLength(0);
 
     await store.app.affiliates.approveDueCommissions(new Date(Date.now() + 400 * 24 * 3600_000));
     page = await admin.get(`/admin/affiliates/${affiliate.id}`);
     expect(textOf(page, '#commission-status tr[data-status="approved"] .count')).toBe('1');
-    expect((await admin.post(`/admin/affiliates/${affiliate.id}/payout`, {})).status).toBe(303);
+    // Without the tick box nothing is recorded, and the operator is told why.
+    expect((await admin.get(`/admin/affiliates/${affiliate.id}`)).html.querySelector('#payout-confirm')?.getAttribute('required')).toBeDefined();
+    await admin.post(`/admin/affiliates/${affiliate.id}/payout`, {});
+    expect((await admin.get(`/admin/affiliates/${affiliate.id}`)).html.querySelector('.admin-flash--error')!.text).toContain('tick the box to confirm that you have paid');
+    expect(await db().selectFrom('affiliate_payouts').select('id').where('affiliate_id', '=', affiliate.id).execute()).toHaveLength(0);
+    expect((await admin.post(`/admin/affiliates/${affiliate.id}/payout`, { confirm: 'yes' })).status).toBe(303);
     const payout = await db().selectFrom('affiliate_payouts').selectAll().where('affiliate_id', '=', affiliate.id).executeTakeFirstOrThrow();
     expect(payout).toMatchObject({ commission_count: 1 });
     expect(payout.amount_pence).toBe(expected);

@@ -116,6 +116,11 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
   router.post('/admin/affiliates/:id/payout', async (req, res) => {
     const id = affiliateId(req);
     await mustExist(id);
+    // A payout cannot be taken back: the form's tick box says the money has gone (checked here too, for browsers that skip it).
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      flash(req, 'error', 'Nothing was recorded: tick the box to confirm that you have paid the affiliate.');
+      return res.redirect(303, `/admin/affiliates/${id}`);
+    }
     const now = clock();
     const payout = await recordPayout(db, id, now);
     if (!payout) {

@@ -13,9 +13,9 @@ export interface DayFigure {
   orders: number;
 }
 
-const WIDTH = 720;
+const WIDTH = 960;
 const HEIGHT = 240;
-const LEFT = 64;
+const LEFT = 80;
 const RIGHT = 12;
 const TOP = 14;
 const BOTTOM = 40;
@@ -60,7 +60,9 @@ export function salesChart(days: DayFigure[], label = 'Sales per day'): string {
     .join('');
   const axis = `<line x1="${LEFT}" y1="${TOP + plotHeight}" x2="${WIDTH - RIGHT}" y2="${TOP + plotHeight}" stroke="#666"/>`;
   const caption = `<text x="${LEFT + plotWidth / 2}" y="${HEIGHT - 6}" text-anchor="middle" font-size="11">Day (UTC, month-day)</text>`;
+  // The y axis says what it counts: the amounts beside it are paid sales, not orders.
+  const yCaption = `<text x="14" y="${TOP + plotHeight / 2}" transform="rotate(-90 14 ${TOP + plotHeight / 2})" text-anchor="middle" font-size="11">Sales (£)</text>`;
   const total = days.reduce((sum, d) => sum + d.pence, 0);
   const summary = `${label}: ${days.length} days from ${days[0]?.day ?? '-'} to ${days.at(-1)?.day ?? '-'}, ${formatPrice(total)} in all`;
-  return `<svg class="admin-chart" role="img" aria-label="${escapeXml(summary)}" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>${escapeXml(summary)}</title>${grid}${axis}${bars}${caption}</svg>`;
+  return `<svg class="admin-chart" role="img" aria-label="${escapeXml(summary)}" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg"><title>${escapeXml(summary)}</title>${grid}${axis}${bars}${caption}${yCaption}</svg>`;
 }

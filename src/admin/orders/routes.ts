@@ -72,15 +72,24 @@ export function ordersAdminRoutes(deps: AdminDeps): Router {
     res.render('admin/orders/detail', { title: `Order ${detail.order.reference}`, section: 'orders', ...detail, methodLabel: methods.find((m) => m.id === detail.order.payment_method)?.label ?? detail.order.payment_method });
   });
 
-  const act = (run: (reference: string, req: Request) => Promise<ActionOutcome>) => async (req: Request, res: Response) => {
+  /**
+   * `confirm`: what the form's tick box must say ("yes") before a step that cannot be undone (refund,
+   * cancel) runs. The browser asks for the tick first; without JavaScript, or from a stray POST, the
+   * server refuses here, changes nothing and says why.
+   */
+  const act = (run: (reference: string, req: Request) => Promise<ActionOutcome>, confirm?: string) => async (req: Request, res: Response) => {
     const reference = referenceOf(req);
+    if (confirm && (req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      flash(req, 'error', `Nothing was done: tick the box to confirm that you want to ${confirm}.`);
+      return res.redirect(303, `/admin/orders/${reference}`);
+    }
     const outcome = await run(reference, req);
     if (!outcome.ok && outcome.status === 404) throw new HttpError(404, outcome.message);
     flash(req, outcome.ok ? 'info' : 'error', outcome.message);
     res.redirect(303, `/admin/orders/${reference}`);
   };
-  router.post('/admin/orders/:reference/refund', act((reference, req) => service.refund(reference, operatorOf(req))));
-  router.post('/admin/orders/:reference/cancel', act((reference, req) => service.cancel(reference, operatorOf(req))));
+  router.post('/admin/orders/:reference/refund', act((reference, req) => service.refund(reference, operatorOf(req)), 'refund the order'));
+  router.post('/admin/orders/:reference/cancel', act((reference, req) => service.cancel(reference, operatorOf(req)), 'cancel the order'));
   router.post('/admin/orders/:reference/resend-confirmation', act((reference, req) => service.resendConfirmation(reference, operatorOf(req))));
 
   return router;
