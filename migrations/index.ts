@@ -9,6 +9,7 @@ import * as privacy from './008_privacy.js';
 import * as analytics from './009_analytics.js';
 import * as admin from './010_admin.js';
 import * as rateLimits from './012_rate_limits.js';
+import * as oneCodeTable from './013_one_code_table.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '009_analytics': analytics,
   '010_admin': admin,
   '012_rate_limits': rateLimits,
+  '013_one_code_table': oneCodeTable,
 };

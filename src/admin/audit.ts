@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { toDbTime } from '../db/dialect.js';
+import { fetchPage } from '../db/paging.js';
 import type { Database } from '../db/schema.js';
 
 type Tx = Transaction<Database> | Kysely<Database>;
@@ -53,10 +54,5 @@ export async function readAudit(db: Tx, filter: { action?: string; target?: stri
     .select(['a.id', 'a.created_at', 'o.email as operator_email', 'a.action', 'a.target', 'a.detail']);
   if (filter.action) query = query.where('a.action', '=', filter.action);
   if (filter.target) query = query.where('a.target', '=', filter.target);
-  const rows = await query
-    .orderBy('a.id', 'desc')
-    .limit(AUDIT_PAGE_SIZE + 1)
-    .offset((filter.page - 1) * AUDIT_PAGE_SIZE)
-    .execute();
-  return { rows: rows.slice(0, AUDIT_PAGE_SIZE), more: rows.length > AUDIT_PAGE_SIZE };
+  return fetchPage(query.orderBy('a.id', 'desc'), filter.page, AUDIT_PAGE_SIZE);
 }

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
+import { codeEntryHandlers, perClientLimit } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import type { RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
@@ -9,24 +9,7 @@ import { parseBody } from '../web/params.js';
 import { findActiveAffiliate, monthlyFigures, type MonthFigures } from './repository.js';
 import { AFFILIATE_SESSION_HOURS, signInAffiliate, type AffiliateSignIn } from './sign-in.js';
 
-const CODE_MESSAGES = {
-  wrong: 'That code is not right. Please check it and try again.',
-  expired: 'That code has expired. Please ask for a new one.',
-  locked: 'Too many wrong tries for that code. Please ask for a new one.',
-} as const;
-
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
-
-/** Counts in the database (keyed hashes, no addresses), so they hold across every app process. */
-const perClientLimit = (max: number, minutes: number, store: Store) =>
-  rateLimit({
-    store,
-    windowMs: minutes * 60_000,
-    limit: max,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
-  });
 
 /** A path on this site for the link builder, or null: no scheme, no host, no `a` of its own. */
 export function sitePath(typed: string, origin: string): string | null {
@@ -92,7 +75,14 @@ export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, 
   const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') => res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });
-  const renderCode = (res: Response, email: string, status = 200, error?: string) => res.status(status).render('affiliates/code', { title: 'Enter your code', robots: 'noindex', email, error });
+  const code = codeEntryHandlers<string>({
+    pending: (req) => req.session.affiliateSignInEmail,
+    startPath: '/affiliate/sign-in',
+    verify: (email, digits) => signIn.verifyCode(email, digits),
+    signIn: (req, affiliateId) => signInAffiliate(req, affiliateId, clock()),
+    donePath: '/affiliate',
+    render: (res, email, status = 200, error) => res.status(status).render('affiliates/code', { title: 'Enter your code', robots: 'noindex', email, error }),
+  });
 
   router.get('/affiliate/sign-in', (req, res) => {
     if (affiliateIdOf(req, clock) !== undefined) return res.redirect(303, '/affiliate');
@@ -108,22 +98,8 @@ export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, 
     res.redirect(303, '/affiliate/code');
   });
 
-  router.get('/affiliate/code', (req, res) => {
-    const email = req.session.affiliateSignInEmail;
-    if (!email) return res.redirect(303, '/affiliate/sign-in');
-    renderCode(res, email);
-  });
-
-  router.post('/affiliate/code', verifyLimit, async (req, res) => {
-    const email = req.session.affiliateSignInEmail;
-    if (!email) return res.redirect(303, '/affiliate/sign-in');
-    const { code } = parseBody(z.object({ code: z.string().trim().max(20) }), req.body);
-    const digits = code.replace(/\s/g, '');
-    const result = /^\d{6}$/.test(digits) ? await signIn.verifyCode(email, digits) : ({ ok: false, reason: 'wrong' } as const);
-    if (!result.ok) return renderCode(res, email, 400, CODE_MESSAGES[result.reason]);
-    await signInAffiliate(req, result.affiliateId, clock());
-    res.redirect(303, '/affiliate');
-  });
+  router.get('/affiliate/code', code.show);
+  router.post('/affiliate/code', verifyLimit, code.check);
 
   router.post('/affiliate/sign-out', (req, res) => {
     delete (req.session as Partial<typeof req.session>).affiliateId;

@@ -1,9 +1,7 @@
 import type { Request } from 'express';
 import type { Db } from '../db/database.js';
-import { toDbTime } from '../db/dialect.js';
-import { queueMessage } from '../notifications/outbox.js';
-import { createOneTimeCodes, type CodeCheck } from '../customers/one-time-codes.js';
 import { regenerateSession } from '../customers/session.js';
+import { createCodeSignIn, queueCodeEmail } from '../sign-in-codes/sign-in.js';
 import { findAffiliateByEmail } from './repository.js';
 
 /** What an affiliate's session holds (beside the customer's; see src/web/session-data.ts). */
@@ -18,48 +16,29 @@ declare module 'express-session' {
 
 export const AFFILIATE_SESSION_HOURS = 12;
 
-export type AffiliateCodeCheck = { ok: true; affiliateId: number } | Exclude<CodeCheck, { ok: true }>;
-
 /**
- * Affiliates sign in as customers do, with a one-time code (customers/one-time-codes.ts), sent to
- * the affiliate's own email.
+ * Affiliates sign in as customers do, with a one-time code (src/sign-in-codes/), sent to the
+ * affiliate's own email; a deactivated affiliate is treated as unknown.
  */
 export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db; secret: string; clock: () => Date; storeName: string }) {
-  const codes = createOneTimeCodes({ table: 'affiliate_sign_in_codes', owner: 'affiliate_id' }, secret, clock);
-
-  return {
-    /** Sends a code when the email belongs to an active affiliate; the caller answers the same either way. */
-    async requestCode(email: string): Promise<'sent' | 'unknown' | 'rate-limited'> {
-      return db.transaction().execute(async (tx) => {
+  return createCodeSignIn(
+    { db, secret, clock },
+    {
+      kind: 'affiliate',
+      find: async (tx, email: string) => {
         const affiliate = await findAffiliateByEmail(tx, email);
-        if (!affiliate || affiliate.active !== 1) return 'unknown';
-        const code = await codes.issue(tx, affiliate.id);
-        if (code === 'rate-limited') return 'rate-limited';
-        const now = toDbTime(clock());
-        await queueMessage(
+        return affiliate?.active === 1 ? affiliate : undefined;
+      },
+      send: (tx, affiliate, code, now) =>
+        queueCodeEmail(
           tx,
-          {
-            channel: 'email',
-            recipient: affiliate.email,
-            kind: 'transactional',
-            subject: `Your ${storeName} affiliate sign-in code: ${code}`,
-            text: `Your code to sign in to your ${storeName} affiliate dashboard is ${code}.\n\nIt works once, for 10 minutes. If you did not ask for it, you can ignore this email.\n`,
-          },
+          affiliate.email,
+          { subject: `Your ${storeName} affiliate sign-in code`, signInTo: `your ${storeName} affiliate dashboard`, ifNotYou: 'If you did not ask for it, you can ignore this email.' },
+          code,
           now,
-        );
-        return 'sent';
-      });
+        ),
     },
-
-    async verifyCode(email: string, code: string): Promise<AffiliateCodeCheck> {
-      return db.transaction().execute(async (tx) => {
-        const affiliate = await findAffiliateByEmail(tx, email);
-        if (!affiliate || affiliate.active !== 1) return { ok: false, reason: 'wrong' };
-        const result = await codes.verify(tx, affiliate.id, code);
-        return result.ok ? { ok: true, affiliateId: affiliate.id } : result;
-      });
-    },
-  };
+  );
 }
 
 export type AffiliateSignIn = ReturnType<typeof createAffiliateSignIn>;

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,47 @@ export function connectForBackup(url: string): Promise<Connection> {
     bigNumberStrings: true,
     decimalNumbers: false,
   });
+}
+
+/** Runs `use` on a backup connection, which is closed afterwards whatever happens. */
+export async function withBackupConnection<T>(url: string, use: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await connectForBackup(url);
+  try {
+    return await use(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Base tables and views of the database, views last (they are made after the tables they read). */
+export async function listMysqlTables(connection: Connection): Promise<{ name: string; view: boolean }[]> {
+  const [rows] = await connection.query(
+    `select table_name as name, table_type as type from information_schema.tables where table_schema = database() order by table_type = 'VIEW', table_name`,
+  );
+  return (rows as { name: string; type: string }[]).map((r) => ({ name: r.name, view: r.type === 'VIEW' }));
+}
+
+/**
+ * Runs a MySQL client tool (mysqldump, mysql, their mariadb names) on the database of `url`, the
+ * password in a private option file, while `use` feeds or drains its streams. Resolves once both
+ * are done, with the exit code and the end of what the tool wrote to stderr (its error message).
+ */
+export async function runClientTool<T>(url: string, program: string, args: string[], stdio: StdioOptions, use: (child: ChildProcess) => Promise<T>): Promise<{ code: number | null; stderr: string; result: T }> {
+  const endpoint = mysqlEndpoint(url);
+  const defaults = writeDefaultsFile(endpoint);
+  try {
+    const child = spawn(program, [`--defaults-extra-file=${defaults.file}`, ...args, endpoint.database], { stdio });
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    const [code, result] = await Promise.all([exited, use(child)]);
+    return { code, stderr: stderr.trim(), result };
+  } finally {
+    defaults.dispose();
+  }
 }
 
 /** The first of the named programs found on PATH, or null. */

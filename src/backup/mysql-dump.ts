@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { escape, escapeId, type Connection as CallbackConnection } from 'mysql2';
 import type { Connection } from 'mysql2/promise';
 import { gzipInto } from './compression.js';
 import { DumpInspector } from './dump-inspector.js';
-import { connectForBackup, mysqlEndpoint, writeDefaultsFile } from './mysql-connection.js';
+import { connectForBackup, listMysqlTables, runClientTool, withBackupConnection } from './mysql-connection.js';
 
 export interface DumpStats {
   tables: number;
@@ -21,21 +20,8 @@ export interface DumpCallbacks {
 /** The last line of every dump this store writes; restore refuses a file without it. */
 export const DRIVER_DUMP_END = '-- store backup completed';
 
-/** Base tables and views of the database, views last (they are made after the tables they read). */
-async function listTables(connection: Connection): Promise<{ name: string; view: boolean }[]> {
-  const [rows] = await connection.query(
-    `select table_name as name, table_type as type from information_schema.tables where table_schema = database() order by table_type = 'VIEW', table_name`,
-  );
-  return (rows as { name: string; type: string }[]).map((r) => ({ name: r.name, view: r.type === 'VIEW' }));
-}
-
 export async function countTables(url: string): Promise<number> {
-  const connection = await connectForBackup(url);
-  try {
-    return (await listTables(connection)).length;
-  } finally {
-    await connection.end();
-  }
+  return withBackupConnection(url, async (connection) => (await listMysqlTables(connection)).length);
 }
 
 /**
@@ -43,29 +29,17 @@ export async function countTables(url: string): Promise<number> {
  * DEFINER filter and gzip into `file`. The password goes through a private option file.
  */
 export async function dumpWithClient(url: string, program: string, file: string, callbacks: DumpCallbacks): Promise<DumpStats> {
-  const endpoint = mysqlEndpoint(url);
-  const defaults = writeDefaultsFile(endpoint);
-  try {
-    const child = spawn(
-      program,
-      [`--defaults-extra-file=${defaults.file}`, '--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', endpoint.database],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
-    const inspector = new DumpInspector(callbacks.onTable);
-    const written = gzipInto(child.stdout.pipe(inspector), file, callbacks.onBytes);
-    const [code] = await Promise.all([exited, written]);
-    if (code !== 0) throw new Error(`${program} failed (exit ${code}): ${stderr.trim() || 'no message'}`);
-    if (!inspector.completed) throw new Error(`${program} stopped before the end of the dump`);
-    return { tables: inspector.tablesSeen, rows: inspector.rows };
-  } finally {
-    defaults.dispose();
-  }
+  const inspector = new DumpInspector(callbacks.onTable);
+  const { code, stderr } = await runClientTool(
+    url,
+    program,
+    ['--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4'],
+    ['ignore', 'pipe', 'pipe'],
+    (child) => gzipInto(child.stdout!.pipe(inspector), file, callbacks.onBytes),
+  );
+  if (code !== 0) throw new Error(`${program} failed (exit ${code}): ${stderr || 'no message'}`);
+  if (!inspector.completed) throw new Error(`${program} stopped before the end of the dump`);
+  return { tables: inspector.tablesSeen, rows: inspector.rows };
 }
 
 /** The dump written through the driver when the client tools are not installed. */
@@ -93,7 +67,7 @@ async function* driverDump(connection: Connection, stats: DumpStats, callbacks: 
   await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
   await refuseUnsupportedObjects(connection);
-  const tables = await listTables(connection);
+  const tables = await listMysqlTables(connection);
   yield `-- Music store backup, written through the driver at ${new Date().toISOString()}\n`;
   yield `SET NAMES utf8mb4;\nSET TIME_ZONE = '+00:00';\nSET FOREIGN_KEY_CHECKS = 0;\nSET UNIQUE_CHECKS = 0;\nSET SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO';\n`;
   for (const table of tables.filter((t) => !t.view)) {

@@ -1,20 +1,13 @@
-import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { escapeId } from 'mysql2';
 import { gunzipStream } from './compression.js';
-import { connectForBackup, mysqlEndpoint, writeDefaultsFile } from './mysql-connection.js';
+import { connectForBackup, listMysqlTables, runClientTool, withBackupConnection } from './mysql-connection.js';
 import { SqlSplitter } from './sql-splitter.js';
 
 /** The tables and views already in the target database. */
-export async function existingMysqlTables(url: string): Promise<{ name: string; view: boolean }[]> {
-  const connection = await connectForBackup(url);
-  try {
-    const [rows] = await connection.query(`select table_name as name, table_type as type from information_schema.tables where table_schema = database()`);
-    return (rows as { name: string; type: string }[]).map((r) => ({ name: r.name, view: r.type === 'VIEW' }));
-  } finally {
-    await connection.end();
-  }
+export function existingMysqlTables(url: string): Promise<{ name: string; view: boolean }[]> {
+  return withBackupConnection(url, listMysqlTables);
 }
 
 /** For `restore --force`: drops every view and table, so the backup is restored into an empty database. */
@@ -32,25 +25,13 @@ export async function emptyMysqlDatabase(url: string): Promise<void> {
 
 /** Feeds the dump to the mysql/mariadb client; its error (statement and line) is passed on. */
 export async function restoreWithClient(url: string, program: string, file: string, onBytes: (n: number) => void): Promise<void> {
-  const endpoint = mysqlEndpoint(url);
-  const defaults = writeDefaultsFile(endpoint);
-  try {
-    const child = spawn(program, [`--defaults-extra-file=${defaults.file}`, '--default-character-set=utf8mb4', endpoint.database], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    const exited = new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
+  const { code, stderr } = await runClientTool(url, program, ['--default-character-set=utf8mb4'], ['pipe', 'ignore', 'pipe'], (child) =>
     // If the client dies early its stdin closes: the exit code and message are the real story.
-    const fed = pipeline(gunzipStream(file, onBytes), child.stdin).catch((error: NodeJS.ErrnoException) => {
+    pipeline(gunzipStream(file, onBytes), child.stdin!).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE') throw error;
-    });
-    const [code] = await Promise.all([exited, fed]);
-    if (code !== 0) throw new Error(`${program} could not restore the backup: ${stderr.trim() || `exit ${code}`}`);
-  } finally {
-    defaults.dispose();
-  }
+    }),
+  );
+  if (code !== 0) throw new Error(`${program} could not restore the backup: ${stderr || `exit ${code}`}`);
 }
 
 /** ER_EMPTY_QUERY: a statement that is only a version comment newer than the server. */

@@ -1,14 +1,15 @@
 import { Router, type Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { fromDbTime } from '../db/dialect.js';
 import { library } from '../downloads/repository.js';
+import { codeEntryHandlers, perClientLimit } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import type { RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
+import type { Contact } from './repository.js';
 import { customerIdOf, signInSession, signOutSession } from './session.js';
 import type { SignIn } from './sign-in.js';
 
@@ -21,23 +22,6 @@ export interface AccountDeps {
   rateLimits: RateLimitStores;
 }
 
-const CODE_MESSAGES = {
-  wrong: 'That code is not right. Please check it and try again.',
-  expired: 'That code has expired. Please ask for a new one.',
-  locked: 'Too many wrong tries for that code. Please ask for a new one.',
-} as const;
-
-/** Per-client limits (in the database, keyed by a keyed hash: no address kept): asking for codes costs texts, guessing them must be slow. */
-const perClientLimit = (max: number, minutes: number, store: Store) =>
-  rateLimit({
-    store,
-    windowMs: minutes * 60_000,
-    limit: max,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
-  });
-
 export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }: AccountDeps): Router {
   const router = Router();
   const requestLimit = perClientLimit(limitPerClient, 15, rateLimits.store('account-code-request'));
@@ -45,6 +29,15 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }:
 
   const renderSignIn = (res: Response, status = 200, error?: string, contact = '') =>
     res.status(status).render('account/sign-in', { title: 'Sign in', robots: 'noindex', error, contact });
+  const code = codeEntryHandlers<Contact>({
+    pending: (req) => req.session.signInContact,
+    startPath: '/account',
+    verify: (contact, digits) => signIn.verifyCode(contact, digits),
+    signIn: (req, customerId) => signInSession(req, customerId, clock()),
+    donePath: '/account/music',
+    render: (res, contact, status = 200, error) =>
+      res.status(status).render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message', error }),
+  });
 
   router.get('/account', (req, res) => {
     if (customerIdOf(req) !== undefined) return res.redirect(303, '/account/music');
@@ -61,24 +54,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }:
     res.redirect(303, '/account/code');
   });
 
-  router.get('/account/code', (req, res) => {
-    const contact = req.session.signInContact;
-    if (!contact) return res.redirect(303, '/account');
-    res.render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message' });
-  });
-
-  router.post('/account/code', verifyLimit, async (req, res) => {
-    const contact = req.session.signInContact;
-    if (!contact) return res.redirect(303, '/account');
-    const { code } = parseBody(z.object({ code: z.string().trim().max(20) }), req.body);
-    const digits = code.replace(/\s/g, '');
-    const result = /^\d{6}$/.test(digits) ? await signIn.verifyCode(contact, digits) : ({ ok: false, reason: 'wrong' } as const);
-    if (!result.ok) {
-      return res.status(400).render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message', error: CODE_MESSAGES[result.reason] });
-    }
-    await signInSession(req, result.customerId, clock());
-    res.redirect(303, '/account/music');
-  });
+  router.get('/account/code', code.show);
+  router.post('/account/code', verifyLimit, code.check);
 
   router.get('/account/link/:token', async (req, res) => {
     const result = await signIn.useLink(String(req.params.token));

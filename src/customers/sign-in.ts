@@ -3,15 +3,13 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
 import type { Database } from '../db/schema.js';
-import { createOneTimeCodes, type CodeCheck } from './one-time-codes.js';
-import { findCustomerByContact, type Contact } from './repository.js';
+import { createCodeSignIn } from '../sign-in-codes/sign-in.js';
+import { findCustomerByContact } from './repository.js';
 
 type Tx = Transaction<Database> | Kysely<Database>;
 
 const LINK_HOURS = 24;
 const LINK_USES = 5;
-
-export type CustomerCodeCheck = { ok: true; customerId: number } | Exclude<CodeCheck, { ok: true }>;
 
 export interface SignInDeps {
   db: Db;
@@ -24,37 +22,14 @@ export interface SignInDeps {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
- * Passwordless sign-in: a one-time code (one-time-codes.ts) sent to the customer's own contact
+ * Passwordless sign-in: a one-time code (src/sign-in-codes/) sent to the customer's own contact
  * detail, or a link from an order confirmation, kept only as a hash.
  */
 export function createSignIn({ db, secret, clock, sendCode }: SignInDeps) {
-  const codes = createOneTimeCodes({ table: 'sign_in_codes', owner: 'customer_id' }, secret, clock);
+  const codes = createCodeSignIn({ db, secret, clock }, { kind: 'customer', find: findCustomerByContact, send: sendCode });
 
   return {
-    /**
-     * Sends a code if the contact belongs to a customer and the contact's allowance is not used up.
-     * The caller answers the same way whatever happens here, so nobody learns who is a customer.
-     */
-    async requestCode(contact: Contact): Promise<'sent' | 'unknown' | 'rate-limited'> {
-      return db.transaction().execute(async (tx) => {
-        const customer = await findCustomerByContact(tx, contact);
-        if (!customer) return 'unknown';
-        const code = await codes.issue(tx, customer.id);
-        if (code === 'rate-limited') return 'rate-limited';
-        await sendCode(tx, customer, code, toDbTime(clock()));
-        return 'sent';
-      });
-    },
-
-    /** Checks a code typed for a contact; each wrong try counts, and the code is single use. */
-    async verifyCode(contact: Contact, code: string): Promise<CustomerCodeCheck> {
-      return db.transaction().execute(async (tx) => {
-        const customer = await findCustomerByContact(tx, contact);
-        if (!customer) return { ok: false, reason: 'wrong' };
-        const result = await codes.verify(tx, customer.id, code);
-        return result.ok ? { ok: true, customerId: customer.id } : result;
-      });
-    },
+    ...codes,
 
     /** A sign-in link for an order confirmation: valid for 24 hours and a few uses. */
     async createLink(tx: Tx, customerId: number, now: Date): Promise<string> {

@@ -159,9 +159,15 @@ export interface EntitlementTable {
   revoked_at: string | null;
 }
 
+/** Who a one-time sign-in code belongs to (migrations/013_one_code_table.ts). */
+export type CodeOwnerKind = 'customer' | 'affiliate' | 'operator';
+
+/** One-time sign-in codes of customers, affiliates and operators alike (src/sign-in-codes/). */
 export interface SignInCodeTable {
   id: Generated<number>;
-  customer_id: number;
+  owner_kind: CodeOwnerKind;
+  /** customers.id, affiliates.id or operators.id, as owner_kind says. */
+  owner_id: number;
   code_hash: string;
   attempts: number;
   expires_at: string;
@@ -292,16 +298,6 @@ export interface AffiliatePayoutTable {
   created_at: string;
 }
 
-export interface AffiliateSignInCodeTable {
-  id: Generated<number>;
-  affiliate_id: number;
-  code_hash: string;
-  attempts: number;
-  expires_at: string;
-  used_at: string | null;
-  created_at: string;
-}
-
 /** Operators of the admin area (migrations/010_admin.ts, src/admin/access/): not customers. */
 export interface OperatorTable {
   id: Generated<number>;
@@ -313,16 +309,6 @@ export interface OperatorTable {
   last_sign_in_at: string | null;
   created_at: string;
   updated_at: string;
-}
-
-export interface OperatorSignInCodeTable {
-  id: Generated<number>;
-  operator_id: number;
-  code_hash: string;
-  attempts: number;
-  expires_at: string;
-  used_at: string | null;
-  created_at: string;
 }
 
 /** Every change an operator makes in the admin area: who, what, when (src/admin/audit.ts). */
@@ -376,10 +362,8 @@ export interface Database {
   affiliate_visits: AffiliateVisitTable;
   affiliate_commissions: AffiliateCommissionTable;
   affiliate_payouts: AffiliatePayoutTable;
-  affiliate_sign_in_codes: AffiliateSignInCodeTable;
   order_overview: OrderOverviewView;
   operators: OperatorTable;
-  operator_sign_in_codes: OperatorSignInCodeTable;
   admin_audit: AdminAuditTable;
   daily_sales: DailySalesView;
   entitlements: EntitlementTable;

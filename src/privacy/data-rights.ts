@@ -7,6 +7,7 @@
 import { parseContact } from '../customers/contact.js';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
+import { deleteCodes } from '../sign-in-codes/repository.js';
 
 export const ERASED = '(erased)';
 
@@ -52,7 +53,8 @@ export async function eraseCustomer(db: Db, customerId: number, now: Date): Prom
       .where((eb) => eb.or([eb('customer_id', '=', customerId), ...contacts.flatMap((c) => [eb('recipient', '=', c), eb('recipient', '=', `+${c}`)])]))
       .executeTakeFirst();
     await tx.updateTable('outbox').set({ status: 'failed', last_error: 'recipient erased' }).where('recipient', '=', ERASED).where('status', 'in', ['pending', 'sending']).execute();
-    for (const table of ['sign_in_codes', 'sign_in_links', 'downloads', 'entitlements'] as const) {
+    await deleteCodes(tx, { kind: 'customer', id: customerId });
+    for (const table of ['sign_in_links', 'downloads', 'entitlements'] as const) {
       await tx.deleteFrom(table).where('customer_id', '=', customerId).execute();
     }
     // Sessions are JSON: the signed-in customer's id, or the contact typed at sign-in.

@@ -1,15 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { scanMp3 } from '../../src/catalogue/mp3/frames.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
+import { browserJourney } from '../helpers/browser.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { startTestStore } from '../helpers/store.js';
 
 function zipEntries(file: string): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
@@ -31,28 +29,16 @@ function zipEntries(file: string): Promise<Map<string, Buffer>> {
 }
 
 describe.each(databaseKinds())('a customer gets their music in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
+  const journey = browserJourney(() => startTestStore(kind, { messaging: true }), { skip });
   const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'store-downloads-'));
-
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind, { messaging: true });
-    browser = await launchBrowser(chromiumPath!);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-    fs.rmSync(downloads, { recursive: true, force: true });
-  });
+  afterAll(() => fs.rmSync(downloads, { recursive: true, force: true }));
 
   async function buyFirstRelease(page: Page) {
-    await page.goto(store.baseUrl);
+    await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').first().click();
     await page.locator('.release__buy button').click();
     await page.waitForSelector('.flash');
-    await page.goto(`${store.baseUrl}/checkout`);
+    await page.goto(`${journey.app.baseUrl}/checkout`);
     await page.locator('input[name="adult"]').check();
   }
 
@@ -82,19 +68,18 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     for (const [, bytes] of mp3s) expect(scanMp3(bytes).frameCount).toBeGreaterThan(10);
   }
 
-  it.skipIf(skipped)('pays with PayPal, gets the confirmation by real SMTP, opens My music from its link, downloads and plays', async () => {
-    const context = await browser.newContext({ acceptDownloads: true });
-    const page = await context.newPage();
-    const errors = watchForErrors(page);
+  it.skipIf(journey.skipped)('pays with PayPal, gets the confirmation by real SMTP, opens My music from its link, downloads and plays', async () => {
+    const context = await journey.browser.newContext({ acceptDownloads: true });
+    const { page, errors } = await journey.newPage(context);
     await buyFirstRelease(page);
     await page.locator('button[value="paypal"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(store.paypal.url));
+    await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
     await page.fill('input[name="email"]', 'listener@example.com');
     await page.locator('button.approve').click();
     await page.waitForURL(/\/orders\/NL-/);
 
-    await store.smtp!.waitFor(1);
-    const mail = store.smtp!.received.find((m) => m.envelopeTo.includes('listener@example.com'))!;
+    await journey.app.smtp!.waitFor(1);
+    const mail = journey.app.smtp!.received.find((m) => m.envelopeTo.includes('listener@example.com'))!;
     expect(mail.parsed.subject).toContain('NL-');
     expect(mail.parsed.html).toContain('Download your music');
     const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(mail.parsed.text!)![0];
@@ -105,15 +90,15 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await context.close();
   });
 
-  it.skipIf(skipped)('signs in again later with a code sent by email', async () => {
-    const context = await browser.newContext({ acceptDownloads: true });
+  it.skipIf(journey.skipped)('signs in again later with a code sent by email', async () => {
+    const context = await journey.browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
-    await page.goto(`${store.baseUrl}/account`);
+    await page.goto(`${journey.app.baseUrl}/account`);
     await page.fill('#contact', 'Listener@Example.com');
     await page.locator('button', { hasText: 'Send me a code' }).click();
     await page.waitForURL(/\/account\/code$/);
-    await store.smtp!.waitFor(2);
-    const code = /\b(\d{6})\b/.exec(store.smtp!.received.at(-1)!.parsed.text!)![1]!;
+    await journey.app.smtp!.waitFor(2);
+    const code = /\b(\d{6})\b/.exec(journey.app.smtp!.received.at(-1)!.parsed.text!)![1]!;
     await page.fill('#code', code);
     await page.locator('button', { hasText: 'Sign in' }).click();
     await page.waitForURL(/\/account\/music$/);
@@ -121,12 +106,12 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await context.close();
   });
 
-  it.skipIf(skipped)('pays by mobile, gets the confirmation by SMS at the gateway stand-in, and its link works the same', async () => {
-    const context = await browser.newContext({ acceptDownloads: true });
+  it.skipIf(journey.skipped)('pays by mobile, gets the confirmation by SMS at the gateway stand-in, and its link works the same', async () => {
+    const context = await journey.browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
     await buyFirstRelease(page);
     await page.locator('button[value="payforit"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(`${store.payforit.url}/pay/`));
+    await page.waitForURL((url) => url.toString().startsWith(`${journey.app.payforit.url}/pay/`));
     await page.fill('#msisdn', '07700 900456');
     await page.locator('button', { hasText: 'Text me a PIN' }).click();
     await page.waitForSelector('#pin');
@@ -134,7 +119,7 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await page.locator('button', { hasText: 'Confirm' }).click();
     await page.waitForURL(/\/orders\/NL-/);
 
-    const sms = await store.waitForSms('+447700900456');
+    const sms = await journey.app.waitForSms('+447700900456');
     const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
     await page.goto(link);
     await page.waitForURL(/\/account\/music$/);

@@ -1,60 +1,40 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { createOperator } from '../helpers/admin.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
+import { browserJourney } from '../helpers/browser.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { Shopper } from '../helpers/shopper.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { buyWithPayPal } from '../helpers/purchase.js';
+import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('an operator refunds an order in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
   let reference: string;
-
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind, { messaging: true });
-    browser = await launchBrowser(chromiumPath!);
+  const journey = browserJourney(async () => {
+    const store = await startTestStore(kind, { messaging: true });
     // A paid PayPal order, bought over HTTP (the purchase journey has browser tests of its own).
-    const shopper = new Shopper(store.baseUrl);
-    const release = await store.database.db.selectFrom('releases').select(['id', 'slug']).executeTakeFirstOrThrow();
-    await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await shopper.get('/checkout');
-    const placed = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
-    const token = new URL(placed.location!).searchParams.get('token')!;
-    await shopper.follow(await shopper.get(store.paypal.control.approve(token, { email: 'fan@example.com' }).redirectUrl!));
+    await buyWithPayPal(store, 'fan@example.com');
     reference = (await store.database.db.selectFrom('orders').select('reference').where('status', '=', 'paid').executeTakeFirstOrThrow()).reference;
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-  });
+    return store;
+  }, { skip });
 
   /** The newest email the SMTP server received for `to`, once it arrives. */
   const mailTo = async (to: string, after: number) => {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const mail = store.smtp!.received.slice(after).find((m) => m.envelopeTo.includes(to));
+      const mail = journey.app.smtp!.received.slice(after).find((m) => m.envelopeTo.includes(to));
       if (mail) return mail;
       if (Date.now() > deadline) throw new Error(`no email reached ${to}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
 
-  it.skipIf(skipped)('signs in with password and emailed code, finds the order by reference and refunds it', async () => {
-    const login = await createOperator(store);
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const errors = watchForErrors(page);
+  it.skipIf(journey.skipped)('signs in with password and emailed code, finds the order by reference and refunds it', async () => {
+    const login = await createOperator(journey.app);
+    const context = await journey.browser.newContext();
+    const { page, errors } = await journey.newPage(context);
 
-    await page.goto(`${store.baseUrl}/admin/sign-in`);
+    await page.goto(`${journey.app.baseUrl}/admin/sign-in`);
     await page.fill('input[name="email"]', login.email);
     await page.fill('input[name="password"]', login.password);
-    const mailsBefore = store.smtp!.received.length;
+    const mailsBefore = journey.app.smtp!.received.length;
     await page.locator('form.admin-form button[type="submit"]').click();
     await page.waitForURL(/\/admin\/sign-in\/code$/);
     const mail = await mailTo(login.email, mailsBefore);
@@ -102,7 +82,7 @@ describe.each(databaseKinds())('an operator refunds an order in Chromium on $kin
 
     await page.locator('.admin-sign-out button').click();
     await page.waitForURL(/\/admin\/sign-in$/);
-    const after = await page.goto(`${store.baseUrl}/admin/orders/${reference}`);
+    const after = await page.goto(`${journey.app.baseUrl}/admin/orders/${reference}`);
     expect(after!.status()).toBe(404);
     await context.close();
   });

@@ -1,36 +1,23 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { addAffiliate, commissionPence } from '../../src/affiliates/repository.js';
 import { formatPrice } from '../../src/web/view-helpers.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { browserJourney } from '../helpers/browser.js';
+import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('an affiliate referral in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
   let affiliateId: number;
-
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind);
-    browser = await launchBrowser(chromiumPath!);
+  const journey = browserJourney(async () => {
+    const store = await startTestStore(kind);
     affiliateId = await addAffiliate(store.database.db, { name: 'Chromium Blog', email: 'blog@affiliates.example', rateBasisPoints: 2000, flatPence: null }, new Date());
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-  });
+    return store;
+  }, { skip });
 
-  it.skipIf(skipped)('follows a referral link, buys with PayPal, and the affiliate sees the order and its pending commission', async () => {
-    const shopperContext = await browser.newContext();
-    const page = await shopperContext.newPage();
-    const errors = watchForErrors(page);
-    await page.goto(`${store.baseUrl}/?a=${affiliateId}`);
-    expect(page.url()).toBe(`${store.baseUrl}/`);
+  it.skipIf(journey.skipped)('follows a referral link, buys with PayPal, and the affiliate sees the order and its pending commission', async () => {
+    const shopperContext = await journey.browser.newContext();
+    const { page, errors } = await journey.newPage(shopperContext);
+    await page.goto(`${journey.app.baseUrl}/?a=${affiliateId}`);
+    expect(page.url()).toBe(`${journey.app.baseUrl}/`);
     const cookie = (await shopperContext.cookies()).find((c) => c.name === 'a')!;
     expect(cookie).toMatchObject({ value: String(affiliateId), httpOnly: true, sameSite: 'Lax' });
 
@@ -42,25 +29,24 @@ describe.each(databaseKinds())('an affiliate referral in Chromium on $kind', ({ 
     await page.waitForURL(/\/checkout$/);
     await page.locator('input[name="adult"]').check();
     await page.locator('button[value="paypal"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(store.paypal.url));
+    await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
     await page.fill('input[name="email"]', 'referred.buyer@example.com');
     await page.locator('button.approve').click();
     await page.waitForURL(/\/orders\/NL-/);
     expect(await page.locator('h1').textContent()).toContain('your order is paid');
     const reference = page.url().split('/orders/')[1]!;
-    const order = await store.database.db.selectFrom('orders').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
+    const order = await journey.app.database.db.selectFrom('orders').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
     expect(order.affiliate_id).toBe(affiliateId);
     expect(errors).toEqual([]);
     await shopperContext.close();
 
-    const affiliatePage = await (await browser.newContext()).newPage();
-    const affiliateErrors = watchForErrors(affiliatePage);
-    await affiliatePage.goto(`${store.baseUrl}/affiliate`);
+    const { page: affiliatePage, errors: affiliateErrors } = await journey.newPage((await journey.browser.newContext()));
+    await affiliatePage.goto(`${journey.app.baseUrl}/affiliate`);
     await affiliatePage.waitForURL(/\/affiliate\/sign-in$/);
     await affiliatePage.fill('input[name="email"]', 'blog@affiliates.example');
     await affiliatePage.locator('button', { hasText: 'Send me a code' }).click();
     await affiliatePage.waitForURL(/\/affiliate\/code$/);
-    const message = await store.database.db.selectFrom('outbox').select('body_text').where('recipient', '=', 'blog@affiliates.example').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const message = await journey.app.database.db.selectFrom('outbox').select('body_text').where('recipient', '=', 'blog@affiliates.example').orderBy('id', 'desc').executeTakeFirstOrThrow();
     await affiliatePage.fill('input[name="code"]', /\b(\d{6})\b/.exec(message.body_text)![1]!);
     await affiliatePage.locator('button', { hasText: 'Sign in' }).click();
     await affiliatePage.waitForURL(/\/affiliate$/);

@@ -1,33 +1,15 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { browserJourney } from '../helpers/browser.js';
+import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
-  let page: Page;
-  let errors: string[] = [];
+  const journey = browserJourney(() => startTestStore(kind), { skip });
 
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind);
-    browser = await launchBrowser(chromiumPath!);
-    page = await browser.newPage();
-    // A CSP violation, a script error or a failed load shows up here and fails the journey.
-    errors = watchForErrors(page);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-  });
-
-  it.skipIf(skipped)('goes from the home page to a release, plays a preview without leaving the page, and searches', async () => {
-    await page.goto(store.baseUrl);
+  it.skipIf(journey.skipped)('goes from the home page to a release, plays a preview without leaving the page, and searches', async () => {
+    // A CSP violation, a script error or a failed load shows up in `errors` and fails the journey.
+    const { page, errors } = await journey.newPage();
+    await page.goto(journey.app.baseUrl);
     expect(await page.locator('h2#new-releases').count()).toBe(1);
     const firstCard = page.locator('#new-releases + .grid .card__title').first();
     const releaseTitle = (await firstCard.textContent())!;
@@ -64,22 +46,22 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     expect(errors).toEqual([]);
   });
 
-  it.skipIf(skipped)('works without JavaScript: a preview link opens the MP3 itself', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+  it.skipIf(journey.skipped)('works without JavaScript: a preview link opens the MP3 itself', async () => {
+    const context = await journey.browser.newContext({ javaScriptEnabled: false });
     const noJs = await context.newPage();
-    await noJs.goto(store.baseUrl);
+    await noJs.goto(journey.app.baseUrl);
     await noJs.locator('#new-releases + .grid .card__title').first().click();
     const href = await noJs.locator('a[data-preview]').first().getAttribute('href');
-    const response = await noJs.request.get(store.baseUrl + href);
+    const response = await noJs.request.get(journey.app.baseUrl + href);
     expect(response.status()).toBe(200);
     expect(response.headers()['content-type']).toBe('audio/mpeg');
     await context.close();
   });
 
-  it.skipIf(skipped)('lays the release page out in one column on a narrow screen', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  it.skipIf(journey.skipped)('lays the release page out in one column on a narrow screen', async () => {
+    const context = await journey.browser.newContext({ viewport: { width: 390, height: 844 } });
     const phone = await context.newPage();
-    await phone.goto(store.baseUrl);
+    await phone.goto(journey.app.baseUrl);
     await phone.locator('#new-releases + .grid .card__title').first().click();
     const cover = await phone.locator('.release__cover').boundingBox();
     const info = await phone.locator('.release__info').boundingBox();

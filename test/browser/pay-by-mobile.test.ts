@@ -1,32 +1,17 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { browserJourney } from '../helpers/browser.js';
+import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind);
-    browser = await launchBrowser(chromiumPath!);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-  });
+  const journey = browserJourney(() => startTestStore(kind), { skip });
 
   /** Home page -> a release in the basket -> checkout -> Pay by mobile -> number, PIN, Confirm -> the order page. */
   async function buyByMobile(context: BrowserContext, typedNumber: string) {
-    const page = await context.newPage();
-    const errors = watchForErrors(page);
+    const { page, errors } = await journey.newPage(context);
 
-    await page.goto(store.baseUrl);
+    await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').first().click();
     await page.locator('.release__buy button').click();
     await page.waitForSelector('.flash');
@@ -37,16 +22,16 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
     await page.locator('button[value="payforit"]').click();
 
     // The intermediary's own page: the store's name, what is bought, the price, the phone bill.
-    await page.waitForURL((url) => url.toString().startsWith(`${store.payforit.url}/pay/`));
+    await page.waitForURL((url) => url.toString().startsWith(`${journey.app.payforit.url}/pay/`));
     const body = (await page.textContent('body'))!;
-    expect(body).toContain(store.config.storeName);
+    expect(body).toContain(journey.app.config.storeName);
     expect(body).toContain('phone bill');
     await page.fill('#msisdn', typedNumber);
     await page.locator('button', { hasText: 'Text me a PIN' }).click();
     await page.waitForSelector('#pin');
     // The stand-in shows the text it "sent"; a person reads the PIN off it.
     const pin = (await page.locator('#test-pin').textContent())!;
-    expect(store.payforit.control.sentTexts('447700900123').at(-1)!.body).toContain(pin);
+    expect(journey.app.payforit.control.sentTexts('447700900123').at(-1)!.body).toContain(pin);
     await page.fill('#pin', pin);
     await page.locator('button', { hasText: 'Confirm' }).click();
 
@@ -58,12 +43,12 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
     return { reference, errors };
   }
 
-  it.skipIf(skipped)('pays at the stand-in with a typed number and the texted PIN, and lands on a paid order keyed by that number alone', async () => {
-    const context = await browser.newContext();
+  it.skipIf(journey.skipped)('pays at the stand-in with a typed number and the texted PIN, and lands on a paid order keyed by that number alone', async () => {
+    const context = await journey.browser.newContext();
     const { reference, errors } = await buyByMobile(context, '07700 900123');
     await context.close();
 
-    const db = store.database.db;
+    const db = journey.app.database.db;
     const order = await db.selectFrom('orders').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
     expect(order).toMatchObject({ status: 'paid', payment_method: 'payforit' });
     const customer = await db.selectFrom('customers').selectAll().where('id', '=', order.customer_id!).executeTakeFirstOrThrow();
@@ -74,11 +59,11 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
     expect(errors).toEqual([]);
   });
 
-  it.skipIf(skipped)('works the same with JavaScript off, with the number typed in international form', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+  it.skipIf(journey.skipped)('works the same with JavaScript off, with the number typed in international form', async () => {
+    const context = await journey.browser.newContext({ javaScriptEnabled: false });
     const { reference, errors } = await buyByMobile(context, '+44 7700 900123');
     await context.close();
-    const db = store.database.db;
+    const db = journey.app.database.db;
     const order = await db.selectFrom('orders').select(['status', 'customer_id']).where('reference', '=', reference).executeTakeFirstOrThrow();
     expect(order.status).toBe('paid');
     // The same number is the same customer.

@@ -1,38 +1,22 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
-import { launchBrowser, watchForErrors } from '../helpers/browser.js';
-import { startTestStore, type TestStore } from '../helpers/store.js';
-
-const chromiumPath = inject('chromiumPath');
+import { browserJourney } from '../helpers/browser.js';
+import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({ kind, skip }) => {
-  const skipped = skip || !chromiumPath;
-  let store: TestStore;
-  let browser: Browser;
+  const journey = browserJourney(() => startTestStore(kind), { skip });
 
-  beforeAll(async () => {
-    if (skipped) return;
-    store = await startTestStore(kind);
-    browser = await launchBrowser(chromiumPath!);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await store?.close();
-  });
+  it.skipIf(journey.skipped)('adds a track and a release, checks out, approves at PayPal and lands on a paid order', async () => {
+    const { page, errors } = await journey.newPage();
 
-  it.skipIf(skipped)('adds a track and a release, checks out, approves at PayPal and lands on a paid order', async () => {
-    const page = await browser.newPage();
-    const errors = watchForErrors(page);
-
-    await page.goto(store.baseUrl);
+    await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').nth(0).click();
     const releaseTitle = (await page.locator('h1').textContent())!;
     await page.locator('.release__buy button').click();
     await page.waitForSelector('.flash');
     expect(await page.locator('.flash').textContent()).toContain(releaseTitle);
 
-    await page.goto(store.baseUrl);
+    await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').nth(1).click();
     const trackTitle = (await page.locator('table.tracks tbody tr .tracks__title').first().textContent())!;
     await page.locator('table.tracks tbody tr').first().locator('button').click();
@@ -49,7 +33,7 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     await page.locator('input[name="adult"]').check();
     await page.locator('button[value="paypal"]').click();
 
-    await page.waitForURL((url) => url.toString().startsWith(store.paypal.url));
+    await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
     expect(await page.textContent('body')).toContain(trackTitle);
     await page.fill('input[name="email"]', 'chromium.buyer@example.com');
     await page.locator('button.approve').click();
@@ -60,7 +44,7 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     expect(await page.locator('.site-nav .badge').count()).toBe(0);
 
     const reference = page.url().split('/orders/')[1]!;
-    const db = store.database.db;
+    const db = journey.app.database.db;
     const order = await db.selectFrom('order_overview').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
     expect(order).toMatchObject({ status: 'paid', payment_method: 'paypal', contact: 'chromium.buyer@example.com', item_count: 2 });
     expect(String(order.item_titles)).toContain(trackTitle);

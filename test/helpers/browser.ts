@@ -1,4 +1,5 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 /** Debian's Chromium, headless, with the flags this sandbox needs (no network beyond loopback). */
 export async function launchBrowser(executablePath: string): Promise<Browser> {
@@ -25,4 +26,50 @@ export function watchForErrors(page: import('playwright-core').Page): string[] {
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
   page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
   return errors;
+}
+
+/** What a browser test drives: the store (or a stand-in) it started, and Chromium. */
+export interface Journey<T> {
+  /** No Chromium on this machine, or no database of this kind: the tests are skipped. */
+  readonly skipped: boolean;
+  /** What `start` returned; set before the first test. */
+  readonly app: T;
+  readonly browser: Browser;
+  /** A new page (of `context`, or of its own) whose script errors, console errors and failed loads are collected. */
+  newPage(context?: BrowserContext): Promise<{ page: Page; errors: string[] }>;
+}
+
+/**
+ * The set-up every browser test shares: in beforeAll, `start` (a test store, a stand-in) then
+ * Chromium; in afterAll, both closed, even when a start failed half-way. Call it in a describe.
+ */
+export function browserJourney<T extends { close(): Promise<void> }>(start: () => Promise<T>, options: { skip?: boolean } = {}): Journey<T> {
+  const chromiumPath = inject('chromiumPath');
+  let app: T | undefined;
+  let browser: Browser | undefined;
+  const journey: Journey<T> = {
+    skipped: !!options.skip || !chromiumPath,
+    get app() {
+      if (!app) throw new Error('the journey has not started');
+      return app;
+    },
+    get browser() {
+      if (!browser) throw new Error('the journey has not started');
+      return browser;
+    },
+    async newPage(context) {
+      const page = await (context ?? journey.browser).newPage();
+      return { page, errors: watchForErrors(page) };
+    },
+  };
+  beforeAll(async () => {
+    if (journey.skipped) return;
+    app = await start();
+    browser = await launchBrowser(chromiumPath!);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+  return journey;
 }

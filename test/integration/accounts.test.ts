@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
+import { signInCustomer } from '../helpers/sign-in.js';
+import { buyWithPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 /** Entry names and contents of a ZIP held in memory. */
@@ -48,15 +50,8 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
   const outboxFor = (recipient: string) => db().selectFrom('outbox').selectAll().where('recipient', '=', recipient).orderBy('id').execute();
   /** Buys the first release with PayPal as `email`; returns the shopper and the order reference. */
   const buy = async (email: string) => {
-    const shopper = new Shopper(store.baseUrl);
-    await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await shopper.get('/checkout');
-    const pay = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
-    const token = new URL(pay.location!).searchParams.get('token')!;
-    const { redirectUrl } = store.paypal.control.approve(token, { email });
-    const page = await shopper.follow(await shopper.get(redirectUrl!));
-    return { shopper, reference: page.html.querySelector('.order-status strong')!.text };
+    const { shopper, orderPage } = await buyWithPayPal(store, email, { release });
+    return { shopper, reference: orderPage.html.querySelector('.order-status strong')!.text };
   };
   const linkIn = (text: string) => /https?:\/\/\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(text)![0];
   const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
@@ -233,15 +228,7 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
   });
 
   /** Signs in with a code read from the outbox; returns the signed-in shopper. */
-  const signInWithCode = async (contact: string) => {
-    const shopper = new Shopper(store.baseUrl);
-    await shopper.get('/account');
-    await shopper.post('/account/sign-in', { contact });
-    await shopper.get('/account/code');
-    const code = codeIn((await outboxFor(contact)).at(-1)!.body_text);
-    expect((await shopper.post('/account/code', { code })).location).toBe('/account/music');
-    return shopper;
-  };
+  const signInWithCode = async (contact: string) => (await signInCustomer(store, contact)).shopper;
 
   it.skipIf(skip)('tells a signed-in customer what in the basket they already own', async () => {
     now = new Date(now.getTime() + 60 * 60_000);

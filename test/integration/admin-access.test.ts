@@ -11,6 +11,7 @@ import { toDbTime } from '../../src/db/dialect.js';
 import { adminRoutesOf, createOperator, fillPath, latestOperatorCode, PUBLIC_ADMIN_PATHS, signInAsOperator, signInWith } from '../helpers/admin.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
+import { signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const run = promisify(execFile);
@@ -46,13 +47,7 @@ describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
     const email = `buyer-${Math.random().toString(36).slice(2)}@example.com`;
     const now = toDbTime(new Date());
     await db().insertInto('customers').values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: now, updated_at: now }).execute();
-    const browser = new Shopper(store.baseUrl);
-    await browser.get('/account');
-    expect((await browser.post('/account/sign-in', { contact: email })).status).toBe(303);
-    await browser.get('/account/code');
-    const code = await latestOperatorCode(store, email);
-    expect((await browser.post('/account/code', { code })).location).toBe('/account/music');
-    return browser;
+    return (await signInCustomer(store, email)).shopper;
   };
 
   /** A browser signed in as an affiliate through the real code pages. */

@@ -178,7 +178,7 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
     await operator.get(`/admin/orders/${refs.paypal}`);
     await operator.post(`/admin/orders/${refs.paypal}/refund`, { confirm: 'yes' });
     const failed = await operator.get(`/admin/orders/${refs.paypal}`);
-    expect(failed.html.querySelector('.admin-flash--error')!.text).toContain('The refund through paypal was not confirmed');
+    expect(failed.html.querySelector('.admin-flash--error')!.text).toContain('The refund (Pay with PayPal) was not confirmed');
     expect((await orderOf(refs.paypal)).status).toBe('paid');
     expect(await db().selectFrom('entitlements').select('revoked_at').where('order_id', '=', order.id).execute()).toEqual([{ revoked_at: null }]);
     const done = await operator.post(`/admin/orders/${refs.paypal}/refund`, { confirm: 'yes' });

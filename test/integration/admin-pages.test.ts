@@ -10,6 +10,7 @@ import { signInAsOperator } from '../helpers/admin.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { makeMp3 } from '../helpers/mp3.js';
 import { Shopper, type Page } from '../helpers/shopper.js';
+import { signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 import { zipOf } from '../helpers/zip.js';
 
@@ -38,16 +39,6 @@ describe.each(databaseKinds())('admin pages on $kind', ({ kind, skip }) => {
     const order = await db().selectFrom('orders').innerJoin('customers', 'customers.id', 'orders.customer_id').selectAll('orders').where('customers.email', '=', email).orderBy('orders.id', 'desc').executeTakeFirstOrThrow();
     expect(order.status).toBe('paid');
     return { shopper, order };
-  };
-
-  const signInCustomer = async (shopper: Shopper, email: string) => {
-    await shopper.get('/account');
-    await shopper.post('/account/sign-in', { contact: email });
-    const rows = await db().selectFrom('outbox').select('body_text').where('recipient', '=', email).orderBy('id', 'desc').execute();
-    const code = /\b(\d{6})\b/.exec(rows[0]!.body_text)![1]!;
-    await shopper.get('/account/code');
-    expect((await shopper.post('/account/code', { code })).location).toBe('/account/music');
-    return code;
   };
 
   /** Posts a multipart form as the operator's browser does: the session cookie, the page's CSRF token as a field. */
@@ -192,7 +183,7 @@ describe.each(databaseKinds())('admin pages on $kind', ({ kind, skip }) => {
     const release = await db().selectFrom('releases').select(['id', 'slug', 'title']).orderBy('id').offset(2).limit(1).executeTakeFirstOrThrow();
     const track = await db().selectFrom('tracks').select('id').where('release_id', '=', release.id).executeTakeFirstOrThrow();
     const { shopper, order } = await buy('keeper@example.com', { kind: 'release', id: release.id });
-    const code = await signInCustomer(shopper, 'keeper@example.com');
+    const { code } = await signInCustomer(store, 'keeper@example.com', shopper);
     // The customer's page lists the code's message, but not the code.
     const customerPage = await admin.get(`/admin/customers/${order.customer_id}`);
     expect(customerPage.text).toContain('sign-in code');
@@ -231,7 +222,7 @@ describe.each(databaseKinds())('admin pages on $kind', ({ kind, skip }) => {
     const artistLink = `href="/artist/${artist.slug}"`;
     expect((await visitor.get(`/search?q=${encodeURIComponent(word)}&type=artist`)).text).toContain(artistLink);
     const { shopper } = await buy('hidden-cover@example.com', { kind: 'release', id: release.id });
-    await signInCustomer(shopper, 'hidden-cover@example.com');
+    await signInCustomer(store, 'hidden-cover@example.com', shopper);
 
     await admin.get(`/admin/catalogue/releases/${release.id}`);
     expect((await admin.post(`/admin/catalogue/releases/${release.id}/visibility`, { hidden: 'yes' })).status).toBe(303);

@@ -22,7 +22,7 @@ const NODE_MAX_HEADER_BYTES = 16 * 1024;
 const BODY_LIMIT_BYTES = 20 * 1024;
 
 /** What a stack trace or an internal path looks like in a response body. */
-const INTERNALS = [/\n\s+at .+:\d+:\d+/, /node_modules/, /\/work\//, /\.ts:\d+/, /SQLITE_|ER_[A-Z_]+|SqliteError/];
+const INTERNALS = [/\n\s+at .+:\d+:\d+/, /node_modules/, new RegExp(process.cwd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), /\.ts:\d+/, /SQLITE_|ER_[A-Z_]+|SqliteError/];
 
 /** Route prefixes the store serves, with and without trailing junk, so fuzzing reaches handlers and not only the 404 page. */
 const ROUTES = [
@@ -112,7 +112,7 @@ describe.each(databaseKinds())('fuzzing the store over HTTP on $kind', ({ kind, 
     await buyer.get('/checkout');
     const approve = new URL((await buyer.post('/checkout', { method: 'paypal', adult: 'yes' })).location!);
     const paid = await buyer.follow(await buyer.get(store.paypal.control.approve(approve.searchParams.get('token')!, { email: 'fuzz@example.com' }).redirectUrl!));
-    const reference = /\/orders\/([^/?#"]+)/.exec(paid.text)?.[1] ?? '';
+    expect(paid.status).toBe(200);
     const db = store.database.db;
     const order = await db.selectFrom('orders').select(['id', 'customer_id', 'reference']).where('status', '=', 'paid').orderBy('id', 'desc').executeTakeFirstOrThrow();
     const entitlement = await db.selectFrom('entitlements').select('track_id').where('order_id', '=', order.id).executeTakeFirstOrThrow();
@@ -122,7 +122,7 @@ describe.each(databaseKinds())('fuzzing the store over HTTP on $kind', ({ kind, 
     await db.updateTable('sessions').set({ data: JSON.stringify({ ...JSON.parse(row.data), customerId: order.customer_id, signedInAt: now, lastSeenAt: now }) }).where('sid', '=', sid).execute();
     const page = await buyer.get('/account/music');
     expect(page.status).toBe(200);
-    expect(reference || order.reference).toBe(order.reference);
+    expect(page.text).toContain('fuzz@example.com');
     return { identity: { cookie: `sid=${buyer.cookie('sid')}`, csrf: page.html.querySelector('input[name="_csrf"]')!.getAttribute('value')! }, reference: order.reference, trackId: entitlement.track_id };
   }
 
@@ -211,7 +211,6 @@ describe.each(databaseKinds())('fuzzing the store over HTTP on $kind', ({ kind, 
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: false, interruptAfterTimeLimit: 280_000 },
     );
-    console.log(kind, Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])));
     // The fuzz reached past the front door: pages, client errors and redirects all occurred.
     expect(statuses.get(200)).toBeGreaterThan(RUNS / 50);
     expect([...statuses.keys()].some((s) => s >= 300 && s < 400)).toBe(true);

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unsubscribeToken } from '../../src/privacy/marketing.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
+import { signInCustomer } from '../helpers/sign-in.js';
+import { buyWithPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const run = promisify(execFile);
@@ -25,14 +27,7 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
   const outboxFor = (recipient: string) => db().selectFrom('outbox').selectAll().where('recipient', '=', recipient).orderBy('id').execute();
 
   const buy = async (email: string, marketing: boolean) => {
-    const shopper = new Shopper(store.baseUrl);
-    await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await shopper.get('/checkout');
-    const pay = await shopper.post('/checkout', { method: 'paypal', adult: 'yes', ...(marketing ? { marketing: 'yes' } : {}) });
-    const token = new URL(pay.location!).searchParams.get('token')!;
-    const { redirectUrl } = store.paypal.control.approve(token, { email });
-    await shopper.follow(await shopper.get(redirectUrl!));
+    await buyWithPayPal(store, email, { release, marketing });
     return (await customer(email)).id;
   };
 
@@ -103,11 +98,7 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
   it.skipIf(skip)('lets a signed-in customer change the choice on the preferences page, stored with its time', async () => {
     const shopper = new Shopper(store.baseUrl);
     expect((await shopper.get('/account/preferences')).location).toBe('/account');
-    await shopper.get('/account');
-    await shopper.post('/account/sign-in', { contact: 'quiet@example.com' });
-    const code = /\b(\d{6})\b/.exec((await outboxFor('quiet@example.com')).at(-1)!.body_text)![1]!;
-    await shopper.get('/account/code');
-    expect((await shopper.post('/account/code', { code })).location).toBe('/account/music');
+    await signInCustomer(store, 'quiet@example.com', shopper);
     const form = await shopper.get('/account/preferences');
     expect(form.html.querySelector('input[name="marketing"]')!.hasAttribute('checked')).toBe(false);
     const before = (await customer('quiet@example.com')).marketing_choice_at;

@@ -1,40 +1,40 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { browserJourney } from '../helpers/browser.js';
 
 /**
  * The approval page in a real browser with JavaScript switched off: a buyer can approve, pay
  * with a declined card, or cancel, and the page's own CSP blocks nothing it needs.
  */
 
-const chromiumPath = inject('chromiumPath');
 const ACCOUNT = { clientId: 'browser-client', clientSecret: 'browser-secret', webhookId: 'WHBROWSER1' };
 
-describe.skipIf(!chromiumPath)('the approval page in Chromium, without JavaScript', () => {
-  let browser: Browser;
-  let sandbox: Awaited<ReturnType<typeof startPayPalSandbox>>;
-  let merchant: http.Server;
-  let merchantUrl: string;
-
-  beforeAll(async () => {
-    merchant = http.createServer((req, res) => res.end(`merchant saw ${req.url}`));
-    await new Promise<void>((resolve) => merchant.listen(0, '127.0.0.1', resolve));
-    merchantUrl = `http://127.0.0.1:${(merchant.address() as AddressInfo).port}`;
-    sandbox = await startPayPalSandbox(ACCOUNT);
-    browser = await launchBrowser(chromiumPath!);
+/** The stand-in, and a merchant site for the buyer to return to. */
+async function startSandboxAndMerchant() {
+  const merchant = http.createServer((req, res) => res.end(`merchant saw ${req.url}`));
+  await new Promise<void>((resolve) => merchant.listen(0, '127.0.0.1', resolve));
+  const sandbox = await startPayPalSandbox(ACCOUNT).catch((error) => {
+    merchant.close();
+    throw error;
   });
+  return {
+    sandbox,
+    merchantUrl: `http://127.0.0.1:${(merchant.address() as AddressInfo).port}`,
+    async close() {
+      await sandbox.close();
+      merchant.closeAllConnections();
+      merchant.close();
+    },
+  };
+}
 
-  afterAll(async () => {
-    await browser?.close();
-    await sandbox?.close();
-    merchant?.closeAllConnections();
-    merchant?.close();
-  });
+describe('the approval page in Chromium, without JavaScript', () => {
+  const journey = browserJourney(startSandboxAndMerchant);
 
   async function createOrder(): Promise<{ id: string; approve: string }> {
+    const { sandbox, merchantUrl } = journey.app;
     const auth = await fetch(`${sandbox.url}/v1/oauth2/token`, {
       method: 'POST',
       headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT.clientId}:${ACCOUNT.clientSecret}`).toString('base64')}` },
@@ -55,15 +55,13 @@ describe.skipIf(!chromiumPath)('the approval page in Chromium, without JavaScrip
   }
 
   async function openApprovalPage(href: string) {
-    const context = await browser.newContext({ javaScriptEnabled: false });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    const context = await journey.browser.newContext({ javaScriptEnabled: false });
+    const { page, errors: problems } = await journey.newPage(context);
     await page.goto(href);
     return { page, problems, close: () => context.close() };
   }
 
-  it('approves with the email the buyer typed and returns to the merchant', async () => {
+  it.skipIf(journey.skipped)('approves with the email the buyer typed and returns to the merchant', async () => {
     const order = await createOrder();
     const { page, problems, close } = await openApprovalPage(order.approve);
     expect(await page.title()).toContain('PayPal (test stand-in)');
@@ -74,13 +72,13 @@ describe.skipIf(!chromiumPath)('the approval page in Chromium, without JavaScrip
     const returned = new URL(page.url());
     expect(returned.searchParams.get('token')).toBe(order.id);
     expect(returned.searchParams.get('PayerID')).toMatch(/^[2-9A-HJ-NP-Z]{13}$/);
-    const approved = sandbox.control.orders().find((o) => o.id === order.id)!;
+    const approved = journey.app.sandbox.control.orders().find((o) => o.id === order.id)!;
     expect(approved).toMatchObject({ status: 'APPROVED', payer: { email_address: 'listener@example.org' } });
     expect(problems).toEqual([]);
     await close();
   });
 
-  it('offers a card that will be declined, and a way to cancel', async () => {
+  it.skipIf(journey.skipped)('offers a card that will be declined, and a way to cancel', async () => {
     const declined = await createOrder();
     const first = await openApprovalPage(declined.approve);
     await first.page.click('button:text-is("Approve with a card that will be declined")');

@@ -1,7 +1,6 @@
 import { Router, type Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
-import { HttpError } from '../../web/errors.js';
+import { codeEntryHandlers, CODE_MESSAGES as SHARED_CODE_MESSAGES, perClientLimit } from '../../sign-in-codes/routes.js';
 import { parseBody } from '../../web/params.js';
 import { recordAudit } from '../audit.js';
 import type { AdminDeps } from '../deps.js';
@@ -11,33 +10,37 @@ import { LOCKOUT_MINUTES } from './sign-in.js';
 
 /** One answer for a wrong email, a wrong password and a locked account: nobody learns which it was. */
 const REFUSED = `That email and password did not work. After several failed tries the account is locked for ${LOCKOUT_MINUTES} minutes.`;
+/** A code that expired or locked the operator out sends them back to the password, so it says so. */
 const CODE_MESSAGES = {
-  wrong: 'That code is not right. Please check it and try again.',
+  wrong: SHARED_CODE_MESSAGES.wrong,
   expired: 'That code has expired. Please sign in again for a new one.',
   locked: `Too many wrong tries. Please wait ${LOCKOUT_MINUTES} minutes and sign in again.`,
 } as const;
-
-/** Per-client limits (no address kept) on top of the lockout kept on the operator row. */
-const perClientLimit = (max: number, minutes: number, store: Store | undefined) =>
-  rateLimit({
-    ...(store ? { store } : {}),
-    windowMs: minutes * 60_000,
-    limit: max,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
-  });
 
 /** The sign-in pages (open to anyone: they reveal nothing) and the sign-out action. */
 export function adminSignInRoutes(deps: AdminDeps, signIn: OperatorSignIn): Router {
   const { clock, config } = deps;
   const router = Router();
+  // Per-client limits (no address kept) on top of the lockout kept on the operator row.
   const passwordLimit = perClientLimit(config.signInLimitPerClient, 15, deps.rateLimits?.store('admin-password'));
   const codeLimit = perClientLimit(config.signInLimitPerClient * 3, 15, deps.rateLimits?.store('admin-code'));
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') =>
     res.status(status).render('admin/sign-in', { title: 'Operator sign-in', error, email });
   const renderCode = (res: Response, status = 200, error?: string) => res.status(status).render('admin/code', { title: 'Enter your code', error });
+  const code = codeEntryHandlers<number>({
+    pending: (req) => pendingOperatorOf(req, clock),
+    startPath: '/admin/sign-in',
+    verify: (operatorId, digits) => signIn.verifyCode(operatorId, digits),
+    signIn: (req, operatorId) => signInOperator(req, operatorId, clock()),
+    donePath: '/admin',
+    render: (res, _operatorId, status, error) => renderCode(res, status, error),
+    refuse: (req, res, _operatorId, reason) => {
+      if (reason === 'wrong') return renderCode(res, 400, CODE_MESSAGES.wrong);
+      delete (req.session as Partial<typeof req.session>).operatorPendingId;
+      renderSignIn(res, 400, CODE_MESSAGES[reason]);
+    },
+  });
 
   router.get('/admin/sign-in', (req, res) => {
     if (req.session?.operatorId !== undefined) return res.redirect(303, '/admin');
@@ -52,27 +55,8 @@ export function adminSignInRoutes(deps: AdminDeps, signIn: OperatorSignIn): Rout
     res.redirect(303, '/admin/sign-in/code');
   });
 
-  router.get('/admin/sign-in/code', (req, res) => {
-    if (pendingOperatorOf(req, clock) === undefined) return res.redirect(303, '/admin/sign-in');
-    renderCode(res);
-  });
-
-  router.post('/admin/sign-in/code', codeLimit, async (req, res) => {
-    const operatorId = pendingOperatorOf(req, clock);
-    if (operatorId === undefined) return res.redirect(303, '/admin/sign-in');
-    const { code } = parseBody(z.object({ code: z.string().trim().max(20) }), req.body);
-    const digits = code.replace(/\s/g, '');
-    const result = /^\d{6}$/.test(digits) ? await signIn.verifyCode(operatorId, digits) : ({ ok: false, reason: 'wrong' } as const);
-    if (!result.ok) {
-      if (result.reason !== 'wrong') {
-        delete (req.session as Partial<typeof req.session>).operatorPendingId;
-        return renderSignIn(res, 400, CODE_MESSAGES[result.reason]);
-      }
-      return renderCode(res, 400, CODE_MESSAGES.wrong);
-    }
-    await signInOperator(req, result.operator.id, clock());
-    res.redirect(303, '/admin');
-  });
+  router.get('/admin/sign-in/code', code.show);
+  router.post('/admin/sign-in/code', codeLimit, code.check);
 
   return router;
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.js';
 import { toDbTime } from '../../db/dialect.js';
-import { createOneTimeCodes } from '../../customers/one-time-codes.js';
-import { queueMessage } from '../../notifications/outbox.js';
+import { createOneTimeCodes } from '../../sign-in-codes/codes.js';
+import { queueCodeEmail, type CodeSignInCheck } from '../../sign-in-codes/sign-in.js';
 import { recordAudit } from '../audit.js';
 import { findOperator, findOperatorByEmail, normaliseOperatorEmail, recordFailure, recordSignIn } from './operators.js';
 import { decoyHash, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
@@ -11,17 +11,22 @@ export const LOCKOUT_FAILURES = 5;
 export const LOCKOUT_MINUTES = 15;
 
 export type PasswordCheck = { ok: true; operatorId: number } | { ok: false };
-export type OperatorCodeCheck = { ok: true; operator: { id: number; email: string } } | { ok: false; reason: 'wrong' | 'expired' | 'locked' };
+export type OperatorCodeCheck = CodeSignInCheck;
 
 /**
  * Operators sign in in two steps: email and password, then a one-time code sent to their email
- * (src/customers/one-time-codes.ts, its own table). Every failure counts towards a lockout on the
- * operator row; a wrong email, a wrong password and a locked account get the same answer, after
- * the same scrypt work, so nobody learns which emails are operators.
+ * (src/sign-in-codes/). Every failure counts towards a lockout on the operator row; a wrong email,
+ * a wrong password and a locked account get the same answer, after the same scrypt work, so
+ * nobody learns which emails are operators.
  */
 export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db; secret: string; clock: () => Date; storeName: string }) {
-  const codes = createOneTimeCodes({ table: 'operator_sign_in_codes', owner: 'operator_id' }, secret, clock);
+  const codes = createOneTimeCodes('operator', secret, clock);
   const lockUntil = () => new Date(clock().getTime() + LOCKOUT_MINUTES * 60_000);
+  const codeEmail = {
+    subject: `Your ${storeName} admin sign-in code`,
+    signInTo: `the ${storeName} admin`,
+    ifNotYou: 'If you did not just type your password, someone else knows it: change it and tell the other operators.',
+  };
 
   return {
     /** Checks email and password; when right (and not locked), emails a code. */
@@ -41,19 +46,7 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
         }
         const code = await codes.issue(tx, operator.id);
         // Past the allowance of codes, the code already sent still works.
-        if (code !== 'rate-limited') {
-          await queueMessage(
-            tx,
-            {
-              channel: 'email',
-              recipient: operator.email,
-              kind: 'transactional',
-              subject: `Your ${storeName} admin sign-in code: ${code}`,
-              text: `Your code to sign in to the ${storeName} admin is ${code}.\n\nIt works once, for 10 minutes. If you did not just type your password, someone else knows it: change it and tell the other operators.\n`,
-            },
-            toDbTime(now),
-          );
-        }
+        if (code !== 'rate-limited') await queueCodeEmail(tx, operator.email, codeEmail, code, toDbTime(now));
         return { ok: true, operatorId: operator.id };
       });
     },
@@ -73,7 +66,7 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
         }
         await recordSignIn(tx, operatorId, now);
         await recordAudit(tx, { operatorId, action: 'operator.sign_in' }, now);
-        return { ok: true, operator: { id: operator.id, email: operator.email } };
+        return { ok: true, id: operator.id };
       });
     },
 

@@ -1,6 +1,7 @@
 /** The outbox as the operator sees it, and putting a failed message back in the queue. */
 import type { Db } from '../../db/database.js';
 import { toDbTime } from '../../db/dialect.js';
+import { fetchPage } from '../../db/paging.js';
 import type { OutboxStatus, Database } from '../../db/schema.js';
 import type { Transaction } from 'kysely';
 import { ERASED } from '../../privacy/data-rights.js';
@@ -13,12 +14,7 @@ export async function listMessages(db: Db, filter: { status?: OutboxStatus; page
     .selectFrom('outbox')
     .select(['id', 'channel', 'kind', 'recipient', 'subject', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'sent_at', 'order_id']);
   if (filter.status) query = query.where('status', '=', filter.status);
-  const rows = await query
-    .orderBy('id', 'desc')
-    .limit(MESSAGES_PAGE_SIZE + 1)
-    .offset((filter.page - 1) * MESSAGES_PAGE_SIZE)
-    .execute();
-  return { rows: rows.slice(0, MESSAGES_PAGE_SIZE), more: rows.length > MESSAGES_PAGE_SIZE };
+  return fetchPage(query.orderBy('id', 'desc'), filter.page, MESSAGES_PAGE_SIZE);
 }
 
 export async function statusCounts(db: Db): Promise<Record<OutboxStatus, number>> {

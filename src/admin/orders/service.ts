@@ -2,6 +2,7 @@ import { toDbTime } from '../../db/dialect.js';
 import { queueOrderConfirmation } from '../../customers/fulfilment.js';
 import { addEvent, lockOrder, transition } from '../../orders/repository.js';
 import { PaymentProviderError } from '../../payments/payment-method.js';
+import { formatPrice } from '../../web/view-helpers.js';
 import { recordAudit } from '../audit.js';
 import type { AdminDeps } from '../deps.js';
 import type { Operator } from '../access/session.js';
@@ -42,11 +43,11 @@ export function createAdminOrdersService(deps: AdminDeps) {
         if (error instanceof PaymentProviderError) logger.warn({ err: { message: error.message }, order: order.reference }, 'refund refused by the provider');
         else logger.error({ err: error, order: order.reference }, 'refund call failed');
         await recordAudit(db, { operatorId: operator.id, action: 'order.refund_failed', target: order.reference, detail: `${method.id}: ${reason}` }, clock());
-        return refused(502, `The refund through ${method.id} was not confirmed (${reason}). Nothing was changed here; please try again in a while.`);
+        return refused(502, `The refund (${method.label}) was not confirmed (${reason}). Nothing was changed here; please try again in a while.`);
       }
       const outcome = await orders.recordRefund(payment.method, payment.capture_ref, order.total_pence, 'operator');
-      await recordAudit(db, { operatorId: operator.id, action: 'order.refund', target: order.reference, detail: `${order.total_pence} pence through ${method.id} (capture ${payment.capture_ref}): ${outcome}` }, clock());
-      return { ok: true, message: `Order ${order.reference} is refunded: the money goes back through ${method.id}, the downloads stop and any commission is rejected.` };
+      await recordAudit(db, { operatorId: operator.id, action: 'order.refund', target: order.reference, detail: `${formatPrice(order.total_pence)} through ${method.label} (capture ${payment.capture_ref}): ${outcome}` }, clock());
+      return { ok: true, message: `Order ${order.reference} is refunded: ${formatPrice(order.total_pence)} goes back through ${method.label}, the downloads stop and any commission is rejected.` };
     },
 
     /** Cancels a pending order (the shopper never paid); the audit row commits with the change. */

@@ -33,9 +33,14 @@ const MAX_FILE_BYTES = 500 * 1024 * 1024;
 export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => Date }) {
   const { db, media, clock = () => new Date() } = deps;
 
-  async function importFile(file: string, folderCover: string | null): Promise<Outcome> {
-    const bytes = await fs.readFile(file);
-    const track = await readMp3(bytes, path.basename(file, path.extname(file)));
+  /** Reads and parses one file (disk and CPU, no database); null when it is too large to take. */
+  async function readTrack(file: string): Promise<ImportedFile | null> {
+    const stat = await fs.stat(file);
+    if (stat.size > MAX_FILE_BYTES) return null;
+    return readMp3(await fs.readFile(file), path.basename(file, path.extname(file)));
+  }
+
+  async function importFile(track: ImportedFile, folderCover: string | null): Promise<Outcome> {
     const existing = await sql.findTrackByAudio(db, track.audioSha256);
     if (existing && existing.tags_sha256 === track.tagsSha256) return 'unchanged';
 
@@ -105,14 +110,20 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
       };
       others.forEach((file) => summary.skipped.push({ file: path.relative(dir, file), reason: 'not an MP3 file' }));
       options.onStart?.(mp3s.length);
-      for (const file of mp3s) {
+      // The next file is read and parsed while this one's rows are written, so disk and CPU work
+      // overlaps the database's (the import bench: a third of the time was spent waiting on MySQL).
+      const read = (file: string) => readTrack(file).then((track) => ({ track }), (error: unknown) => ({ error }));
+      let next = mp3s.length > 0 ? read(mp3s[0]!) : undefined;
+      for (const [i, file] of mp3s.entries()) {
+        const current = await next!;
+        next = i + 1 < mp3s.length ? read(mp3s[i + 1]!) : undefined;
         try {
-          const stat = await fs.stat(file);
-          if (stat.size > MAX_FILE_BYTES) {
+          if ('error' in current) throw current.error;
+          if (current.track === null) {
             skip(file, 'the file is larger than 500 MB');
             continue;
           }
-          const outcome = await importFile(file, covers.get(path.dirname(file)) ?? null);
+          const outcome = await importFile(current.track, covers.get(path.dirname(file)) ?? null);
           summary[outcome]++;
           options.onFile?.(file, outcome);
         } catch (error) {

@@ -5,9 +5,8 @@
  * real intermediary; it serves the zero-configuration demo (mounted beside the store) and the
  * tests (on a port of its own, with a control handle).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { listen } from '../http-server.js';
 import { apiRoutes } from './api.js';
 import { createContext, type PayForItSandboxOptions, type SandboxContext } from './context.js';
 import { createControl, type PayForItSandboxControl } from './control.js';
@@ -39,21 +38,13 @@ export function createPayForItSandbox(options: PayForItSandboxOptions): PayForIt
 
 export async function startPayForItSandbox(options: PayForItSandboxOptions & { port?: number; host?: string }): Promise<RunningPayForItSandbox> {
   const ctx = createContext(options);
-  const server = http.createServer(assemble(ctx));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  const server = await listen(assemble(ctx), options);
   return {
-    url: `http://${host}:${port}`,
+    url: server.url,
     control: createControl(ctx),
     async close() {
       ctx.notifier.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await server.close();
       await ctx.notifier.settled();
     },
   };

@@ -6,10 +6,10 @@
  * replay() sends an earlier transmission again byte for byte, as a replaying attacker would.
  */
 import { signParams, type SignedParams } from '../../payments/payforit/signature.js';
+import { Deliveries } from '../retry.js';
 
 /** The documented schedule of resends after a notification was not answered OK. */
 export const RETRY_SCHEDULE_MS = [10_000, 60_000, 300_000, 1_800_000, 7_200_000];
-const DELIVERY_TIMEOUT_MS = 10_000;
 
 export interface SentNotification {
   transactionId: string;
@@ -35,13 +35,10 @@ export interface NotifierOptions {
 
 export class Notifier {
   private readonly log: SentNotification[] = [];
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly deliveries = new Deliveries();
   private readonly gateWaiters = new Set<() => void>();
-  private readonly stop = new AbortController();
   private held = false;
   private firstDelayMs = 0;
-  private closed = false;
 
   constructor(private readonly options: NotifierOptions) {}
 
@@ -60,14 +57,14 @@ export class Notifier {
   /** Delivers a result, resending on the schedule until it is answered OK or the schedule ends. */
   send(fields: SignedParams): Promise<SentNotification | undefined> {
     if (!this.enabled) return Promise.resolve(undefined);
-    return this.track(this.deliver(fields));
+    return this.deliveries.track(this.deliver(fields));
   }
 
   /** Sends an earlier transmission for the transaction (default: the latest one) again, unchanged. */
   replay(transactionId?: string): Promise<SentNotification> {
     const earlier = [...this.log].reverse().find((n) => transactionId === undefined || n.transactionId === transactionId);
     if (!earlier) throw new Error(`PayForIt stand-in: no notification has been sent${transactionId ? ` for ${transactionId}` : ''}`);
-    return this.track(this.post(earlier.transactionId, earlier.status, earlier.body, 1, true, 0));
+    return this.deliveries.track(this.post(earlier.transactionId, earlier.status, earlier.body, 1, true, 0));
   }
 
   /** Holds every attempt (first deliveries and resends) before it is sent, until release(). */
@@ -87,7 +84,7 @@ export class Notifier {
 
   /** Ends the current waits between attempts now: the pending resends go out at once. */
   resendNow(): void {
-    for (const wake of [...this.sleepers]) wake();
+    this.deliveries.wakeAll();
   }
 
   sent(): SentNotification[] {
@@ -95,53 +92,40 @@ export class Notifier {
   }
 
   /** Resolves when no delivery is in progress (a held one counts as in progress). */
-  async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  settled(): Promise<void> {
+    return this.deliveries.settled();
   }
 
   close(): void {
-    this.closed = true;
-    this.stop.abort();
+    this.deliveries.close();
     this.release();
-    this.resendNow();
   }
 
   private async deliver(fields: SignedParams): Promise<SentNotification> {
-    let waited = 0;
-    if (this.firstDelayMs > 0) waited = await this.sleep(this.firstDelayMs);
-    for (let attempt = 1; ; attempt++) {
-      await this.gate();
-      const body = new URLSearchParams(signParams(fields, this.options.secret, this.options.clock())).toString();
-      const sent = await this.post(fields.transaction_id!, fields.status!, body, attempt, false, waited);
-      const delays = this.options.retryDelaysMs;
-      if (answeredOk(sent) || this.closed || attempt > delays.length) return sent;
-      waited = await this.sleep(delays[attempt - 1]!);
-      if (this.closed) return sent;
-    }
+    const waited = this.firstDelayMs > 0 ? await this.deliveries.sleep(this.firstDelayMs) : 0;
+    return this.deliveries.untilAccepted(
+      async (attempt, waitedMs) => {
+        await this.gate();
+        const body = new URLSearchParams(signParams(fields, this.options.secret, this.options.clock())).toString();
+        return this.post(fields.transaction_id!, fields.status!, body, attempt, false, waitedMs);
+      },
+      answeredOk,
+      () => this.options.retryDelaysMs,
+      waited,
+    );
   }
 
   private async post(transactionId: string, status: string, body: string, attempt: number, replay: boolean, waitedMs: number): Promise<SentNotification> {
     const url = this.options.url!;
     const record: SentNotification = { transactionId, status, attempt, replay, url, body, sentAt: this.options.clock(), waitedMs };
     this.log.push(record);
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stop.signal]),
-      });
-      record.response = { status: response.status, body: await response.text() };
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      record.error = error instanceof Error ? `${error.message}${cause ? ` (${cause})` : ''}` : String(error);
-    }
+    // The record is in the log while the request is out, so a test sees an attempt in progress.
+    Object.assign(record, await this.deliveries.post(url, { 'content-type': 'application/x-www-form-urlencoded' }, body));
     return record;
   }
 
   private async gate(): Promise<void> {
-    while (this.held && !this.closed) {
+    while (this.held && !this.deliveries.closed) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.gateWaiters.delete(wake);
@@ -150,27 +134,6 @@ export class Notifier {
         this.gateWaiters.add(wake);
       });
     }
-  }
-
-  /** Waits ms (or until resendNow/close); resolves with the time actually waited. */
-  private sleep(ms: number): Promise<number> {
-    const started = Date.now();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve(Date.now() - started);
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
-  }
-
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const done = () => void this.inFlight.delete(promise);
-    promise.then(done, done);
-    return promise;
   }
 }
 

@@ -5,9 +5,8 @@
  * tests. Requests are checked against PayPal's official OpenAPI documents (DESIGN.md, "External
  * services"), and answers keep those documents' shapes.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { listen, type ListeningServer } from '../http-server.js';
 import { approvalRoutes } from './approval-page.js';
 import { createContext, type PayPalSandboxOptions, type SandboxContext } from './context.js';
 import { createControl, type SandboxControl } from './control.js';
@@ -46,12 +45,8 @@ export function createPayPalSandbox(options: PayPalSandboxOptions): PayPalSandbo
 export async function startPayPalSandbox(options: PayPalSandboxOptions & { port?: number; host?: string }): Promise<RunningPayPalSandbox> {
   const ctx = createContext(options);
   const { app, control } = assemble(ctx);
-  const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const url = `http://${urlHost(server.address() as AddressInfo)}`;
+  const server = await listen(app, options);
+  const url = server.url;
   ctx.urls.api = url;
   ctx.urls.public ??= url;
   return { url, control, close: () => shutDown(ctx, server) };
@@ -80,17 +75,9 @@ function assemble(ctx: SandboxContext): PayPalSandbox {
   return { app, control: createControl(ctx) };
 }
 
-async function shutDown(ctx: SandboxContext, server: http.Server): Promise<void> {
+async function shutDown(ctx: SandboxContext, server: ListeningServer): Promise<void> {
   ctx.webhooks.close();
   ctx.faults.releaseHanging();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
+  await server.close();
   await ctx.webhooks.settled();
-}
-
-function urlHost({ address, port }: AddressInfo): string {
-  // Listening on every interface: a client on this machine reaches it on loopback.
-  if (address === '0.0.0.0' || address === '::') return `127.0.0.1:${port}`;
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

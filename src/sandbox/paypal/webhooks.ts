@@ -8,12 +8,12 @@
  */
 import crypto from 'node:crypto';
 import type { WebhookEvent } from './events.js';
+import { Deliveries } from '../retry.js';
 import { paypalTime } from './ids.js';
 import type { VerifyWebhookSignatureRequest } from './types.js';
 
 export const AUTH_ALGO = 'SHA256withRSA';
 export const DEFAULT_RETRY_DELAYS_MS = [1_000, 5_000, 15_000];
-const DELIVERY_TIMEOUT_MS = 10_000;
 
 /** One HTTP delivery attempt and how the receiver answered. */
 export interface SentWebhook {
@@ -49,11 +49,8 @@ export class WebhookSender {
   private readonly key = crypto.randomBytes(32);
   private readonly transmissions = new Map<string, Transmission>();
   private readonly log: SentWebhook[] = [];
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly sleepers = new Set<() => void>();
-  private readonly stop = new AbortController();
+  private readonly deliveries = new Deliveries();
   private last?: Pick<SentWebhook, 'event' | 'headers' | 'body'>;
-  private closed = false;
 
   constructor(private readonly options: WebhookSenderOptions) {}
 
@@ -64,14 +61,14 @@ export class WebhookSender {
   /** Delivers an event, retrying on failure. Resolves with the last attempt once delivery is over. */
   send(event: WebhookEvent): Promise<SentWebhook | undefined> {
     if (!this.enabled) return Promise.resolve(undefined);
-    return this.track(this.deliver(event));
+    return this.deliveries.track(this.deliver(event));
   }
 
   /** Sends the last transmission again, same headers and body: a duplicate or replayed delivery. */
   replayLast(): Promise<SentWebhook> {
     if (!this.last) throw new Error('PayPal stand-in: no webhook has been sent yet');
     const { event, headers, body } = this.last;
-    return this.track(this.post(event, body, headers, 1, true));
+    return this.deliveries.track(this.post(event, body, headers, 1, true));
   }
 
   sent(): SentWebhook[] {
@@ -89,27 +86,22 @@ export class WebhookSender {
   }
 
   /** Waits for every delivery in progress, retries included. */
-  async settled(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  settled(): Promise<void> {
+    return this.deliveries.settled();
   }
 
   /** Stops delivering: requests in flight are aborted and pending retries end now. */
   close(): void {
-    this.closed = true;
-    this.stop.abort();
-    for (const wake of this.sleepers) wake();
+    this.deliveries.close();
   }
 
-  private async deliver(event: WebhookEvent): Promise<SentWebhook> {
+  private deliver(event: WebhookEvent): Promise<SentWebhook> {
     const body = JSON.stringify(event);
-    const delays = this.options.retryDelaysMs;
-    for (let attempt = 1; ; attempt++) {
-      const sent = await this.post(event, body, this.transmit(body), attempt, false);
-      const delivered = sent.response !== undefined && sent.response.status >= 200 && sent.response.status < 300;
-      if (delivered || this.closed || attempt > delays.length) return sent;
-      await this.sleep(delays[attempt - 1]);
-      if (this.closed) return sent;
-    }
+    return this.deliveries.untilAccepted(
+      (attempt) => this.post(event, body, this.transmit(body), attempt, false),
+      (sent) => sent.response !== undefined && sent.response.status >= 200 && sent.response.status < 300,
+      () => this.options.retryDelaysMs,
+    );
   }
 
   /** Each attempt is a new transmission: new id, time and signature over the same body. */
@@ -144,38 +136,9 @@ export class WebhookSender {
     const record: SentWebhook = { event, attempt, replay, url, headers, body, sentAt: paypalTime(this.options.clock()) };
     this.last = { event, headers, body };
     this.log.push(record);
-    try {
-      const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stop.signal]) });
-      record.response = { status: response.status, body: await response.text() };
-    } catch (error) {
-      record.error = error instanceof Error ? `${error.message}${causeOf(error)}` : String(error);
-    }
+    Object.assign(record, await this.deliveries.post(url, headers, body));
     return record;
   }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
-  }
-
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const done = () => void this.inFlight.delete(promise);
-    promise.then(done, done);
-    return promise;
-  }
-}
-
-function causeOf(error: Error): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause ? ` (${cause.code ?? cause.message})` : '';
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

@@ -9,8 +9,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { listen } from '../http-server.js';
 import type { ErrorObject } from 'ajv';
 import { ADDRESSABLE, loadTwilioSchemas, MESSAGE_ROUTE, MESSAGES_ROUTE, type TwilioSchemas } from './schemas.js';
 
@@ -148,21 +148,13 @@ export function createTwilioSandbox(options: TwilioSandboxOptions): TwilioSandbo
 
 export async function startTwilioSandbox(options: TwilioSandboxOptions & { port?: number; host?: string }): Promise<RunningTwilioSandbox> {
   const sandbox = createTwilioSandbox(options);
-  const server = http.createServer(sandbox.app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  const server = await listen(sandbox.app, options);
   return {
-    url: `http://${host}:${port}`,
+    url: server.url,
     control: sandbox.control,
     async close() {
       sandbox.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await server.close();
     },
   };
 }

@@ -1,0 +1,24 @@
+import { Shopper } from './shopper.js';
+import type { TestStore } from './store.js';
+
+/** The six-digit code in the newest message queued for `recipient` (email address or mobile number). */
+export async function newestCode(store: TestStore, recipient: string): Promise<string> {
+  const row = await store.database.db.selectFrom('outbox').select('body_text').where('recipient', '=', recipient).orderBy('id', 'desc').executeTakeFirst();
+  const code = row && /\b(\d{6})\b/.exec(row.body_text)?.[1];
+  if (!code) throw new Error('no sign-in code was queued for that recipient');
+  return code;
+}
+
+/**
+ * Signs a customer in through the real pages: asks for a code for `contact`, reads it from the
+ * outbox and types it. Returns the signed-in browser and the code.
+ */
+export async function signInCustomer(store: TestStore, contact: string, shopper = new Shopper(store.baseUrl)): Promise<{ shopper: Shopper; code: string }> {
+  await shopper.get('/account');
+  await shopper.post('/account/sign-in', { contact });
+  const code = await newestCode(store, contact);
+  await shopper.get('/account/code');
+  const signedIn = await shopper.post('/account/code', { code });
+  if (signedIn.location !== '/account/music') throw new Error(`the code page answered ${signedIn.status} ${signedIn.location ?? ''}`);
+  return { shopper, code };
+}
