@@ -13,13 +13,15 @@ const isOwner = (owner: CodeOwner) => (eb: ExpressionBuilder<Database, 'sign_in_
 const ofOwner = (tx: Tx, owner: CodeOwner) => tx.selectFrom('sign_in_codes').where(isOwner(owner));
 
 export async function countCodesSince(tx: Tx, owner: CodeOwner, since: string): Promise<number> {
-  const row = await ofOwner(tx, owner).select((eb) => eb.fn.countAll<number>().as('n')).where('created_at', '>', since).executeTakeFirstOrThrow();
+  // A code that signed its owner in does not count: the allowance stops codes asked for and never
+  // used, not an operator or customer who signs in several times within the window.
+  const row = await ofOwner(tx, owner).select((eb) => eb.fn.countAll<number>().as('n')).where('created_at', '>', since).where('used_at', 'is', null).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
-/** A new code replaces the old: the owner's unused codes are marked used. */
+/** A new code replaces the old: the owner's unused codes expire now (used_at stays for codes that signed someone in). */
 export async function retireCodes(tx: Tx, owner: CodeOwner, now: string): Promise<void> {
-  await tx.updateTable('sign_in_codes').set({ used_at: now }).where(isOwner(owner)).where('used_at', 'is', null).execute();
+  await tx.updateTable('sign_in_codes').set({ expires_at: now }).where(isOwner(owner)).where('used_at', 'is', null).where('expires_at', '>', now).execute();
 }
 
 export async function insertCode(tx: Tx, owner: CodeOwner, code: { hash: string; expiresAt: string }, now: string): Promise<void> {
