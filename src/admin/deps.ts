@@ -21,8 +21,8 @@ export interface AdminDeps {
   signIn: SignIn;
   /** Where links in messages point: PUBLIC_URL, or http://localhost:PORT. */
   publicUrl: string;
-  /** Rate-limit counts kept in the database (shared by every app process); in memory when absent. */
-  rateLimits?: RateLimitStores;
+  /** Rate-limit counts kept in the database (shared by every app process). */
+  rateLimits: RateLimitStores;
   /** Empties this process's catalogue page caches after an operator's catalogue change (src/admin/catalogue/). */
-  catalogueChanged?: () => void;
+  catalogueChanged: () => void;
 }

@@ -38,7 +38,5 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.use(affiliatesAdminRoutes(deps));
   router.use(messagesAdminRoutes(deps));
 
-  // Until (unless) a dashboard section answers /admin, it shows the orders.
-  router.get('/admin', (_req, res) => res.redirect(303, '/admin/orders'));
   return router;
 }

@@ -16,13 +16,12 @@ export const CODE_MESSAGES: Record<Reason, string> = {
 };
 
 /**
- * A per-client limit: asking for codes costs messages, guessing them must be slow. With a store
- * the counts are kept in the database (keyed hashes, no addresses), so they hold across every app
- * process; without one, in this process.
+ * A per-client limit: asking for codes costs messages, guessing them must be slow. The counts are
+ * kept in the database (keyed hashes, no addresses), so they hold across every app process.
  */
-export function perClientLimit(max: number, minutes: number, store: Store | undefined): RequestHandler {
+export function perClientLimit(max: number, minutes: number, store: Store): RequestHandler {
   return rateLimit({
-    ...(store ? { store } : {}),
+    store,
     windowMs: minutes * 60_000,
     limit: max,
     standardHeaders: 'draft-8',

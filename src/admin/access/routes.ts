@@ -22,8 +22,8 @@ export function adminSignInRoutes(deps: AdminDeps, signIn: OperatorSignIn): Rout
   const { clock, config } = deps;
   const router = Router();
   // Per-client limits (no address kept) on top of the lockout kept on the operator row.
-  const passwordLimit = perClientLimit(config.signInLimitPerClient, 15, deps.rateLimits?.store('admin-password'));
-  const codeLimit = perClientLimit(config.signInLimitPerClient * 3, 15, deps.rateLimits?.store('admin-code'));
+  const passwordLimit = perClientLimit(config.signInLimitPerClient, 15, deps.rateLimits.store('admin-password'));
+  const codeLimit = perClientLimit(config.signInLimitPerClient * 3, 15, deps.rateLimits.store('admin-code'));
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') =>
     res.status(status).render('admin/sign-in', { title: 'Operator sign-in', error, email });
