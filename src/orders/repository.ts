@@ -43,7 +43,7 @@ export async function insertOrder(tx: Transaction<Database>, order: NewOrder, no
     .insertInto('order_items')
     .values(order.items.map((i) => ({ order_id: id, release_id: i.releaseId, track_id: i.trackId, title: i.title, price_pence: i.pricePence })))
     .execute();
-  await addEvent(tx, id, null, 'pending', 'created', `${order.items.length} items, ${order.paymentMethod}`, now);
+  await addEvent(tx, id, null, 'pending', 'created', `${order.items.length} item${order.items.length === 1 ? '' : 's'}, ${order.paymentMethod}`, now);
   return id;
 }
 

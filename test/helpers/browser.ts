@@ -1,5 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject, onTestFailed } from 'vitest';
 
 /** Debian's Chromium, headless, with the flags this sandbox needs (no network beyond loopback). */
 export async function launchBrowser(executablePath: string): Promise<Browser> {
@@ -26,6 +26,20 @@ export function watchForErrors(page: import('playwright-core').Page): string[] {
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
   page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${response.url()}`));
   return errors;
+}
+
+/**
+ * When the test fails, prints what the page went through: every request with its answer (or why it
+ * failed) and the text the page showed last, so a failure seen once in CI can be understood.
+ */
+function reportOnFailure(page: Page): void {
+  const trail: string[] = [];
+  page.on('requestfinished', async (request) => trail.push(`${request.method()} ${request.url()} -> ${(await request.response())?.status()} (${request.resourceType()})`));
+  page.on('requestfailed', (request) => trail.push(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`));
+  onTestFailed(async () => {
+    const shown = page.isClosed() ? '(page closed)' : await page.locator('body').innerText({ timeout: 2000 }).catch((error: Error) => `(unreadable: ${error.message})`);
+    console.error(`Browser trail of the failed test:\n${trail.join('\n')}\nLast page: ${page.isClosed() ? '' : page.url()}\n${shown.slice(0, 1500)}`);
+  });
 }
 
 /** What a browser test drives: the store (or a stand-in) it started, and Chromium. */
@@ -59,6 +73,7 @@ export function browserJourney<T extends { close(): Promise<void> }>(start: () =
     },
     async newPage(context) {
       const page = await (context ?? journey.browser).newPage();
+      reportOnFailure(page);
       return { page, errors: watchForErrors(page) };
     },
   };
