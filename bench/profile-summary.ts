@@ -40,6 +40,23 @@ const show = (title: string, map: Map<string, number>) => {
   console.log(`\n${title}`);
   for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
 };
+// Inclusive time of the store's own functions (a function counted once per stack, however deep it recurses).
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
+const inclusive = new Map<string, number>();
+for (const [id, t] of self) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const frame = nodeById.get(at)!.callFrame;
+    if (!/\/work\/main\/(src|views)\//.test(frame.url)) continue;
+    const key = `${frame.functionName || '(anonymous)'} ${owner(frame.url)}:${frame.lineNumber + 1}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + t);
+  }
+}
 console.log(`${(total / 1e6).toFixed(1)} s sampled`);
 show('Self time by package / file', byOwner);
 show('Self time by function', byFunction);
+show('Inclusive time of our own functions', inclusive);

@@ -1,5 +1,6 @@
 import { startPayPalSandbox } from '../src/sandbox/paypal/index.js';
 import { expectStatus, percentiles, VirtualShopper } from './lib/client.js';
+import { startSmtpSink } from './lib/smtp-sink.js';
 import { startStore, withBenchDatabase } from './lib/store.js';
 
 /**
@@ -44,7 +45,8 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
   const releases = await withBenchDatabase(databaseUrl, ({ db }) => db.selectFrom('releases').select(['id', 'slug']).where('id', '<=', 2000).orderBy('id').execute());
   const startedAt = await withBenchDatabase(databaseUrl, async ({ db }) => Number((await db.selectFrom('orders').select((eb) => eb.fn.max<number>('id').as('n')).executeTakeFirst())?.n ?? 0));
   const paypal = await startPayPalSandbox({ ...ACCOUNT, webhookUrl: `http://127.0.0.1:${PORT}/webhooks/paypal`, port: 0, host: '127.0.0.1' });
-  const store = await startStore({ port: PORT, databaseUrl, paypal: { apiBase: paypal.url, ...ACCOUNT } });
+  const smtp = await startSmtpSink();
+  const store = await startStore({ port: PORT, databaseUrl, paypal: { apiBase: paypal.url, ...ACCOUNT }, smtpUrl: smtp.url });
   const baseUrl = `http://127.0.0.1:${PORT}`;
   let next = 0;
   const pick = () => releases[next++ % releases.length]!;
@@ -85,10 +87,12 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
       order_p99_ms: percentiles(times).p99,
       http_requests_per_order: 6,
       step_p50_ms: Object.fromEntries([...stepTimes].map(([name, times]) => [name, percentiles(times).p50])),
+      confirmations_sent_meanwhile: smtp.received(),
       peak_rss_mb: rss,
     };
   } finally {
     await store.stop();
     await paypal.close();
+    await smtp.close();
   }
 }

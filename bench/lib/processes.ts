@@ -18,7 +18,7 @@ export interface Child {
 export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<Child> {
   // BENCH_PROFILE=DIR: each child writes a V8 CPU profile there when it stops (see bench/profile-summary.ts).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  // The child's log lines (warnings and errors only, in the store) go to a file beside the bench data.
+  // The child's log lines go to a file beside the bench data, one per child and port, replaced each run.
   fs.mkdirSync('data/bench/logs', { recursive: true });
   const log = fs.openSync(`data/bench/logs/${path.basename(script, '.ts')}-${new URL(readyUrl).port}.log`, 'w');
   const child = fork(script, args, { env, execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', log, 'inherit', 'ipc'] });
@@ -30,9 +30,12 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
     stop: () => stop(child),
   };
   return new Promise((resolve, reject) => {
-    const failed = (code: number | null) => reject(new Error(`${script} exited with ${code} before it answered`));
+    const failed = (code: number | null) => {
+      clearInterval(poll);
+      reject(new Error(`${script} exited with ${code} before it answered`));
+    };
     child.once('exit', failed);
-    const poll = setInterval(async () => {
+    const poll: NodeJS.Timeout = setInterval(async () => {
       try {
         await fetch(readyUrl);
         clearInterval(poll);

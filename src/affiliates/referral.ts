@@ -5,8 +5,10 @@ import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
 import { AFFILIATE_COOKIE_NAME, CONSENT_COOKIE, cookieMaxAge } from '../privacy/cookies.js';
 import { countVisit, findActiveAffiliate, parseAffiliateNumber } from './repository.js';
+import { HttpError } from '../web/errors.js';
 
 const MAX_PATH = 190;
+const MAX_LOCATION = 2000;
 
 /** The `a` cookie's value when it is a well-formed affiliate number (checked against the database by the caller). */
 export function affiliateCookie(req: Request): number | null {
@@ -46,6 +48,8 @@ export function referralLanding({ db, settings, clock, logger }: { db: Db; setti
     }
     if (values.length === 0) return next();
     const location = withoutAffiliateParam(req);
+    // The address is sent back in a Location header, which clients and proxies refuse past a few KB.
+    if (location.length > MAX_LOCATION) return next(new HttpError(414, 'That address is too long.'));
     try {
       const number = values.length === 1 ? parseAffiliateNumber(values[0]) : null;
       const affiliate = number === null ? undefined : await findActiveAffiliate(db, number);

@@ -12,7 +12,8 @@ const itemForm = z.object({
 
 /** Only a path on this site: a form can never send the shopper to another origin. */
 function safeReturnPath(back: string | undefined): string {
-  return back && /^\/(?![/\\])[\x21-\x7e]*$/.test(back) ? back : '/basket';
+  // Bounded: a longer address would make a Location header that clients and proxies refuse.
+  return back && /^\/(?![/\\])[\x21-\x7e]{0,2000}$/.test(back) ? back : '/basket';
 }
 
 export function basketOf(req: Request): BasketState {

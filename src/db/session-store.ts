@@ -1,4 +1,5 @@
 import session from 'express-session';
+import { LRUCache } from 'lru-cache';
 import type { Db } from './database.js';
 import { fromDbTime, toDbTime, upsert } from './dialect.js';
 
@@ -13,6 +14,13 @@ const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
  */
 export class DatabaseSessionStore extends session.Store {
   private pruneTimer: NodeJS.Timeout | undefined;
+  /**
+   * The expiry each session had when this request read it: express-session reads the session at
+   * the start of every request and touches it at the end, so touch() can tell without asking the
+   * database again whether the row is fresh enough to leave alone (the purchase bench: one query
+   * fewer on every request with a session).
+   */
+  private readExpiry = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(
     private readonly db: Db,
@@ -29,11 +37,14 @@ export class DatabaseSessionStore extends session.Store {
   override get(sid: string, callback: Callback): void {
     this.db
       .selectFrom('sessions')
-      .select('data')
+      .select(['data', 'expires_at'])
       .where('sid', '=', sid)
       .where('expires_at', '>', toDbTime(this.clock()))
       .executeTakeFirst()
-      .then((row) => callback(null, row ? JSON.parse(row.data) : null), callback);
+      .then((row) => {
+        if (row) this.readExpiry.set(sid, row.expires_at);
+        callback(null, row ? JSON.parse(row.data) : null);
+      }, callback);
   }
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
@@ -45,6 +56,10 @@ export class DatabaseSessionStore extends session.Store {
   override touch(sid: string, data: session.SessionData, callback?: Callback): void {
     const expires = this.expiryOf(data);
     const staleBefore = toDbTime(new Date(fromDbTime(expires).getTime() - TOUCH_INTERVAL_MS));
+    const read = this.readExpiry.get(sid);
+    this.readExpiry.delete(sid);
+    // Times are UTC 'YYYY-MM-DD HH:MM:SS': as strings they sort as the times do.
+    if (read !== undefined && read >= staleBefore) return void callback?.();
     this.db
       .updateTable('sessions')
       .set({ expires_at: expires })
