@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { codeEntryHandlers, perClientLimit } from '../sign-in-codes/routes.js';
+import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
-import type { RateLimitStores } from '../web/rate-limit-store.js';
+import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { findActiveAffiliate, monthlyFigures, type MonthFigures } from './repository.js';
@@ -70,8 +70,8 @@ function affiliateIdOf(req: Request, clock: () => Date): number | undefined {
 
 export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, rateLimits }: { db: Db; signIn: AffiliateSignIn; clock: () => Date; limitPerClient: number; publicUrl: string | undefined; rateLimits: RateLimitStores }): Router {
   const router = Router();
-  const requestLimit = perClientLimit(limitPerClient, 15, rateLimits.store('affiliate-code-request'));
-  const verifyLimit = perClientLimit(limitPerClient * 3, 15, rateLimits.store('affiliate-code-check'));
+  const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('affiliate-code-request') });
+  const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('affiliate-code-check') });
   const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') => res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });

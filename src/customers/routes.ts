@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { fromDbTime } from '../db/dialect.js';
 import { library } from '../downloads/repository.js';
-import { codeEntryHandlers, perClientLimit } from '../sign-in-codes/routes.js';
+import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
-import type { RateLimitStores } from '../web/rate-limit-store.js';
+import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
@@ -24,8 +24,8 @@ export interface AccountDeps {
 
 export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }: AccountDeps): Router {
   const router = Router();
-  const requestLimit = perClientLimit(limitPerClient, 15, rateLimits.store('account-code-request'));
-  const verifyLimit = perClientLimit(limitPerClient * 3, 15, rateLimits.store('account-code-check'));
+  const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('account-code-request') });
+  const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('account-code-check') });
 
   const renderSignIn = (res: Response, status = 200, error?: string, contact = '') =>
     res.status(status).render('account/sign-in', { title: 'Sign in', robots: 'noindex', error, contact });

@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -7,7 +6,7 @@ import { toDbTime } from '../db/dialect.js';
 import { contactText, parseContact } from '../customers/contact.js';
 import { queueMessage } from '../notifications/outbox.js';
 import { HttpError } from '../web/errors.js';
-import type { RateLimitStores } from '../web/rate-limit-store.js';
+import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { parseBody } from '../web/params.js';
 import { CONSENT_COOKIE, consentNeeded, cookieMaxAge, storeCookies } from './cookies.js';
 
@@ -49,13 +48,11 @@ export interface PrivacyDeps {
 
 export function privacyRoutes({ db, config, clock, rateLimits }: PrivacyDeps): Router {
   const router = Router();
-  const contactLimit = rateLimit({
+  const contactLimit = perClientLimit({
+    max: config.contactLimitPerClient,
+    minutes: 60,
     store: rateLimits.store('contact-form'),
-    windowMs: 60 * 60_000,
-    limit: config.contactLimitPerClient,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, 'You have sent several messages already. Please wait an hour and try again, or write to us by email.')),
+    message: 'You have sent several messages already. Please wait an hour and try again, or write to us by email.',
   });
 
   router.get('/privacy', (_req, res) => {

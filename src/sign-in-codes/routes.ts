@@ -1,5 +1,4 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { rateLimit, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { HttpError } from '../web/errors.js';
 import { parseBody } from '../web/params.js';
@@ -15,20 +14,6 @@ export const CODE_MESSAGES: Record<Reason, string> = {
   locked: 'Too many wrong tries for that code. Please ask for a new one.',
 };
 
-/**
- * A per-client limit: asking for codes costs messages, guessing them must be slow. The counts are
- * kept in the database (keyed hashes, no addresses), so they hold across every app process.
- */
-export function perClientLimit(max: number, minutes: number, store: Store): RequestHandler {
-  return rateLimit({
-    store,
-    windowMs: minutes * 60_000,
-    limit: max,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, 'Too many tries from here. Please wait a few minutes and try again.')),
-  });
-}
 
 /** What differs between the code-entry pages of customers, affiliates and operators. */
 export interface CodeEntry<Key> {

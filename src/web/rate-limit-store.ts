@@ -7,7 +7,9 @@
  * matched against a list of addresses without the secret.
  */
 import { createHmac } from 'node:crypto';
-import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import type { RequestHandler } from 'express';
+import { rateLimit, type ClientRateLimitInfo, type Options, type Store } from 'express-rate-limit';
+import { HttpError } from './errors.js';
 import type { Db } from '../db/database.js';
 import { fromDbTime, toDbTime } from '../db/dialect.js';
 import { currentHits, decrementHits, deleteEnded, deleteKey, incrementHits } from './rate-limit-repository.js';
@@ -93,4 +95,22 @@ export class DatabaseRateLimitStore implements Store {
   hash(key: string): string {
     return createHmac('sha256', this.secret).update(`rate-limit\0${this.prefix}${key}`).digest('hex');
   }
+}
+
+/**
+ * A per-client limit whose counts are kept in the database (keyed hashes, no addresses), so it
+ * holds across every app process. Over the limit, the visitor gets `message` on a 429 page.
+ */
+export function perClientLimit({ max, minutes, store, message = 'Too many tries from here. Please wait a few minutes and try again.' }: { max: number; minutes: number; store: Store; message?: string }): RequestHandler {
+  return rateLimit({
+    store,
+    windowMs: minutes * 60_000,
+    limit: max,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // Any client can send X-Forwarded-For; with TRUST_PROXY off it is ignored, and need not be
+    // logged as a misconfiguration on every such request.
+    validate: { xForwardedForHeader: false },
+    handler: (_req, _res, next) => next(new HttpError(429, message)),
+  });
 }

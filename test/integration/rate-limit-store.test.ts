@@ -1,7 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Options } from 'express-rate-limit';
 import { toDbTime } from '../../src/db/dialect.js';
-import { createRateLimitStores, type DatabaseRateLimitStore, type RateLimitStores } from '../../src/web/rate-limit-store.js';
+import { errorHandler } from '../../src/web/errors.js';
+import { createLogger } from '../../src/web/logging.js';
+import { createRateLimitStores, perClientLimit, type DatabaseRateLimitStore, type RateLimitStores } from '../../src/web/rate-limit-store.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 const WINDOW_MS = 60_000;
@@ -71,6 +76,28 @@ describe.each(databaseKinds())('database rate-limit store on $kind', ({ kind, sk
     now = new Date(now.getTime() + WINDOW_MS);
     expect(await stores.sweep()).toBe(rows.length);
     expect(await database.db.selectFrom('rate_limits').selectAll().execute()).toEqual([]);
+  });
+
+  it.skipIf(skip)('answers a client over the limit with a 429 and its message, and ignores a forged X-Forwarded-For quietly', async () => {
+    const app = express();
+    app.post('/try', perClientLimit({ max: 2, minutes: 15, store: stores.store('http-try'), message: 'Slow down, please.' }), (_req, res) => void res.send('ok'));
+    app.set('views', 'views').set('view engine', 'ejs');
+    app.use(errorHandler(createLogger('silent')));
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const consoleError = vi.spyOn(console, 'error');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/try`;
+      // A different forged address each time: with trust proxy off it must not make a new client.
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push(await fetch(url, { method: 'POST', headers: { 'x-forwarded-for': `203.0.113.${i}` } }));
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 429]);
+      expect(await statuses[2]!.text()).toContain('Slow down, please.');
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+      server.close();
+    }
   });
 
   it.skipIf(skip)('refuses one limiter name used twice (two limiters would count into one row)', () => {

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { codeEntryHandlers, CODE_MESSAGES as SHARED_CODE_MESSAGES, perClientLimit } from '../../sign-in-codes/routes.js';
+import { codeEntryHandlers, CODE_MESSAGES as SHARED_CODE_MESSAGES } from '../../sign-in-codes/routes.js';
+import { perClientLimit } from '../../web/rate-limit-store.js';
 import { parseBody } from '../../web/params.js';
 import { recordAudit } from '../audit.js';
 import type { AdminDeps } from '../deps.js';
@@ -22,8 +23,8 @@ export function adminSignInRoutes(deps: AdminDeps, signIn: OperatorSignIn): Rout
   const { clock, config } = deps;
   const router = Router();
   // Per-client limits (no address kept) on top of the lockout kept on the operator row.
-  const passwordLimit = perClientLimit(config.signInLimitPerClient, 15, deps.rateLimits.store('admin-password'));
-  const codeLimit = perClientLimit(config.signInLimitPerClient * 3, 15, deps.rateLimits.store('admin-code'));
+  const passwordLimit = perClientLimit({ max: config.signInLimitPerClient, minutes: 15, store: deps.rateLimits.store('admin-password') });
+  const codeLimit = perClientLimit({ max: config.signInLimitPerClient * 3, minutes: 15, store: deps.rateLimits.store('admin-code') });
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') =>
     res.status(status).render('admin/sign-in', { title: 'Operator sign-in', error, email });
