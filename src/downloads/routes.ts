@@ -14,6 +14,13 @@ export interface DownloadDeps {
   clock: () => Date;
 }
 
+/**
+ * Read size for a track file: Node's 64 KB default means 160 reads and socket writes per 10 MB
+ * track, and those calls were most of the store's CPU in the download bench; 256 KB quarters
+ * them for at most 256 KB more memory per download in flight.
+ */
+const FILE_CHUNK_BYTES = 256 * 1024;
+
 const notFound = () => new HttpError(404, 'We could not find that download. It may not be yours, or the order was refunded.');
 
 function signedInCustomer(req: Request): number {
@@ -42,8 +49,11 @@ export function downloadRoutes({ db, mediaDir, clock }: DownloadDeps): Router {
     if (!track) throw notFound();
     if (startsAtZero(req)) await logDownload(db, { customerId, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
     res.attachment(trackFileName(track.artist, track.title));
-    // send() answers Range requests, so an interrupted download resumes where it stopped.
-    res.sendFile(track.media_file, { root: mediaRoot, headers: { 'Content-Type': 'audio/mpeg', 'Cache-Control': 'private, no-store' } });
+    // send() answers Range requests, so an interrupted download resumes where it stopped. It
+    // hands its options on to fs.createReadStream, which is how highWaterMark (not in Express's
+    // types, hence no object literal here) sets the read size.
+    const fileOptions = { root: mediaRoot, highWaterMark: FILE_CHUNK_BYTES, headers: { 'Content-Type': 'audio/mpeg', 'Cache-Control': 'private, no-store' } };
+    res.sendFile(track.media_file, fileOptions);
   });
 
   router.get('/download/release/:file', async (req, res) => {
