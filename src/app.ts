@@ -1,38 +1,23 @@
 import path from 'node:path';
-import express from 'express';
+import express, { type Express } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
-import { basketCount, createBasketService } from './basket/basket.js';
+import { basketCount } from './basket/basket.js';
 import { basketRoutes } from './basket/routes.js';
 import { referralLanding } from './affiliates/referral.js';
 import { affiliateRoutes } from './affiliates/routes.js';
-import { createAffiliatesService } from './affiliates/service.js';
-import { createAffiliateSignIn } from './affiliates/sign-in.js';
-import { createPageCache } from './catalogue/page-cache.js';
-import { visitorPageCache } from './catalogue/visitor-page-cache.js';
-import { createCatalogueRepository } from './catalogue/repository.js';
 import { catalogueRoutes } from './catalogue/routes.js';
-import { createCatalogueService } from './catalogue/service.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
-import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
 import { ownedBasketLines } from './customers/owned-lines.js';
-import { revokeOrderTracks } from './customers/repository.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerTimeouts } from './customers/session.js';
-import { createSignIn } from './customers/sign-in.js';
 import { downloadRoutes } from './downloads/routes.js';
 import { checkoutRoutes } from './orders/checkout-routes.js';
-import { createOrdersService } from './orders/service.js';
-import { createPayPalClient } from './payments/paypal/client.js';
-import { createPayPalMethod } from './payments/paypal/method.js';
-import { createPayForItClient } from './payments/payforit/client.js';
-import { createPayForItMethod } from './payments/payforit/method.js';
 import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
-import { DatabaseSessionStore } from './db/session-store.js';
 import { errorHandler, notFound } from './web/errors.js';
-import { createRateLimitStores } from './web/rate-limit-store.js';
 import { exposeFlash } from './web/flash.js';
+import { saveSessionBeforeRedirect } from './web/save-before-redirect.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
 import { ANALYTICS_HOSTS, cookieMaxAge, SESSION_COOKIE } from './privacy/cookies.js';
@@ -42,7 +27,7 @@ import { smsStopRoute } from './privacy/sms-stop.js';
 import { viewHelpers } from './web/view-helpers.js';
 import { adminRoutes } from './admin/routes.js';
 import { adminUploadParsing } from './admin/catalogue/uploads.js';
-import { createUsageStats } from './analytics/usage-stats.js';
+import { buildServices, type StoreServices } from './services.js';
 
 export interface AppDeps {
   config: Config;
@@ -61,45 +46,70 @@ export interface AppDeps {
   messagesPage?: { path: string; handler: express.Handler };
 }
 
+/** What the mounting functions below read: the app's settings and its services. */
+interface Wiring {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  clock: () => Date;
+  services: StoreServices;
+}
+
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 const EXPIRY_SWEEP_MS = 60_000;
 
-export function createApp({ config, database, logger, clock = () => new Date(), paypal, payforit, testMode, mounts = [], messagesPage }: AppDeps) {
+/**
+ * The Express app: the store's services (src/services.ts) behind its routes, mounted in the order
+ * that matters: what needs no session first, then the session chain (sessions, bodies, CSRF, flash),
+ * then every feature's routes, then the 404 and error pages.
+ */
+export function createApp(deps: AppDeps) {
+  const { config, logger, testMode, mounts = [], messagesPage } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const services = buildServices({ ...deps, clock });
+  const wiring: Wiring = { config, database: deps.database, logger, clock, services };
   const app = express();
-  const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
+  configureExpress(app, config);
+  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
+
+  app.use(requestLogger(logger));
+  if (services.usageStats) app.use(services.usageStats.middleware);
+  for (const mount of mounts) app.use(mount.path, mount.handler);
+  mountBeforeSessions(app, wiring);
+  mountSessionChain(app, wiring);
+  mountFeatures(app, wiring);
+  if (messagesPage) app.use(messagesPage.handler);
+  app.use(notFound);
+  app.use(errorHandler(logger));
+
+  const stopSweeps = startSweeps(services, logger);
+  return Object.assign(app, {
+    orders: services.orders,
+    methods: services.methods,
+    affiliates: services.affiliates,
+    usageStats: services.usageStats,
+    /** Stops timers; resolves once buffered usage counts are written (await it before closing the database). */
+    close: async () => {
+      stopSweeps();
+      await services.close();
+    },
+  });
+}
+
+function configureExpress(app: Express, config: Config): void {
   app.set('trust proxy', config.trustProxy);
   app.set('views', path.join(ROOT, 'views'));
   app.set('view engine', 'ejs');
   // Compiled templates are cached in every mode: rendering is the hot path of every page.
   app.set('view cache', true);
   app.disable('x-powered-by');
-  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
+}
 
-  const catalogueRepo = createCatalogueRepository(database.db);
-  const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
-  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
-  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
-  const baskets = createBasketService(catalogue);
-  const signIn = createSignIn({ db: database.db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
-  const affiliates = createAffiliatesService({ db: database.db, settings: config.affiliates, clock });
-  const orders = createOrdersService({
-    db: database.db,
-    clock,
-    pendingMinutes: config.pendingOrderMinutes,
-    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }), affiliates.creditOrder],
-    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
-  });
-  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
-  const payforitClient = createPayForItClient({ ...payforit, clock });
-  const methods = [
-    createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger }),
-    createPayForItMethod({ client: payforitClient, orders, db: database.db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
-  ];
-  app.use(requestLogger(logger));
-  const usageStats = config.usageStats ? createUsageStats({ db: database.db, clock, logger, publicUrl: config.publicUrl }) : null;
-  if (usageStats) app.use(usageStats.middleware);
-  for (const mount of mounts) app.use(mount.path, mount.handler);
+/** Security headers, static files, the referral landing, health, and what proves itself by signature. */
+function mountBeforeSessions(app: Express, { config, database, logger, clock, services }: Wiring): void {
+  const { methods } = services;
+  const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
   app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
@@ -107,29 +117,29 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });
   });
-
   // Providers' notifications prove themselves by signature; they come before sessions and CSRF.
   for (const method of methods) app.use(method.notificationRoutes());
   app.use(unsubscribePostRoute({ db: database.db, secret: config.sessionSecret, clock }));
   // STOP by text: only with a real Twilio account (its auth token signs the webhook).
-  if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, clock }));
-
+  if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: services.publicUrl, clock }));
   // A catalogue page already rendered for visitors without a session goes out before sessions load (bench: the session and the chain after it cost most of a page).
-  app.use(visitorPages.beforeSession(SESSION_COOKIE.name));
-  const sessionStore = new DatabaseSessionStore(database.db, clock);
-  // Rate-limit counts in the database too: a limit holds however many processes serve the store.
-  const rateLimits = createRateLimitStores({ db: database.db, secret: config.sessionSecret, clock });
+  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name));
+}
+
+/** Sessions, request bodies, CSRF, flash messages, time-outs, consent, and what every page shows. */
+function mountSessionChain(app: Express, { config, database, clock, services }: Wiring): void {
   app.use(
     session({
       name: SESSION_COOKIE.name,
       secret: config.sessionSecret,
-      store: sessionStore,
+      store: services.sessionStore,
       resave: false,
       saveUninitialized: false,
       // 'auto' marks the cookie Secure whenever the request came over TLS (as TRUST_PROXY reports it).
       cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: cookieMaxAge(config, SESSION_COOKIE.name) },
     }),
   );
+  app.use(saveSessionBeforeRedirect);
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
   const csrf = csrfProtection(config.sessionSecret, clock);
@@ -147,41 +157,32 @@ export function createApp({ config, database, logger, clock = () => new Date(), 
     Object.defineProperty(res.locals, 'basketCount', { get: () => basketCount(req.session.basket), enumerable: true });
     next();
   });
+}
 
-  app.use(catalogueRoutes({ catalogue, repo: catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages }));
-  app.use(basketRoutes({ baskets, ownedLines: ownedBasketLines(database.db) }));
-  app.use(checkoutRoutes({ baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: affiliates.activeAffiliate }));
+/** Every feature's pages and actions. */
+function mountFeatures(app: Express, { config, database, logger, clock, services }: Wiring): void {
+  const db = database.db;
+  const { rateLimits, methods, orders, signIn, publicUrl } = services;
+  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
+  app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate }));
   for (const method of methods) app.use(method.routes());
-  if (messagesPage) app.use(messagesPage.handler);
-  app.use(accountRoutes({ db: database.db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
-  app.use(affiliateRoutes({ db: database.db, signIn: createAffiliateSignIn({ db: database.db, secret: config.sessionSecret, clock, storeName: config.storeName }), clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
-  app.use(downloadRoutes({ db: database.db, mediaDir: config.mediaDir, clock }));
-  app.use(privacyRoutes({ db: database.db, config, clock, rateLimits }));
-  app.use(marketingRoutes({ db: database.db, secret: config.sessionSecret, clock }));
-  app.use(adminRoutes({ db: database.db, clock, config, logger, orders, methods, signIn, publicUrl: config.publicUrl ?? `http://localhost:${config.port}`, rateLimits, catalogueChanged: () => (pageCache.clear(), visitorPages.clear()) }));
+  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
+  app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
+  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock }));
+  app.use(privacyRoutes({ db, config, clock, rateLimits }));
+  app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
+  app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged }));
+}
 
-  app.use(notFound);
-  app.use(errorHandler(logger));
-
-  const expirySweep = setInterval(() => {
+/** Every minute: pending orders past their time expire, commissions past their hold are approved. */
+function startSweeps({ orders, affiliates }: StoreServices, logger: Logger): () => void {
+  const sweep = setInterval(() => {
     void orders.expireStale().catch((err) => logger.error({ err }, 'expiring orders failed'));
     void affiliates.approveDueCommissions().catch((err) => logger.error({ err }, 'approving commissions failed'));
   }, EXPIRY_SWEEP_MS);
-  expirySweep.unref();
-
-  return Object.assign(app, {
-    orders,
-    methods,
-    affiliates,
-    usageStats,
-    /** Stops timers; resolves once buffered usage counts are written (await it before closing the database). */
-    close: async () => {
-      clearInterval(expirySweep);
-      sessionStore.close();
-      rateLimits.close();
-      await usageStats?.close();
-    },
-  });
+  sweep.unref();
+  return () => clearInterval(sweep);
 }
 
 export type StoreApp = ReturnType<typeof createApp>;

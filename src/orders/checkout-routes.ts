@@ -83,7 +83,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
 
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
-    const details = await orders.details(order.id);
+    const details = await orders.details(order.id, order);
     if (order.status === 'paid') removePaidItems(req, details.items);
     res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method });
   });

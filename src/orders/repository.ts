@@ -71,8 +71,18 @@ export async function addEvent(tx: Tx, orderId: number, from: OrderStatus | null
  * Moves an order to `to` only from a state allowed to reach it, as one conditional UPDATE: of two
  * racing callers exactly one sees `true`, and only that one records the event.
  */
-export async function transition(tx: Tx, orderId: number, to: OrderStatus, event: string, detail: string | null, now: string, extra: { paid_at?: string; customer_id?: number } = {}): Promise<boolean> {
-  const current = await tx.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirstOrThrow();
+export async function transition(
+  tx: Tx,
+  orderId: number,
+  to: OrderStatus,
+  event: string,
+  detail: string | null,
+  now: string,
+  extra: { paid_at?: string; customer_id?: number } = {},
+  /** The status the caller read under lockOrder in this transaction: no need to read it again. */
+  lockedFrom?: OrderStatus,
+): Promise<boolean> {
+  const from = lockedFrom ?? (await tx.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirstOrThrow()).status;
   const result = await tx
     .updateTable('orders')
     .set({ status: to, updated_at: now, ...extra })
@@ -80,7 +90,7 @@ export async function transition(tx: Tx, orderId: number, to: OrderStatus, event
     .where('status', 'in', statesThatCanBecome(to))
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return false;
-  await addEvent(tx, orderId, current.status, to, event, detail, now);
+  await addEvent(tx, orderId, from, to, event, detail, now);
   return true;
 }
 
@@ -99,6 +109,17 @@ export async function insertPayment(db: Tx, orderId: number, method: string, pro
 
 export async function findPayment(db: Tx, method: string, providerRef: string) {
   return db.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef).executeTakeFirst();
+}
+
+/** A payment attempt with the few fields of its order that the return and cancel pages need, in one query. */
+export async function findPaymentWithOrder(db: Tx, method: string, providerRef: string) {
+  return db
+    .selectFrom('payments')
+    .innerJoin('orders', 'orders.id', 'payments.order_id')
+    .select(['payments.provider_ref', 'orders.id as order_id', 'orders.reference', 'orders.status'])
+    .where('payments.method', '=', method)
+    .where('payments.provider_ref', '=', providerRef)
+    .executeTakeFirst();
 }
 
 /** The payment attempt, read as committed now and held until the transaction ends (MySQL). */

@@ -97,7 +97,7 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
           return 'already-paid';
         }
         const customerId = await findOrCreateCustomer(tx, facts.contact, at);
-        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId });
+        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId }, order.status);
         if (!moved) return 'already-paid';
         await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
         await recordMarketingChoice(tx, customerId, order.marketing_opt_in === 1, at);
@@ -131,7 +131,7 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
           await sql.addEvent(tx, order.id, order.status, order.status, 'partial_refund', `${amountPence} pence refunded (${source})`, at);
           return 'partial' as const;
         }
-        const moved = await sql.transition(tx, order.id, 'refunded', 'refunded', `${method} refund (${source})`, at);
+        const moved = await sql.transition(tx, order.id, 'refunded', 'refunded', `${method} refund (${source})`, at, {}, order.status);
         if (moved) {
           await sql.updatePayment(tx, payment.id, { status: 'refunded' }, at);
           for (const step of onRefunded) await step(tx, order.id, at);
@@ -155,10 +155,18 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
     providerEventSeen: (provider: string, eventId: string) => sql.providerEventSeen(db, provider, eventId),
     recordProviderEvent: (provider: string, eventId: string, eventType: string) => sql.recordProviderEvent(db, provider, eventId, eventType, now()),
     findPayment: (method: string, providerRef: string) => sql.findPayment(db, method, providerRef),
+    findPaymentWithOrder: (method: string, providerRef: string) => sql.findPaymentWithOrder(db, method, providerRef),
+    /**
+     * The payment attempt once any settlement of it in progress has committed: the locking read
+     * waits for settleCapture's lock (MySQL; SQLite runs one transaction at a time), so a webhook
+     * racing the shopper's return sees what the return recorded. Locks nothing after it returns.
+     */
+    paymentAfterSettling: (method: string, providerRef: string) => db.transaction().execute((tx) => sql.lockPayment(tx, method, providerRef)),
     latestPayment: (orderId: number) => sql.latestPayment(db, orderId),
 
-    async details(orderId: number) {
-      const order = await sql.findOrderById(db, orderId);
+    /** An order with everything its page shows; pass the order row when the caller has just read it. */
+    async details(orderId: number, known?: Awaited<ReturnType<typeof sql.findOrderById>>) {
+      const order = known?.id === orderId ? known : await sql.findOrderById(db, orderId);
       const [items, events, payment, contact] = await Promise.all([sql.orderItems(db, orderId), sql.orderEvents(db, orderId), sql.latestPayment(db, orderId), sql.customerContact(db, order.customer_id)]);
       return { order, items, events, payment, contact };
     },

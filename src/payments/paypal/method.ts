@@ -128,14 +128,27 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
     };
   }
 
+  /**
+   * The shopper's return usually settles the capture while its webhook arrives. A payment already
+   * recorded as captured (by this capture, when one is named) has nothing left to apply, so PayPal
+   * is not asked about it again and no transaction is opened. Anything else takes the full path.
+   */
+  async function alreadyCaptured(providerRef: string, captureRef?: string): Promise<boolean> {
+    const payment = await orders.paymentAfterSettling(METHOD, providerRef);
+    return payment?.status === 'captured' && (captureRef === undefined || payment.capture_ref === captureRef);
+  }
+
   async function handleEvent(event: z.infer<typeof WebhookEvent>): Promise<void> {
     if (event.event_type === 'CHECKOUT.ORDER.APPROVED') {
       // The shopper approved but may never come back (closed tab): capture now, once.
       const order = z.object({ id: z.string() }).parse(event.resource);
+      if (await alreadyCaptured(order.id)) return;
       if ((await captureAndSettle(order.id, 'webhook')) === 'unavailable') throw new PaymentProviderError('capture unavailable', true);
     } else if (event.event_type === 'PAYMENT.CAPTURE.COMPLETED') {
       const capture = CaptureResource.parse(event.resource);
-      await settleFrom(await client.getOrder(capture.supplementary_data.related_ids.order_id), 'webhook');
+      const orderId = capture.supplementary_data.related_ids.order_id;
+      if (await alreadyCaptured(orderId, capture.id)) return;
+      await settleFrom(await client.getOrder(orderId), 'webhook');
     } else if (event.event_type === 'PAYMENT.CAPTURE.DENIED') {
       const capture = CaptureResource.parse(event.resource);
       await orders.recordDecline(METHOD, capture.supplementary_data.related_ids.order_id, 'declined', 'capture denied (webhook)');
@@ -175,10 +188,9 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
       /** The order behind a PayPal token, if this browser placed it. */
       async function ownedPayment(req: express.Request) {
         const { token } = parseQuery(tokenQuery, req.query);
-        const payment = await orders.findPayment(METHOD, token);
-        const order = payment && (await orders.findById(payment.order_id));
-        if (!payment || !order || !ownsOrder(req, order.reference)) throw new HttpError(404, 'We could not find that payment.');
-        return { payment, order };
+        const found = await orders.findPaymentWithOrder(METHOD, token);
+        if (!found || !ownsOrder(req, found.reference)) throw new HttpError(404, 'We could not find that payment.');
+        return { payment: { provider_ref: found.provider_ref }, order: { id: found.order_id, reference: found.reference, status: found.status } };
       }
 
       router.get('/checkout/paypal/return', async (req, res) => {

@@ -1,0 +1,92 @@
+import { createBasketService } from './basket/basket.js';
+import { createAffiliatesService } from './affiliates/service.js';
+import { createAffiliateSignIn } from './affiliates/sign-in.js';
+import { createUsageStats } from './analytics/usage-stats.js';
+import { createPageCache } from './catalogue/page-cache.js';
+import { createCatalogueRepository } from './catalogue/repository.js';
+import { createCatalogueService } from './catalogue/service.js';
+import { visitorPageCache } from './catalogue/visitor-page-cache.js';
+import type { Config, PayForItSettings, PayPalSettings } from './config.js';
+import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { revokeOrderTracks } from './customers/repository.js';
+import { createSignIn } from './customers/sign-in.js';
+import type { DatabaseHandle } from './db/database.js';
+import { DatabaseSessionStore } from './db/session-store.js';
+import { createOrdersService } from './orders/service.js';
+import { createPayForItClient } from './payments/payforit/client.js';
+import { createPayForItMethod } from './payments/payforit/method.js';
+import { createPayPalClient } from './payments/paypal/client.js';
+import { createPayPalMethod } from './payments/paypal/method.js';
+import { createRateLimitStores } from './web/rate-limit-store.js';
+import type { Logger } from 'pino';
+
+export interface ServiceDeps {
+  config: Config;
+  database: DatabaseHandle;
+  logger: Logger;
+  clock: () => Date;
+  paypal: PayPalSettings;
+  payforit: PayForItSettings;
+}
+
+/**
+ * Every service of the store, built once from explicit dependencies; src/app.ts mounts the HTTP
+ * side of each. What is shared between processes (sessions, rate limits) lives in the database.
+ */
+export function buildServices({ config, database, logger, clock, paypal, payforit }: ServiceDeps) {
+  const db = database.db;
+  /** Where links in messages point: PUBLIC_URL, or this machine's port. */
+  const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+
+  const catalogueRepo = createCatalogueRepository(db);
+  const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
+  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
+  const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
+  const baskets = createBasketService(catalogue);
+  const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
+  const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
+  const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
+  const orders = createOrdersService({
+    db,
+    clock,
+    pendingMinutes: config.pendingOrderMinutes,
+    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock }), affiliates.creditOrder],
+    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
+  });
+  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
+  const payforitClient = createPayForItClient({ ...payforit, clock });
+  const methods = [
+    createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger }),
+    createPayForItMethod({ client: payforitClient, orders, db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
+  ];
+  const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
+  const sessionStore = new DatabaseSessionStore(db, clock);
+  // Rate-limit counts in the database too: a limit holds however many processes serve the store.
+  const rateLimits = createRateLimitStores({ db, secret: config.sessionSecret, clock });
+
+  return {
+    publicUrl,
+    catalogueRepo,
+    catalogue,
+    visitorPages,
+    baskets,
+    signIn,
+    affiliateSignIn,
+    affiliates,
+    orders,
+    methods,
+    usageStats,
+    sessionStore,
+    rateLimits,
+    /** After an operator's catalogue change: this process's page caches show it at once. */
+    catalogueChanged: () => (pageCache.clear(), visitorPages.clear()),
+    /** Stops timers; resolves once buffered usage counts are written (before the database closes). */
+    async close() {
+      sessionStore.close();
+      rateLimits.close();
+      await usageStats?.close();
+    },
+  };
+}
+
+export type StoreServices = ReturnType<typeof buildServices>;
