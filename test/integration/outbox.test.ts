@@ -11,10 +11,10 @@ import { InvalidMessageError, queueMessage, type QueuedMessage } from '../../src
 import { SendError, type EmailSender, type SmsSender } from '../../src/notifications/senders.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/notifications/worker.js';
-import { newStandInAccount, startTwilioSandbox, type RunningTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import type { OutboxChildConfig } from '../helpers/outbox-child.js';
-import { freePort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { freePort, startSmtpServer } from '../helpers/smtp.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CHILD = path.join(ROOT, 'test/helpers/outbox-child.ts');
