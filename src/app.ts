@@ -87,6 +87,8 @@ export function createApp(deps: AppDeps) {
   return Object.assign(app, {
     orders: services.orders,
     methods: services.methods,
+    /** What the minute sweep runs: exposed so a test (or an operator's script) can run it now. */
+    expirePendingOrders: services.expirePendingOrders,
     affiliates: services.affiliates,
     usageStats: services.usageStats,
     /** Stops timers; resolves once buffered usage counts are written (await it before closing the database). */
@@ -175,10 +177,10 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged }));
 }
 
-/** Every minute: pending orders past their time expire, commissions past their hold are approved. */
-function startSweeps({ orders, affiliates }: StoreServices, logger: Logger): () => void {
+/** Every minute: pending orders past their time expire (after a last look at the provider), commissions past their hold are approved. */
+function startSweeps({ expirePendingOrders, affiliates }: StoreServices, logger: Logger): () => void {
   const sweep = setInterval(() => {
-    void orders.expireStale().catch((err) => logger.error({ err }, 'expiring orders failed'));
+    void expirePendingOrders().catch((err) => logger.error({ err }, 'expiring orders failed'));
     void affiliates.approveDueCommissions().catch((err) => logger.error({ err }, 'approving commissions failed'));
   }, EXPIRY_SWEEP_MS);
   sweep.unref();

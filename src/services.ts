@@ -59,6 +59,12 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger }),
     createPayForItMethod({ client: payforitClient, orders, db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
   ];
+  /** The minute sweep's expiry, with a last look at the provider for each order (a failed look is logged, and the order expires: a payment that arrives later still makes it paid). */
+  const expirePendingOrders = () =>
+    orders.expireStale(async (payment) => {
+      const method = methods.find((m) => m.id === payment.method);
+      await method?.check(payment.provider_ref).catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
+    });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
   const sessionStore = new DatabaseSessionStore(db, clock);
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
@@ -75,6 +81,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     affiliates,
     orders,
     methods,
+    expirePendingOrders,
     usageStats,
     sessionStore,
     rateLimits,

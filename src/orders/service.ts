@@ -141,10 +141,18 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
     },
 
     /** Pending orders past their time become expired (a late capture still makes them paid). */
-    async expireStale(): Promise<number> {
+    /**
+     * Pending orders past their time expire. First, `lastLook` (when given) asks the provider once
+     * more about an attempt whose outcome was never reported: a payment that went through while its
+     * notification was lost settles now, and the order is paid instead of expired.
+     */
+    async expireStale(lastLook?: (payment: { method: string; provider_ref: string }) => Promise<void>): Promise<number> {
       const at = now();
       let expired = 0;
       for (const { id } of await sql.expiredPendingOrders(db, at, 500)) {
+        const payment = lastLook && (await sql.latestPayment(db, id));
+        if (payment && (payment.status === 'created' || payment.status === 'pending')) await lastLook!(payment);
+        // Only from pending: an order the last look settled stays paid.
         if (await sql.transition(db, id, 'expired', 'expired', null, at)) expired++;
       }
       return expired;

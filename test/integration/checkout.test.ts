@@ -311,4 +311,22 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     expect((await orderFor(paypalOrderId)).status).toBe('paid');
     expect(await events(order.id)).toEqual(['created', 'expired', 'paid']);
   });
+
+  it.skipIf(skip)('takes a last look at the provider before expiring: an approved payment whose shopper never came back is captured, an unapproved one expires', async () => {
+    const returnedNever = await newShopper();
+    await fillBasket(returnedNever);
+    const approvedId = await checkout(returnedNever);
+    store.paypal.control.approve(approvedId); // approved at PayPal; the browser never comes back, no webhook
+    const abandoned = await newShopper();
+    await fillBasket(abandoned);
+    const abandonedId = await checkout(abandoned);
+    for (const id of [approvedId, abandonedId]) await db().updateTable('orders').set({ expires_at: '2000-01-01 00:00:00' }).where('id', '=', (await orderFor(id)).id).execute();
+
+    await store.app.expirePendingOrders();
+    const paid = await orderFor(approvedId);
+    expect(paid.status).toBe('paid');
+    expect(await events(paid.id)).toEqual(['created', 'paid']);
+    expect(await db().selectFrom('outbox').select('id').where('order_id', '=', paid.id).execute()).toHaveLength(1);
+    expect((await orderFor(abandonedId)).status).toBe('expired');
+  });
 });
