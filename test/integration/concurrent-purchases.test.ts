@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
-import { Shopper } from '../helpers/shopper.js';
+import { approvedAtPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 /**
@@ -22,16 +22,7 @@ describe.each(databaseKinds())('new customers paying at once on $kind', ({ kind,
   });
   afterAll(async () => store?.close());
 
-  async function readyToReturn(n: number): Promise<{ shopper: Shopper; returnUrl: string }> {
-    const shopper = new Shopper(store.baseUrl);
-    await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await shopper.get('/checkout');
-    const toPayPal = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
-    expect(toPayPal.status).toBe(303);
-    const token = new URL(toPayPal.location!).searchParams.get('token')!;
-    return { shopper, returnUrl: store.paypal.control.approve(token, { email: `new-${kind}-${n}-${Date.now()}@example.com` }).redirectUrl! };
-  }
+  const readyToReturn = (n: number) => approvedAtPayPal(store, `new-${kind}-${n}-${Date.now()}@example.com`, { release });
 
   it.skipIf(skip)(`pays ${SHOPPERS} new customers' orders returning from PayPal at the same moment, ${ROUNDS} times`, async () => {
     for (let round = 0; round < ROUNDS; round++) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
-import { Shopper } from '../helpers/shopper.js';
+import { approvedAtPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 /**
@@ -22,15 +22,8 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
   const db = () => store.database.db;
   /** Checks out one release with PayPal and approves it there; returns the PayPal order id and the shopper. */
   async function checkedOutAndApproved(email: string) {
-    const shopper = new Shopper(store.baseUrl);
-    await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await shopper.get('/checkout');
-    const page = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
-    expect(page.status).toBe(303);
-    const paypalOrderId = new URL(page.location!).searchParams.get('token')!;
-    const { redirectUrl } = store.paypal.control.approve(paypalOrderId, { email });
-    return { shopper, paypalOrderId, redirectUrl: redirectUrl! };
+    const { shopper, paypalOrderId, returnUrl } = await approvedAtPayPal(store, email, { release });
+    return { shopper, paypalOrderId, redirectUrl: returnUrl };
   }
   const orderLookups = (paypalOrderId: string) => store.paypal.control.requests().filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${paypalOrderId}`).length;
   const paidEvents = async (paypalOrderId: string) => {
