@@ -140,11 +140,11 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
       });
     },
 
-    /** Pending orders past their time become expired (a late capture still makes them paid). */
     /**
-     * Pending orders past their time expire. First, `lastLook` (when given) asks the provider once
-     * more about an attempt whose outcome was never reported: a payment that went through while its
-     * notification was lost settles now, and the order is paid instead of expired.
+     * Pending orders past their time expire (a late capture still makes them paid). First,
+     * `lastLook` (when given) asks the provider once more about an attempt whose outcome was never
+     * reported: a payment that went through while its notification was lost settles now, and the
+     * order is paid instead of expired.
      */
     async expireStale(lastLook?: (payment: { method: string; provider_ref: string }) => Promise<void>): Promise<number> {
       const at = now();

@@ -4,6 +4,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
+import { buyWithPayPal } from '../helpers/purchase.js';
 import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
@@ -106,12 +107,7 @@ describe.each(databaseKinds())('fuzzing the store over HTTP on $kind', ({ kind, 
    * made the customer; the sign-in is written into the session row, as signing in with a code would.
    */
   async function signedInBuyer(release: { id: number; slug: string }) {
-    const buyer = new Shopper(store.baseUrl);
-    await buyer.get(`/release/${release.slug}`);
-    await buyer.post('/basket/add', { kind: 'release', id: String(release.id) });
-    await buyer.get('/checkout');
-    const approve = new URL((await buyer.post('/checkout', { method: 'paypal', adult: 'yes' })).location!);
-    const paid = await buyer.follow(await buyer.get(store.paypal.control.approve(approve.searchParams.get('token')!, { email: 'fuzz@example.com' }).redirectUrl!));
+    const { shopper: buyer, orderPage: paid } = await buyWithPayPal(store, 'fuzz@example.com', { release });
     expect(paid.status).toBe(200);
     const db = store.database.db;
     const order = await db.selectFrom('orders').select(['id', 'customer_id', 'reference']).where('status', '=', 'paid').orderBy('id', 'desc').executeTakeFirstOrThrow();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
 import { payAtStandIn, waitFor } from '../helpers/payforit.js';
+import { buyWithPayPal } from '../helpers/purchase.js';
 import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
@@ -27,12 +28,13 @@ describe.each(databaseKinds())('no personal data in the logs on $kind', ({ kind,
   const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
   const smsTo = (to: string) => store.sms!.control.messages().filter((m) => m.to === to);
 
-  const checkout = async (method: 'paypal' | 'payforit') => {
+  /** A basket checked out to pay by mobile: the shopper and the intermediary's payment page. */
+  const checkoutByMobile = async () => {
     const shopper = new Shopper(store.baseUrl);
     await shopper.get(`/release/${release.slug}`);
     await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
     await shopper.get('/checkout');
-    const placed = await shopper.post('/checkout', { method, adult: 'yes', marketing: 'yes' });
+    const placed = await shopper.post('/checkout', { method: 'payforit', adult: 'yes', marketing: 'yes' });
     expect(placed.status).toBe(303);
     return { shopper, payUrl: placed.location! };
   };
@@ -52,15 +54,12 @@ describe.each(databaseKinds())('no personal data in the logs on $kind', ({ kind,
 
   it.skipIf(skip)('buys with PayPal and by mobile, signs in by code both ways, and logs neither the email nor the number', async () => {
     // PayPal: the payer's email arrives from the provider and the confirmation goes out by email.
-    const paypal = await checkout('paypal');
-    const token = new URL(paypal.payUrl).searchParams.get('token')!;
-    const { redirectUrl } = store.paypal.control.approve(token, { email: EMAIL_TYPED });
-    const paidByPayPal = await paypal.shopper.follow(await paypal.shopper.get(redirectUrl!));
+    const { orderPage: paidByPayPal } = await buyWithPayPal(store, EMAIL_TYPED, { release, marketing: true });
     expect(paidByPayPal.html.querySelector('h1')!.text).toContain('your order is paid');
     await store.smtp!.waitFor(1);
 
     // Mobile: the number is typed at the intermediary's page; the confirmation goes out by SMS.
-    const mobile = await checkout('payforit');
+    const mobile = await checkoutByMobile();
     const visit = await payAtStandIn(mobile.payUrl, { msisdn: MOBILE_TYPED });
     const paidByMobile = await mobile.shopper.follow(await mobile.shopper.get(visit.returnUrl!));
     expect(paidByMobile.html.querySelector('h1')!.text).toContain('your order is paid');

@@ -20,11 +20,6 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
   afterAll(async () => store?.close());
 
   const db = () => store.database.db;
-  /** Checks out one release with PayPal and approves it there; returns the PayPal order id and the shopper. */
-  async function checkedOutAndApproved(email: string) {
-    const { shopper, paypalOrderId, returnUrl } = await approvedAtPayPal(store, email, { release });
-    return { shopper, paypalOrderId, redirectUrl: returnUrl };
-  }
   const orderLookups = (paypalOrderId: string) => store.paypal.control.requests().filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${paypalOrderId}`).length;
   const paidEvents = async (paypalOrderId: string) => {
     const payment = await db().selectFrom('payments').select(['order_id', 'status']).where('provider_ref', '=', paypalOrderId).executeTakeFirstOrThrow();
@@ -35,8 +30,8 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
     store.paypal.control.sentWebhooks().filter((w) => w.event.event_type === type && JSON.stringify(w.event.resource).includes(paypalOrderId));
 
   it.skipIf(skip)('acknowledges the capture webhook of an order the return paid, without a second look-up at PayPal', async () => {
-    const { shopper, paypalOrderId, redirectUrl } = await checkedOutAndApproved('after-return@example.com');
-    const back = await shopper.get(redirectUrl);
+    const { shopper, paypalOrderId, returnUrl } = await approvedAtPayPal(store, 'after-return@example.com', { release });
+    const back = await shopper.get(returnUrl);
     expect(back.status).toBe(303);
     await store.paypal.control.webhooksSettled();
     const delivered = webhooksFor(paypalOrderId, 'PAYMENT.CAPTURE.COMPLETED');
@@ -51,7 +46,7 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
   });
 
   it.skipIf(skip)('still pays from the capture webhook alone when the shopper never came back', async () => {
-    const { shopper, paypalOrderId } = await checkedOutAndApproved('never-back@example.com');
+    const { shopper, paypalOrderId } = await approvedAtPayPal(store, 'never-back@example.com', { release });
     // Captured by the approved-order webhook; its capture webhook then finds the payment settled.
     expect((await store.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', paypalOrderId)).response?.status).toBe(200);
     await store.paypal.control.webhooksSettled();
