@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * The admin area: operators (separate from customers), their one-time sign-in codes, the audit log
- * of every change an operator makes, and the `daily_sales` view for a SQL client.
+ * The admin area: operators (separate from customers), the audit log of every change an operator
+ * makes, and the `daily_sales` view for a SQL client.
  * `order_overview` (migrations/003_orders.ts) already has one row per order with every column the
  * operator needs (reference, status, times, total, method, contact, affiliate number, item count
  * and titles), so it is left as it is.
@@ -21,19 +21,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'datetime', (c) => c.notNull())
     .addColumn('updated_at', 'datetime', (c) => c.notNull())
     .execute();
-
-  // Same shape as sign_in_codes, so src/customers/one-time-codes.ts serves operators too.
-  await db.schema
-    .createTable('operator_sign_in_codes')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-    .addColumn('operator_id', 'integer', (c) => c.notNull().references('operators.id'))
-    .addColumn('code_hash', 'char(64)', (c) => c.notNull())
-    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('expires_at', 'datetime', (c) => c.notNull())
-    .addColumn('used_at', 'datetime')
-    .addColumn('created_at', 'datetime', (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex('operator_sign_in_codes_by_operator').on('operator_sign_in_codes').columns(['operator_id', 'id']).execute();
 
   // Who changed what, when. operator_id is null only for changes made outside a session (none yet).
   await db.schema
@@ -75,5 +62,5 @@ async function createDailySales(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop view daily_sales`.execute(db);
-  for (const table of ['admin_audit', 'operator_sign_in_codes', 'operators']) await db.schema.dropTable(table).execute();
+  for (const table of ['admin_audit', 'operators']) await db.schema.dropTable(table).execute();
 }

@@ -2,10 +2,11 @@ import type { CreateTableBuilder, Kysely } from 'kysely';
 
 /**
  * One table of one-time sign-in codes for every kind of person (src/sign-in-codes/), instead of
- * three of one shape: `sign_in_codes` (customers), `affiliate_sign_in_codes` and
- * `operator_sign_in_codes`. A code is owned by (owner_kind, owner_id), owner_kind being 'customer',
- * 'affiliate' or 'operator'; a column that points at one of three tables cannot carry a foreign
- * key, so erasing a customer deletes their codes itself (src/privacy/data-rights.ts).
+ * the two of one shape released in migrations 006 and 007: `sign_in_codes` (customers) and
+ * `affiliate_sign_in_codes`. Operators (new in migration 010) start with this table. A code is
+ * owned by (owner_kind, owner_id), owner_kind being 'customer', 'affiliate' or 'operator'; a column
+ * that points at one of three tables cannot carry a foreign key, so erasing a customer deletes their
+ * codes itself (src/privacy/data-rights.ts).
  *
  * Codes live ten minutes, so the old rows are dropped, not copied: a code asked for in the minute
  * of the deploy does not work and must be asked for again.
@@ -23,11 +24,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('sign_in_codes_by_owner').on('sign_in_codes').columns(['owner_kind', 'owner_id', 'id']).execute();
 }
 
-/** The three tables as migrations 006, 007 and 010 left them (empty: codes are not copied back either). */
+/** The two tables as migrations 006 and 007 left them (empty: codes are not copied back either). */
 const OLD_TABLES = [
   { table: 'sign_in_codes', owner: 'customer_id', references: 'customers.id' },
   { table: 'affiliate_sign_in_codes', owner: 'affiliate_id', references: 'affiliates.id' },
-  { table: 'operator_sign_in_codes', owner: 'operator_id', references: 'operators.id' },
 ] as const;
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -4,6 +4,7 @@ import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { addOperator, listOperators, normaliseOperatorEmail, unlockOperator } from '../admin/access/operators.js';
 import { generatePassword, passwordProblem } from '../admin/access/passwords.js';
+import { toDbTime } from '../db/dialect.js';
 import { withDatabase } from './context.js';
 
 /** Reads a line from the terminal without echoing it. */
@@ -68,7 +69,7 @@ export function registerOperatorCommands(program: Command): void {
       await withDatabase(async ({ database }) => {
         const rows = await listOperators(database.db);
         if (rows.length === 0) return console.log('No operators yet: add one with `npx store operator add --email ...`.');
-        const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+        const now = toDbTime(new Date());
         for (const o of rows) {
           const lock = o.locked_until && o.locked_until > now ? `locked until ${o.locked_until} UTC` : 'not locked';
           console.log(`${o.id}\t${o.email}\t${o.active === 1 ? 'active' : 'inactive'}\t${lock}\t${o.failed_attempts} failed\tlast sign-in ${o.last_sign_in_at ?? 'never'}`);

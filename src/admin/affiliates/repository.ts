@@ -18,10 +18,11 @@ export type StatusFigures = Record<CommissionStatus, { count: number; pence: num
 
 const emptyFigures = (): StatusFigures => ({ pending: { count: 0, pence: 0 }, approved: { count: 0, pence: 0 }, paid: { count: 0, pence: 0 }, rejected: { count: 0, pence: 0 } });
 
-/** Every affiliate's commissions, counted and summed by status. */
-export async function commissionsByStatus(db: Db): Promise<Map<number, StatusFigures>> {
-  const rows = await db
-    .selectFrom('affiliate_commissions')
+/** Every affiliate's commissions (or one affiliate's), counted and summed by status. */
+export async function commissionsByStatus(db: Db, affiliateId?: number): Promise<Map<number, StatusFigures>> {
+  let query = db.selectFrom('affiliate_commissions');
+  if (affiliateId !== undefined) query = query.where('affiliate_id', '=', affiliateId);
+  const rows = await query
     .groupBy(['affiliate_id', 'status'])
     .select((eb) => ['affiliate_id', 'status', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('amount_pence').as('pence')])
     .execute();

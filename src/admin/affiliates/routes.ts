@@ -59,7 +59,7 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
 
   router.get('/admin/affiliates/:id', async (req, res) => {
     const affiliate = await mustExist(affiliateId(req));
-    const [figures, payouts, commissions] = await Promise.all([commissionsByStatus(db), payoutsOf(db, affiliate.id), recentCommissions(db, affiliate.id)]);
+    const [figures, payouts, commissions] = await Promise.all([commissionsByStatus(db, affiliate.id), payoutsOf(db, affiliate.id), recentCommissions(db, affiliate.id)]);
     res.render('admin/affiliates/affiliate', { title: `Affiliate ${affiliate.id}`, section: 'affiliates', affiliate: { ...affiliate, rate: rateText(affiliate) }, figures: figuresOf(figures, affiliate.id), payouts, commissions, publicUrl: deps.publicUrl });
   });
 

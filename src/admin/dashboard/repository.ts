@@ -2,16 +2,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 
-export async function salesSince(db: Db, since: string): Promise<{ orders: number; pence: number }> {
-  const row = await db
-    .selectFrom('orders')
-    .where('status', '=', 'paid')
-    .where('paid_at', '>=', since)
-    .select((eb) => [eb.fn.countAll<number>().as('orders'), eb.fn.sum<number>('total_pence').as('pence')])
-    .executeTakeFirstOrThrow();
-  return { orders: Number(row.orders), pence: Number(row.pence ?? 0) };
-}
-
 /** Days with sales only; the service fills the quiet days with zeros. */
 export async function salesByDay(db: Db, since: string): Promise<{ day: string; orders: number; pence: number }[]> {
   // date() reads 'YYYY-MM-DD HH:MM:SS' the same way on both databases.
