@@ -1,4 +1,4 @@
-/** The targets of issue 9, as the bench reads them; each table marks a figure that misses one. */
+/** The targets of issues 9 and 15, as the bench reads them; each table marks a figure that misses one. */
 export const TARGETS = {
   catalogue_ratio_min: 0.5,
   catalogue_p99_ms_max: 50,
@@ -6,7 +6,8 @@ export const TARGETS = {
   orders_per_s_min: 100,
   download_ratio_min: 0.8,
   import_files_per_s_min: 100,
-  peak_rss_mb_max: 200,
+  peak_rss_mb_max: 150,
+  order_cpu_ms_max: 5,
 };
 
 type Row = Record<string, string | number>;
@@ -17,20 +18,22 @@ const mark = (value: number, ok: boolean) => `${value}${ok ? '' : ' ✗'}`;
 function catalogueRows(results: Results): Row[] {
   const rows: Row[] = [];
   for (const [db, parts] of Object.entries(results)) {
-    const part = parts.catalogue as { pages: Row[]; search_uncached: { p50: number; p99: number } } | undefined;
+    const part = parts.catalogue as { pages: Row[]; peak_rss_mb: Record<string, number>; search_uncached: { p50: number; p99: number } } | undefined;
     if (!part) continue;
     for (const page of part.pages) {
       rows.push({
         db,
+        build: page.build!,
+        visitor: page.visitor!,
         page: page.page!,
         'req/s': page.rps!,
         'p50 ms': page.p50_ms!,
         'p99 ms': mark(page.p99_ms as number, (page.p99_ms as number) < TARGETS.catalogue_p99_ms_max),
         'bare req/s': page.bare_rps!,
         ratio: mark(page.ratio as number, (page.ratio as number) >= TARGETS.catalogue_ratio_min),
-        'peak RSS MB': mark(page.peak_rss_mb as number, (page.peak_rss_mb as number) < TARGETS.peak_rss_mb_max),
       });
     }
+    for (const [build, mb] of Object.entries(part.peak_rss_mb)) rows.push({ db, build, page: 'peak RSS MB, all pages', 'p50 ms': mark(mb, mb < TARGETS.peak_rss_mb_max) });
     rows.push({ db, page: 'search, uncached, 1 at a time', 'p50 ms': mark(part.search_uncached.p50, part.search_uncached.p50 < TARGETS.search_p50_ms_max), 'p99 ms': part.search_uncached.p99 });
   }
   return rows;
@@ -62,5 +65,5 @@ export function printTables(results: Results): void {
     console.log(`\n${title}`);
     console.table(rows);
   }
-  console.log('✗ marks a figure that misses its target. RSS target: under 200 MB.');
+  console.log(`✗ marks a figure that misses its target. RSS target: under ${TARGETS.peak_rss_mb_max} MB.`);
 }

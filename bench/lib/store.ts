@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../src/db/database.js';
@@ -41,7 +42,25 @@ export interface PaymentAccount {
  * The store as a shop runs it: production mode, in a process of its own. The payment and
  * messaging accounts point at stand-ins (or nowhere, for the parts that never pay).
  */
-export function startStore(options: { port: number; databaseUrl: string; paypal?: PaymentAccount; smtpUrl?: string; env?: Record<string, string> }): Promise<Child> {
+/** How the store runs: TypeScript through tsx (`npm start`), or the output of `npm run build` on plain Node. */
+export type Build = 'tsx' | 'compiled';
+
+/** The compiled server, where `npm run build` writes it. */
+export const COMPILED_SERVER = 'dist/src/server.js';
+
+/** BENCH_BUILDS=tsx,compiled (the default: both, when a build exists; tsx alone otherwise). */
+export function benchBuilds(): Build[] {
+  const asked = process.env.BENCH_BUILDS?.split(',').map((b) => b.trim());
+  if (asked) {
+    const unknown = asked.filter((b) => b !== 'tsx' && b !== 'compiled');
+    if (unknown.length) throw new Error(`BENCH_BUILDS: unknown build ${unknown.join(', ')} (tsx, compiled)`);
+    if (asked.includes('compiled') && !fs.existsSync(COMPILED_SERVER)) throw new Error(`BENCH_BUILDS=compiled: ${COMPILED_SERVER} is missing; run npm run build first`);
+    return asked as Build[];
+  }
+  return fs.existsSync(COMPILED_SERVER) ? ['tsx', 'compiled'] : ['tsx'];
+}
+
+export function startStore(options: { port: number; databaseUrl: string; build?: Build; paypal?: PaymentAccount; smtpUrl?: string; env?: Record<string, string> }): Promise<Child> {
   const base = `http://127.0.0.1:${options.port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -69,5 +88,5 @@ export function startStore(options: { port: number; databaseUrl: string; paypal?
     SIGN_IN_LIMIT_PER_CLIENT: '100000',
     ...options.env,
   };
-  return startChild('src/server.ts', [], env, `${base}/healthz`);
+  return startChild(options.build === 'compiled' ? COMPILED_SERVER : 'src/server.ts', [], env, `${base}/healthz`);
 }

@@ -21,6 +21,12 @@ export function formatDate(isoDate: string | null): string {
   return isoDate ? longDate.format(new Date(`${isoDate.slice(0, 10)}T00:00:00Z`)) : '';
 }
 
+/** "/cover/42?v=7" shown as a card in WebP: "/cover/42/card.webp?v=7" (see src/catalogue/cover-variants.ts). */
+export function coverVariantUrl(coverUrl: string, size: 'thumb' | 'card' | 'large', format?: 'webp'): string {
+  const [base, version] = coverUrl.split('?');
+  return `${base}/${size}${format ? `.${format}` : ''}${version ? `?${version}` : ''}`;
+}
+
 const KIND_LABELS: Record<string, string> = { album: 'Album', ep: 'EP', single: 'Single' };
 export function releaseKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind;
@@ -40,4 +46,4 @@ export function pageLink(basePath: string, params: Record<string, string | numbe
   return qs ? `${basePath}?${qs}` : basePath;
 }
 
-export const viewHelpers = { formatPrice, formatDuration, formatDate, releaseKindLabel, plural, pageLink };
+export const viewHelpers = { formatPrice, formatDuration, formatDate, releaseKindLabel, plural, pageLink, coverVariantUrl };
