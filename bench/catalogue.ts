@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { percentiles } from './lib/client.js';
-import { startChild } from './lib/processes.js';
+import { startChild, type Child } from './lib/processes.js';
 import { toDbTime } from '../src/db/dialect.js';
 import { expectStatus, VirtualShopper } from './lib/client.js';
 import { benchBuilds, startStore, withBenchDatabase, type Build } from './lib/store.js';
@@ -42,11 +42,14 @@ export async function prepareCatalogue(databaseUrl: string, log: (m: string) => 
   });
 }
 
-export async function measureRate(url: string, headers: Record<string, string> = {}, connections = CONNECTIONS, seconds = SECONDS) {
+/** Requests per second and latency at `connections`; with `server`, also its CPU time per request (ms). */
+export async function measureRate(url: string, headers: Record<string, string> = {}, server?: Child, connections = CONNECTIONS, seconds = SECONDS) {
   await autocannon({ url, headers, connections, duration: 2 }); // warm-up
+  const cpuBefore = server?.cpuMs() ?? NaN;
   const result = await autocannon({ url, headers, connections, duration: seconds });
+  const cpuPerRequest = ((server?.cpuMs() ?? NaN) - cpuBefore) / result.requests.total;
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMs: Number(cpuPerRequest.toFixed(3)) };
 }
 
 /** One request at a time: the latency of the work itself, without queueing behind other connections. */
@@ -160,8 +163,8 @@ export async function benchCatalogue(databaseUrl: string, log: (m: string) => vo
         for (const visitor of only(VISITORS, process.env.BENCH_VISITORS)) {
           for (const [name, p] of Object.entries(targets).filter(([name]) => only([name], process.env.BENCH_PAGES).length)) {
             log(`  ${build}, ${visitor}: ${name}...`);
-            const ours = await measureRate(`${baseUrl}${p}`, cookies[visitor] ? { cookie: cookies[visitor] } : {});
-            const baseline = await measureRate(`http://127.0.0.1:${BARE_PORT}/page/${visitor}-${name}`);
+            const ours = await measureRate(`${baseUrl}${p}`, cookies[visitor] ? { cookie: cookies[visitor] } : {}, store);
+            const baseline = await measureRate(`http://127.0.0.1:${BARE_PORT}/page/${visitor}-${name}`, {}, bare);
             rows.push({
               build,
               visitor,
@@ -171,6 +174,8 @@ export async function benchCatalogue(databaseUrl: string, log: (m: string) => vo
               p99_ms: ours.p99,
               bare_rps: Math.round(baseline.rps),
               ratio: Number((ours.rps / baseline.rps).toFixed(2)),
+              cpu_ms_per_request: ours.cpuMs,
+              bare_cpu_ms_per_request: baseline.cpuMs,
               page_kb: Number((Buffer.byteLength(pages[`${visitor}-${name}`]!) / 1024).toFixed(1)),
             });
           }

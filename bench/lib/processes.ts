@@ -12,6 +12,8 @@ export interface Child {
   resetPeakRss(): void;
   /** The highest resident set since start or the last reset, in MB (VmHWM). */
   peakRssMb(): number;
+  /** CPU time the process has used so far (user + system), in ms: per request, the figure the machine's load does not move. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
     process: child,
     resetPeakRss: () => resetPeak(child.pid!),
     peakRssMb: () => peakRssMb(child.pid!),
+    cpuMs: () => cpuMs(child.pid!),
     stop: () => stop(child),
   };
   return new Promise((resolve, reject) => {
@@ -74,6 +77,18 @@ export function peakRssMb(pid: number): number {
   try {
     const kb = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
     return Math.round(kb / 102.4) / 10;
+  } catch {
+    return NaN;
+  }
+}
+
+const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
+
+export function cpuMs(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime and stime are the 12th and 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
   } catch {
     return NaN;
   }

@@ -17,6 +17,9 @@ const MYSQL_SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306
 export function benchDatabaseUrl(kind: BenchDb, purpose: 'catalogue' | 'import' = 'catalogue'): string {
   const given = process.env.DATABASE_URL;
   if (purpose === 'catalogue' && given && given.startsWith('mysql') === (kind === 'mysql')) return given;
+  // The import part's scratch database (emptied each run): BENCH_IMPORT_DATABASE_URL names another, for two benches on one server.
+  const importUrl = process.env.BENCH_IMPORT_DATABASE_URL;
+  if (purpose === 'import' && importUrl && importUrl.startsWith('mysql') === (kind === 'mysql')) return importUrl;
   if (kind === 'mysql') return new URL(purpose === 'catalogue' ? 'store_bench' : 'store_bench_import', MYSQL_SERVER).toString();
   return path.resolve(DATA_DIR, purpose === 'catalogue' ? 'store.sqlite' : 'import.sqlite');
 }

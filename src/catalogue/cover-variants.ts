@@ -1,5 +1,5 @@
 import path from 'node:path';
-import sharp from 'sharp';
+import type { Sharp } from 'sharp';
 
 /**
  * Cover art at the size each place shows it, twice the CSS width for high-density screens: the
@@ -13,14 +13,23 @@ export const isCoverSize = (name: string): name is CoverSize => Object.hasOwn(CO
 /** WebP for every browser that shows it (all current ones); the cover's own format as the fallback. */
 export type CoverFormat = 'webp' | 'jpg' | 'png';
 
-// libvips keeps recently decoded images in memory by default; covers are decoded once each and cached
-// on disk, so that memory would only raise the store's resident size.
-sharp.cache(false);
-sharp.concurrency(1);
+/**
+ * The image library, loaded on the first cover to make (its native part is tens of MB resident,
+ * and most processes find every variant already made). libvips keeps recently decoded images in
+ * memory by default; covers are decoded once each and kept on disk, so that cache is turned off.
+ */
+let loaded: Promise<(input: Buffer, options: { failOn: 'error' }) => Sharp> | undefined;
+const imageLibrary = () =>
+  (loaded ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    sharp.concurrency(1);
+    return sharp;
+  }));
 
 /** A cover scaled to one size, bytes in and bytes out (where the bytes live is the caller's business). */
 export async function makeCoverVariant(original: Buffer, size: CoverSize, format: CoverFormat): Promise<Buffer> {
   const width = COVER_SIZES[size];
+  const sharp = await imageLibrary();
   const image = sharp(original, { failOn: 'error' }).rotate().resize({ width, height: width, fit: 'cover', withoutEnlargement: true });
   if (format === 'webp') return image.webp({ quality: 80 }).toBuffer();
   if (format === 'png') return image.png({ compressionLevel: 9, palette: size === 'thumb' }).toBuffer();
