@@ -18,14 +18,14 @@ export interface Child {
 }
 
 /** A TypeScript script runs through tsx; a compiled one (.js, e.g. dist/src/server.js) on plain Node. */
-export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string): Promise<Child> {
+export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string, nodeFlags: string[] = []): Promise<Child> {
   // BENCH_PROFILE=DIR: each child writes a V8 CPU profile there when it stops (see bench/profile-summary.ts).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   // The child's log lines go to a file beside the bench data, one per child and port, replaced each run.
   fs.mkdirSync('data/bench/logs', { recursive: true });
   const log = fs.openSync(`data/bench/logs/${path.basename(script, path.extname(script))}-${new URL(readyUrl).port}.log`, 'w');
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = fork(script, args, { env, execArgv: [...loader, ...profile], stdio: ['ignore', log, 'inherit', 'ipc'] });
+  const child = fork(script, args, { env, execArgv: [...loader, ...nodeFlags, ...profile], stdio: ['ignore', log, 'inherit', 'ipc'] });
   fs.closeSync(log);
   const handle: Child = {
     process: child,

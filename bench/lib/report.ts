@@ -8,6 +8,7 @@ export const TARGETS = {
   import_files_per_s_min: 100,
   peak_rss_mb_max: 150,
   order_cpu_ms_max: 5,
+  home_page_kb_max: 250,
 };
 
 type Row = Record<string, string | number>;
@@ -72,6 +73,10 @@ export function printTables(results: Results): void {
     [
       'Download of a 10 MB track vs plain Node streaming (target: ratio >= 0.8)',
       partRows(results, 'download', (r) => ({ concurrency: r.concurrency!, 'MB/s': r.mb_per_s!, 'baseline MB/s': r.baseline_mb_per_s!, ratio: mark(r.ratio as number, (r.ratio as number) >= TARGETS.download_ratio_min), 'peak RSS MB': rss(r) })),
+    ],
+    [
+      'Demo home page, cold load in Chromium (target: under 250 KB transferred)',
+      partRows(results, 'weight', (r) => ({ 'KB transferred': mark(r.transferred_kb as number, (r.transferred_kb as number) < TARGETS.home_page_kb_max), 'by kind': JSON.stringify(r.by_kind) })),
     ],
     [
       'Import of generated MP3s (target >= 100 files/s)',

@@ -68,6 +68,15 @@ interface ShopperLocals {
   signedIn: boolean;
 }
 
+/**
+ * Each of the two page caches holds at most this much (strings count two bytes a character): the
+ * pages most asked for stay, and the store's memory stays inside the heap it is given.
+ */
+const CACHE_BYTES = 16 * 2 ** 20;
+/** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
+const pageBytes = (page: CachedPage) => page.html.length * 3;
+const partsBytes = (parts: string[]) => parts.reduce((n, part) => n + part.length * 2, 0);
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -84,7 +93,7 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const TOKEN = `csrf${marker}`;
   const COUNT = `count${marker}`;
   const holes = new RegExp(`(${TOKEN}|${COUNT})`);
-  const pages = new LRUCache<string, string[]>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  const pages = new LRUCache<string, string[]>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: partsBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   const keyFor = (req: Request, locals: ShopperLocals) => `${locals.signedIn ? 'in' : 'out'} ${locals.basketCount > 0 ? 'basket' : 'empty'} ${keyOf(req)}`;
 
   const fill = (parts: string[], locals: ShopperLocals) => {
@@ -119,7 +128,7 @@ const pass: RequestHandler = (_req, _res, next) => next();
 export function visitorPageCache(ttlSeconds: number, clock: () => Date): VisitorPageCache {
   if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
   // Each page with its ETag, worked out once rather than hashed again on every send.
-  const pages = new LRUCache<string, CachedPage>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  const pages = new LRUCache<string, CachedPage>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: pageBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   const shoppers = shopperPages(ttlSeconds, clock);
   const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET') return next();
