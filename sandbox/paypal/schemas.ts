@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import type { ErrorDetail } from './errors.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is typed as the module, not the function.
 const addFormats = formatsPlugin as unknown as typeof formatsPlugin.default;
@@ -19,7 +20,7 @@ export const SPEC_NAMES = ['checkout_orders_v2', 'payments_payment_v2', 'notific
 export type SpecName = (typeof SPEC_NAMES)[number];
 
 /** PayPal's documents, copied into the repository (specs/paypal) so a clean checkout has them. */
-export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../specs/paypal');
+export const DEFAULT_SPECS_DIR = path.join(PACKAGE_ROOT, 'specs', 'paypal');
 
 type Json = Record<string, unknown>;
 type Location = NonNullable<ErrorDetail['location']>;
