@@ -232,7 +232,7 @@ function rewriteRef(ref: string, documentId: string): string {
 function allowNull(schema: Json): Json {
   if (typeof schema.type === 'string') {
     const withNull: Json = { ...schema, type: [schema.type, 'null'] };
-    if (Array.isArray(schema.enum)) withNull.enum = [...schema.enum, null];
+    if (Array.isArray(schema.enum)) withNull.enum = [...(schema.enum as unknown[]), null];
     return withNull;
   }
   return { anyOf: [schema, { type: 'null' }] };
@@ -376,7 +376,8 @@ export function toDetails(errors: ErrorObject[], location: Location): ErrorDetai
 
 function toDetail(error: ErrorObject, location: Location): ErrorDetail {
   const { issue, description } = ISSUE_BY_KEYWORD[error.keyword] ?? ISSUES.value;
-  const child = error.params.missingProperty ?? error.params.additionalProperty;
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  const child = params.missingProperty ?? params.additionalProperty;
   const field = child === undefined ? error.instancePath || '/' : `${error.instancePath}/${child}`;
   const detail: ErrorDetail = { field, location, issue, description: `${description.replace(/\.$/, '')}: ${error.message}.` };
   if (child === undefined && error.data !== undefined) detail.value = describeValue(error.data);
