@@ -246,6 +246,8 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
     now = new Date(now.getTime() + 60 * 60_000);
     const idle = await signInWithCode('owner@example.com');
     now = new Date(now.getTime() + 61 * 60_000);
+    // The first page after the idle hour says why the customer is signed out.
+    expect((await idle.get('/account')).text).toContain('You were signed out after a while without activity');
     expect((await idle.get('/account/music')).location).toBe('/account');
 
     now = new Date(now.getTime() + 60 * 60_000);
