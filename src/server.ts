@@ -58,7 +58,8 @@ async function main() {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'Shutting down: finishing requests in flight');
-    // The worker first: it finishes the sends in flight (recording each) before the server and database go.
+    // The worker first: it finishes the sends in flight (recording each) before the server and database go;
+    // results the database does not take (it is away) are retried for a while (docs/messages.md).
     void (async () => {
       await outbox.stop();
       await closeGracefully(server);

@@ -27,11 +27,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface TestSmtpOptions {
+  rejectRecipients?: RegExp;
+  /**
+   * A slow server: each message is in `received` as soon as it has arrived, and accepted (250)
+   * only this long afterwards, so a test can act while the message is in the server's hands.
+   */
+  acceptDelayMs?: number;
+}
+
 /**
  * A real SMTP server in this process (smtp-server), parsing every message it receives
  * (mailparser). No TLS and no authentication: it listens on loopback only.
  */
-export async function startSmtpServer(port = 0, options: { rejectRecipients?: RegExp } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(port = 0, options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
   const server = new SMTPServer({
@@ -55,7 +64,8 @@ export async function startSmtpServer(port = 0, options: { rejectRecipients?: Re
             parsed,
           });
           waiters.splice(0).forEach((w) => w());
-          callback();
+          if (options.acceptDelayMs) setTimeout(() => callback(), options.acceptDelayMs);
+          else callback();
         })
         .catch((error: Error) => callback(error));
     },
