@@ -74,6 +74,11 @@ export async function startSmtpServer(port = 0, options: TestSmtpOptions = {}): 
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  // A client that dies mid-conversation (a store process killed) resets its connection: that is
+  // the client's failure, not the server's, and the server goes on.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+  });
   const actual = (server.server.address() as net.AddressInfo).port;
   return {
     port: actual,

@@ -31,15 +31,14 @@ async function visitThroughOutage(server: ServerProcess, release: { id: number; 
   let running = true;
   const visitors = Array.from({ length: VISITORS }, () => new KeepAliveVisitor(server.url));
 
+  let withSession = 0;
   async function visit(visitor: KeepAliveVisitor) {
-    // A session first: the basket form's token (on the release page), then a basket.
-    await visitor.get(`/release/${release.slug}`);
-    await visitor.post('/basket/add', { kind: 'release', id: String(release.id) });
+    // The release page gives the basket form's token; the first addition starts a session.
     const steps = [
-      () => visitor.get('/'),
-      () => visitor.get('/healthz'),
       () => visitor.get(`/release/${release.slug}`),
       () => visitor.post('/basket/add', { kind: 'release', id: String(release.id) }),
+      () => visitor.get('/'),
+      () => visitor.get('/healthz'),
       () => visitor.get('/basket'),
     ];
     for (let i = 0; running; i++) {
@@ -49,11 +48,13 @@ async function visitThroughOutage(server: ServerProcess, release: { id: number; 
         dropped.push({ at: Date.now(), path: `step ${i % steps.length}`, error: `${(error as Error).message} ${(error as { code?: string }).code ?? ''}` });
         if (!isDroppedConnection(error)) throw error;
       }
+      if (i === 1) withSession++;
     }
   }
 
   const load = visitors.map((v) => visit(v));
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor('every visitor to have a session', () => withSession === VISITORS, 60_000);
+  await new Promise((r) => setTimeout(r, 1000));
   const outageStarted = Date.now();
   await outage.run();
   const back = Date.now();

@@ -42,16 +42,12 @@ const noSms: SmsSender = { kind: 'twilio', send: () => Promise.reject(new Error(
  */
 async function sendThroughOutage(setup: Setup) {
   const db = setup.database.db;
-  const logLines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, done) => (logLines.push(String(chunk)), done()) }));
+  const { logger, logLines } = capturingLogger();
   const smtp: TestSmtpServer = await startSmtpServer(0, { acceptDelayMs: ACCEPT_DELAY_MS });
   let worker: OutboxWorker | undefined;
   try {
-    const at = toDbTime(new Date());
-    for (let i = 1; i <= MESSAGES; i++) {
-      await queueMessage(db, { channel: 'email', recipient: `fan-${i}@example.com`, kind: 'transactional', subject: `Your order ${i} is paid`, text: `Order ${i}` }, at);
-    }
-    worker = createOutboxWorker({ db, senders: { email: createSmtpEmailSender({ smtpUrl: smtp.url, from: 'Store <orders@store.test>' }), sms: noSms }, logger, pollMs: 50, batchSize: 5, leaseMs: setup.leaseMs });
+    await queueEmails(db, MESSAGES);
+    worker = slowSmtpWorker(db, smtp, logger, setup.leaseMs);
     worker.start();
     // The first message is at the server, not yet accepted: the database goes away now.
     await waitFor('a message at the mail server', () => smtp.received.length > 0, 30_000);
@@ -73,6 +69,24 @@ async function sendThroughOutage(setup: Setup) {
     await worker?.stop();
     await smtp.close();
   }
+}
+
+function capturingLogger() {
+  const logLines: string[] = [];
+  const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, done) => (logLines.push(String(chunk)), done()) }));
+  return { logger, logLines };
+}
+
+async function queueEmails(db: DatabaseHandle['db'], count: number): Promise<void> {
+  const at = toDbTime(new Date());
+  for (let i = 1; i <= count; i++) {
+    await queueMessage(db, { channel: 'email', recipient: `fan-${i}@example.com`, kind: 'transactional', subject: `Your order ${i} is paid`, text: `Order ${i}` }, at);
+  }
+}
+
+function slowSmtpWorker(db: DatabaseHandle['db'], smtp: TestSmtpServer, logger: ReturnType<typeof capturingLogger>['logger'], leaseMs: number): OutboxWorker {
+  const email = createSmtpEmailSender({ smtpUrl: smtp.url, from: 'Store <orders@store.test>' });
+  return createOutboxWorker({ db, senders: { email, sms: noSms }, logger, pollMs: 50, batchSize: 5, leaseMs });
 }
 
 function expectEachOnce(result: Awaited<ReturnType<typeof sendThroughOutage>>) {
@@ -147,5 +161,32 @@ describe('outbox while SQLite is locked by another process', () => {
     });
     expectEachOnce(result);
     console.info(`outbox-database-outage on sqlite: ${result.ids.length} messages received once each through a ${result.outageMs} ms lock`);
+  });
+
+  it('stop() records the results kept through the outage before it returns', { timeout: 120_000 }, async () => {
+    const stopping = await createTestDatabase('sqlite');
+    const { logger, logLines } = capturingLogger();
+    const smtp = await startSmtpServer(0, { acceptDelayMs: ACCEPT_DELAY_MS });
+    try {
+      await queueEmails(stopping.db, 15);
+      const worker = slowSmtpWorker(stopping.db, smtp, logger, 20_000);
+      worker.start();
+      await waitFor('a message at the mail server', () => smtp.received.length > 0, 30_000);
+      // Long enough that writes begun in its first seconds fail, however long the locker took to start.
+      const lock = await lockSqliteFromAnotherProcess(stopping.url, 8000);
+      // SIGTERM now: the store stops its worker while the database refuses writes.
+      await worker.stop();
+      await lock.released;
+      const rows = await stopping.db.selectFrom('outbox').select(['status']).execute();
+      const log = logLines.join('');
+      expect(log).toContain('keeping it to record when it answers');
+      expect(log).not.toContain('stopped with results the database never took');
+      // Whatever reached the server is recorded sent; nothing is left 'sending' for a lease to return.
+      expect(rows.filter((r) => r.status === 'sending'), log.slice(-3000)).toEqual([]);
+      expect(rows.filter((r) => r.status === 'sent')).toHaveLength(smtp.received.length);
+    } finally {
+      await smtp.close();
+      await stopping.drop();
+    }
   });
 });
