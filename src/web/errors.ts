@@ -50,19 +50,28 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 function unavailable(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
   // The code only: a driver's message can quote the statement and its values.
   logger.warn({ code: databaseErrorCode(err), path: req.path }, 'database unavailable: answered 503');
-  // Nothing more is done for this request: without its session, express-session neither saves nor
-  // touches it when the answer ends (against the database that is away, failing after the answer).
-  (req as { session?: unknown }).session = undefined;
   const message = 'We will be right back: the shop is catching its breath. Please try again in a few seconds.';
   res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).set('Cache-Control', 'no-store');
   if (req.accepts(['html', 'json']) === 'json') {
+    forgetSession(req);
     res.json({ error: message });
     return;
   }
+  // The page is rendered with the session still there (the layout reads the basket from it).
   res.render('errors/unavailable', { title: 'Back in a moment', message, retryAfter: RETRY_AFTER_SECONDS }, (renderError, html) => {
+    forgetSession(req);
     if (renderError) res.type('html').send(`<!doctype html><title>Back in a moment</title><h1>Back in a moment</h1><p>${message}</p>`);
     else res.send(html);
   });
+}
+
+/**
+ * Nothing more is done for a request answered 503: without its session, express-session neither
+ * saves nor touches it when the answer ends (against the database that is away, failing only
+ * after the answer has gone).
+ */
+function forgetSession(req: Parameters<ErrorRequestHandler>[1]): void {
+  (req as { session?: unknown }).session = undefined;
 }
 
 /**
