@@ -167,11 +167,11 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
   app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess }));
   for (const method of methods) app.use(method.routes());
-  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
+  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
-  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock }));
+  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock, access: services.downloadAccess }));
   app.use(privacyRoutes({ db, config, clock, rateLimits }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
   app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged }));

@@ -45,6 +45,7 @@ const EnvSchema = z.object({
   GA_MEASUREMENT_ID: unsetWhenEmpty(z.string().regex(/^G-[A-Z0-9]{4,20}$/, 'must be a Google Analytics 4 measurement ID such as G-ABC123XYZ').optional()),
   CONTACT_LIMIT_PER_CLIENT: unsetWhenEmpty(z.coerce.number().int().min(1).max(100_000).default(5)),
   SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(10),
+  PAID_SESSION_DOWNLOAD_HOURS: unsetWhenEmpty(z.coerce.number().int().min(0).max(7 * 24).default(24)),
   ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
   PAYPAL_API_BASE: z.string().url().optional(),
   PAYPAL_CLIENT_ID: z.string().min(1).optional(),
@@ -131,6 +132,8 @@ export interface Config {
   /** Contact-form messages one client may send per hour. */
   contactLimitPerClient: number;
   pendingOrderMinutes: number;
+  /** How long after payment the browser that paid may download that order's music without signing in (0: only after signing in). */
+  paidSessionDownloadHours: number;
   /** Sign-in code requests one client may make per 15 minutes (code checks: three times this). */
   signInLimitPerClient: number;
   /** How long to wait for PayPal before treating a call as lost. */
@@ -270,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gaMeasurementId: e.GA_MEASUREMENT_ID ?? null,
     contactLimitPerClient: e.CONTACT_LIMIT_PER_CLIENT,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
+    paidSessionDownloadHours: e.PAID_SESSION_DOWNLOAD_HOURS,
     signInLimitPerClient: e.SIGN_IN_LIMIT_PER_CLIENT,
     paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,
     paypal,

@@ -11,6 +11,7 @@ import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { createSignIn } from './customers/sign-in.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createDownloadAccess } from './downloads/access.js';
 import { DatabaseSessionStore } from './db/session-store.js';
 import { createOrdersService } from './orders/service.js';
 import { createPayForItClient } from './payments/payforit/client.js';
@@ -65,6 +66,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
       const method = methods.find((m) => m.id === payment.method);
       await method?.check(payment.provider_ref).catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
     });
+  const downloadAccess = createDownloadAccess({ db, clock, settings: { paidSessionHours: config.paidSessionDownloadHours } });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
   const sessionStore = new DatabaseSessionStore(db, clock);
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
@@ -82,6 +84,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     orders,
     methods,
     expirePendingOrders,
+    downloadAccess,
     usageStats,
     sessionStore,
     rateLimits,

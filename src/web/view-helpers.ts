@@ -21,6 +21,15 @@ export function formatDate(isoDate: string | null): string {
   return isoDate ? longDate.format(new Date(`${isoDate.slice(0, 10)}T00:00:00Z`)) : '';
 }
 
+const dateAndTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+
+/** A database time ('YYYY-MM-DD HH:MM:SS', UTC) as people read it: 7 December 2026, 14:05 UTC. */
+export function formatDateTime(dbTime: string | null): string {
+  if (!dbTime) return '';
+  const parts = Object.fromEntries(dateAndTime.formatToParts(new Date(`${dbTime.slice(0, 19).replace(' ', 'T')}Z`)).map((p) => [p.type, p.value]));
+  return `${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute} UTC`;
+}
+
 const KIND_LABELS: Record<string, string> = { album: 'Album', ep: 'EP', single: 'Single' };
 export function releaseKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind;
@@ -40,4 +49,4 @@ export function pageLink(basePath: string, params: Record<string, string | numbe
   return qs ? `${basePath}?${qs}` : basePath;
 }
 
-export const viewHelpers = { formatPrice, formatDuration, formatDate, releaseKindLabel, plural, pageLink };
+export const viewHelpers = { formatPrice, formatDuration, formatDate, formatDateTime, releaseKindLabel, plural, pageLink };
