@@ -8,6 +8,7 @@ import { createCatalogueService } from './catalogue/service.js';
 import { visitorPageCache } from './catalogue/visitor-page-cache.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { tellCustomer } from './customers/order-messages.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { createSignIn } from './customers/sign-in.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -47,12 +48,15 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
   const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
   const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
+  // Read when a message is written, by which time the methods below exist.
+  const orderMessages = { storeName: config.storeName, publicUrl, methodName: (id: string) => methods.find((m) => m.id === id)?.words.name ?? id };
   const orders = createOrdersService({
     db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
     onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock }), affiliates.creditOrder],
-    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
+    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund, tellCustomer('order-refunded', orderMessages)],
+    onCancelled: [tellCustomer('order-cancelled', orderMessages)],
   });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
   const payforitClient = createPayForItClient({ ...payforit, clock });

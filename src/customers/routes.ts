@@ -10,7 +10,7 @@ import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
 import { findCustomer, type Contact } from './repository.js';
 import { customerIdOf, signInSession, signOutSession } from './session.js';
-import type { SignIn } from './sign-in.js';
+import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
 
 export interface AccountDeps {
   db: Db;
@@ -58,7 +58,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
   router.get('/account/code', code.show);
   router.post('/account/code', verifyLimit, code.check);
 
-  router.get('/account/link/:token', async (req, res) => {
+  // /l/ is the same link, shorter, so that a text message with it fits one SMS (fulfilment.ts).
+  router.get(['/account/link/:token', `${SHORT_LINK_PATH}:token`], async (req, res) => {
     const result = await signIn.useLink(String(req.params.token));
     if (!result.ok) return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
     await signInSession(req, result.customerId, clock());

@@ -106,6 +106,8 @@ export interface OrderTable {
   expires_at: string;
   paid_at: string | null;
   updated_at: string;
+  /** The customer signed in when the order was placed (migration 020): who hears of it before payment gives it a customer. */
+  placed_by_customer_id: Generated<number | null>;
 }
 
 export interface OrderItemTable {

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { BasketService, PricedBasket } from '../basket/basket.js';
 import { contactText } from '../customers/contact.js';
+import { customerIdOf } from '../customers/session.js';
 import type { DownloadAccess } from '../downloads/access.js';
 import { emptyBasket } from '../basket/basket.js';
 import { PaymentProviderError, type PaymentMethod } from '../payments/payment-method.js';
@@ -63,7 +64,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const availability = method.availability(basket.totalPence);
     if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
 
-    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)) });
+    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)), placedByCustomerId: customerIdOf(req) ?? null });
     rememberOrder(req, order.reference);
     try {
       const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };
