@@ -122,6 +122,15 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     expect((await shopper.get('/cookies')).text).toMatch(/You have declined/);
   });
 
+  it.skipIf(skip)('with the privacy settings left unset (never in production), the policy invents no company or officer', async () => {
+    const page = await new Shopper(store.baseUrl).get('/privacy');
+    const text = page.html.querySelector('.privacy-policy')!.text;
+    expect(text).not.toContain('is run by');
+    expect(text).not.toContain('The information officer');
+    expect(text).toContain(`Write to our information officer at ${store.config.privacy.infoOfficerEmail}`);
+    expect(page.html.querySelector('.company-name')).toBeNull();
+  });
+
   it.skipIf(skip)('holds a referral in the address until the visitor answers: Accept credits it, Decline drops it, a made-up number credits nobody', async () => {
     const visitor = new Shopper(store.baseUrl);
     const landing = await visitor.get(`/privacy?a=${affiliateId}&x=1`);
