@@ -39,6 +39,9 @@ describe.each(databaseKinds())('downloads in the browser that paid, on $kind', (
     const track = await firstTrack(releases[0]!.id);
     const earlier = await firstTrack(releases[1]!.id);
 
+    // The page says when, as a person reads it, and how it was paid.
+    expect(orderPage.html.querySelector('.note time')!.text).toBe('7 December 2026, 14:05 UTC');
+    expect(orderPage.html.querySelector('.note')!.text).toContain('Paid with PayPal');
     const links = orderPage.html.querySelectorAll('.order-music a[download]').map((a) => a.getAttribute('href'));
     expect(links).toContain(`/download/track/${track.id}`);
     expect(links).toContain(`/download/release/${releases[0]!.id}.zip`);
