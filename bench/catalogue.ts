@@ -97,7 +97,7 @@ async function customerCookie(baseUrl: string, databaseUrl: string, releaseId: n
     await db.insertInto('customers').values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: toDbTime(now), updated_at: toDbTime(now) }).execute();
     const customer = await db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirstOrThrow();
     const row = await db.selectFrom('sessions').select('data').where('sid', '=', sid).executeTakeFirstOrThrow();
-    const data = { ...JSON.parse(row.data), customerId: customer.id, signedInAt: now.getTime(), lastSeenAt: now.getTime() };
+    const data = { ...(JSON.parse(row.data) as Record<string, unknown>), customerId: customer.id, signedInAt: now.getTime(), lastSeenAt: now.getTime() };
     await db.updateTable('sessions').set({ data: JSON.stringify(data) }).where('sid', '=', sid).execute();
   });
   return cookie;
