@@ -96,6 +96,10 @@ export function startStore(options: { port: number; databaseUrl: string; build?:
     TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
     TWILIO_AUTH_TOKEN: 'bench'.padEnd(32, 'x'),
     SMS_FROM: 'Bench',
+    // Production refuses to start without the privacy policy's operator and contact.
+    COMPANY_NAME: 'Bench Music Ltd',
+    INFO_OFFICER_NAME: 'Bench Officer',
+    CONTACT_EMAIL: 'bench@example.com',
     // Thousands of shoppers come from one address here; the per-client limits are not what is measured.
     SIGN_IN_LIMIT_PER_CLIENT: '100000',
     ...options.env,
