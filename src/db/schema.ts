@@ -225,6 +225,8 @@ export interface OutboxTable {
   updated_at: string;
   /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
   headers: string | null;
+  /** When the holding worker handed the row to the provider (migration 017); null: not in this attempt. */
+  handed_at: string | null;
 }
 
 /** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */
