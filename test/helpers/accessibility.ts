@@ -18,15 +18,17 @@ export interface PageToCheck {
 }
 
 /**
- * Opens each page in turn and collects axe's findings for all of them, prefixed with the page's
- * name, so one run lists every page's problems rather than stopping at the first.
+ * Opens each page in turn and collects axe's findings for all of them, and with `keyboard` what
+ * keyboardProblems finds too, prefixed with the page's name, so one run lists every page's
+ * problems rather than stopping at the first.
  */
-export async function violationsOnPages(page: Page, baseUrl: string, pages: PageToCheck[]): Promise<string[]> {
+export async function violationsOnPages(page: Page, baseUrl: string, pages: PageToCheck[], options: { keyboard?: boolean } = {}): Promise<string[]> {
   const found: string[] = [];
   for (const { name, url } of pages) {
     const response = await page.goto(url.startsWith('http') ? url : `${baseUrl}${url}`);
     if (!response) throw new Error(`${name}: no response`);
-    for (const line of await axeViolations(page)) found.push(`${name} (${url}): ${line}`);
+    const problems = [...(await axeViolations(page)), ...(options.keyboard ? await keyboardProblems(page) : [])];
+    for (const line of problems) found.push(`${name} (${url}): ${line}`);
   }
   return found;
 }
