@@ -61,9 +61,13 @@ export function niceCeiling(value: number): number {
   return step * power;
 }
 
-/** The axis top for counts: a multiple of the gridline steps, so every gridline is a whole number. */
-function wholeCeiling(value: number): number {
-  return Math.max(GRID_STEPS, Math.ceil(niceCeiling(Math.max(1, value)) / GRID_STEPS) * GRID_STEPS);
+/**
+ * The axis top for counts: GRID_STEPS times a whole step, so every gridline is a whole number.
+ * Small steps stay as they are (3 visits: 0 1 2 3 4); larger ones round to a readable amount.
+ */
+export function wholeCeiling(value: number): number {
+  const step = Math.max(1, Math.ceil(value / GRID_STEPS));
+  return GRID_STEPS * (step <= 5 ? step : niceCeiling(step));
 }
 
 const attributes = (data: Record<string, string | number> = {}) =>
