@@ -49,23 +49,30 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
       return { key: el.dataset.walkKey ?? '', visible };
     });
   const actionable = await page.evaluate(() => {
-    const found: string[] = [];
+    const found: { key: string; label: string }[] = [];
     document.querySelectorAll<HTMLElement>('a[href], button, input:not([type="hidden"]), select, textarea, summary, [tabindex]').forEach((el, i) => {
       const shown = el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
       if (!shown || el.tabIndex < 0 || (el as HTMLButtonElement).disabled) return;
-      el.dataset.walkKey = String(i);
-      found.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || (el as HTMLInputElement).name || '').trim().slice(0, 40)}"`);
+      // Tab reaches one radio button of a group (the arrow keys choose within it): the group is one stop.
+      const input = el as HTMLInputElement;
+      el.dataset.walkKey = input.type === 'radio' && input.name ? `radio:${input.form?.id ?? ''}:${input.name}` : String(i);
+      found.push({ key: el.dataset.walkKey, label: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || input.name || '').trim().slice(0, 40)}"` });
     });
-    return found.map((label, i) => ({ label, key: document.querySelectorAll('[data-walk-key]')[i]!.getAttribute('data-walk-key')! }));
+    return found;
   });
   const reached = new Map<string, boolean>();
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  for (let i = 0; i < actionable.length + 5; i++) {
+  let previous: string | undefined;
+  // Date fields take a Tab per part (day, month, year): room for three presses an element.
+  for (let i = 0; i < actionable.length * 3 + 5; i++) {
     await page.keyboard.press('Tab');
     const focused = await describe();
     if (!focused) continue;
-    if (focused.key && reached.has(focused.key)) break;
-    reached.set(focused.key, focused.visible);
+    // Back at an element met before (not the one just left): the walk has gone round the page.
+    if (focused.key && focused.key !== previous && reached.has(focused.key)) break;
+    reached.set(focused.key, (reached.get(focused.key) ?? true) && focused.visible);
+    previous = focused.key;
   }
-  return actionable.flatMap(({ label, key }) => (!reached.has(key) ? [`not reachable by Tab: ${label}`] : reached.get(key) ? [] : [`no visible focus: ${label}`]));
+  const problems = actionable.flatMap(({ label, key }) => (!reached.has(key) ? [`not reachable by Tab: ${label}`] : reached.get(key) ? [] : [`no visible focus: ${label}`]));
+  return [...new Set(problems)];
 }
