@@ -42,7 +42,7 @@ export interface AppDeps {
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
   mounts?: { path: string; handler: express.Handler }[];
-  /** The test-mode messages page (src/sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
+  /** The test-mode messages page (sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
   messagesPage?: { path: string; handler: express.Handler };
 }
 

@@ -5,8 +5,8 @@ import { inject } from 'vitest';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
 import { createMediaStore } from '../../src/catalogue/media-store.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
-import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { startPayPalSandbox } from '../../sandbox/paypal/index.js';
+import { newStandInAccount, startTwilioSandbox } from '../../sandbox/twilio/index.js';
 import { serverEnv, startServerProcess, type ServerProcess } from './server-process.js';
 import { freePort, startSmtpServer, type TestSmtpServer } from './smtp.js';
 

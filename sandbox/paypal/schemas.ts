@@ -19,7 +19,7 @@ export const SPEC_NAMES = ['checkout_orders_v2', 'payments_payment_v2', 'notific
 export type SpecName = (typeof SPEC_NAMES)[number];
 
 /** PayPal's documents, copied into the repository (specs/paypal) so a clean checkout has them. */
-export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../../specs/paypal');
+export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../specs/paypal');
 
 type Json = Record<string, unknown>;
 type Location = NonNullable<ErrorDetail['location']>;
