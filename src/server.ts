@@ -28,6 +28,9 @@ async function main() {
   loadDotEnv();
   const config = loadConfig();
   const logger = createServerLogger(config.logLevel, config.env);
+  if (config.env === 'production' && import.meta.url.endsWith('.ts')) {
+    logger.warn('Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)');
+  }
   const database = await openDatabase(config.database);
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info({ migrations: applied }, 'Database migrated');

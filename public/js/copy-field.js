@@ -9,16 +9,23 @@
     button.hidden = false;
     button.addEventListener('click', function () {
       field.select();
-      navigator.clipboard.writeText(field.value).then(function () {
-        button.textContent = 'Copied';
-        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
-      }, function () {
-        button.textContent = 'Select and copy';
-      });
+      navigator.clipboard.writeText(field.value).then(
+        function () {
+          button.textContent = 'Copied';
+          setTimeout(function () {
+            button.textContent = 'Copy';
+          }, 2000);
+        },
+        function () {
+          button.textContent = 'Select and copy';
+        },
+      );
     });
   });
   // A click in a field selects the whole link, ready to copy.
   document.querySelectorAll('.copy-field__input').forEach(function (field) {
-    field.addEventListener('focus', function () { field.select(); });
+    field.addEventListener('focus', function () {
+      field.select();
+    });
   });
 })();

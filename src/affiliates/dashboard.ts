@@ -16,7 +16,15 @@ export function recentMonths(months: MonthFigures[], now: Date, count = CHART_MO
   const known = new Map(months.map((m) => [m.month, m]));
   return Array.from({ length: count }, (_, i) => {
     const key = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (count - 1 - i), 1)).toISOString().slice(0, 7);
-    return known.get(key) ?? { month: key, visits: 0, orders: 0, conversionPercent: null, pence: { pending: 0, approved: 0, paid: 0, rejected: 0 } };
+    return (
+      known.get(key) ?? {
+        month: key,
+        visits: 0,
+        orders: 0,
+        conversionPercent: null,
+        pence: { pending: 0, approved: 0, paid: 0, rejected: 0 },
+      }
+    );
   });
 }
 
@@ -29,7 +37,12 @@ export function allTime(months: MonthFigures[]): Omit<MonthFigures, 'month'> {
     visits,
     orders,
     conversionPercent: visits > 0 ? Math.round((orders / visits) * 1000) / 10 : null,
-    pence: { pending: sum((m) => m.pence.pending), approved: sum((m) => m.pence.approved), paid: sum((m) => m.pence.paid), rejected: sum((m) => m.pence.rejected) },
+    pence: {
+      pending: sum((m) => m.pence.pending),
+      approved: sum((m) => m.pence.approved),
+      paid: sum((m) => m.pence.paid),
+      rejected: sum((m) => m.pence.rejected),
+    },
   };
 }
 
@@ -47,7 +60,10 @@ export function monthsChart(months: MonthFigures[], now: Date): string {
     groups: shown.map((m) => ({
       label: monthLabel(m.month),
       values: [m.visits, m.orders],
-      tips: [`${monthLabel(m.month)}: ${m.visits} visit${m.visits === 1 ? '' : 's'}`, `${monthLabel(m.month)}: ${m.orders} order${m.orders === 1 ? '' : 's'}`],
+      tips: [
+        `${monthLabel(m.month)}: ${m.visits} visit${m.visits === 1 ? '' : 's'}`,
+        `${monthLabel(m.month)}: ${m.orders} order${m.orders === 1 ? '' : 's'}`,
+      ],
       data: { month: m.month },
     })),
     formatValue: String,

@@ -94,7 +94,12 @@ export function barChart(options: BarChartOptions): string {
 
   const legend =
     series.length > 1
-      ? series.map((s, i) => `<rect x="${LEFT + i * 140}" y="${TOP - 10}" width="12" height="12" fill="${escapeXml(s.colour)}"/><text x="${LEFT + i * 140 + 18}" y="${TOP}" font-size="12">${escapeXml(s.label)}</text>`).join('')
+      ? series
+          .map(
+            (s, i) =>
+              `<rect x="${LEFT + i * 140}" y="${TOP - 10}" width="12" height="12" fill="${escapeXml(s.colour)}"/><text x="${LEFT + i * 140 + 18}" y="${TOP}" font-size="12">${escapeXml(s.label)}</text>`,
+          )
+          .join('')
       : '';
   const grid = Array.from({ length: GRID_STEPS + 1 }, (_, i) => i / GRID_STEPS)
     .map((f) => {
@@ -112,7 +117,10 @@ export function barChart(options: BarChartOptions): string {
           return `<rect class="chart__${escapeXml(s.key)}"${attributes(g.data)} x="${(left + k * barWidth).toFixed(1)}" y="${y(value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${barHeight.toFixed(1)}" fill="${escapeXml(s.colour)}"><title>${escapeXml(g.tips[k] ?? '')}</title></rect>`;
         })
         .join('');
-      const label = i % labelEvery === 0 ? `<text x="${(left + groupWidth / 2).toFixed(1)}" y="${height - BOTTOM + 16}" text-anchor="middle" font-size="11">${escapeXml(g.label)}</text>` : '';
+      const label =
+        i % labelEvery === 0
+          ? `<text x="${(left + groupWidth / 2).toFixed(1)}" y="${height - BOTTOM + 16}" text-anchor="middle" font-size="11">${escapeXml(g.label)}</text>`
+          : '';
       return rects + label;
     })
     .join('');

@@ -34,16 +34,37 @@ interface Stocked {
 
 async function stock(store: TestStore): Promise<Stocked> {
   const db = store.database.db;
-  const release = await db.selectFrom('releases').innerJoin('artists', 'artists.id', 'releases.artist_id').select(['releases.id', 'releases.slug', 'artists.slug as artistSlug']).orderBy('releases.id').executeTakeFirstOrThrow();
+  const release = await db
+    .selectFrom('releases')
+    .innerJoin('artists', 'artists.id', 'releases.artist_id')
+    .select(['releases.id', 'releases.slug', 'artists.slug as artistSlug'])
+    .orderBy('releases.id')
+    .executeTakeFirstOrThrow();
   const genre = await db.selectFrom('genres').select('slug').executeTakeFirst();
-  const affiliateId = await addAffiliate(db, { name: 'Axe Blog', email: 'axe@affiliates.example', rateBasisPoints: 1000, flatPence: null }, new Date());
+  const affiliateId = await addAffiliate(
+    db,
+    { name: 'Axe Blog', email: 'axe@affiliates.example', rateBasisPoints: 1000, flatPence: null },
+    new Date(),
+  );
   const { shopper: buyer, orderPage } = await buyWithPayPal(store, 'axe.buyer@example.com');
   const reference = /NL-[A-Z0-9-]+/.exec(orderPage.text)![0];
-  const customerId = (await db.selectFrom('customers').select('id').where('email', '=', 'axe.buyer@example.com').executeTakeFirstOrThrow()).id;
+  const customerId = (await db.selectFrom('customers').select('id').where('email', '=', 'axe.buyer@example.com').executeTakeFirstOrThrow())
+    .id;
   const cancelled = await approvedAtPayPal(store, 'axe.canceller@example.com');
-  const cancelledPage = await cancelled.shopper.follow(await cancelled.shopper.get(`/checkout/paypal/cancel?token=${cancelled.paypalOrderId}`));
+  const cancelledPage = await cancelled.shopper.follow(
+    await cancelled.shopper.get(`/checkout/paypal/cancel?token=${cancelled.paypalOrderId}`),
+  );
   const cancelledReference = /NL-[A-Z0-9-]+/.exec(cancelledPage.text)![0];
-  return { store, releaseSlug: release.slug, artistSlug: release.artistSlug, genreSlug: genre?.slug, releaseId: release.id, affiliateId, paid: { reference, buyer, customerId }, cancelledReference };
+  return {
+    store,
+    releaseSlug: release.slug,
+    artistSlug: release.artistSlug,
+    genreSlug: genre?.slug,
+    releaseId: release.id,
+    affiliateId,
+    paid: { reference, buyer, customerId },
+    cancelledReference,
+  };
 }
 
 /** Gives the browser context the session a Shopper built over HTTP (a basket, a sign-in). */
@@ -52,30 +73,38 @@ async function useSessionOf(context: BrowserContext, shopper: Shopper, baseUrl: 
   await context.addCookies([{ name: 'sid', value: shopper.cookie('sid')!, url: baseUrl }]);
 }
 
-describe.each(databaseKinds().flatMap((k) => [{ ...k, testMode: true }, { ...k, testMode: false }]))(
-  'every page passes axe-core on $kind, test mode $testMode',
-  ({ kind, skip, testMode }) => {
-    let s: Stocked;
-    const journey = browserJourney(async () => {
+describe.each(
+  databaseKinds().flatMap((k) => [
+    { ...k, testMode: true },
+    { ...k, testMode: false },
+  ]),
+)('every page passes axe-core on $kind, test mode $testMode', ({ kind, skip, testMode }) => {
+  let s: Stocked;
+  const journey = browserJourney(
+    async () => {
       const store = await startTestStore(kind, { testMode, env: testMode ? {} : { AFFILIATE_COOKIE_CONSENT: 'required' } });
       s = await stock(store);
       return store;
-    }, { skip });
+    },
+    { skip },
+  );
 
-    // A walk opens many pages and runs axe on each: minutes on a loaded machine, not seconds.
-    const WALK_MS = 300_000;
+  // A walk opens many pages and runs axe on each: minutes on a loaded machine, not seconds.
+  const WALK_MS = 300_000;
 
-    async function check(pages: PageToCheck[], session?: Shopper) {
-      const context = await journey.browser.newContext();
-      if (session) await useSessionOf(context, session, journey.app.baseUrl);
-      const { page } = await journey.newPage(context);
-      // The keyboard walk once per database (in test mode): the banner adds one link, nothing else a key reaches.
-      const found = await violationsOnPages(page, journey.app.baseUrl, pages, { keyboard: testMode });
-      await context.close();
-      expect(found).toEqual([]);
-    }
+  async function check(pages: PageToCheck[], session?: Shopper) {
+    const context = await journey.browser.newContext();
+    if (session) await useSessionOf(context, session, journey.app.baseUrl);
+    const { page } = await journey.newPage(context);
+    // The keyboard walk once per database (in test mode): the banner adds one link, nothing else a key reaches.
+    const found = await violationsOnPages(page, journey.app.baseUrl, pages, { keyboard: testMode });
+    await context.close();
+    expect(found).toEqual([]);
+  }
 
-    it.skipIf(journey.skipped)('shop pages a visitor sees', async () => {
+  it.skipIf(journey.skipped)(
+    'shop pages a visitor sees',
+    async () => {
       const artistWord = (await journey.app.database.db.selectFrom('artists').select('name').executeTakeFirstOrThrow()).name.split(' ')[0]!;
       await check([
         { name: 'home', url: '/' },
@@ -93,9 +122,13 @@ describe.each(databaseKinds().flatMap((k) => [{ ...k, testMode: true }, { ...k, 
         { name: 'not found', url: '/no-such-page' },
         ...(testMode ? [] : [{ name: 'admin sign-in', url: '/admin/sign-in' }]),
       ]);
-    }, WALK_MS);
+    },
+    WALK_MS,
+  );
 
-    it.skipIf(journey.skipped)('checkout, the payment stand-ins and the order pages of the shopper who paid', async () => {
+  it.skipIf(journey.skipped)(
+    'checkout, the payment stand-ins and the order pages of the shopper who paid',
+    async () => {
       const shopper = new Shopper(journey.app.baseUrl);
       await shopper.get(`/release/${s.releaseSlug}`);
       await shopper.post('/basket/add', { kind: 'release', id: String(s.releaseId) });
@@ -104,32 +137,70 @@ describe.each(databaseKinds().flatMap((k) => [{ ...k, testMode: true }, { ...k, 
       await shopper.get('/checkout');
       const payforit = (await shopper.post('/checkout', { method: 'payforit', adult: 'yes' })).location!;
       const payforitPage = new URL((await fetch(payforit, { redirect: 'manual' })).headers.get('location')!, payforit).toString();
-      await check([{ name: 'full basket', url: '/basket' }, { name: 'checkout', url: '/checkout' }, { name: 'PayPal approval (stand-in)', url: paypal }, { name: 'PayForIt number (stand-in)', url: payforitPage }], shopper);
-      await fetch(`${payforitPage}/number`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ msisdn: '07700 900123' }) });
+      await check(
+        [
+          { name: 'full basket', url: '/basket' },
+          { name: 'checkout', url: '/checkout' },
+          { name: 'PayPal approval (stand-in)', url: paypal },
+          { name: 'PayForIt number (stand-in)', url: payforitPage },
+        ],
+        shopper,
+      );
+      await fetch(`${payforitPage}/number`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ msisdn: '07700 900123' }),
+      });
       await check([{ name: 'PayForIt PIN (stand-in)', url: payforitPage }]);
       await check([{ name: 'thank-you (paid order)', url: `/orders/${s.paid.reference}` }], s.paid.buyer);
-    }, WALK_MS);
+    },
+    WALK_MS,
+  );
 
-    it.skipIf(journey.skipped || !testMode)('account pages of a signed-in customer', async () => {
+  it.skipIf(journey.skipped || !testMode)(
+    'account pages of a signed-in customer',
+    async () => {
       const waiting = new Shopper(journey.app.baseUrl);
       await waiting.get('/account');
       await waiting.post('/account/sign-in', { contact: 'axe.buyer@example.com' });
       await check([{ name: 'code entry', url: '/account/code' }], waiting);
       const { shopper } = await signInCustomer(journey.app, 'axe.buyer@example.com');
-      await check([{ name: 'your music', url: '/account/music' }, { name: 'preferences', url: '/account/preferences' }, { name: 'order', url: `/orders/${s.paid.reference}` }], shopper);
-    }, WALK_MS);
+      await check(
+        [
+          { name: 'your music', url: '/account/music' },
+          { name: 'preferences', url: '/account/preferences' },
+          { name: 'order', url: `/orders/${s.paid.reference}` },
+        ],
+        shopper,
+      );
+    },
+    WALK_MS,
+  );
 
-    it.skipIf(journey.skipped || !testMode)('the affiliate pages', async () => {
+  it.skipIf(journey.skipped || !testMode)(
+    'the affiliate pages',
+    async () => {
       const affiliate = new Shopper(journey.app.baseUrl);
       await affiliate.get('/affiliate/sign-in');
       await affiliate.post('/affiliate/sign-in', { email: 'axe@affiliates.example' });
       await check([{ name: 'affiliate code entry', url: '/affiliate/code' }], affiliate);
       await affiliate.get('/affiliate/code');
       await affiliate.post('/affiliate/code', { code: await newestCode(journey.app, 'axe@affiliates.example') });
-      await check([{ name: 'affiliate dashboard', url: '/affiliate' }, { name: 'affiliate link builder', url: '/affiliate?path=%2Fsearch%3Fq%3Dx' }], affiliate);
-    }, WALK_MS);
+      await check(
+        [
+          { name: 'affiliate dashboard', url: '/affiliate' },
+          { name: 'affiliate link builder', url: '/affiliate?path=%2Fsearch%3Fq%3Dx' },
+        ],
+        affiliate,
+      );
+    },
+    WALK_MS,
+  );
 
-    it.skipIf(journey.skipped || !testMode)('every admin section', async () => {
+  it.skipIf(journey.skipped || !testMode)(
+    'every admin section',
+    async () => {
       const login = await createOperator(journey.app);
       const waiting = new Shopper(journey.app.baseUrl);
       await check([{ name: 'admin sign-in', url: '/admin/sign-in' }]);
@@ -154,6 +225,7 @@ describe.each(databaseKinds().flatMap((k) => [{ ...k, testMode: true }, { ...k, 
         ],
         admin,
       );
-    }, WALK_MS);
-  },
-);
+    },
+    WALK_MS,
+  );
+});

@@ -8,7 +8,9 @@ import type { Page } from 'playwright-core';
  */
 export async function axeViolations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).analyze();
-  return results.violations.map((v) => `${v.impact ?? 'unknown'} ${v.id}: ${v.help} -> ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return results.violations.map(
+    (v) => `${v.impact ?? 'unknown'} ${v.id}: ${v.help} -> ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
 }
 
 /** A page to check: its name in a failure message and its path (or a full URL, for the stand-ins on their own ports). */
@@ -22,7 +24,12 @@ export interface PageToCheck {
  * keyboardProblems finds too, prefixed with the page's name, so one run lists every page's
  * problems rather than stopping at the first.
  */
-export async function violationsOnPages(page: Page, baseUrl: string, pages: PageToCheck[], options: { keyboard?: boolean } = {}): Promise<string[]> {
+export async function violationsOnPages(
+  page: Page,
+  baseUrl: string,
+  pages: PageToCheck[],
+  options: { keyboard?: boolean } = {},
+): Promise<string[]> {
   const found: string[] = [];
   for (const { name, url } of pages) {
     const response = await page.goto(url.startsWith('http') ? url : `${baseUrl}${url}`);
@@ -50,14 +57,19 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     });
   const actionable = await page.evaluate(() => {
     const found: { key: string; label: string }[] = [];
-    document.querySelectorAll<HTMLElement>('a[href], button, input:not([type="hidden"]), select, textarea, summary, [tabindex]').forEach((el, i) => {
-      const shown = el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
-      if (!shown || el.tabIndex < 0 || (el as HTMLButtonElement).disabled) return;
-      // Tab reaches one radio button of a group (the arrow keys choose within it): the group is one stop.
-      const input = el as HTMLInputElement;
-      el.dataset.walkKey = input.type === 'radio' && input.name ? `radio:${input.form?.id ?? ''}:${input.name}` : String(i);
-      found.push({ key: el.dataset.walkKey, label: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || input.name || '').trim().slice(0, 40)}"` });
-    });
+    document
+      .querySelectorAll<HTMLElement>('a[href], button, input:not([type="hidden"]), select, textarea, summary, [tabindex]')
+      .forEach((el, i) => {
+        const shown = el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+        if (!shown || el.tabIndex < 0 || (el as HTMLButtonElement).disabled) return;
+        // Tab reaches one radio button of a group (the arrow keys choose within it): the group is one stop.
+        const input = el as HTMLInputElement;
+        el.dataset.walkKey = input.type === 'radio' && input.name ? `radio:${input.form?.id ?? ''}:${input.name}` : String(i);
+        found.push({
+          key: el.dataset.walkKey,
+          label: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || input.name || '').trim().slice(0, 40)}"`,
+        });
+      });
     return found;
   });
   const reached = new Map<string, boolean>();
@@ -73,6 +85,8 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
     reached.set(focused.key, (reached.get(focused.key) ?? true) && focused.visible);
     previous = focused.key;
   }
-  const problems = actionable.flatMap(({ label, key }) => (!reached.has(key) ? [`not reachable by Tab: ${label}`] : reached.get(key) ? [] : [`no visible focus: ${label}`]));
+  const problems = actionable.flatMap(({ label, key }) =>
+    !reached.has(key) ? [`not reachable by Tab: ${label}`] : reached.get(key) ? [] : [`no visible focus: ${label}`],
+  );
   return [...new Set(problems)];
 }

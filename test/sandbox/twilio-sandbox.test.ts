@@ -174,7 +174,7 @@ describe('Twilio Messages stand-in', () => {
 describe('Twilio SMS sender', () => {
   let sandbox: RunningTwilioSandbox;
   let odd: http.Server;
-  let oddStatus = 429;
+  const oddStatus = 429;
   let oddUrl = '';
   beforeAll(async () => {
     sandbox = await startTwilioSandbox(account);

@@ -19,13 +19,31 @@ describe("the affiliate's dashboard figures", () => {
 
   it('charts the last twelve months up to now, oldest first, with zeros where nothing happened, across a year end', () => {
     const months = recentMonths([figures('2026-12', 5, 1), figures('2025-06', 9, 9)], new Date('2027-02-10T12:00:00Z'));
-    expect(months.map((m) => m.month)).toEqual(['2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-02']);
+    expect(months.map((m) => m.month)).toEqual([
+      '2026-03',
+      '2026-04',
+      '2026-05',
+      '2026-06',
+      '2026-07',
+      '2026-08',
+      '2026-09',
+      '2026-10',
+      '2026-11',
+      '2026-12',
+      '2027-01',
+      '2027-02',
+    ]);
     expect(months.find((m) => m.month === '2026-12')).toMatchObject({ visits: 5, orders: 1 });
     expect(months.filter((m) => m.visits > 0)).toHaveLength(1);
   });
 
   it('adds every month up for the totals row, conversion from the sums', () => {
-    expect(allTime([figures('2026-11', 10, 1, 150), figures('2026-12', 30, 3, 450)])).toEqual({ visits: 40, orders: 4, conversionPercent: 10, pence: { pending: 600, approved: 0, paid: 0, rejected: 0 } });
+    expect(allTime([figures('2026-11', 10, 1, 150), figures('2026-12', 30, 3, 450)])).toEqual({
+      visits: 40,
+      orders: 4,
+      conversionPercent: 10,
+      pence: { pending: 600, approved: 0, paid: 0, rejected: 0 },
+    });
     expect(allTime([]).conversionPercent).toBeNull();
   });
 
