@@ -28,18 +28,33 @@ export async function insertCode(tx: Tx, owner: CodeOwner, code: { hash: string;
   await tx.insertInto('sign_in_codes').values({ owner_kind: owner.kind, owner_id: owner.id, code_hash: code.hash, attempts: 0, expires_at: code.expiresAt, used_at: null, created_at: now }).execute();
 }
 
-/** The owner's newest unused code, if any. */
+/** The owner's newest code, if any (a new code replaces the old: only the newest can sign in). */
 export function currentCode(tx: Tx, owner: CodeOwner) {
-  return ofOwner(tx, owner).selectAll().where('used_at', 'is', null).orderBy('id', 'desc').executeTakeFirst();
+  return ofOwner(tx, owner).selectAll().orderBy('id', 'desc').executeTakeFirst();
 }
 
-export async function countWrongTry(tx: Tx, codeId: number, attempts: number): Promise<void> {
-  await tx.updateTable('sign_in_codes').set({ attempts }).where('id', '=', codeId).execute();
+/** The code still open to a try: unused, unexpired and under the limit of wrong tries. */
+const open = (codeId: number, maxAttempts: number, now: string) => (eb: ExpressionBuilder<Database, 'sign_in_codes'>) =>
+  eb.and([eb('id', '=', codeId), eb('used_at', 'is', null), eb('expires_at', '>', now), eb('attempts', '<', maxAttempts)]);
+
+/**
+ * Counts one wrong try in one statement, the limit in its WHERE: false when the code was already
+ * locked (or used, or expired), so racing tries can never count past the limit.
+ */
+export async function countWrongTry(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
+  const counted = await tx.updateTable('sign_in_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where(open(codeId, maxAttempts, now)).executeTakeFirst();
+  return Number(counted.numUpdatedRows) === 1;
 }
 
-/** Marks the code used; false when another request used it first. */
-export async function useCode(tx: Tx, codeId: number, now: string): Promise<boolean> {
-  const used = await tx.updateTable('sign_in_codes').set({ used_at: now }).where('id', '=', codeId).where('used_at', 'is', null).executeTakeFirst();
+/** Wrong tries counted so far (read after this transaction's own update, which holds the row). */
+export async function attemptsOf(tx: Tx, codeId: number): Promise<number> {
+  const row = await tx.selectFrom('sign_in_codes').select('attempts').where('id', '=', codeId).executeTakeFirst();
+  return row?.attempts ?? 0;
+}
+
+/** Marks the code used, in one statement that also checks the limit; false when it was used, locked or expired first. */
+export async function useCode(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
+  const used = await tx.updateTable('sign_in_codes').set({ used_at: now }).where(open(codeId, maxAttempts, now)).executeTakeFirst();
   return Number(used.numUpdatedRows) === 1;
 }
 
