@@ -144,7 +144,7 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
   app.use(saveSessionBeforeRedirect);
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
-  const csrf = csrfProtection(config.sessionSecret, clock);
+  const csrf = csrfProtection(config.sessionSecret, { publicUrl: config.publicUrl, visitor: services.visitorForms });
   app.use(csrf.exposeToken);
   // An operator's file upload (multipart) is parsed here so that the check below finds its CSRF token.
   app.use(adminUploadParsing({ db: database.db, clock }));

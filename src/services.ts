@@ -6,6 +6,7 @@ import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { createCatalogueService } from './catalogue/service.js';
 import { visitorPageCache } from './catalogue/visitor-page-cache.js';
+import { visitorTokens } from './web/security.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
 import { revokeOrderTracks } from './customers/repository.js';
@@ -40,7 +41,9 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
 
   const catalogueRepo = createCatalogueRepository(db);
   const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
-  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
+  // One visitor-token maker for the CSRF check and the page cache, which fills each visitor's own token into a shared page.
+  const visitorForms = visitorTokens(config.sessionSecret);
+  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, visitorForms.tokenFor);
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
@@ -75,6 +78,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     catalogueRepo,
     catalogue,
     visitorPages,
+    visitorForms,
     baskets,
     signIn,
     affiliateSignIn,
