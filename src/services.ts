@@ -69,7 +69,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
       await method?.check(payment.provider_ref).catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
     });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
-  const sessionStore = new DatabaseSessionStore(db, clock);
+  const sessionStore = new DatabaseSessionStore(db, clock, undefined, (error) => logger.warn({ reason: error.message }, 'session store: an unreadable session was treated as none'));
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
   const rateLimits = createRateLimitStores({ db, secret: config.sessionSecret, clock });
 

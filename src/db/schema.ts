@@ -219,6 +219,8 @@ export interface OutboxTable {
   updated_at: string;
   /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
   headers: string | null;
+  /** The sign-in code or link token in the text, only while the message waits (migrations/014_outbox_secrets.ts). */
+  secret: string | null;
 }
 
 /** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/dialect.js';
+import { withoutTokens } from './private-paths.js';
 
 /** Seconds a visitor (or a proxy) is asked to wait when the database is away for a moment. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -26,7 +27,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (isDatabaseUnavailable(err)) return unavailable(logger, err, req, res);
     const status = clientErrorStatus(err);
-    if (status === undefined) logger.error({ err, path: req.path }, 'request failed');
+    if (status === undefined) logger.error({ err, path: withoutTokens(req.path) }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
@@ -52,7 +53,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
  */
 function unavailable(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
   // The code only: a driver's message can quote the statement and its values.
-  logger.warn({ code: (err as { code?: string }).code ?? 'closed', path: req.path }, 'database unavailable: answered 503');
+  logger.warn({ code: (err as { code?: string }).code ?? 'closed', path: withoutTokens(req.path) }, 'database unavailable: answered 503');
   if (res.headersSent) {
     res.destroy();
     return;
