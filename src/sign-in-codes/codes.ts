@@ -2,7 +2,7 @@ import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { toDbTime } from '../db/dialect.js';
 import type { CodeOwnerKind, Database } from '../db/schema.js';
-import { attemptsOf, countCodesSince, countWrongTry, currentCode, insertCode, retireCodes, useCode } from './repository.js';
+import { attemptsOf, countWrongTry, currentCode, giveBackCodeAllowance, insertCode, retireCodes, takeCodeAllowance, useCode } from './repository.js';
 
 export const CODE_MINUTES = 10;
 const CODE_ATTEMPTS = 5;
@@ -21,13 +21,14 @@ export type CodeRefusal = { ok: false; reason: 'wrong' | 'expired' | 'locked' };
 export function createOneTimeCodes(kind: CodeOwnerKind, secret: string, clock: () => Date) {
   const hash = (ownerId: number, code: string) => createHmac('sha256', secret).update(`${kind}:${ownerId}:${code}`).digest('hex');
   const minutesFromNow = (minutes: number) => toDbTime(new Date(clock().getTime() + minutes * 60_000));
+  const allowanceKey = (ownerId: number) => createHmac('sha256', secret).update(`sign-in-code-allowance:${kind}:${ownerId}`).digest('hex');
 
   return {
     /** A new code for the owner, or 'rate-limited' when their allowance is used up. */
     async issue(tx: Transaction<Database>, ownerId: number): Promise<string | 'rate-limited'> {
       const owner = { kind, id: ownerId };
-      if ((await countCodesSince(tx, owner, minutesFromNow(-CODE_WINDOW_MINUTES))) >= CODES_PER_WINDOW) return 'rate-limited';
       const now = toDbTime(clock());
+      if (!(await takeCodeAllowance(tx, allowanceKey(ownerId), CODES_PER_WINDOW, now, minutesFromNow(CODE_WINDOW_MINUTES)))) return 'rate-limited';
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       await retireCodes(tx, owner, now);
       await insertCode(tx, owner, { hash: hash(ownerId, code), expiresAt: minutesFromNow(CODE_MINUTES) }, now);
@@ -45,7 +46,10 @@ export function createOneTimeCodes(kind: CodeOwnerKind, secret: string, clock: (
       // racing requests cannot all read "no tries yet" and go on guessing. "Wrong" is said only
       // of a try that was counted and left the code open.
       const right = timingSafeEqual(Buffer.from(hash(ownerId, code)), Buffer.from(current.code_hash));
-      if (right && (await useCode(tx, current.id, CODE_ATTEMPTS, now))) return { ok: true };
+      if (right && (await useCode(tx, current.id, CODE_ATTEMPTS, now))) {
+        await giveBackCodeAllowance(tx, allowanceKey(ownerId), now);
+        return { ok: true };
+      }
       const counted = !right && (await countWrongTry(tx, current.id, CODE_ATTEMPTS, now));
       const attempts = await attemptsOf(tx, current.id);
       if (attempts >= CODE_ATTEMPTS) return { ok: false, reason: 'locked' };

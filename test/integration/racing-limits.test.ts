@@ -98,6 +98,20 @@ describe.each(databaseKinds())('limits that hold under a burst on $kind', ({ kin
     for (let round = 0; round < 2; round++) expectHeld(await burst(3));
   });
 
+  it.skipIf(skip)('the allowance of three codes per fifteen minutes holds against a burst of requests for codes', async () => {
+    const email = await newCustomer();
+    const browsers = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const browser = new Shopper(store.baseUrl);
+        await browser.get('/account');
+        return browser;
+      }),
+    );
+    const answers = await Promise.all(browsers.map((b) => b.post('/account/sign-in', { contact: email })));
+    expect(answers.every((a) => a.location === '/account/code')).toBe(true);
+    expect(await db().selectFrom('outbox').select('id').where('recipient', '=', email).execute()).toHaveLength(3);
+  });
+
   it.skipIf(skip)('operator passwords: a burst of wrong ones locks the operator after five, and the right one is refused from then on', async () => {
     const login = await createOperator(store);
     const browsers = await Promise.all(
