@@ -1,3 +1,4 @@
+import { latestOperatorCode } from './admin.js';
 import { Shopper } from './shopper.js';
 import type { TestStore } from './store.js';
 
@@ -33,4 +34,15 @@ export async function signInCustomer(store: TestStore, contact: string, shopper 
   const signedIn = await shopper.post('/account/code', { code });
   if (signedIn.location !== '/account/music') throw new Error(`the code page answered ${signedIn.status} ${signedIn.location ?? ''}`);
   return { shopper, code };
+}
+
+/** Signs an affiliate in through the real pages: email, then the emailed code. Returns the signed-in browser. */
+export async function signInAffiliate(store: TestStore, email: string, browser = new Shopper(store.baseUrl)): Promise<Shopper> {
+  await browser.get('/affiliate/sign-in');
+  const asked = await browser.post('/affiliate/sign-in', { email });
+  if (asked.status !== 303) throw new Error(`the affiliate sign-in page answered ${asked.status}`);
+  await browser.get('/affiliate/code');
+  const signedIn = await browser.post('/affiliate/code', { code: await latestOperatorCode(store, email) });
+  if (signedIn.status !== 303) throw new Error(`the affiliate code page answered ${signedIn.status}`);
+  return browser;
 }

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAffiliate } from '../../src/affiliates/repository.js';
 import { toDbTime } from '../../src/db/dialect.js';
 import { COVER_PATH, IMPORT_PATH } from '../../src/admin/catalogue/uploads.js';
-import { appRoutesOf, fillPath, latestOperatorCode, signInAsOperator } from '../helpers/admin.js';
+import { appRoutesOf, fillPath, signInAsOperator } from '../helpers/admin.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { signInCustomer } from '../helpers/sign-in.js';
+import { signInAffiliate, signInCustomer } from '../helpers/sign-in.js';
 import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
@@ -165,11 +165,7 @@ describe.each(databaseKinds())('forged requests riding on a session on $kind', (
   it.skipIf(skip)('an affiliate\'s sign-out: 403 from another site and from a sibling site, and still signed in', async () => {
     const email = `partner-${Math.random().toString(36).slice(2)}@affiliates.example`;
     await addAffiliate(db(), { name: 'Partner', email, rateBasisPoints: 2000, flatPence: null }, new Date());
-    const affiliate = new Shopper(store.baseUrl);
-    await affiliate.get('/affiliate/sign-in');
-    expect((await affiliate.post('/affiliate/sign-in', { email })).status).toBe(303);
-    await affiliate.get('/affiliate/code');
-    expect((await affiliate.post('/affiliate/code', { code: await latestOperatorCode(store, email) })).status).toBe(303);
+    const affiliate = await signInAffiliate(store, email);
     for (const headers of [...SITES, { 'sec-fetch-site': 'same-origin', origin: store.baseUrl }]) {
       expect((await forge(affiliate, '/affiliate/sign-out', {}, headers)).status).toBe(403);
       expect((await affiliate.get('/affiliate')).status).toBe(200);
