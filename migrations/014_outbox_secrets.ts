@@ -15,7 +15,7 @@ export const REMOVED_SECRET = '[removed after sending]';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('outbox').addColumn('secret', 'varchar(255)').execute();
-  const rows = await db
+  const rows: { id: number; subject: string | null; body_text: string; body_html: string | null }[] = await db
     .selectFrom('outbox')
     .select(['id', 'subject', 'body_text', 'body_html'])
     .where('status', 'in', ['sent', 'failed'])

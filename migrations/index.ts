@@ -11,6 +11,7 @@ import * as admin from './010_admin.js';
 import * as rateLimits from './012_rate_limits.js';
 import * as oneCodeTable from './013_one_code_table.js';
 import * as outboxSecrets from './014_outbox_secrets.js';
+import * as outboxHandedAt from './017_outbox_handed_at.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '012_rate_limits': rateLimits,
   '013_one_code_table': oneCodeTable,
   '014_outbox_secrets': outboxSecrets,
+  '017_outbox_handed_at': outboxHandedAt,
 };

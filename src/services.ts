@@ -43,7 +43,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
   // One visitor-token maker for the CSRF check and the page cache, which fills each visitor's own token into a shared page.
   const visitorForms = visitorTokens(config.sessionSecret);
-  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, visitorForms.tokenFor);
+  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, (req, res) => visitorForms.tokenFor(req, res));
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });

@@ -219,6 +219,8 @@ export interface OutboxTable {
   updated_at: string;
   /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
   headers: string | null;
+  /** When the holding worker handed the row to the provider (migration 017); null: not in this attempt. */
+  handed_at: string | null;
   /** The sign-in code or link token in the text, only while the message waits (migrations/014_outbox_secrets.ts). */
   secret: string | null;
 }

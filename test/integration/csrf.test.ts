@@ -12,7 +12,7 @@ describe.each(databaseKinds())('CSRF tokens on $kind', ({ kind, skip }) => {
   let store: TestStore;
   let slug: string;
   let trackId: string;
-  let now = new Date('2026-11-20T12:00:00Z');
+  const now = new Date('2026-11-20T12:00:00Z');
 
   beforeAll(async () => {
     if (skip) return;
