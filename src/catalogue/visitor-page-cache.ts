@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -16,20 +16,33 @@ function weakEtag(body: string): string {
   return `W/"${Buffer.byteLength(body).toString(16)}-${createHash('sha1').update(body, 'utf8').digest('base64').slice(0, 27)}"`;
 }
 
-function sendPage(res: Response, page: { html: string; etag: string }): void {
-  res.set('ETag', page.etag).type('html').send(page.html);
+/**
+ * What stands in a cached page for the visitor's own CSRF token: forms are rendered with it, and
+ * each visitor's page gets their token (and, on a first visit, their `csrf` cookie) as it is sent,
+ * so a page rendered for one visitor never carries a token another could use.
+ */
+const TOKEN_SLOT = `visitor-token-${randomBytes(12).toString('hex')}`;
+
+/** A visitor's CSRF token for their forms, setting their cookie if need be (src/web/security.ts). */
+export type VisitorToken = (req: Request, res: Response) => string;
+
+function sendPage(req: Request, res: Response, page: { html: string; etag: string }, visitorToken: VisitorToken): void {
+  const token = visitorToken(req, res);
+  // The token is part of the page: a visitor's own ETag, so a revalidation is still answered 304.
+  const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
+  res.set('ETag', etag).type('html').send(page.html.replaceAll(TOKEN_SLOT, token));
 }
 
 /**
  * Whole catalogue pages for visitors without a session (first visits, crawlers), kept for the
- * page-data lifetime: such a page depends only on its URL, since their forms carry the shared
- * visitor token. Anyone with a session always gets a page rendered for them.
+ * page-data lifetime: such a page depends only on its URL once each visitor's own form token is
+ * filled in as it goes out. Anyone with a session always gets a page rendered for them.
  */
 type VisitorPageCache = RequestHandler & { clear(): void; beforeSession(sessionCookie: string): RequestHandler };
 
 const pass: RequestHandler = (_req, _res, next) => next();
 
-export function visitorPageCache(ttlSeconds: number, clock: () => Date): VisitorPageCache {
+export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorToken: VisitorToken): VisitorPageCache {
   if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
   // Each page with its ETag, worked out once rather than hashed again on every send.
   const pages = new LRUCache<string, { html: string; etag: string }>({ max: 1000, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
@@ -37,13 +50,18 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Visitor
     if (req.method !== 'GET' || !isVisitorWithoutSession(req)) return next();
     const key = keyOf(req);
     const cached = pages.get(key);
-    if (cached !== undefined) return sendPage(res, cached);
+    if (cached !== undefined) return sendPage(req, res, cached, visitorToken);
+    res.locals.csrfToken = () => TOKEN_SLOT;
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
+      res.send = send;
       // res.render sends with no Content-Type set yet: send() makes a string text/html.
       const type = res.getHeader('content-type');
-      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && (type === undefined || String(type).startsWith('text/html'))) pages.set(key, { html: body, etag: weakEtag(body) });
-      return send(body);
+      if (typeof body !== 'string' || (type !== undefined && !String(type).startsWith('text/html'))) return send(body);
+      const page = { html: body, etag: weakEtag(body) };
+      if (res.statusCode === 200 && !res.getHeader('set-cookie')) pages.set(key, page);
+      if (!body.includes(TOKEN_SLOT)) return send(body);
+      return sendPage(req, res, page, visitorToken), res;
     };
     next();
   };
@@ -58,7 +76,7 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Visitor
       if (req.method !== 'GET' || hasSession.test(req.headers.cookie ?? '')) return next();
       const cached = pages.get(keyOf(req));
       if (cached === undefined) return next();
-      sendPage(res, cached);
+      sendPage(req, res, cached, visitorToken);
     };
   };
   // clear(): an operator's catalogue edit shows at once in this process.

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { withoutTokens } from './private-paths.js';
 
 const REDACT = { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' };
 
@@ -28,7 +29,7 @@ const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;
 
 /**
  * One line per request: method, path without its query string (queries can carry search terms
- * or sign-in tokens), status and time; never cookies, headers, bodies or addresses. Written by
+ * or sign-in tokens) and with the tokens of link paths replaced (private-paths.ts), status and time; never cookies, headers, bodies or addresses. Written by
  * hand rather than with pino-http, which cost half the throughput of a page in our benchmark.
  */
 export function requestLogger(logger: Logger): RequestHandler {
@@ -36,7 +37,7 @@ export function requestLogger(logger: Logger): RequestHandler {
     const started = performance.now();
     res.on('finish', () => {
       const status = res.statusCode;
-      const path = req.originalUrl.split('?')[0]!;
+      const path = withoutTokens(req.originalUrl.split('?')[0]!);
       if (status < 400 && QUIET_PATHS.test(path)) return;
       const entry = { method: req.method, path, status, ms: Math.round(performance.now() - started) };
       if (status >= 500) logger.error(entry, 'request failed');
