@@ -11,7 +11,10 @@ import { sql, type Kysely } from 'kysely';
  * which records the precision read from the tags).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('releases').addColumn('release_date_precision', 'varchar(5)', (c) => c.notNull().defaultTo('day')).execute();
+  await db.schema
+    .alterTable('releases')
+    .addColumn('release_date_precision', 'varchar(5)', (c) => c.notNull().defaultTo('day'))
+    .execute();
   await db
     .updateTable('releases')
     .set({ release_date_precision: 'year' })

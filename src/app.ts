@@ -146,8 +146,7 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
   app.use(saveSessionBeforeRedirect);
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
-  // Answering the cookie banner sets the choice cookie and nothing else: no session starts there.
-  const csrf = csrfProtection(config.sessionSecret, clock, { startsNoSession: ['/consent'] });
+  const csrf = csrfProtection(config.sessionSecret, { publicUrl: config.publicUrl, visitor: services.visitorForms });
   app.use(csrf.exposeToken);
   // An operator's file upload (multipart) is parsed here so that the check below finds its CSRF token.
   app.use(adminUploadParsing({ db: database.db, clock }));

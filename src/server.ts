@@ -11,7 +11,7 @@ import { createPayPalSandbox } from '../sandbox/paypal/index.js';
 import { NOTIFICATION_PATH as PAYFORIT_NOTIFICATION_PATH } from './payments/payforit/method.js';
 import { createPayForItSandbox } from '../sandbox/payforit/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
-import { createLogger } from './web/logging.js';
+import { createServerLogger } from './web/logging.js';
 import { createEmailSender } from './notifications/email.js';
 import { createTwilioSmsSender } from './notifications/sms.js';
 import { createOutboxWorker } from './notifications/worker.js';
@@ -35,7 +35,7 @@ const SMS_SANDBOX_PATH = '/sandbox/sms';
 async function main() {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createServerLogger(config.logLevel, config.env);
   if (config.env === 'production' && import.meta.url.endsWith('.ts')) {
     logger.warn('Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)');
   }

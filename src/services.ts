@@ -8,6 +8,7 @@ import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { createCatalogueService } from './catalogue/service.js';
 import { visitorPageCache } from './catalogue/visitor-page-cache.js';
+import { visitorTokens } from './web/security.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
 import { tellCustomer } from './customers/order-messages.js';
@@ -44,7 +45,9 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
 
   const catalogueRepo = createCatalogueRepository(db);
   const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
-  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
+  // One visitor-token maker for the CSRF check and the page cache, which fills each visitor's own token into a shared page.
+  const visitorForms = visitorTokens(config.sessionSecret);
+  const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, (req, res) => visitorForms.tokenFor(req, res));
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
   const covers = coverVariants(createMediaStore(config.mediaDir));
@@ -75,7 +78,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     });
   const downloadAccess = createDownloadAccess({ db, clock, settings: { paidSessionHours: config.paidSessionDownloadHours } });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
-  const sessionStore = new DatabaseSessionStore(db, clock);
+  const sessionStore = new DatabaseSessionStore(db, clock, undefined, (error) => logger.warn({ reason: error.message }, 'session store: an unreadable session was treated as none'));
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
   const rateLimits = createRateLimitStores({ db, secret: config.sessionSecret, clock });
 
@@ -85,6 +88,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     catalogue,
     visitorPages,
     covers,
+    visitorForms,
     baskets,
     signIn,
     affiliateSignIn,

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -31,35 +30,32 @@ function weakEtag(body: string): string {
   return `W/"${Buffer.byteLength(body).toString(16)}-${createHash('sha1').update(body, 'utf8').digest('base64').slice(0, 27)}"`;
 }
 
-interface CachedPage {
-  html: string;
-  etag: string;
-  /** The page compressed, made on the first request that accepts each encoding. */
-  br?: Buffer;
-  gzip?: Buffer;
-}
+/**
+ * What stands in a cached page for the visitor's own CSRF token: forms are rendered with it, and
+ * each visitor's page gets their token (and, on a first visit, their `csrf` cookie) as it is sent,
+ * so a page rendered for one visitor never carries a token another could use.
+ */
+const TOKEN_SLOT = `visitor-token-${randomBytes(12).toString('hex')}`;
 
-const compressors = {
-  br: (html: string) => brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
-  gzip: (html: string) => gzipSync(html, { level: 9 }),
-};
+/** A visitor's CSRF token for their forms, setting their cookie if need be (src/web/security.ts). */
+export type VisitorToken = (req: Request, res: Response) => string;
 
-/** A cached page as the client takes it: compressed once per page and encoding, then sent as it is. */
-function sendPage(req: Request, res: Response, page: CachedPage): void {
-  res.set('ETag', page.etag).type('html').vary('Accept-Encoding');
-  const encoding = !req.headers['accept-encoding'] ? undefined : req.acceptsEncodings('br') ? 'br' : req.acceptsEncodings('gzip') ? 'gzip' : undefined;
-  if (!encoding) return void res.send(page.html);
-  const body = (page[encoding] ??= compressors[encoding](page.html));
-  res.set('Content-Encoding', encoding).send(body);
+function sendPage(req: Request, res: Response, page: { html: string; etag: string }, visitorToken: VisitorToken): void {
+  const token = visitorToken(req, res);
+  // The token is part of the page: a visitor's own ETag, so a revalidation is still answered 304.
+  const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
+  res.set('ETag', etag).type('html').send(page.html.replaceAll(TOKEN_SLOT, token));
 }
 
 /**
  * Whole catalogue pages for visitors without a session (first visits, crawlers), kept for the
- * page-data lifetime: such a page depends only on its URL, since their forms carry the shared
- * visitor token. A shopper with a session gets a shared page with their own parts filled in
- * (shopperPages), or one rendered for them alone.
+ * page-data lifetime: such a page depends only on its URL once each visitor's own form token is
+ * filled in as it goes out. A shopper with a session gets a shared page with their own parts
+ * filled in (shopperPages), or one rendered for them alone.
  */
 type VisitorPageCache = RequestHandler & { clear(): void; beforeSession(sessionCookie: string): RequestHandler };
+
+const pass: RequestHandler = (_req, _res, next) => next();
 
 /** What a page shows of the shopper's own (src/app.ts and src/web/security.ts put these in res.locals). */
 interface ShopperLocals {
@@ -73,8 +69,6 @@ interface ShopperLocals {
  * pages most asked for stay, and the store's memory stays inside the heap it is given.
  */
 const CACHE_BYTES = 16 * 2 ** 20;
-/** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
-const pageBytes = (page: CachedPage) => page.html.length * 3;
 const partsBytes = (parts: string[]) => parts.reduce((n, part) => n + part.length * 2, 0);
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -123,25 +117,31 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   return Object.assign(handler, { clear: () => pages.clear() });
 }
 
-const pass: RequestHandler = (_req, _res, next) => next();
 
-export function visitorPageCache(ttlSeconds: number, clock: () => Date): VisitorPageCache {
+
+
+export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorToken: VisitorToken): VisitorPageCache {
   if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
   // Each page with its ETag, worked out once rather than hashed again on every send.
-  const pages = new LRUCache<string, CachedPage>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: pageBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  const pages = new LRUCache<string, { html: string; etag: string }>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: (page) => page.html.length * 2, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   const shoppers = shopperPages(ttlSeconds, clock);
   const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET') return next();
     if (!isVisitorWithoutSession(req)) return isShopperWithShareablePage(req, res) ? shoppers(req, res, next) : next();
     const key = keyOf(req);
     const cached = pages.get(key);
-    if (cached !== undefined) return sendPage(req, res, cached);
+    if (cached !== undefined) return sendPage(req, res, cached, visitorToken);
+    res.locals.csrfToken = () => TOKEN_SLOT;
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
+      res.send = send;
       // res.render sends with no Content-Type set yet: send() makes a string text/html.
       const type = res.getHeader('content-type');
-      if (res.statusCode === 200 && typeof body === 'string' && !res.getHeader('set-cookie') && (type === undefined || String(type).startsWith('text/html'))) pages.set(key, { html: body, etag: weakEtag(body) });
-      return send(body);
+      if (typeof body !== 'string' || (type !== undefined && !String(type).startsWith('text/html'))) return send(body);
+      const page = { html: body, etag: weakEtag(body) };
+      if (res.statusCode === 200 && !res.getHeader('set-cookie')) pages.set(key, page);
+      if (!body.includes(TOKEN_SLOT)) return send(body);
+      return sendPage(req, res, page, visitorToken), res;
     };
     next();
   };
@@ -156,7 +156,7 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date): Visitor
       if (req.method !== 'GET' || hasSession.test(req.headers.cookie ?? '')) return next();
       const cached = pages.get(keyOf(req));
       if (cached === undefined) return next();
-      sendPage(req, res, cached);
+      sendPage(req, res, cached, visitorToken);
     };
   };
   // clear(): an operator's catalogue edit shows at once in this process.

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { queueMessage } from '../notifications/outbox.js';
+import { queueMessage, queueOrRecordUndeliverable } from '../notifications/outbox.js';
 import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCodeSms } from '../notifications/templates.js';
 import type { OnPaid } from '../orders/service.js';
 import { contactText } from './contact.js';
@@ -43,7 +43,8 @@ export async function queueOrderConfirmation(
     musicUrl: `${base}/account/music`,
   };
   const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
-  await queueMessage(tx, { ...message, kind: 'transactional', customerId, orderId: order.id }, now);
+  // The payment stands whatever happens to its message: one the outbox refuses is recorded as undeliverable.
+  await queueOrRecordUndeliverable(tx, { ...message, kind: 'transactional', customerId, orderId: order.id, secret: token }, now);
 }
 
 /** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */
@@ -52,6 +53,6 @@ export function sendSignInCode(storeName: string) {
     const message = customer.email
       ? { channel: 'email' as const, recipient: customer.email, ...(await signInCodeEmail({ storeName, code })) }
       : { channel: 'sms' as const, recipient: customer.msisdn!, ...(await signInCodeSms({ storeName, code })) };
-    await queueMessage(tx, { ...message, kind: 'transactional', customerId: customer.id }, now);
+    await queueMessage(tx, { ...message, kind: 'transactional', customerId: customer.id, secret: code }, now);
   };
 }

@@ -25,7 +25,11 @@ export interface OrderMessageDeps {
  */
 export function tellCustomer(name: 'order-refunded' | 'order-cancelled', deps: OrderMessageDeps): OnOrderChange {
   return async (tx, orderId, now) => {
-    const order = await tx.selectFrom('orders').select(['id', 'reference', 'total_pence', 'payment_method', 'customer_id', 'placed_by_customer_id']).where('id', '=', orderId).executeTakeFirstOrThrow();
+    const order = await tx
+      .selectFrom('orders')
+      .select(['id', 'reference', 'total_pence', 'payment_method', 'customer_id', 'placed_by_customer_id'])
+      .where('id', '=', orderId)
+      .executeTakeFirstOrThrow();
     const customerId = order.customer_id ?? order.placed_by_customer_id;
     const customer = customerId === null ? undefined : await findCustomer(tx, customerId);
     if (!customer) return;

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import type { SessionData } from 'express-session';
 import '../web/session-data.js';
 import { flashNow } from '../web/flash.js';
+import { giveSessionToken } from '../web/security.js';
 
 const IDLE_MINUTES = 60;
 const ABSOLUTE_HOURS = 12;
@@ -10,7 +11,8 @@ const SEEN_EVERY_MS = 60_000;
 
 /**
  * A fresh session id on signing in (no fixation): everything the session held comes along (the
- * basket, the browser's orders, another sign-in) except the CSRF token, then `fields` are set.
+ * basket, the browser's orders, another sign-in) except the CSRF token, then `fields` are set
+ * and the session gets a new CSRF token of its own.
  */
 export function regenerateSession(req: Request, fields: Partial<SessionData>): Promise<void> {
   // The CSRF token is not kept: a new session gets a new one.
@@ -19,6 +21,8 @@ export function regenerateSession(req: Request, fields: Partial<SessionData>): P
     req.session.regenerate((error) => {
       if (error) return reject(error);
       Object.assign(req.session, kept, fields);
+      // Its own CSRF token from the start: a form token from before sign-in is worth nothing now.
+      giveSessionToken(req);
       req.session.save((saveError) => (saveError ? reject(saveError) : resolve()));
     }),
   );

@@ -45,11 +45,20 @@ export function createSignIn({ db, secret, clock, sendCode }: SignInDeps) {
 
     async useLink(token: string): Promise<{ ok: true; customerId: number } | { ok: false }> {
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return { ok: false };
+      const tokenHash = sha256(token);
       return db.transaction().execute(async (tx) => {
-        const link = await tx.selectFrom('sign_in_links').selectAll().where('token_hash', '=', sha256(token)).executeTakeFirst();
-        if (!link || link.expires_at <= toDbTime(clock())) return { ok: false };
-        const used = await tx.updateTable('sign_in_links').set({ uses_left: link.uses_left - 1 }).where('id', '=', link.id).where('uses_left', '=', link.uses_left).where('uses_left', '>', 0).executeTakeFirst();
-        return Number(used.numUpdatedRows) === 1 ? { ok: true, customerId: link.customer_id } : { ok: false };
+        // One use taken by one UPDATE with the limit and the expiry in its WHERE: racing clicks on
+        // a link with one use left sign in once, and none is refused while uses remain.
+        const used = await tx
+          .updateTable('sign_in_links')
+          .set((eb) => ({ uses_left: eb('uses_left', '-', 1) }))
+          .where('token_hash', '=', tokenHash)
+          .where('uses_left', '>', 0)
+          .where('expires_at', '>', toDbTime(clock()))
+          .executeTakeFirst();
+        if (Number(used.numUpdatedRows) !== 1) return { ok: false };
+        const link = await tx.selectFrom('sign_in_links').select('customer_id').where('token_hash', '=', tokenHash).executeTakeFirstOrThrow();
+        return { ok: true, customerId: link.customer_id };
       });
     },
   };

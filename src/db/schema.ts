@@ -227,6 +227,8 @@ export interface OutboxTable {
   headers: string | null;
   /** When the holding worker handed the row to the provider (migration 017); null: not in this attempt. */
   handed_at: string | null;
+  /** The sign-in code or link token in the text, only while the message waits (migrations/014_outbox_secrets.ts). */
+  secret: string | null;
 }
 
 /** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */

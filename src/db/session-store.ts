@@ -26,6 +26,8 @@ export class DatabaseSessionStore extends session.Store {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
     pruneEveryMs = 15 * 60 * 1000,
+    /** Told of a row that cannot be read (never given its contents): the request goes on without a session. */
+    private readonly onUnreadable: (error: Error) => void = () => {},
   ) {
     super();
     if (pruneEveryMs > 0) {
@@ -43,8 +45,23 @@ export class DatabaseSessionStore extends session.Store {
       .executeTakeFirst()
       .then((row) => {
         if (row) this.readExpiry.set(sid, row.expires_at);
-        callback(null, row ? JSON.parse(row.data) : null);
+        callback(null, row ? this.parse(row.data) : null);
       }, callback);
+  }
+
+  /**
+   * A row that is not a session (corrupt JSON, say) is no session: the visitor starts afresh
+   * rather than the process crashing, and only the fact is reported, never the row's contents.
+   */
+  private parse(data: string): session.SessionData | null {
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as session.SessionData;
+      this.onUnreadable(new Error('a stored session is not an object'));
+    } catch {
+      this.onUnreadable(new Error('a stored session is not valid JSON'));
+    }
+    return null;
   }
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {

@@ -7,7 +7,10 @@ export type LibraryRelease = ReturnType<typeof groupByRelease>[number];
 
 /** Releases in the order their newest purchase was made, tracks in running order. */
 export function groupByRelease(rows: LibraryRow[]) {
-  const releases = new Map<number, { id: number; title: string; artist: string; coverUrl: string | null; boughtAt: Date; tracks: LibraryRow[] }>();
+  const releases = new Map<
+    number,
+    { id: number; title: string; artist: string; coverUrl: string | null; boughtAt: Date; tracks: LibraryRow[] }
+  >();
   for (const row of rows) {
     const release = releases.get(row.release_id) ?? {
       id: row.release_id,
@@ -20,5 +23,8 @@ export function groupByRelease(rows: LibraryRow[]) {
     release.tracks.push(row);
     releases.set(row.release_id, release);
   }
-  return [...releases.values()].map((r) => ({ ...r, tracks: r.tracks.sort((a, b) => a.disc_number - b.disc_number || a.track_number - b.track_number) }));
+  return [...releases.values()].map((r) => ({
+    ...r,
+    tracks: r.tracks.sort((a, b) => a.disc_number - b.disc_number || a.track_number - b.track_number),
+  }));
 }

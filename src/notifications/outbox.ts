@@ -4,7 +4,8 @@
  * it exists exactly when the event that caused it does; the worker (worker.ts) sends it later,
  * with retries. Nothing here talks to a mail server or a gateway.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { REMOVED_SECRET } from '../../migrations/014_outbox_secrets.js';
 import { insertedId } from '../db/dialect.js';
 import type { Database, OutboxChannel, OutboxKind } from '../db/schema.js';
 
@@ -33,6 +34,11 @@ export interface QueuedMessage {
   orderId?: number;
   /** Extra email headers (List-Unsubscribe, List-Unsubscribe-Post on marketing); email only. */
   headers?: Record<string, string>;
+  /**
+   * The sign-in code or link token the text carries: kept only while the message waits, and
+   * replaced by REMOVED_SECRET in what is stored once it is sent or fails for good (forgetSecret).
+   */
+  secret?: string;
 }
 
 export class InvalidMessageError extends Error {}
@@ -75,9 +81,63 @@ export async function queueMessage(tx: Transaction<Database> | Kysely<Database>,
       sent_at: null,
       updated_at: now,
       headers: checked.headers ? JSON.stringify(checked.headers) : null,
+      secret: checked.secret ?? null,
     })
     .executeTakeFirstOrThrow();
   return insertedId(result);
+}
+
+export { REMOVED_SECRET };
+
+/**
+ * The columns that forget a message's secret, for the same UPDATE that records it as sent or
+ * failed for good: the code or token in subject and bodies becomes REMOVED_SECRET (what the
+ * operator needs, that it was sent and what kind, stays), and `secret` is emptied. `secret` comes
+ * last: MySQL evaluates assignments left to right, each seeing the ones before.
+ */
+export function forgetSecret() {
+  const without = (column: 'subject' | 'body_text' | 'body_html') => sql<string>`coalesce(replace(${sql.ref(column)}, secret, ${REMOVED_SECRET}), ${sql.ref(column)})`;
+  return { subject: without('subject'), body_text: without('body_text'), body_html: without('body_html'), secret: null };
+}
+
+/**
+ * Queues a message that must not stop the transaction it belongs to (an order's confirmation in
+ * the paying transaction): a message the outbox refuses (an address our mail server could not
+ * use, say) is recorded as failed with the reason, without its secret, for the operator to see
+ * on the order and in the messages page, instead of rolling back the payment.
+ */
+export async function queueOrRecordUndeliverable(tx: Transaction<Database>, msg: QueuedMessage, now: string): Promise<number> {
+  try {
+    return await queueMessage(tx, msg, now);
+  } catch (error) {
+    if (!(error instanceof InvalidMessageError)) throw error;
+    const secretFree = (text: string) => (msg.secret ? text.replaceAll(msg.secret, REMOVED_SECRET) : text);
+    const result = await tx
+      .insertInto('outbox')
+      .values({
+        channel: msg.channel,
+        recipient: msg.recipient.slice(0, MAX_RECIPIENT_LENGTH),
+        kind: msg.kind,
+        subject: msg.subject === undefined ? null : secretFree(msg.subject).replace(/[\r\n]+/g, ' ').slice(0, MAX_SUBJECT_LENGTH),
+        body_text: secretFree(msg.text),
+        body_html: msg.html === undefined ? null : secretFree(msg.html),
+        status: 'failed',
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_by: null,
+        claimed_until: null,
+        last_error: safeErrorText(`undeliverable, not sent: ${error.message}`),
+        customer_id: msg.customerId ?? null,
+        order_id: msg.orderId ?? null,
+        created_at: now,
+        sent_at: null,
+        updated_at: now,
+        headers: null,
+        secret: null,
+      })
+      .executeTakeFirstOrThrow();
+    return insertedId(result);
+  }
 }
 
 /** A programming mistake (an empty body, an email without a subject) fails at once, in the caller's transaction. */

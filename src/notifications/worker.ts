@@ -45,7 +45,7 @@ import { dialectOf, skipLocked, toDbTime } from '../db/dialect.js';
 import type { Database, OutboxTable } from '../db/schema.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { createHeldResults, type HeldResult } from './held-results.js';
-import { safeErrorText } from './outbox.js';
+import { forgetSecret, safeErrorText } from './outbox.js';
 import { SendError, type EmailSender, type SmsSender } from './senders.js';
 
 export interface OutboxWorkerOptions {
@@ -135,7 +135,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (!expired) return;
     const failed = await db
       .updateTable('outbox')
-      .set({ status: 'failed', claimed_by: null, claimed_until: null, last_error: 'lease expired after the last attempt: the worker stopped before recording a result', updated_at: now })
+      .set({ status: 'failed', claimed_by: null, claimed_until: null, last_error: 'lease expired after the last attempt: the worker stopped before recording a result', updated_at: now, ...forgetSecret() })
       .where('status', '=', 'sending')
       .where('next_attempt_at', '<=', now)
       .where('attempts', '>=', maxAttempts)
@@ -231,7 +231,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   async function recordSent(row: Row): Promise<void> {
     const now = toDbTime(clock());
     // claimed_by stays: an operator can see which process sent each message.
-    const sent = { status: 'sent' as const, sent_at: now, claimed_by: workerId, claimed_until: null, last_error: null, updated_at: now };
+    const sent = { status: 'sent' as const, sent_at: now, claimed_by: workerId, claimed_until: null, last_error: null, updated_at: now, ...forgetSecret() };
     const mine = await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('claimed_by', '=', workerId).where('status', '=', 'sending').executeTakeFirst();
     if (Number(mine.numUpdatedRows) === 1) return;
     // The lease ran out while the provider was answering: the message did go out, so say so, but
@@ -251,7 +251,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const next = giveUp ? now : toDbTime(new Date(at.getTime() + backoffDelayMs(attempts, backoff, random)));
     await db
       .updateTable('outbox')
-      .set({ status: giveUp ? 'failed' : 'pending', next_attempt_at: next, claimed_by: null, claimed_until: null, last_error: reason, updated_at: now })
+      .set({ status: giveUp ? 'failed' : 'pending', next_attempt_at: next, claimed_by: null, claimed_until: null, last_error: reason, updated_at: now, ...(giveUp ? forgetSecret() : {}) })
       .where('id', '=', row.id)
       .where('claimed_by', '=', workerId)
       .where('status', '=', 'sending')

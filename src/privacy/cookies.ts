@@ -24,6 +24,8 @@ const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
 export const SESSION_COOKIE = { name: 'sid', days: 7 } as const;
 export const AFFILIATE_COOKIE_NAME = 'a';
 export const CONSENT_COOKIE = { name: 'consent', days: 180 } as const;
+/** Binds the token in a form to the visitor who was shown it (src/web/security.ts). */
+export const VISITOR_TOKEN_COOKIE = 'csrf';
 
 /** Whether the store sets any cookie that waits for the visitor's consent (so the banner is shown). */
 export function consentNeeded(config: CookieConfig): boolean {
@@ -43,6 +45,14 @@ export function storeCookies(config: CookieConfig): CookieDescription[] {
       content: 'A random session identifier; the session itself is kept on our server.',
       lifetime: `${days(SESSION_COOKIE.days)}, renewed while you use the store; removed when you sign out`,
       maxAgeMs: SESSION_COOKIE.days * DAY_MS,
+      needsConsent: false,
+    },
+    {
+      name: VISITOR_TOKEN_COOKIE,
+      purpose: "Protects your forms: proves that a form sent to us was one we showed you, not another site's. Set when a page with a form is shown to you before you have a session.",
+      content: 'A random value; the form carries a signature of it.',
+      lifetime: 'until you close your browser',
+      maxAgeMs: 0,
       needsConsent: false,
     },
     {

@@ -1,4 +1,5 @@
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
+import { dialectOf } from '../db/dialect.js';
 import type { CodeOwnerKind, Database } from '../db/schema.js';
 
 type Tx = Transaction<Database> | Kysely<Database>;
@@ -12,11 +13,28 @@ export interface CodeOwner {
 const isOwner = (owner: CodeOwner) => (eb: ExpressionBuilder<Database, 'sign_in_codes'>) => eb.and([eb('owner_kind', '=', owner.kind), eb('owner_id', '=', owner.id)]);
 const ofOwner = (tx: Tx, owner: CodeOwner) => tx.selectFrom('sign_in_codes').where(isOwner(owner));
 
-export async function countCodesSince(tx: Tx, owner: CodeOwner, since: string): Promise<number> {
-  // A code that signed its owner in does not count: the allowance stops codes asked for and never
-  // used, not an operator or customer who signs in several times within the window.
-  const row = await ofOwner(tx, owner).select((eb) => eb.fn.countAll<number>().as('n')).where('created_at', '>', since).where('used_at', 'is', null).executeTakeFirstOrThrow();
-  return Number(row.n);
+/**
+ * Takes one code from the owner's allowance for the window, in one conditional UPDATE (the limit
+ * in its WHERE; a window that has ended starts again at one): false when the allowance is used
+ * up, however many requests race for it. The allowance is a row of rate_limits under a keyed hash
+ * (no owner id in clear); the INSERT before makes sure the row exists and changes nothing if it does.
+ */
+export async function takeCodeAllowance(tx: Tx, keyHash: string, limit: number, now: string, windowEnd: string): Promise<boolean> {
+  const row = tx.insertInto('rate_limits').values({ key_hash: keyHash, hits: 0, reset_at: windowEnd });
+  await (dialectOf(tx) === 'mysql' ? row.onDuplicateKeyUpdate({ key_hash: sql`key_hash` }) : row.onConflict((oc) => oc.column('key_hash').doNothing())).execute();
+  // hits before reset_at: MySQL evaluates assignments left to right, and both must see the old reset_at.
+  const taken = await tx
+    .updateTable('rate_limits')
+    .set({ hits: sql`case when reset_at <= ${now} then 1 else hits + 1 end`, reset_at: sql`case when reset_at <= ${now} then ${windowEnd} else reset_at end` })
+    .where('key_hash', '=', keyHash)
+    .where((eb) => eb.or([eb('reset_at', '<=', now), eb('hits', '<', limit)]))
+    .executeTakeFirst();
+  return Number(taken.numUpdatedRows) === 1;
+}
+
+/** A code that signed its owner in does not count: the allowance stops codes asked for and never used. */
+export async function giveBackCodeAllowance(tx: Tx, keyHash: string, now: string): Promise<void> {
+  await tx.updateTable('rate_limits').set({ hits: sql`hits - 1` }).where('key_hash', '=', keyHash).where('hits', '>', 0).where('reset_at', '>', now).execute();
 }
 
 /** A new code replaces the old: the owner's unused codes expire now (used_at stays for codes that signed someone in). */
@@ -28,18 +46,33 @@ export async function insertCode(tx: Tx, owner: CodeOwner, code: { hash: string;
   await tx.insertInto('sign_in_codes').values({ owner_kind: owner.kind, owner_id: owner.id, code_hash: code.hash, attempts: 0, expires_at: code.expiresAt, used_at: null, created_at: now }).execute();
 }
 
-/** The owner's newest unused code, if any. */
+/** The owner's newest code, if any (a new code replaces the old: only the newest can sign in). */
 export function currentCode(tx: Tx, owner: CodeOwner) {
-  return ofOwner(tx, owner).selectAll().where('used_at', 'is', null).orderBy('id', 'desc').executeTakeFirst();
+  return ofOwner(tx, owner).selectAll().orderBy('id', 'desc').executeTakeFirst();
 }
 
-export async function countWrongTry(tx: Tx, codeId: number, attempts: number): Promise<void> {
-  await tx.updateTable('sign_in_codes').set({ attempts }).where('id', '=', codeId).execute();
+/** The code still open to a try: unused, unexpired and under the limit of wrong tries. */
+const open = (codeId: number, maxAttempts: number, now: string) => (eb: ExpressionBuilder<Database, 'sign_in_codes'>) =>
+  eb.and([eb('id', '=', codeId), eb('used_at', 'is', null), eb('expires_at', '>', now), eb('attempts', '<', maxAttempts)]);
+
+/**
+ * Counts one wrong try in one statement, the limit in its WHERE: false when the code was already
+ * locked (or used, or expired), so racing tries can never count past the limit.
+ */
+export async function countWrongTry(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
+  const counted = await tx.updateTable('sign_in_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where(open(codeId, maxAttempts, now)).executeTakeFirst();
+  return Number(counted.numUpdatedRows) === 1;
 }
 
-/** Marks the code used; false when another request used it first. */
-export async function useCode(tx: Tx, codeId: number, now: string): Promise<boolean> {
-  const used = await tx.updateTable('sign_in_codes').set({ used_at: now }).where('id', '=', codeId).where('used_at', 'is', null).executeTakeFirst();
+/** Wrong tries counted so far (read after this transaction's own update, which holds the row). */
+export async function attemptsOf(tx: Tx, codeId: number): Promise<number> {
+  const row = await tx.selectFrom('sign_in_codes').select('attempts').where('id', '=', codeId).executeTakeFirst();
+  return row?.attempts ?? 0;
+}
+
+/** Marks the code used, in one statement that also checks the limit; false when it was used, locked or expired first. */
+export async function useCode(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
+  const used = await tx.updateTable('sign_in_codes').set({ used_at: now }).where(open(codeId, maxAttempts, now)).executeTakeFirst();
   return Number(used.numUpdatedRows) === 1;
 }
 

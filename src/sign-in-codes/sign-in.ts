@@ -72,6 +72,7 @@ export async function queueCodeEmail(tx: Transaction<Database>, recipient: strin
       kind: 'transactional',
       subject: `${text.subject}: ${code}`,
       text: `Your code to sign in to ${text.signInTo} is ${code}.\n\nIt works once, for ${CODE_MINUTES} minutes. ${text.ifNotYou}\n`,
+      secret: code,
     },
     now,
   );

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../db/dialect.js';
+import { withoutTokens } from './private-paths.js';
 
 /** Seconds a visitor (or a proxy) is asked to wait when the database is away for a moment. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -27,7 +28,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return afterTheAnswer(logger, err, req, res);
     if (isDatabaseUnavailable(err)) return unavailable(logger, err, req, res);
     const status = clientErrorStatus(err);
-    if (status === undefined) logger.error({ err, path: req.path }, 'request failed');
+    if (status === undefined) logger.error({ err, path: withoutTokens(req.path) }, 'request failed');
     const code = status ?? 500;
     const message = status !== undefined ? clientMessage(err, code) : 'Something went wrong on our side. Please try again in a moment.';
     res.status(code);
@@ -49,7 +50,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
  */
 function unavailable(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
   // The code only: a driver's message can quote the statement and its values.
-  logger.warn({ code: databaseErrorCode(err), path: req.path }, 'database unavailable: answered 503');
+  logger.warn({ code: databaseErrorCode(err), path: withoutTokens(req.path) }, 'database unavailable: answered 503');
   const message = 'We will be right back: the shop is catching its breath. Please try again in a few seconds.';
   res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).set('Cache-Control', 'no-store');
   if (req.accepts(['html', 'json']) === 'json') {
@@ -84,7 +85,7 @@ function forgetSession(req: Parameters<ErrorRequestHandler>[1]): void {
 function afterTheAnswer(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
   const complete = res.writableEnded;
   const details = isDatabaseUnavailable(err) ? { code: databaseErrorCode(err) } : { err };
-  logger.warn({ ...details, path: req.path, complete }, complete ? 'failed after the answer was sent; the answer stands' : 'failed while answering; the connection is closed');
+  logger.warn({ ...details, path: withoutTokens(req.path), complete }, complete ? 'failed after the answer was sent; the answer stands' : 'failed while answering; the connection is closed');
   if (!complete) res.destroy();
 }
 

@@ -1,7 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
+import { VISITOR_TOKEN_COOKIE } from '../privacy/cookies.js';
+import { HttpError } from './errors.js';
 
 /**
  * A Content-Security-Policy with no 'unsafe-inline': every script and style is a file from our own
@@ -33,69 +35,117 @@ export function securityHeaders(options: { behindTls: boolean; formTargets: stri
 }
 
 /**
- * CSRF protection. A visitor with a session gets the synchroniser token pattern (csrf-sync): the
- * token lives in the session and every state-changing form posts it back as `_csrf` (or the
- * `x-csrf-token` header). A visitor without one (every first page view, every crawler) gets a
- * signed, expiring token instead, so that rendering an "Add to basket" form does not create a
- * session row. That token is accepted from a request that carries no session (there is nothing
- * for a forged request to ride on), or from one whose browser says it came from our own pages
- * (Sec-Fetch-Site or Origin): a form opened in another tab before the session began still works.
+ * CSRF protection, bound to the visitor (docs/security.md):
+ *
+ * - A request that carries a session (a basket, a customer, an affiliate or an operator signed in)
+ *   is checked against that session's own synchroniser token (csrf-sync) and nothing else. A session
+ *   gets its token when it is made (sign-in regenerates it with one: giveSessionToken) or, for a
+ *   visitor whose first form made it, in the same request that saved it.
+ * - A visitor without a session gets a signed double-submit token: a random value in the `csrf`
+ *   cookie (set when a form is first rendered for them) and, in the form, its HMAC under the session
+ *   secret. Another visitor's token is useless without that visitor's cookie, and rendering a form
+ *   creates no session row.
+ * - Whatever the token, a state-changing request that the browser says comes from another site
+ *   (Sec-Fetch-Site: cross-site, or without that header an Origin that is not ours) is refused.
+ *   Routes that prove their sender otherwise (provider notifications, the one-click unsubscribe,
+ *   Twilio's STOP) are mounted before this check (src/app.ts).
  */
-export function csrfProtection(secret: string, clock: () => Date = () => new Date(), options: { startsNoSession?: string[] } = {}) {
-  const startsNoSession = new Set(options.startsNoSession ?? []);
+export function csrfProtection(secret: string, options: { publicUrl?: string | null; visitor?: VisitorTokens } = {}) {
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
-    getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
-    errorConfig: { statusCode: 403, message: 'This form has expired. Please go back, reload the page and try again.', code: 'EBADCSRFTOKEN' },
+    getTokenFromRequest: (req) => {
+      // A repeated _csrf field arrives as an array: only a single string can be a token.
+      const posted = (req.body as Record<string, unknown> | undefined)?._csrf;
+      return typeof posted === 'string' ? posted : (req.headers['x-csrf-token'] as string | undefined);
+    },
+    errorConfig: { statusCode: 403, message: EXPIRED_FORM, code: 'EBADCSRFTOKEN' },
   });
-  const anonymous = anonymousTokens(secret, clock);
-  const hasSession = (req: Request) => req.session?.csrfToken !== undefined;
+  const visitor = options.visitor ?? visitorTokens(secret);
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined;
 
   const exposeToken: RequestHandler = (req, res, next) => {
-    res.locals.csrfToken = () => (hasSession(req) ? generateToken(req) : anonymous.issue());
+    res.locals.csrfToken = () => (carriesSession(req) ? generateToken(req) : visitor.tokenFor(req, res));
     next();
   };
   const protect: RequestHandler = (req, res, next) => {
-    // A repeated _csrf field arrives as an array: only a single string can be a token.
-    const posted = (req.body as Record<string, unknown> | undefined)?._csrf;
-    const token = typeof posted === 'string' ? posted : undefined;
-    if (!SAFE_METHODS.has(req.method) && token && (!hasSession(req) || fromOurOwnPage(req)) && anonymous.verify(token)) {
-      // From now on this visitor's session token applies; except where an answer must not start a
-      // session (the cookie banner's: the policy lists `sid` for a basket or a sign-in only).
-      if (!startsNoSession.has(req.path)) generateToken(req);
-      return next();
-    }
-    csrfSynchronisedProtection(req, res, next);
+    if (SAFE_METHODS.has(req.method)) return next();
+    if (fromAnotherSite(req, publicOrigin)) return next(new HttpError(403, EXPIRED_FORM));
+    if (carriesSession(req)) return csrfSynchronisedProtection(req, res, next);
+    const posted = (req.body as Record<string, unknown> | undefined)?._csrf ?? req.headers['x-csrf-token'];
+    if (typeof posted !== 'string' || !visitor.verify(req, posted)) return next(new HttpError(403, EXPIRED_FORM));
+    tokenOnFirstSave(req);
+    next();
   };
   return { protect, exposeToken };
 }
 
+const EXPIRED_FORM = 'This form has expired. Please go back, reload the page and try again.';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function fromOurOwnPage(req: Request): boolean {
-  const site = req.get('sec-fetch-site');
-  if (site) return site === 'same-origin';
-  const origin = req.get('origin');
-  return !!origin && origin === `${req.protocol}://${req.get('host')}`;
+/** True when the request's session holds anything (a basket, a sign-in, a flash): then only its own token counts. */
+export function carriesSession(req: Request): boolean {
+  const session = req.session as unknown as Record<string, unknown> | undefined;
+  return !!session && Object.keys(session).some((key) => key !== 'cookie');
 }
-const ANONYMOUS_TOKEN_SECONDS = 4 * 3600;
-const ANONYMOUS_TOKEN_STEP = 600;
 
-function anonymousTokens(secret: string, clock: () => Date) {
-  const sign = (expires: string) => createHmac('sha256', secret).update(`csrf-anonymous:${expires}`).digest('base64url');
+/** A fresh synchroniser token for a session that was just made or regenerated (sign-in). */
+export function giveSessionToken(req: Request): void {
+  req.session.csrfToken = randomBytes(32).toString('hex');
+}
+
+/**
+ * A visitor's request that puts something in a new session (the first "Add to basket") saves it
+ * with its own token, so that from the next request on only that token is accepted.
+ */
+function tokenOnFirstSave(req: Request): void {
+  const session = req.session;
+  if (!session) return;
+  const save = session.save.bind(session);
+  session.save = (callback) => {
+    if (carriesSession(req) && session.csrfToken === undefined) giveSessionToken(req);
+    return save(callback);
+  };
+}
+
+/** What the browser says about where a state-changing request comes from: Fetch Metadata, else Origin. */
+function fromAnotherSite(req: Request, publicOrigin: string | undefined): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site) return site === 'cross-site';
+  const origin = req.get('origin');
+  if (origin === undefined) return false; // an old browser or a script: the token alone decides
+  return origin !== `${req.protocol}://${req.get('host')}` && origin !== publicOrigin;
+}
+
+/** The cookie that binds a visitor's token (listed in the privacy policy: src/privacy/cookies.ts). */
+const NONCE = new RegExp(`(?:^|;\\s*)${VISITOR_TOKEN_COOKIE}=([A-Za-z0-9_-]{22})(?:;|$)`);
+
+/**
+ * Signed double-submit tokens for visitors without a session: the `csrf` cookie holds a random
+ * value, the form holds `v.` and its HMAC. The cookie is made when a form is first rendered for
+ * a visitor who has none, lasts until the browser closes, and is HttpOnly and SameSite=Lax.
+ */
+export function visitorTokens(secret: string) {
+  const sign = (nonce: string) => createHmac('sha256', secret).update(`csrf-visitor:${nonce}`).digest('base64url');
+  const nonceOf = (req: Request) => NONCE.exec(req.headers.cookie ?? '')?.[1];
+  const made = new WeakMap<Request, string>();
   return {
-    /** The same token for every visitor within ten minutes, so a visitor's page can be cached and shared. */
-    issue(): string {
-      const nowSeconds = Math.floor(clock().getTime() / 1000);
-      const expires = String(Math.ceil(nowSeconds / ANONYMOUS_TOKEN_STEP) * ANONYMOUS_TOKEN_STEP + ANONYMOUS_TOKEN_SECONDS);
-      return `a.${expires}.${sign(expires)}`;
+    /** The token for this visitor's forms; sets their cookie if they have none yet. */
+    tokenFor(req: Request, res: Response): string {
+      let nonce = nonceOf(req) ?? made.get(req);
+      if (nonce === undefined) {
+        nonce = randomBytes(16).toString('base64url');
+        made.set(req, nonce);
+        res.cookie(VISITOR_TOKEN_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/' });
+      }
+      return `v.${sign(nonce)}`;
     },
-    verify(token: string): boolean {
-      const [kind, expires, signature] = token.split('.');
-      if (kind !== 'a' || !expires || !signature || !/^\d{1,12}$/.test(expires)) return false;
-      if (Number(expires) * 1000 < clock().getTime()) return false;
-      const expected = Buffer.from(sign(expires));
-      const given = Buffer.from(signature);
+    verify(req: Request, token: string): boolean {
+      const nonce = nonceOf(req);
+      if (!nonce || !token.startsWith('v.')) return false;
+      const expected = Buffer.from(sign(nonce));
+      const given = Buffer.from(token.slice(2));
       return given.length === expected.length && timingSafeEqual(given, expected);
     },
   };
 }
+
+export type VisitorTokens = ReturnType<typeof visitorTokens>;

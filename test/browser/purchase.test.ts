@@ -19,7 +19,7 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').nth(1).click();
     const trackTitle = (await page.locator('table.tracks tbody tr .tracks__title').first().textContent())!;
-    await page.locator('table.tracks tbody tr').first().locator('button').click();
+    await page.locator('table.tracks tbody tr').first().locator('button.add-button').click();
     await page.waitForSelector('.flash');
     expect(await page.locator('.site-nav .badge').textContent()).toBe('2');
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { addOperator } from '../../src/admin/access/operators.js';
 import { Shopper } from './shopper.js';
+import { deliveredText } from './sign-in.js';
 import type { TestStore } from './store.js';
 
 export const OPERATOR_PASSWORD = 'correct horse battery staple';
@@ -21,8 +22,10 @@ export async function createOperator(store: TestStore, options: { email?: string
 
 /** The newest sign-in code emailed to `email`, read from the outbox (the worker may or may not have sent it yet). */
 export async function latestOperatorCode(store: TestStore, email: string): Promise<string> {
-  const row = await store.database.db.selectFrom('outbox').select('subject').where('recipient', '=', email).orderBy('id', 'desc').executeTakeFirst();
-  const code = row?.subject?.match(/\b(\d{6})\b/)?.[1];
+  const row = await store.database.db.selectFrom('outbox').select(['subject', 'status']).where('recipient', '=', email).orderBy('id', 'desc').executeTakeFirst();
+  // Once sent, the outbox keeps no code: the test's SMTP server has it.
+  const subject = row?.status === 'sent' ? await deliveredText(store, email) : row?.subject;
+  const code = subject?.match(/\b(\d{6})\b/)?.[1];
   if (!code) throw new Error(`no sign-in code was queued for ${email}`);
   return code;
 }
@@ -49,22 +52,29 @@ export interface AdminRoute {
 }
 
 interface Layer {
+  name?: string;
   route?: { path: string | string[]; methods: Record<string, boolean> };
   handle?: { stack?: Layer[] };
 }
 
+export interface AppRoute extends AdminRoute {
+  /** Mounted before the session middleware: such a route proves its sender otherwise (signatures, a signed token). */
+  beforeSessions: boolean;
+}
+
 /**
- * Every GET and POST route under /admin that the running app serves, found by walking Express's
- * router stack, so the authorisation and CSRF tests cover sections added later without a list.
+ * Every GET and POST route the running app serves, in mounting order, found by walking Express's
+ * router stack, so the authorisation and CSRF tests cover routes added later without a list.
  */
-export function adminRoutesOf(store: TestStore): AdminRoute[] {
-  const found: AdminRoute[] = [];
+export function appRoutesOf(store: TestStore): AppRoute[] {
+  const found: AppRoute[] = [];
+  let sessions = false;
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
+      if (layer.name === 'session') sessions = true;
       if (layer.route) {
         for (const path of [layer.route.path].flat()) {
-          if (!path.startsWith('/admin')) continue;
-          for (const method of ['get', 'post'] as const) if (layer.route.methods[method]) found.push({ method, path });
+          for (const method of ['get', 'post'] as const) if (layer.route.methods[method]) found.push({ method, path, beforeSessions: !sessions });
         }
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
@@ -73,6 +83,13 @@ export function adminRoutesOf(store: TestStore): AdminRoute[] {
   };
   walk((store.app as unknown as { router: { stack: Layer[] } }).router.stack);
   return found;
+}
+
+/** Every GET and POST route under /admin. */
+export function adminRoutesOf(store: TestStore): AdminRoute[] {
+  return appRoutesOf(store)
+    .filter((route) => route.path.startsWith('/admin'))
+    .map(({ method, path }) => ({ method, path }));
 }
 
 /** The sign-in pages: the only admin routes a visitor without an admin session may reach. */

@@ -11,7 +11,7 @@ import { toDbTime } from '../../src/db/dialect.js';
 import { adminRoutesOf, createOperator, fillPath, latestOperatorCode, PUBLIC_ADMIN_PATHS, signInAsOperator, signInWith } from '../helpers/admin.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
-import { signInCustomer } from '../helpers/sign-in.js';
+import { signInAffiliate, signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const run = promisify(execFile);
@@ -54,12 +54,7 @@ describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
   const affiliateBrowser = async () => {
     const email = `partner-${Math.random().toString(36).slice(2)}@affiliates.example`;
     await addAffiliate(db(), { name: 'Partner', email, rateBasisPoints: 2000, flatPence: null }, new Date());
-    const browser = new Shopper(store.baseUrl);
-    await browser.get('/affiliate/sign-in');
-    expect((await browser.post('/affiliate/sign-in', { email })).status).toBe(303);
-    await browser.get('/affiliate/code');
-    const code = await latestOperatorCode(store, email);
-    expect((await browser.post('/affiliate/code', { code })).status).toBe(303);
+    const browser = await signInAffiliate(store, email);
     expect((await browser.get('/affiliate')).status).toBe(200);
     return browser;
   };

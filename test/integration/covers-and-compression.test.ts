@@ -10,6 +10,9 @@ import { createMediaStore } from '../../src/catalogue/media-store.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
+/** Each visitor's own form token is filled into a shared page: pages are compared without it. */
+const withoutToken = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, '');
+
 /** A cover as a label delivers it: 600 px square, in the given format. */
 const deliveredCover = (format: 'png' | 'jpeg') => sharp({ create: { width: 600, height: 600, channels: 3, background: { r: 200, g: 80, b: 40 } } })[format]().toBuffer();
 
@@ -93,29 +96,29 @@ describe.each(databaseKinds())('covers at the size shown, and compressed pages, 
     for (const p of ['/search?q=a', '/static/css/store.css', '/static/js/player.js']) {
       const plain = await rawResponse(store.baseUrl + p, 'identity');
       expect(plain.headers['content-encoding'], p).toBeUndefined();
-      const text = plain.body.toString();
+      const text = withoutToken(plain.body.toString());
       const gzip = await fetch(store.baseUrl + p, { headers: { 'accept-encoding': 'gzip' } }).then(async (r) => ({ encoding: r.headers.get('content-encoding'), vary: r.headers.get('vary') }));
       expect(gzip, p).toMatchObject({ encoding: 'gzip' });
       expect(gzip.vary, p).toMatch(/accept-encoding/i);
       // fetch() decodes what it is given: read the raw bytes with node's http instead.
-      expect(gunzipSync(await rawBody(store.baseUrl + p, 'gzip')).toString(), p).toBe(text);
-      expect(brotliDecompressSync(await rawBody(store.baseUrl + p, 'br')).toString(), p).toBe(text);
+      expect(withoutToken(gunzipSync(await rawBody(store.baseUrl + p, 'gzip')).toString()), p).toBe(text);
+      expect(withoutToken(brotliDecompressSync(await rawBody(store.baseUrl + p, 'br')).toString()), p).toBe(text);
     }
   });
 
-  it.skipIf(skip)('keeps a page cached for visitors compressed, and sends it plain to a client that does not accept that', async () => {
+  it.skipIf(skip)('sends a page cached for visitors compressed to a client that accepts it, and plain to one that does not', async () => {
     const first = await rawResponse(`${store.baseUrl}/`, 'gzip, br');
     const again = await rawResponse(`${store.baseUrl}/`, 'gzip, br');
     expect(again.headers['content-encoding']).toBe('br');
     expect(again.headers.vary).toMatch(/accept-encoding/i);
-    const html = brotliDecompressSync(again.body).toString();
-    expect(html).toBe(brotliDecompressSync(first.body).toString());
+    const html = withoutToken(brotliDecompressSync(again.body).toString());
+    expect(html).toBe(withoutToken(brotliDecompressSync(first.body).toString()));
     const gzip = await rawResponse(`${store.baseUrl}/`, 'gzip');
     expect(gzip.headers['content-encoding']).toBe('gzip');
-    expect(gunzipSync(gzip.body).toString()).toBe(html);
+    expect(withoutToken(gunzipSync(gzip.body).toString())).toBe(html);
     const plain = await rawResponse(`${store.baseUrl}/`, 'identity');
     expect(plain.headers['content-encoding']).toBeUndefined();
-    expect(plain.body.toString()).toBe(html);
+    expect(withoutToken(plain.body.toString())).toBe(html);
   });
 });
 

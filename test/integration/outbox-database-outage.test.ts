@@ -128,15 +128,27 @@ describe.skipIf(unavailable !== null)('outbox through a MySQL restart', () => {
 });
 
 /**
- * Another process holds SQLite's write lock for `ms`: from the moment it has it (resolves then)
- * until it exits (the returned promise's `released`).
+ * Another process ready to take SQLite's write lock and hold it for `ms`: started beforehand, so
+ * the lock comes the moment the test asks (lock() resolves once it is held, with a promise of its
+ * release), not after a process start.
  */
-async function lockSqliteFromAnotherProcess(file: string, ms: number): Promise<{ released: Promise<unknown> }> {
-  const script = `const db = new (require('better-sqlite3'))(process.argv[1]); db.prepare('BEGIN IMMEDIATE').run(); console.log('locked'); setTimeout(() => { db.prepare('ROLLBACK').run(); db.close(); }, Number(process.argv[2]));`;
-  const child = spawn(process.execPath, ['-e', script, file, String(ms)], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+async function prepareSqliteLock(file: string, ms: number): Promise<{ lock(): Promise<{ released: Promise<unknown> }> }> {
+  const script = `const db = new (require('better-sqlite3'))(process.argv[1]); console.log('ready'); process.stdin.once('data', () => { db.prepare('BEGIN IMMEDIATE').run(); console.log('locked'); setTimeout(() => { db.prepare('ROLLBACK').run(); db.close(); process.exit(0); }, Number(process.argv[2])); });`;
+  const child = spawn(process.execPath, ['-e', script, file, String(ms)], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
   const released = once(child, 'exit');
-  for await (const line of readline.createInterface({ input: child.stdout })) if (line === 'locked') break;
-  return { released };
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (expected: string) => {
+    for (let line = await lines.next(); !line.done; line = await lines.next()) if (line.value === expected) return;
+    throw new Error(`the locking process ended before saying ${expected}`);
+  };
+  await next('ready');
+  return {
+    async lock() {
+      child.stdin.write('lock\n');
+      await next('locked');
+      return { released };
+    },
+  };
 }
 
 /**
@@ -151,12 +163,12 @@ describe('outbox while SQLite is locked by another process', () => {
 
   it('sends every message exactly once while the database refuses writes mid-send', { timeout: 180_000 }, async () => {
     database = await createTestDatabase('sqlite');
+    const locker = await prepareSqliteLock(database.url, 6000);
     const result = await sendThroughOutage({
       database,
       leaseMs: 20_000,
       async outage() {
-        const lock = await lockSqliteFromAnotherProcess(database.url, 6000);
-        await lock.released;
+        await (await locker.lock()).released;
       },
     });
     expectEachOnce(result);
@@ -169,11 +181,12 @@ describe('outbox while SQLite is locked by another process', () => {
     const smtp = await startSmtpServer(0, { acceptDelayMs: ACCEPT_DELAY_MS });
     try {
       await queueEmails(stopping.db, 15);
+      // Long enough that writes begun in its first seconds fail.
+      const locker = await prepareSqliteLock(stopping.url, 8000);
       const worker = slowSmtpWorker(stopping.db, smtp, logger, 20_000);
       worker.start();
       await waitFor('a message at the mail server', () => smtp.received.length > 0, 30_000);
-      // Long enough that writes begun in its first seconds fail, however long the locker took to start.
-      const lock = await lockSqliteFromAnotherProcess(stopping.url, 8000);
+      const lock = await locker.lock();
       // SIGTERM now: the store stops its worker while the database refuses writes.
       await worker.stop();
       await lock.released;

@@ -33,7 +33,7 @@ describe.each(databaseKinds())('privacy policy and contact form on $kind', ({ ki
     expect(page.html.querySelector('.payment-providers')!.text).toMatch(/PayPal[\s\S]*Mobile billing/);
     const rows = page.html.querySelectorAll('.cookie-list tbody tr');
     expect(rows.map((r) => r.getAttribute('data-cookie'))).toEqual(storeCookies(store.config).map((c) => c.name));
-    expect(rows.map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'a']);
+    expect(rows.map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'csrf', 'a']);
     const affiliateRow = rows.find((r) => r.getAttribute('data-cookie') === 'a')!;
     expect(affiliateRow.text).toContain('45 days');
     expect(affiliateRow.text).toMatch(/digits/);
@@ -99,7 +99,7 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     const before = await shopper.get('/privacy');
     expect(before.html.querySelector('.consent-banner form[action="/consent"] input[name="_csrf"]')).not.toBeNull();
     expect(before.html.querySelector('.consent-banner input[name="back"]')!.getAttribute('value')).toBe('/privacy');
-    expect(before.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'a', 'consent']);
+    expect(before.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'csrf', 'a', 'consent']);
     expect(before.html.querySelector('a[href="/cookies"]')).not.toBeNull();
 
     const accepted = await shopper.post('/consent', { choice: 'accept', back: '/privacy' });
@@ -206,7 +206,7 @@ describe.each(databaseKinds())('analytics tag on $kind', ({ kind, skip }) => {
     expect(after.html.querySelector('script[src="/static/js/analytics.js"]')!.getAttribute('data-measurement-id')).toBe('G-TEST12345');
     expect(after.html.querySelectorAll('script:not([src])')).toHaveLength(0);
     const policy = await shopper.get('/privacy');
-    expect(policy.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'a', '_ga', '_ga_TEST12345', 'consent']);
+    expect(policy.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'csrf', 'a', '_ga', '_ga_TEST12345', 'consent']);
   });
 
   it.skipIf(skip)('has no banner, no tag and no Google host in the CSP when analytics is not configured', async () => {

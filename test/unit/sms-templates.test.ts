@@ -53,7 +53,14 @@ describe('every SMS template with the longest values', () => {
   });
 
   it.each(['order-refunded', 'order-cancelled'] as const)('%s is one GSM-7 segment', async (name) => {
-    const { text } = await orderNoticeSms(name, { storeName: STORE_NAME, reference: newOrderReference(), items: longestItems, totalPence: LONGEST_PRICE_PENCE, methodName: 'Mobile phone bill', storeUrl: `${PUBLIC_URL}/` });
+    const { text } = await orderNoticeSms(name, {
+      storeName: STORE_NAME,
+      reference: newOrderReference(),
+      items: longestItems,
+      totalPence: LONGEST_PRICE_PENCE,
+      methodName: 'Mobile phone bill',
+      storeUrl: `${PUBLIC_URL}/`,
+    });
     expect(segments(text)).toMatchObject({ encoding: 'GSM-7', segments: 1 });
   });
 

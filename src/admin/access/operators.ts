@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { insertedId, isDuplicateKeyError, toDbTime } from '../../db/dialect.js';
 import type { Database } from '../../db/schema.js';
@@ -53,17 +53,37 @@ export async function unlockOperator(db: Tx, email: string, now: Date): Promise<
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** One more failure; at `limit` the operator is locked until `lockUntil` and the count starts again. */
-export async function recordFailure(tx: Tx, id: number, limit: number, lockUntil: Date, now: Date): Promise<'counted' | 'locked'> {
-  const row = await tx.selectFrom('operators').select('failed_attempts').where('id', '=', id).executeTakeFirstOrThrow();
-  const failures = row.failed_attempts + 1;
-  const locked = failures >= limit;
-  await tx
+const notLocked = (now: Date) => (eb: ExpressionBuilder<Database, 'operators'>) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', toDbTime(now))]);
+
+/**
+ * One more failure, counted by one UPDATE with the lock in its WHERE: 'already-locked' when the
+ * operator was locked first (by a racing request, say). The failure that reaches `limit` locks the
+ * operator until `lockUntil` and starts the count again, in a second conditional UPDATE of the row
+ * this transaction now holds.
+ */
+export async function recordFailure(tx: Tx, id: number, limit: number, lockUntil: Date, now: Date): Promise<'counted' | 'locked' | 'already-locked'> {
+  const at = toDbTime(now);
+  const counted = await tx
     .updateTable('operators')
-    .set({ failed_attempts: locked ? 0 : failures, ...(locked ? { locked_until: toDbTime(lockUntil) } : {}), updated_at: toDbTime(now) })
+    .set((eb) => ({ failed_attempts: eb('failed_attempts', '+', 1), updated_at: at }))
     .where('id', '=', id)
-    .execute();
-  return locked ? 'locked' : 'counted';
+    .where('active', '=', 1)
+    .where(notLocked(now))
+    .where('failed_attempts', '<', limit)
+    .executeTakeFirst();
+  if (Number(counted.numUpdatedRows) !== 1) return 'already-locked';
+  const locked = await tx.updateTable('operators').set({ failed_attempts: 0, locked_until: toDbTime(lockUntil), updated_at: at }).where('id', '=', id).where('failed_attempts', '>=', limit).executeTakeFirst();
+  return Number(locked.numUpdatedRows) === 1 ? 'locked' : 'counted';
+}
+
+/**
+ * Claims an active, unlocked operator's row for this transaction (on MySQL the UPDATE holds its
+ * lock until commit, so a racing failure waits); false when the operator is locked or inactive.
+ * Whatever a right password or code leads to happens only after this says yes.
+ */
+export async function claimUnlocked(tx: Tx, id: number, now: Date): Promise<boolean> {
+  const claimed = await tx.updateTable('operators').set({ updated_at: toDbTime(now) }).where('id', '=', id).where('active', '=', 1).where(notLocked(now)).executeTakeFirst();
+  return Number(claimed.numUpdatedRows) === 1;
 }
 
 export async function recordSignIn(tx: Tx, id: number, now: Date): Promise<void> {

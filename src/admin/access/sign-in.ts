@@ -3,7 +3,7 @@ import { toDbTime } from '../../db/dialect.js';
 import { createOneTimeCodes } from '../../sign-in-codes/codes.js';
 import { queueCodeEmail, type CodeSignInCheck } from '../../sign-in-codes/sign-in.js';
 import { recordAudit } from '../audit.js';
-import { findOperator, findOperatorByEmail, normaliseOperatorEmail, recordFailure, recordSignIn } from './operators.js';
+import { claimUnlocked, findOperator, findOperatorByEmail, normaliseOperatorEmail, recordFailure, recordSignIn } from './operators.js';
 import { decoyHash, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
 
 /** Failed passwords or codes in a row before an operator is locked out, and for how long. */
@@ -36,14 +36,15 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
       const matches = await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), operator?.password_hash ?? (await decoyHash()));
       if (!operator) return { ok: false };
       const now = clock();
-      const locked = operator.locked_until !== null && operator.locked_until > toDbTime(now);
-      if (locked || operator.active !== 1) return { ok: false };
       return db.transaction().execute(async (tx) => {
         if (!matches) {
           const outcome = await recordFailure(tx, operator.id, LOCKOUT_FAILURES, lockUntil(), now);
-          await recordAudit(tx, { operatorId: operator.id, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_password' }, now);
+          if (outcome !== 'already-locked') await recordAudit(tx, { operatorId: operator.id, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_password' }, now);
           return { ok: false };
         }
+        // Decided by the conditional UPDATE, not by the row read before the (slow) password hash:
+        // a burst of wrong passwords may have locked the operator meanwhile.
+        if (!(await claimUnlocked(tx, operator.id, now))) return { ok: false };
         const code = await codes.issue(tx, operator.id);
         // Past the allowance of codes, the code already sent still works.
         if (code !== 'rate-limited') await queueCodeEmail(tx, operator.email, codeEmail, code, toDbTime(now));
@@ -55,14 +56,14 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
     async verifyCode(operatorId: number, code: string): Promise<OperatorCodeCheck> {
       return db.transaction().execute(async (tx) => {
         const now = clock();
-        const operator = await tx.selectFrom('operators').selectAll().where('id', '=', operatorId).executeTakeFirst();
+        const operator = await tx.selectFrom('operators').select(['id', 'active', 'locked_until']).where('id', '=', operatorId).executeTakeFirst();
         if (!operator || operator.active !== 1) return { ok: false, reason: 'wrong' };
-        if (operator.locked_until !== null && operator.locked_until > toDbTime(now)) return { ok: false, reason: 'locked' };
+        if (!(await claimUnlocked(tx, operatorId, now))) return { ok: false, reason: 'locked' };
         const result = await codes.verify(tx, operatorId, code);
         if (!result.ok) {
           const outcome = await recordFailure(tx, operatorId, LOCKOUT_FAILURES, lockUntil(), now);
-          await recordAudit(tx, { operatorId, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_code' }, now);
-          return outcome === 'locked' ? { ok: false, reason: 'locked' } : result;
+          if (outcome !== 'already-locked') await recordAudit(tx, { operatorId, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_code' }, now);
+          return outcome === 'counted' ? result : { ok: false, reason: 'locked' };
         }
         await recordSignIn(tx, operatorId, now);
         await recordAudit(tx, { operatorId, action: 'operator.sign_in' }, now);

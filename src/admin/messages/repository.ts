@@ -5,6 +5,7 @@ import { fetchPage } from '../../db/paging.js';
 import type { OutboxStatus, Database } from '../../db/schema.js';
 import type { Transaction } from 'kysely';
 import { ERASED } from '../../privacy/data-rights.js';
+import { REMOVED_SECRET } from '../../notifications/outbox.js';
 
 export const MESSAGES_PAGE_SIZE = 50;
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
@@ -26,7 +27,9 @@ export async function statusCounts(db: Db): Promise<Record<OutboxStatus, number>
 
 /**
  * A failed message goes back to the queue with a fresh set of attempts, due now. Only a failed
- * one (never a message being sent or already sent), and never one whose recipient was erased.
+ * one (never a message being sent or already sent), never one whose recipient was erased, and
+ * never one whose sign-in code or link was removed when it failed (it would send the placeholder:
+ * an order's confirmation is sent again with a fresh link from the order's page instead).
  * A marketing message is checked against the customer's choice again when it is sent.
  */
 export async function requeueFailed(tx: Transaction<Database> | Db, id: number, now: Date): Promise<boolean> {
@@ -37,6 +40,7 @@ export async function requeueFailed(tx: Transaction<Database> | Db, id: number, 
     .where('id', '=', id)
     .where('status', '=', 'failed')
     .where('recipient', '!=', ERASED)
+    .where('body_text', 'not like', `%${REMOVED_SECRET}%`)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

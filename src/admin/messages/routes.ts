@@ -68,7 +68,7 @@ export function messagesAdminRoutes(deps: AdminDeps): Router {
       await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'message.retry', target: `outbox:${id}` }, now);
       return true;
     });
-    if (!retried) throw new HttpError(409, 'Only a failed message can be retried (and not one whose customer was erased).');
+    if (!retried) throw new HttpError(409, 'Only a failed message can be retried (not one whose customer was erased, nor one whose sign-in code or link was removed: re-send an order\'s confirmation from the order instead).');
     flash(req, 'info', `Message ${id} is queued again.`);
     res.redirect(303, '/admin/messages?status=failed');
   });
