@@ -12,6 +12,8 @@ interface ProfileNode {
 }
 
 const [file, top = '25'] = process.argv.slice(2);
+/** The checkout this runs in: the store's own files are named relative to it. */
+const ROOT = `file://${process.cwd()}/`;
 const profile = JSON.parse(fs.readFileSync(file!, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
 const self = new Map<number, number>();
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -22,7 +24,7 @@ function owner(url: string): string {
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return url;
-  const ours = /\/work\/main\/(.+)$/.exec(url);
+  const ours = url.startsWith(ROOT) ? [url, url.slice(ROOT.length)] : null;
   return ours ? ours[1]! : url;
 }
 
@@ -49,7 +51,7 @@ for (const [id, t] of self) {
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
     const frame = nodeById.get(at)!.callFrame;
-    if (!/\/work\/main\/(src|views)\//.test(frame.url)) continue;
+    if (!/^(dist\/)?(src|views)\//.test(owner(frame.url))) continue;
     const key = `${frame.functionName || '(anonymous)'} ${owner(frame.url)}:${frame.lineNumber + 1}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -1,7 +1,7 @@
 import { startPayPalSandbox } from '../sandbox/paypal/index.js';
 import { expectStatus, percentiles, VirtualShopper } from './lib/client.js';
 import { startSmtpSink } from './lib/smtp-sink.js';
-import { startStore, withBenchDatabase } from './lib/store.js';
+import { benchBuilds, startStore, withBenchDatabase, type Build } from './lib/store.js';
 
 /**
  * The whole purchase, over HTTP, by concurrent virtual shoppers: release page, add to basket,
@@ -41,12 +41,22 @@ async function buyOnce(baseUrl: string, paypal: Awaited<ReturnType<typeof startP
   if (!order.text.includes('paid')) throw new Error('the order page does not say paid');
 }
 
+/** The purchase on each build (tsx, and the compiled one when built), one after the other. */
 export async function benchPurchase(databaseUrl: string, log: (m: string) => void) {
+  const runs = [];
+  for (const build of benchBuilds()) {
+    log(`  ${build}:`);
+    runs.push({ build, ...(await purchaseOn(build, databaseUrl, log)) });
+  }
+  return { runs };
+}
+
+async function purchaseOn(build: Build, databaseUrl: string, log: (m: string) => void) {
   const releases = await withBenchDatabase(databaseUrl, ({ db }) => db.selectFrom('releases').select(['id', 'slug']).where('id', '<=', 2000).orderBy('id').execute());
   const startedAt = await withBenchDatabase(databaseUrl, async ({ db }) => Number((await db.selectFrom('orders').select((eb) => eb.fn.max<number>('id').as('n')).executeTakeFirst())?.n ?? 0));
   const paypal = await startPayPalSandbox({ ...ACCOUNT, webhookUrl: `http://127.0.0.1:${PORT}/webhooks/paypal`, port: 0, host: '127.0.0.1' });
   const smtp = await startSmtpSink();
-  const store = await startStore({ port: PORT, databaseUrl, paypal: { apiBase: paypal.url, ...ACCOUNT }, smtpUrl: smtp.url });
+  const store = await startStore({ port: PORT, databaseUrl, build, paypal: { apiBase: paypal.url, ...ACCOUNT }, smtpUrl: smtp.url });
   const baseUrl = `http://127.0.0.1:${PORT}`;
   let next = 0;
   const pick = () => releases[next++ % releases.length]!;
@@ -56,6 +66,7 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
     await Promise.all(Array.from({ length: 4 }, () => buyOnce(baseUrl, paypal, pick(), email())));
     store.resetPeakRss();
     stepTimes.clear();
+    const cpuBefore = store.cpuMs();
     log(`  ${SHOPPERS} shoppers for ${SECONDS} s...`);
     const times: number[] = [];
     const started = performance.now();
@@ -71,6 +82,8 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
     );
     const elapsed = (performance.now() - started) / 1000;
     const rss = store.peakRssMb();
+    // The store's own CPU per paid order, end to end (its pages, the PayPal calls, the webhooks it takes, the confirmation its worker sends meanwhile).
+    const cpuPerOrder = (store.cpuMs() - cpuBefore) / times.length;
     const check = await withBenchDatabase(databaseUrl, async ({ db }) => {
       const paid = await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('id', '>', startedAt).where('status', '=', 'paid').executeTakeFirstOrThrow();
       const queued = await db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('order_id', '>', startedAt).executeTakeFirstOrThrow();
@@ -85,6 +98,7 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
       orders_per_s: Number((times.length / elapsed).toFixed(1)),
       order_p50_ms: percentiles(times).p50,
       order_p99_ms: percentiles(times).p99,
+      store_cpu_ms_per_order: Number(cpuPerOrder.toFixed(1)),
       http_requests_per_order: 6,
       step_p50_ms: Object.fromEntries([...stepTimes].map(([name, times]) => [name, percentiles(times).p50])),
       confirmations_sent_meanwhile: smtp.received(),

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import compression from 'compression';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import type { Logger } from 'pino';
@@ -73,6 +74,8 @@ export function createApp(deps: AppDeps) {
   Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
 
   app.use(requestLogger(logger));
+  // HTML, CSS, JS and JSON go out compressed to a client that accepts it (a cached visitor page is kept compressed: visitor-page-cache.ts).
+  app.use(compression());
   if (services.usageStats) app.use(services.usageStats.middleware);
   for (const mount of mounts) app.use(mount.path, mount.handler);
   mountBeforeSessions(app, wiring);
@@ -155,7 +158,7 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
     res.locals.currentUrl = req.originalUrl;
     res.locals.searchQuery = typeof req.query.q === 'string' ? req.query.q : '';
     // A getter: a page that changes the basket while rendering still shows the right count.
-    Object.defineProperty(res.locals, 'basketCount', { get: () => basketCount(req.session.basket), enumerable: true });
+    Object.defineProperty(res.locals, 'basketCount', { get: () => basketCount(req.session.basket), enumerable: true, configurable: true });
     next();
   });
 }
@@ -164,7 +167,7 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
 function mountFeatures(app: Express, { config, database, logger, clock, services }: Wiring): void {
   const db = database.db;
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
-  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
+  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, covers: services.covers, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
   app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess }));
   for (const method of methods) app.use(method.routes());

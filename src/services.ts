@@ -2,6 +2,8 @@ import { createBasketService } from './basket/basket.js';
 import { createAffiliatesService } from './affiliates/service.js';
 import { createAffiliateSignIn } from './affiliates/sign-in.js';
 import { createUsageStats } from './analytics/usage-stats.js';
+import { coverVariants } from './catalogue/cover-variants.js';
+import { createMediaStore } from './catalogue/media-store.js';
 import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { createCatalogueService } from './catalogue/service.js';
@@ -48,6 +50,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, (req, res) => visitorForms.tokenFor(req, res));
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
+  const covers = coverVariants(createMediaStore(config.mediaDir));
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
   const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
   const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
@@ -85,6 +88,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     catalogue,
     visitorPages,
     visitorForms,
+    covers,
     baskets,
     signIn,
     affiliateSignIn,

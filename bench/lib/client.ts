@@ -41,8 +41,13 @@ export class VirtualShopper {
     });
   }
 
+  /** The Cookie header this shopper sends (to hand its session to a load generator). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = this.cookieHeader();
     return { ...extra, ...(cookie ? { cookie } : {}) };
   }
 

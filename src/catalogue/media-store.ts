@@ -21,8 +21,20 @@ export function createMediaStore(mediaDir: string) {
 
   const sharded = (folder: string, hash: string, extension: string) => path.posix.join(folder, hash.slice(0, 2), `${hash}.${extension}`);
 
+  /** A stored file's bytes, or null when there is none (a relative path of ours, never a request's). */
+  async function read(relative: string): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(path.join(root, relative));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
   return {
     root,
+    read,
+    write,
     saveTrack: (audioSha256: string, data: Buffer) => write(sharded('tracks', audioSha256, 'mp3'), data),
     savePreview: (audioSha256: string, data: Buffer) => write(sharded('previews', audioSha256, 'mp3'), data),
     saveCover: (data: Buffer, extension: string) =>

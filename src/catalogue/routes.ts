@@ -3,6 +3,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../web/errors.js';
 import { pageNumber, parseQuery } from '../web/params.js';
+import { fallbackFormat, isCoverSize, type CoverVariants } from './cover-variants.js';
 import type { CatalogueRepository } from './repository.js';
 import { SEARCH_KINDS, type CatalogueService } from './service.js';
 
@@ -24,6 +25,7 @@ export interface CatalogueRouteDeps {
   catalogue: CatalogueService;
   repo: CatalogueRepository;
   mediaDir: string;
+  covers: CoverVariants;
   publicUrl: string | undefined;
   /** Shares whole pages between visitors without a session (see visitor-page-cache.ts). */
   visitorPages: RequestHandler;
@@ -45,7 +47,7 @@ function idFrom(segment: string | undefined, pattern: RegExp, what: string): num
   return id;
 }
 
-export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
+export function catalogueRoutes({ catalogue, repo, mediaDir, covers, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
   const router = Router();
   const mediaRoot = path.resolve(mediaDir);
 
@@ -97,6 +99,17 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl, visitorP
     const release = await repo.coverFile(idFrom(req.params.id, /^(\d{1,12})$/, 'cover'));
     if (!release?.cover_file) throw notFound('cover');
     res.sendFile(release.cover_file, { root: mediaRoot, maxAge: ONE_YEAR_S * 1000, immutable: true });
+  });
+
+  // A cover at the size a page shows it: /cover/42/card.webp, or /cover/42/card in the cover's own format.
+  router.get('/cover/:id/:variant', async (req, res) => {
+    const [, size, webp] = /^([a-z]{1,10})(\.webp)?$/.exec(req.params.variant ?? '') ?? [];
+    if (!size || !isCoverSize(size)) throw notFound('cover');
+    const release = await repo.coverFile(idFrom(req.params.id, /^(\d{1,12})$/, 'cover'));
+    if (!release?.cover_file) throw notFound('cover');
+    const file = await covers.variant(release.cover_file, size, webp ? 'webp' : fallbackFormat(release.cover_file));
+    if (!file) throw notFound('cover');
+    res.sendFile(file, { root: mediaRoot, maxAge: ONE_YEAR_S * 1000, immutable: true });
   });
 
   router.get('/sitemap.xml', async (req, res) => {

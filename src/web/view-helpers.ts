@@ -21,6 +21,12 @@ export function formatDate(isoDate: string | null): string {
   return isoDate ? longDate.format(new Date(`${isoDate.slice(0, 10)}T00:00:00Z`)) : '';
 }
 
+/** "/cover/42?v=7" shown as a card in WebP: "/cover/42/card.webp?v=7" (see src/catalogue/cover-variants.ts). */
+export function coverVariantUrl(coverUrl: string, size: 'thumb' | 'card' | 'large', format?: 'webp'): string {
+  const [base, version] = coverUrl.split('?');
+  return `${base}/${size}${format ? `.${format}` : ''}${version ? `?${version}` : ''}`;
+}
+
 const monthAndYear = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 /** A date shown only as far as it is known: 14 June 2019, June 2019, or 2019. */
@@ -65,4 +71,4 @@ export function pageLink(basePath: string, params: Record<string, string | numbe
   return qs ? `${basePath}?${qs}` : basePath;
 }
 
-export const viewHelpers = { formatPrice, formatDuration, formatDate, formatKnownDate, formatDateTime, releaseKindLabel, releaseKindWord, plural, pageLink };
+export const viewHelpers = { formatPrice, formatDuration, formatDate, formatKnownDate, formatDateTime, releaseKindLabel, releaseKindWord, plural, pageLink, coverVariantUrl };

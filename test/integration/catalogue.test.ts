@@ -90,7 +90,7 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     const { response, html } = await page(`/release/${release.slug}`);
     expect(response.status).toBe(200);
     expect(html.querySelector('title')!.text).toContain(`${release.title} by ${release.artist}`);
-    expect(html.querySelector('.release__cover img')!.getAttribute('src')).toMatch(new RegExp(`^/cover/${release.id}\\?v=\\d+$`));
+    expect(html.querySelector('.release__cover img')!.getAttribute('src')).toMatch(new RegExp(`^/cover/${release.id}/large\\?v=\\d+$`));
     const rows = html.querySelectorAll('table.tracks tbody tr');
     expect(rows.map((r) => r.querySelector('.tracks__title')!.text)).toEqual(tracks.map((t) => t.title));
     const seconds = Math.round(tracks[0]!.duration_ms / 1000);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toDbTime } from '../../src/db/dialect.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { Shopper } from '../helpers/shopper.js';
+import { Shopper, type Page } from '../helpers/shopper.js';
+import { signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
 /**
@@ -62,5 +64,81 @@ describe.each(databaseKinds())('shared catalogue pages for visitors without a se
 
     now = new Date(now.getTime() + 3_000);
     expect(await (await fetch(`${store.baseUrl}/release/${slug}`)).text()).toContain('Renamed While Cached');
+  });
+});
+
+/**
+ * Shoppers with a session share catalogue pages too, each with their own CSRF token and basket
+ * count filled in (src/catalogue/visitor-page-cache.ts, shopperPages). A release retitled in the
+ * database behind the cache's back tells a shared page from one rendered afresh.
+ */
+describe.each(databaseKinds())('shared catalogue pages for shoppers with a session on $kind', ({ kind, skip }) => {
+  let store: TestStore;
+  let release: { id: number; slug: string; title: string };
+  let now = new Date(Date.UTC(2026, 10, 20, 12, 0, 0));
+  const tokenIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  const badgeIn = (page: Page) => page.html.querySelector('.site-nav .badge')?.text;
+
+  beforeAll(async () => {
+    if (skip) return;
+    store = await startTestStore(kind, { env: { CATALOGUE_CACHE_SECONDS: '10' }, clock: () => now });
+    release = await store.database.db.selectFrom('releases').select(['id', 'slug', 'title']).orderBy('id').executeTakeFirstOrThrow();
+  });
+  afterAll(async () => store?.close());
+
+  /** A shopper who has put `items` tracks of other releases in the basket and seen the message that says so. */
+  async function shopperWith(items: number): Promise<Shopper> {
+    const shopper = new Shopper(store.baseUrl);
+    await shopper.get(`/release/${release.slug}`); // a page with forms: the shopper posts its token
+    const tracks = await store.database.db.selectFrom('tracks').select('id').where('release_id', '!=', release.id).orderBy('id').limit(items).execute();
+    for (const track of tracks) await shopper.follow(await shopper.post('/basket/add', { kind: 'track', id: String(track.id) }));
+    return shopper;
+  }
+
+  it.skipIf(skip)('fills in each shopper’s own token and basket count, keeps the rest shared, and renders afresh for a flash message', async () => {
+    const one = await shopperWith(1);
+    const two = await shopperWith(2);
+    const first = await one.get(`/release/${release.slug}`);
+    expect(first.text).toContain(release.title);
+    await store.database.db.updateTable('releases').set({ title: 'Retitled behind the cache' }).where('id', '=', release.id).execute();
+
+    const second = await two.get(`/release/${release.slug}`);
+    expect(second.text).toContain(release.title); // shared: rendered before the change
+    expect(badgeIn(first)).toBe('1');
+    expect(badgeIn(second)).toBe('2');
+    const ownTokens = [tokenIn(first.text)!, tokenIn(second.text)!];
+    expect(ownTokens[0]).not.toBe(ownTokens[1]);
+    expect(second.text.replaceAll(ownTokens[1]!, 'TOKEN').replace('<span class="badge">2<', '<span class="badge">1<')).toBe(first.text.replaceAll(ownTokens[0]!, 'TOKEN'));
+
+    // Each token is the shopper's session token: it works for its owner and for nobody else.
+    expect((await two.post('/basket/add', { kind: 'release', id: String(release.id), _csrf: ownTokens[0]! })).status).toBe(403);
+    const added = await two.post('/basket/add', { kind: 'release', id: String(release.id), _csrf: ownTokens[1]!, back: `/release/${release.slug}` });
+    expect(added.status).toBe(303);
+    // The next page carries the message "... is in your basket": rendered for this shopper alone, so it shows the new title.
+    const withMessage = await two.follow(added);
+    expect(withMessage.html.querySelector('.flash')?.text ?? withMessage.text).toContain('is in your basket');
+    expect(withMessage.text).toContain('Retitled behind the cache');
+    expect(badgeIn(withMessage)).toBe('3');
+    // Without the message again, the shared page with this shopper's new count.
+    const after = await two.get(`/release/${release.slug}`);
+    expect(after.text).toContain(release.title);
+    expect(badgeIn(after)).toBe('3');
+
+    now = new Date(now.getTime() + 11_000);
+    expect((await one.get(`/release/${release.slug}`)).text).toContain('Retitled behind the cache');
+  });
+
+  it.skipIf(skip)('keeps pages for signed-in customers apart from the others’', async () => {
+    const shopper = await shopperWith(1);
+    const before = await shopper.get('/');
+    expect(before.html.querySelector('.site-nav a[href="/account"]')).not.toBeNull();
+    const at = toDbTime(now);
+    await store.database.db.insertInto('customers').values({ email: 'shared-pages@example.com', msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: at, updated_at: at }).execute();
+    const { shopper: customer } = await signInCustomer(store, 'shared-pages@example.com', shopper);
+    const after = await customer.get('/');
+    expect(after.html.querySelector('.site-nav a[href="/account/music"]')).not.toBeNull();
+    expect(badgeIn(after)).toBe('1');
+    const other = await shopperWith(1);
+    expect((await other.get('/')).html.querySelector('.site-nav a[href="/account/music"]')).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { insertedId } from '../../db/dialect.js';
 import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../../db/schema.js';
@@ -17,7 +17,7 @@ export async function findOrCreateArtist(tx: Tx, name: string, now: string): Pro
   const existing = await tx.selectFrom('artists').select('id').where('slug', '=', slug).executeTakeFirst();
   if (existing) return existing.id;
   const id = insertedId(await tx.insertInto('artists').values({ name, slug, created_at: now }).executeTakeFirstOrThrow());
-  await replaceSearchTerms(tx, 'artist', id, name);
+  await insertSearchTerms(tx, 'artist', id, name);
   return id;
 }
 
@@ -40,9 +40,17 @@ export interface ReleaseFields {
   coverFile: string | null;
 }
 
-/** Finds the release an imported file belongs to, creating it or refreshing its details. */
+/**
+ * Finds the release an imported file belongs to, creating it or refreshing its details. The
+ * second and later files of a release usually change nothing of it: then nothing is written (the
+ * import bench: a release's update and its search terms were a third of each file's statements).
+ */
 export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
-  const existing = await tx.selectFrom('releases').select(['id', 'cover_file']).where('import_key', '=', fields.importKey).executeTakeFirst();
+  const existing = await tx
+    .selectFrom('releases')
+    .select(['id', 'cover_file', 'title', 'artist_id', 'genre_id', 'release_date'])
+    .where('import_key', '=', fields.importKey)
+    .executeTakeFirst();
   const details = {
     title: fields.title,
     artist_id: fields.artistId,
@@ -52,12 +60,11 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     updated_at: now,
   };
   if (existing) {
-    await tx
-      .updateTable('releases')
-      .set({ ...details, cover_file: fields.coverFile ?? existing.cover_file })
-      .where('id', '=', existing.id)
-      .execute();
-    await replaceSearchTerms(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
+    const coverFile = fields.coverFile ?? existing.cover_file;
+    const renamed = existing.title !== fields.title || existing.artist_id !== fields.artistId;
+    if (!renamed && existing.genre_id === fields.genreId && existing.release_date === fields.releaseDate && existing.cover_file === coverFile) return existing.id;
+    await tx.updateTable('releases').set({ ...details, cover_file: coverFile }).where('id', '=', existing.id).execute();
+    if (renamed) await replaceSearchTerms(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
     return existing.id;
   }
   const id = insertedId(
@@ -66,7 +73,7 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
       .values({ ...details, import_key: fields.importKey, slug: await freeReleaseSlug(tx, `${fields.artistName} ${fields.title}`), kind: 'album', cover_file: fields.coverFile, created_at: now })
       .executeTakeFirstOrThrow(),
   );
-  await replaceSearchTerms(tx, 'release', id, `${fields.title} ${fields.artistName}`);
+  await insertSearchTerms(tx, 'release', id, `${fields.title} ${fields.artistName}`);
   return id;
 }
 
@@ -119,7 +126,7 @@ export async function insertTrack(tx: Tx, f: TrackFields, now: string): Promise<
   const id = insertedId(
     await tx.insertInto('tracks').values({ ...trackColumns(f, now), audio_sha256: f.audioSha256, created_at: now }).executeTakeFirstOrThrow(),
   );
-  await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
+  await insertSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
   return id;
 }
 
@@ -128,18 +135,15 @@ export async function updateTrack(tx: Tx, id: number, f: TrackFields, now: strin
   await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
 }
 
-/** Album, EP or single: the tag's word when a file gives one, else judged by the number of tracks. */
+/** Album, EP or single: the tag's word when a file gives one, else judged by the number of tracks (counted in the same statement). */
 export async function settleReleaseKind(tx: Tx, releaseId: number, tagged: ReleaseKind | undefined): Promise<void> {
-  let kind = tagged;
-  if (!kind) {
-    const { n } = await tx
-      .selectFrom('tracks')
-      .where('release_id', '=', releaseId)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    kind = Number(n) <= 3 ? 'single' : Number(n) <= 6 ? 'ep' : 'album';
-  }
-  await tx.updateTable('releases').set({ kind }).where('id', '=', releaseId).execute();
+  const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = ${releaseId})`;
+  const counted = sql<ReleaseKind>`case when ${trackCount} <= 3 then 'single' when ${trackCount} <= 6 then 'ep' else 'album' end`;
+  await tx
+    .updateTable('releases')
+    .set({ kind: tagged ?? counted })
+    .where('id', '=', releaseId)
+    .execute();
 }
 
 /**
@@ -169,6 +173,11 @@ export async function removeIfEmpty(tx: Tx, releaseId: number, artistIds: number
 
 export async function replaceSearchTerms(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
   await tx.deleteFrom('search_terms').where('kind', '=', kind).where('entity_id', '=', entityId).execute();
+  await insertSearchTerms(tx, kind, entityId, text);
+}
+
+/** The search terms of a row just inserted (it has none to replace). */
+async function insertSearchTerms(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
   const rows = searchWords(text).map((term) => ({ term, kind, entity_id: entityId }));
   if (rows.length) await tx.insertInto('search_terms').values(rows).execute();
 }
