@@ -68,6 +68,16 @@ const EnvSchema = z.object({
   AFFILIATE_HOLD_DAYS: unsetWhenEmpty(z.coerce.number().int().min(0).max(365).default(30)),
   BACKUP_KEEP: unsetWhenEmpty(z.coerce.number().int().min(1).max(10_000).default(7)),
   USAGE_STATS: unsetWhenEmpty(flag.default('true')),
+  MEDIA_STORAGE: unsetWhenEmpty(z.enum(['local', 's3']).default('local')),
+  S3_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
+  S3_BUCKET: unsetWhenEmpty(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)').optional()),
+  S3_REGION: unsetWhenEmpty(z.string().min(1).max(40).default('us-east-1')),
+  S3_ACCESS_KEY_ID: unsetWhenEmpty(z.string().min(1).max(128).optional()),
+  S3_SECRET_ACCESS_KEY: unsetWhenEmpty(z.string().min(1).max(256).optional()),
+  S3_FORCE_PATH_STYLE: unsetWhenEmpty(flag.default('false')),
+  PUBLIC_MEDIA_URL: unsetWhenEmpty(z.string().url().optional()),
+  DOWNLOAD_FORMATS: unsetWhenEmpty(z.string().default('mp3-320,mp3-v0,flac')),
+  FFMPEG_PATH: unsetWhenEmpty(z.string().min(1).default('ffmpeg')),
 });
 
 export interface PayPalSettings {
@@ -152,6 +162,30 @@ export interface Config {
   backupKeep: number;
   /** USAGE_STATS: first-party page-view counts, no cookie and no IP kept (src/analytics/). */
   usageStats: boolean;
+  /** Masters, encodings, previews and covers (src/media/). */
+  media: MediaSettings;
+}
+
+export interface MediaSettings {
+  /** MEDIA_STORAGE=local: the folder MEDIA_DIR; s3: S3-compatible object storage (S3_*). */
+  storage: { kind: 'local'; dir: string } | { kind: 's3'; endpoint: string | undefined; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  /** PUBLIC_MEDIA_URL: a CDN or public bucket URL that covers and previews are served from (key appended). */
+  publicMediaUrl: string | null;
+  /** DOWNLOAD_FORMATS: what a lossless master is sold as, in the order shown. */
+  downloadFormats: DownloadFormatId[];
+  ffmpegPath: string;
+}
+
+/** Formats a lossless master can be delivered in (src/media/formats.ts describes each). */
+export const DOWNLOAD_FORMAT_IDS = ['mp3-320', 'mp3-v0', 'flac', 'aac-256'] as const;
+export type DownloadFormatId = (typeof DOWNLOAD_FORMAT_IDS)[number];
+
+function parseDownloadFormats(value: string, problems: string[]): DownloadFormatId[] {
+  const names = [...new Set(value.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean))];
+  const unknown = names.filter((n) => !(DOWNLOAD_FORMAT_IDS as readonly string[]).includes(n));
+  if (unknown.length) problems.push(`DOWNLOAD_FORMATS: unknown ${unknown.join(', ')} (choose from ${DOWNLOAD_FORMAT_IDS.join(', ')})`);
+  if (names.length === 0) problems.push('DOWNLOAD_FORMATS: name at least one format');
+  return names as DownloadFormatId[];
 }
 
 export interface PrivacySettings {
@@ -230,6 +264,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (paypalMissing.length === 3) problems.push('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)');
     if (payforitMissing.length === 3) problems.push('PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production (the mobile-billing stand-in is for testing)');
   }
+  const downloadFormats = parseDownloadFormats(e.DOWNLOAD_FORMATS, problems);
+  if (e.MEDIA_STORAGE === 's3') {
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) if (!e[name]) problems.push(`${name}: required with MEDIA_STORAGE=s3`);
+  }
   if (problems.length) throw new ConfigError(problems);
   const paypal =
     e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET && e.PAYPAL_WEBHOOK_ID
@@ -281,6 +319,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     affiliates: { cookieDays: e.AFFILIATE_COOKIE_DAYS, attribution: e.AFFILIATE_ATTRIBUTION, consent: e.AFFILIATE_COOKIE_CONSENT, holdDays: e.AFFILIATE_HOLD_DAYS },
     backupKeep: e.BACKUP_KEEP,
     usageStats: e.USAGE_STATS,
+    media: {
+      storage:
+        e.MEDIA_STORAGE === 's3'
+          ? { kind: 's3', endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET!, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID!, secretAccessKey: e.S3_SECRET_ACCESS_KEY!, forcePathStyle: e.S3_FORCE_PATH_STYLE }
+          : { kind: 'local', dir: e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media') },
+      publicMediaUrl: e.PUBLIC_MEDIA_URL?.replace(/\/+$/, '') ?? null,
+      downloadFormats,
+      ffmpegPath: e.FFMPEG_PATH,
+    },
   };
 }
 

@@ -18,9 +18,14 @@ import { createPayForItMethod } from './payments/payforit/method.js';
 import { createPayPalClient } from './payments/paypal/client.js';
 import { createPayPalMethod } from './payments/paypal/method.js';
 import { createRateLimitStores } from './web/rate-limit-store.js';
+import { createMediaStorage } from './media/index.js';
+import type { Ffmpeg } from './media/ffmpeg.js';
+import { createMediaService } from './media/service.js';
 import type { Logger } from 'pino';
 
 export interface ServiceDeps {
+  /** ffmpeg as found at start-up (src/media/ffmpeg.ts); absent: assumed there with every encoder (tests). */
+  ffmpeg?: Ffmpeg;
   config: Config;
   database: DatabaseHandle;
   logger: Logger;
@@ -33,11 +38,13 @@ export interface ServiceDeps {
  * Every service of the store, built once from explicit dependencies; src/app.ts mounts the HTTP
  * side of each. What is shared between processes (sessions, rate limits) lives in the database.
  */
-export function buildServices({ config, database, logger, clock, paypal, payforit }: ServiceDeps) {
+export function buildServices({ config, database, logger, clock, paypal, payforit, ffmpeg }: ServiceDeps) {
   const db = database.db;
   /** Where links in messages point: PUBLIC_URL, or this machine's port. */
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
 
+  const storage = createMediaStorage(config.media.storage);
+  const media = createMediaService({ db, storage, onSale: ffmpeg ? ffmpeg.formats : config.media.downloadFormats, clock });
   const catalogueRepo = createCatalogueRepository(db);
   const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
   const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock);
@@ -72,6 +79,8 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
 
   return {
     publicUrl,
+    storage,
+    media,
     catalogueRepo,
     catalogue,
     visitorPages,

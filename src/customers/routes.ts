@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { fromDbTime } from '../db/dialect.js';
 import { library } from '../downloads/repository.js';
+import type { MasterFormat } from '../db/schema.js';
+import { chooseFormat, FORMATS, type FormatId } from '../media/formats.js';
 import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
@@ -20,9 +22,11 @@ export interface AccountDeps {
   limitPerClient: number;
   /** Counts kept in the database, so the limits hold across every app process. */
   rateLimits: RateLimitStores;
+  /** Which formats each bought track is offered in (src/media/). */
+  offeredFormats: (masterFormat: MasterFormat) => FormatId[];
 }
 
-export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }: AccountDeps): Router {
+export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, offeredFormats }: AccountDeps): Router {
   const router = Router();
   const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('account-code-request') });
   const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('account-code-check') });
@@ -75,15 +79,29 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }:
       flash(req, 'info', 'Please sign in to see your music.');
       return res.redirect(303, '/account');
     }
-    const customer = await db.selectFrom('customers').select(['email', 'msisdn']).where('id', '=', customerId).executeTakeFirst();
+    const customer = await db.selectFrom('customers').select(['email', 'msisdn', 'download_format']).where('id', '=', customerId).executeTakeFirst();
     if (!customer) throw new HttpError(404, 'We could not find your account.');
-    res.render('account/music', { title: 'Your music', robots: 'noindex', releases: groupByRelease(await library(db, customerId)), login: contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) });
+    const releases = groupByRelease(await library(db, customerId)).map((release) => withFormats(release, offeredFormats, customer.download_format));
+    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, formatLabel: (id: FormatId) => FORMATS[id].label, login: contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) });
   });
 
   return router;
 }
 
 type LibraryRow = Awaited<ReturnType<typeof library>>[number];
+
+/**
+ * The formats on offer for each track and for the release's ZIP (those of its tracks, in the
+ * store's order), with the one a plain "Download" gives: the customer's last choice where offered.
+ */
+function withFormats(release: ReturnType<typeof groupByRelease>[number], offered: (masterFormat: MasterFormat) => FormatId[], preferred: string | null) {
+  const tracks = release.tracks.map((track) => {
+    const formats = offered(track.master_format);
+    return { ...track, formats, chosen: chooseFormat(formats, preferred) };
+  });
+  const formats = [...new Set(tracks.flatMap((t) => t.formats))];
+  return { ...release, tracks, formats, chosen: chooseFormat(formats, preferred) };
+}
 
 /** Releases in the order their newest purchase was made, tracks in running order. */
 function groupByRelease(rows: LibraryRow[]) {

@@ -21,7 +21,7 @@ function ownedTracks(db: Db, customerId: number) {
 export async function ownedTrack(db: Db, customerId: number, trackId: number) {
   return ownedTracks(db, customerId)
     .where('tracks.id', '=', trackId)
-    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'track_artist.name as artist'])
+    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'tracks.master_format', 'track_artist.name as artist'])
     .executeTakeFirst();
 }
 
@@ -35,6 +35,7 @@ export async function library(db: Db, customerId: number) {
       'tracks.disc_number',
       'tracks.duration_ms',
       'tracks.media_file',
+      'tracks.master_format',
       'track_artist.name as artist',
       'releases.id as release_id',
       'releases.title as release_title',
@@ -43,7 +44,7 @@ export async function library(db: Db, customerId: number) {
       'releases.updated_at as release_updated_at',
       eb.fn.max('entitlements.created_at').as('bought_at'),
     ])
-    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
+    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'tracks.master_format', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
     .orderBy('bought_at', 'desc')
     .orderBy('releases.id')
     .orderBy('tracks.disc_number')
@@ -60,4 +61,14 @@ export async function ownedTrackIds(db: Db, customerId: number, trackIds: number
   if (trackIds.length === 0) return new Set();
   const rows = await ownedTracks(db, customerId).where('tracks.id', 'in', trackIds).select('tracks.id').execute();
   return new Set(rows.map((r) => r.id));
+}
+
+/** The download format the customer chose last (null: none yet). */
+export async function preferredFormat(db: Db, customerId: number): Promise<string | null> {
+  const row = await db.selectFrom('customers').select('download_format').where('id', '=', customerId).executeTakeFirst();
+  return row?.download_format ?? null;
+}
+
+export async function rememberFormat(db: Db, customerId: number, format: string): Promise<void> {
+  await db.updateTable('customers').set({ download_format: format }).where('id', '=', customerId).where((eb) => eb.or([eb('download_format', 'is', null), eb('download_format', '!=', format)])).execute();
 }

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImporter, type Importer } from '../../src/catalogue/importer/importer.js';
-import { createMediaStore } from '../../src/catalogue/media-store.js';
+import { createMediaFiles } from '../../src/media/media-files.js';
+import { createLocalStorage } from '../../src/media/local-storage.js';
 import { scanMp3 } from '../../src/catalogue/mp3/frames.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { makeMp3, tag } from '../helpers/mp3.js';
@@ -29,7 +30,7 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-import-'));
     library = path.join(workDir, 'library');
     mediaDir = path.join(workDir, 'media');
-    importer = createImporter({ db: database.db, media: createMediaStore(mediaDir) });
+    importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(mediaDir)) });
     const album = { albumArtist: 'The Beatlings', album: 'Rubber Soles', year: '2021', genre: 'Rock', withCover: true };
     write('The Beatlings/Rubber Soles/01.mp3', makeMp3(40, { ...album, title: 'Drive My Kart', artist: 'The Beatlings', trackNumber: '1/3' }, 330));
     write('The Beatlings/Rubber Soles/02.mp3', makeMp3(6, { ...album, title: 'Norwegian Pine', artist: 'The Beatlings', trackNumber: '2/3' }, 392));
