@@ -168,12 +168,27 @@ export interface Config {
 
 export interface MediaSettings {
   /** MEDIA_STORAGE=local: the folder MEDIA_DIR; s3: S3-compatible object storage (S3_*). */
-  storage: { kind: 'local'; dir: string } | { kind: 's3'; endpoint: string | undefined; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  storage: { kind: 'local'; dir: string } | ({ kind: 's3' } & S3Settings);
+  /** MEDIA_DIR, whichever storage is in use (`npx store media migrate` copies between the two). */
+  dir: string;
+  /** The bucket S3_* name, whichever storage is in use; null when they are not all set. */
+  s3: S3Settings | null;
   /** PUBLIC_MEDIA_URL: a CDN or public bucket URL that covers and previews are served from (key appended). */
   publicMediaUrl: string | null;
   /** DOWNLOAD_FORMATS: what a lossless master is sold as, in the order shown. */
   downloadFormats: DownloadFormatId[];
   ffmpegPath: string;
+}
+
+export interface S3Settings {
+  /** Empty: AWS itself. */
+  endpoint: string | undefined;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Path-style URLs (endpoint/bucket/key): what MinIO, Ceph and most self-hosted stores need. */
+  forcePathStyle: boolean;
 }
 
 /** Formats a lossless master can be delivered in (src/media/formats.ts describes each). */
@@ -269,6 +284,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) if (!e[name]) problems.push(`${name}: required with MEDIA_STORAGE=s3`);
   }
   if (problems.length) throw new ConfigError(problems);
+  const mediaDir = e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media');
+  const s3 =
+    e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+      ? { endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY, forcePathStyle: e.S3_FORCE_PATH_STYLE }
+      : null;
   const paypal =
     e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET && e.PAYPAL_WEBHOOK_ID
       ? {
@@ -320,10 +340,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKeep: e.BACKUP_KEEP,
     usageStats: e.USAGE_STATS,
     media: {
-      storage:
-        e.MEDIA_STORAGE === 's3'
-          ? { kind: 's3', endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET!, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID!, secretAccessKey: e.S3_SECRET_ACCESS_KEY!, forcePathStyle: e.S3_FORCE_PATH_STYLE }
-          : { kind: 'local', dir: e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media') },
+      storage: e.MEDIA_STORAGE === 's3' ? { kind: 's3', ...s3! } : { kind: 'local', dir: mediaDir },
+      dir: mediaDir,
+      s3,
       publicMediaUrl: e.PUBLIC_MEDIA_URL?.replace(/\/+$/, '') ?? null,
       downloadFormats,
       ffmpegPath: e.FFMPEG_PATH,

@@ -8,7 +8,7 @@ import { withDatabase } from './context.js';
 export function registerCatalogueCommands(program: Command): void {
   program
     .command('import')
-    .description('Import a folder tree of MP3 files: tags, cover art, 30-second previews. Safe to run again.')
+    .description('Import a folder tree of MP3 files and FLAC or WAV masters: tags, cover art, 30-second previews. Safe to run again.')
     .argument('<dir>', 'folder to import, searched recursively')
     .option('--no-progress', 'do not draw a progress bar')
     .action(async (dir: string, options: { progress: boolean }) => {

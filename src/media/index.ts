@@ -9,9 +9,9 @@ export function createMediaStorage(storage: MediaSettings['storage']): MediaStor
   return storage.kind === 's3' ? createS3Storage(storage) : createLocalStorage(storage.dir);
 }
 
-export type { MediaStorage } from './storage.js';
-
 /** The importer's writer for a configured store: `createImporter({ db, ...importerMedia(config.media) })`. */
 export function importerMedia(settings: MediaSettings) {
   return { media: createMediaFiles(createMediaStorage(settings.storage)), ffmpegPath: settings.ffmpegPath };
 }
+
+export type { MediaStorage } from './storage.js';

@@ -5,15 +5,7 @@ import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { attachmentHeader, checkKey, MediaMissingError, type MediaStorage } from './storage.js';
 
-export interface S3Settings {
-  endpoint: string | undefined;
-  bucket: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Path-style URLs (endpoint/bucket/key): what MinIO, Ceph and most self-hosted stores need. */
-  forcePathStyle: boolean;
-}
+import type { S3Settings } from '../config.js';
 
 const isMissing = (error: unknown) => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
