@@ -27,7 +27,23 @@ export async function deliverObject(req: Request, res: Response, storage: MediaS
     res.setHeader('Cache-Control', options.fileName ? 'private, no-store' : `private, max-age=${Math.floor(options.presignSeconds / 2)}`);
     return res.redirect(302, url);
   }
-  await streamObject(req, res, storage, key, options);
+  if (storage.localFile) sendLocalFile(res, storage.localFile(key), options);
+  else await streamObject(req, res, storage, key, options);
+}
+
+/**
+ * Read size for a file: Node's 64 KB default means 160 reads and socket writes per 10 MB track,
+ * and those calls were most of the store's CPU in the download bench; 256 KB quarters them.
+ */
+const FILE_CHUNK_BYTES = 256 * 1024;
+
+/** The local folder: send() answers Range (so a download resumes), conditional requests and HEAD; its errors (404, 416) go to the error page. */
+function sendLocalFile(res: Response, file: string, options: DeliverOptions): void {
+  const headers: Record<string, string> = { 'Content-Type': options.contentType, 'Cache-Control': options.cacheControl };
+  if (options.fileName) headers['Content-Disposition'] = attachmentHeader(options.fileName);
+  // send() hands its options on to fs.createReadStream, which is how highWaterMark (not in Express's types) sets the read size.
+  const sendOptions = { headers, cacheControl: false, highWaterMark: FILE_CHUNK_BYTES };
+  res.sendFile(file, sendOptions);
 }
 
 async function streamObject(req: Request, res: Response, storage: MediaStorage, key: string, options: DeliverOptions): Promise<void> {

@@ -78,5 +78,6 @@ export function createLocalStorage(mediaDir: string): MediaStorage {
     async presignedUrl() {
       return null;
     },
+    localFile: fileOf,
   };
 }

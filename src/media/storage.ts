@@ -27,6 +27,8 @@ export interface MediaStorage {
    * (the local folder), and the store streams the object itself.
    */
   presignedUrl(key: string, options: { expiresSeconds: number; fileName?: string; contentType?: string; cacheControl?: string }): Promise<string | null>;
+  /** The local folder only: where an object is on this machine, for the HTTP layer's file sending (send's Range, ETag, HEAD). */
+  localFile?(key: string): string;
 }
 
 export class MediaMissingError extends Error {

@@ -50,7 +50,7 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     const summary = await importer.importFolder(library);
     expect(summary).toMatchObject({ added: 4, updated: 0, unchanged: 0 });
     expect(summary.skipped.map((s) => s.file).sort()).toEqual(['Broken/garbage.mp3', 'Broken/no-artist.mp3', 'Broken/not-really.mp3', 'notes.txt']);
-    expect(summary.skipped.find((s) => s.file === 'notes.txt')!.reason).toBe('not an MP3 file');
+    expect(summary.skipped.find((s) => s.file === 'notes.txt')!.reason).toBe('not an MP3, FLAC or WAV file');
     expect(summary.skipped.find((s) => s.file === 'Broken/no-artist.mp3')!.reason).toMatch(/no artist/);
     expect(summary.skipped.find((s) => s.file === 'Broken/not-really.mp3')!.reason).toMatch(/not a readable MP3/);
 
