@@ -8,7 +8,7 @@ import { createImporter } from '../src/catalogue/importer/importer.js';
 import { loadConfig } from '../src/config.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
 import { importerMedia } from '../src/media/index.js';
-import { startPayPalSandbox } from '../src/sandbox/paypal/index.js';
+import { startPayPalSandbox } from '../sandbox/paypal/index.js';
 import { signedInBuyer } from './download.js';
 import { emptyDatabase } from './import.js';
 import type { VirtualShopper } from './lib/client.js';

@@ -4,11 +4,12 @@ import session from 'express-session';
 import type { Logger } from 'pino';
 import { basketCount } from './basket/basket.js';
 import { basketRoutes } from './basket/routes.js';
-import { referralLanding } from './affiliates/referral.js';
+import { referralLanding, rememberReferral } from './affiliates/referral.js';
 import { affiliateRoutes } from './affiliates/routes.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { ownedBasketLines } from './customers/owned-lines.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerTimeouts } from './customers/session.js';
 import { downloadRoutes } from './downloads/routes.js';
@@ -45,7 +46,7 @@ export interface AppDeps {
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
   mounts?: { path: string; handler: express.Handler }[];
-  /** The test-mode messages page (src/sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
+  /** The test-mode messages page (sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
   messagesPage?: { path: string; handler: express.Handler };
 }
 
@@ -57,8 +58,6 @@ interface Wiring {
   clock: () => Date;
   services: StoreServices;
 }
-
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 const EXPIRY_SWEEP_MS = 60_000;
 
@@ -104,7 +103,7 @@ export function createApp(deps: AppDeps) {
 
 function configureExpress(app: Express, config: Config): void {
   app.set('trust proxy', config.trustProxy);
-  app.set('views', path.join(ROOT, 'views'));
+  app.set('views', path.join(PACKAGE_ROOT, 'views'));
   app.set('view engine', 'ejs');
   // Compiled templates are cached in every mode: rendering is the hot path of every page.
   app.set('view cache', true);
@@ -116,7 +115,7 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   const { methods } = services;
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
-  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+  app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
@@ -147,7 +146,8 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
   app.use(saveSessionBeforeRedirect);
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
-  const csrf = csrfProtection(config.sessionSecret, clock);
+  // Answering the cookie banner sets the choice cookie and nothing else: no session starts there.
+  const csrf = csrfProtection(config.sessionSecret, clock, { startsNoSession: ['/consent'] });
   app.use(csrf.exposeToken);
   // An operator's file upload (multipart) is parsed here so that the check below finds its CSRF token.
   app.use(adminUploadParsing({ db: database.db, clock }));
@@ -170,12 +170,12 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
   app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, storage: services.storage, publicMediaUrl: config.media.publicMediaUrl, offeredFormats: services.media.offered, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess }));
   for (const method of methods) app.use(method.routes());
-  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, offeredFormats: services.media.offered }));
+  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess, offeredFormats: services.media.offered }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
-  app.use(downloadRoutes({ db, media: services.media, clock }));
-  app.use(privacyRoutes({ db, config, clock, rateLimits }));
+  app.use(downloadRoutes({ db, media: services.media, clock, access: services.downloadAccess }));
+  app.use(privacyRoutes({ db, config, clock, rateLimits, rememberReferral: rememberReferral({ db, settings: config.affiliates }) }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
   app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged, storage: services.storage }));
 }

@@ -1,3 +1,4 @@
+import type { DatePrecision } from '../db/schema.js';
 import { toDbTime } from '../db/dialect.js';
 import type { MasterFormat } from '../db/schema.js';
 import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
@@ -16,6 +17,8 @@ export interface ReleaseCard {
   kind: string;
   year: string | null;
   releaseDate: string | null;
+  /** How much of releaseDate is known: a year-only date is shown as its year. */
+  releaseDatePrecision: DatePrecision;
   artistName: string;
   artistUrl: string;
   genreName: string | null;
@@ -72,6 +75,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     kind: row.kind,
     year: row.release_date ? row.release_date.slice(0, 4) : null,
     releaseDate: row.release_date,
+    releaseDatePrecision: row.release_date_precision,
     artistName: row.artist_name,
     artistUrl: artistUrl(row.artist_slug),
     genreName: row.genre_name,

@@ -4,8 +4,9 @@ import { queueMessage } from '../notifications/outbox.js';
 import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCodeSms } from '../notifications/templates.js';
 import type { OnPaid } from '../orders/service.js';
 import { contactText } from './contact.js';
+import { orderLines } from './order-messages.js';
 import { findCustomer, grantOrderTracks, type Contact } from './repository.js';
-import type { SignIn } from './sign-in.js';
+import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
 
 /**
  * What happens in the transaction that marks an order paid: the customer gets the tracks and a
@@ -34,10 +35,11 @@ export async function queueOrderConfirmation(
   const data = {
     storeName: deps.storeName,
     reference: order.reference,
-    items: await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute(),
+    items: await orderLines(tx, order.id),
     totalPence: order.total_pence,
     login: contactText(contact),
     signInUrl: `${base}/account/link/${token}`,
+    shortSignInUrl: `${base}${SHORT_LINK_PATH}${token}`,
     musicUrl: `${base}/account/music`,
   };
   const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };

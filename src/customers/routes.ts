@@ -1,8 +1,9 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { fromDbTime } from '../db/dialect.js';
-import { library } from '../downloads/repository.js';
+import type { DownloadAccess } from '../downloads/access.js';
+import type { LibraryRelease } from '../downloads/library.js';
+import { preferredFormat } from '../downloads/repository.js';
 import type { MasterFormat } from '../db/schema.js';
 import { chooseFormat, FORMATS, type FormatId } from '../media/formats.js';
 import { codeEntryHandlers } from '../sign-in-codes/routes.js';
@@ -11,9 +12,9 @@ import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
-import type { Contact } from './repository.js';
+import { findCustomer, type Contact } from './repository.js';
 import { customerIdOf, signInSession, signOutSession } from './session.js';
-import type { SignIn } from './sign-in.js';
+import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
 
 export interface AccountDeps {
   db: Db;
@@ -22,11 +23,13 @@ export interface AccountDeps {
   limitPerClient: number;
   /** Counts kept in the database, so the limits hold across every app process. */
   rateLimits: RateLimitStores;
+  /** What this request may download: the account's music, and the order this browser just paid for. */
+  downloads: DownloadAccess;
   /** Which formats each bought track is offered in (src/media/). */
   offeredFormats: (masterFormat: MasterFormat) => FormatId[];
 }
 
-export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, offeredFormats }: AccountDeps): Router {
+export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, downloads, offeredFormats }: AccountDeps): Router {
   const router = Router();
   const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('account-code-request') });
   const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('account-code-check') });
@@ -61,7 +64,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, o
   router.get('/account/code', code.show);
   router.post('/account/code', verifyLimit, code.check);
 
-  router.get('/account/link/:token', async (req, res) => {
+  // /l/ is the same link, shorter, so that a text message with it fits one SMS (fulfilment.ts).
+  router.get(['/account/link/:token', `${SHORT_LINK_PATH}:token`], async (req, res) => {
     const result = await signIn.useLink(String(req.params.token));
     if (!result.ok) return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
     await signInSession(req, result.customerId, clock());
@@ -75,48 +79,31 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, o
 
   router.get('/account/music', async (req, res) => {
     const customerId = customerIdOf(req);
-    if (customerId === undefined) {
+    const preferred = customerId === undefined ? null : await preferredFormat(db, customerId);
+    const releases = (await downloads.music(req)).map((release) => withFormats(release, offeredFormats, preferred));
+    // Not signed in: the music of what this browser has just paid for, if any (src/downloads/access.ts).
+    if (customerId === undefined && releases.length === 0) {
       flash(req, 'info', 'Please sign in to see your music.');
       return res.redirect(303, '/account');
     }
-    const customer = await db.selectFrom('customers').select(['email', 'msisdn', 'download_format']).where('id', '=', customerId).executeTakeFirst();
-    if (!customer) throw new HttpError(404, 'We could not find your account.');
-    const releases = groupByRelease(await library(db, customerId)).map((release) => withFormats(release, offeredFormats, customer.download_format));
-    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, formatLabel: (id: FormatId) => FORMATS[id].label, login: contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) });
+    const customer = customerId === undefined ? undefined : await findCustomer(db, customerId);
+    if (customerId !== undefined && !customer) throw new HttpError(404, 'We could not find your account.');
+    const login = customer ? contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) : null;
+    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, login, paidSessionHours: downloads.settings.paidSessionHours, formatLabel: (id: FormatId) => FORMATS[id].label });
   });
 
   return router;
 }
 
-type LibraryRow = Awaited<ReturnType<typeof library>>[number];
-
 /**
  * The formats on offer for each track and for the release's ZIP (those of its tracks, in the
  * store's order), with the one a plain "Download" gives: the customer's last choice where offered.
  */
-function withFormats(release: ReturnType<typeof groupByRelease>[number], offered: (masterFormat: MasterFormat) => FormatId[], preferred: string | null) {
+function withFormats(release: LibraryRelease, offered: (masterFormat: MasterFormat) => FormatId[], preferred: string | null) {
   const tracks = release.tracks.map((track) => {
     const formats = offered(track.master_format);
     return { ...track, formats, chosen: chooseFormat(formats, preferred) };
   });
   const formats = [...new Set(tracks.flatMap((t) => t.formats))];
   return { ...release, tracks, formats, chosen: chooseFormat(formats, preferred) };
-}
-
-/** Releases in the order their newest purchase was made, tracks in running order. */
-function groupByRelease(rows: LibraryRow[]) {
-  const releases = new Map<number, { id: number; title: string; artist: string; coverUrl: string | null; boughtAt: Date; tracks: LibraryRow[] }>();
-  for (const row of rows) {
-    const release = releases.get(row.release_id) ?? {
-      id: row.release_id,
-      title: row.release_title,
-      artist: row.release_artist,
-      coverUrl: row.cover_file ? `/cover/${row.release_id}?v=${row.release_updated_at.replace(/\D/g, '')}` : null,
-      boughtAt: fromDbTime(String(row.bought_at)),
-      tracks: [],
-    };
-    release.tracks.push(row);
-    releases.set(row.release_id, release);
-  }
-  return [...releases.values()].map((r) => ({ ...r, tracks: r.tracks.sort((a, b) => a.disc_number - b.disc_number || a.track_number - b.track_number) }));
 }

@@ -32,9 +32,13 @@ export interface ReleaseTable {
   price_pence: number | null;
   cover_file: string | null;
   hidden: Generated<number>;
+  /** How much of release_date is known (migration 021): 'day', 'month' or 'year'. */
+  release_date_precision: Generated<DatePrecision>;
   created_at: string;
   updated_at: string;
 }
+
+export type DatePrecision = 'day' | 'month' | 'year';
 
 export interface TrackTable {
   id: Generated<number>;
@@ -114,6 +118,8 @@ export interface OrderTable {
   expires_at: string;
   paid_at: string | null;
   updated_at: string;
+  /** The customer signed in when the order was placed (migration 020): who hears of it before payment gives it a customer. */
+  placed_by_customer_id: Generated<number | null>;
 }
 
 export interface OrderItemTable {
@@ -227,6 +233,8 @@ export interface OutboxTable {
   updated_at: string;
   /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
   headers: string | null;
+  /** When the holding worker handed the row to the provider (migration 017); null: not in this attempt. */
+  handed_at: string | null;
 }
 
 /** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */

@@ -2,11 +2,11 @@ import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
-import { customerIdOf } from '../customers/session.js';
 import { deliverObject } from '../media/deliver.js';
 import { chooseFormat, FORMATS, isFormatId, type FormatId } from '../media/formats.js';
 import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
+import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
 import { library, logDownload, ownedTrack, preferredFormat, rememberFormat } from './repository.js';
 
@@ -14,6 +14,8 @@ export interface DownloadDeps {
   db: Db;
   media: MediaService;
   clock: () => Date;
+  /** Who may download what (access.ts): the signed-in customer, and the browser that just paid. */
+  access: DownloadAccess;
 }
 
 /** A presigned download link lives this long: enough to start (and resume) a download, no longer. */
@@ -23,10 +25,11 @@ const PREPARING_REFRESH_SECONDS = 3;
 
 const notFound = () => new HttpError(404, 'We could not find that download. It may not be yours, or the order was refunded.');
 
-function signedInCustomer(req: Request): number {
-  const customerId = customerIdOf(req);
-  if (customerId === undefined) throw new HttpError(401, 'Please sign in to download your music.');
-  return customerId;
+/** The signed-in customer and this browser's recent paid orders; refused at once when there are neither. */
+function holderOf(req: Request, access: DownloadAccess): DownloadHolder {
+  const holder = access.holderOf(req);
+  if (holdsNothing(holder)) throw new HttpError(401, 'Please sign in to download your music.');
+  return holder;
 }
 
 function idParam(value: string | undefined, pattern: RegExp): number {
@@ -50,17 +53,17 @@ const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(re
  * Downloads check ownership on every request; what is sent is found from the database only. The
  * customer's format choice (?format=) is remembered for their next download.
  */
-export function downloadRoutes({ db, media, clock }: DownloadDeps): Router {
+export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Router {
   const router = Router();
 
-  /** The wanted format: asked for now (and then remembered), else the customer's last choice. */
-  async function wantedFormat(req: Request, customerId: number): Promise<string | null> {
+  /** The wanted format: asked for now (and then remembered for a signed-in customer), else their last choice. */
+  async function wantedFormat(req: Request, customerId: number | undefined): Promise<string | null> {
     const asked = askedFormat(req);
     if (asked) {
-      await rememberFormat(db, customerId, asked);
+      if (customerId !== undefined) await rememberFormat(db, customerId, asked);
       return asked;
     }
-    return preferredFormat(db, customerId);
+    return customerId === undefined ? null : preferredFormat(db, customerId);
   }
 
   function notReady(res: Response, prepared: Prepared, what: string) {
@@ -71,16 +74,16 @@ export function downloadRoutes({ db, media, clock }: DownloadDeps): Router {
   }
 
   router.get('/download/track/:id', async (req, res) => {
-    const customerId = signedInCustomer(req);
-    const track = await ownedTrack(db, customerId, idParam(req.params.id, /^(\d{1,12})$/));
+    const holder = holderOf(req, access);
+    const track = await ownedTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
     if (!track) throw notFound();
     const offered = media.offered(track.master_format);
-    const wished = await wantedFormat(req, customerId);
+    const wished = await wantedFormat(req, holder.customerId);
     const format = chooseFormat(offered, wished);
     if (!format) throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
     const prepared = await media.trackFile(track, format);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
-    if (startsAtZero(req)) await logDownload(db, { customerId, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
+    if (startsAtZero(req)) await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
     const kind = FORMATS[format];
     await deliverObject(req, res, media.storage, prepared.key, {
       contentType: kind.contentType,
@@ -91,9 +94,9 @@ export function downloadRoutes({ db, media, clock }: DownloadDeps): Router {
   });
 
   router.get('/download/release/:file', async (req, res) => {
-    const customerId = signedInCustomer(req);
+    const holder = holderOf(req, access);
     const releaseId = idParam(req.params.file, /^(\d{1,12})\.zip$/);
-    const tracks = (await library(db, customerId)).filter((t) => t.release_id === releaseId);
+    const tracks = (await library(db, holder)).filter((t) => t.release_id === releaseId);
     if (tracks.length === 0) throw notFound();
     const first = tracks[0]!;
     const folder = `${first.release_artist} - ${first.release_title}`;
@@ -105,10 +108,10 @@ export function downloadRoutes({ db, media, clock }: DownloadDeps): Router {
         cover: first.cover_file ? `${safeFileName(folder)}/cover${path.extname(first.cover_file)}` : '',
       },
       first.cover_file,
-      await wantedFormat(req, customerId),
+      await wantedFormat(req, holder.customerId),
     );
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${first.release_title}”`);
-    if (startsAtZero(req)) await logDownload(db, { customerId, trackId: null, releaseId, at: toDbTime(clock()) });
+    if (startsAtZero(req)) await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
     await deliverObject(req, res, media.storage, prepared.key, {
       contentType: 'application/zip',
       fileName: `${safeFileName(folder)}.zip`,

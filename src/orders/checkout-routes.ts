@@ -1,6 +1,9 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { BasketService, PricedBasket } from '../basket/basket.js';
+import { contactText } from '../customers/contact.js';
+import { customerIdOf } from '../customers/session.js';
+import type { DownloadAccess } from '../downloads/access.js';
 import { emptyBasket } from '../basket/basket.js';
 import { PaymentProviderError, type PaymentMethod } from '../payments/payment-method.js';
 import { HttpError } from '../web/errors.js';
@@ -18,9 +21,11 @@ export interface CheckoutDeps {
   publicUrl: string | undefined;
   /** The affiliate number when it names a known, active affiliate now; else null (src/affiliates/). */
   activeAffiliate?: (id: number | null) => Promise<number | null>;
+  /** The music this browser may download now (src/downloads/access.ts): a paid order's page offers it at once. */
+  downloads: Pick<DownloadAccess, 'music'>;
 }
 
-export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null }: CheckoutDeps): Router {
+export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, downloads }: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -59,7 +64,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const availability = method.availability(basket.totalPence);
     if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
 
-    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)) });
+    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)), placedByCustomerId: customerIdOf(req) ?? null });
     rememberOrder(req, order.reference);
     try {
       const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };
@@ -85,7 +90,12 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const order = await ownedOrder(req);
     const details = await orders.details(order.id, order);
     if (order.status === 'paid') removePaidItems(req, details.items);
-    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method });
+    const music = order.status === 'paid' ? await downloads.music(req, order.id) : [];
+    const method = methods.find((m) => m.id === order.payment_method);
+    // "Paid with" only once it is paid (a refunded order was paid too); before that, only which method was chosen.
+    const wasPaid = order.status === 'paid' || order.status === 'refunded';
+    const paymentNote = method ? (wasPaid ? method.words.paid : `Payment method: ${method.words.name}`) : `Payment method: ${order.payment_method}`;
+    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, music, paymentNote, contactLabel: details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }), methodLabel: method?.label ?? order.payment_method });
   });
 
   router.post('/orders/:reference/check', async (req, res) => {

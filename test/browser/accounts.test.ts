@@ -12,11 +12,11 @@ import { startTestStore } from '../helpers/store.js';
 function zipEntries(file: string): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
+      if (error || !zip) return reject(error ?? new Error('no zip file'));
       const entries = new Map<string, Buffer>();
       zip.on('entry', (entry: yauzl.Entry) =>
         zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError);
+          if (streamError || !stream) return reject(streamError ?? new Error('no entry stream'));
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => (entries.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
@@ -120,7 +120,7 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await page.waitForURL(/\/orders\/NL-/);
 
     const sms = await journey.app.waitForSms('+447700900456');
-    const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
+    const link = /http\S+\/l\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
     await page.goto(link);
     await page.waitForURL(/\/account\/music$/);
     await downloadEverything(page);

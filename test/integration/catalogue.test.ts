@@ -92,6 +92,20 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     expect(rows[0]!.querySelector('a[data-preview]')!.getAttribute('href')).toBe(`/preview/${tracks[0]!.id}.mp3`);
   });
 
+  it.skipIf(skip)('names the release type properly and shows only as much of the date as is known', async () => {
+    const release = await anyRelease();
+    await store.database.db.updateTable('releases').set({ kind: 'ep', release_date: '2019-01-01', release_date_precision: 'year' }).where('id', '=', release.id).execute();
+    const yearOnly = (await page(`/release/${release.slug}`)).html;
+    expect(yearOnly.querySelector('.release__buy button')!.text).toContain('Buy EP');
+    expect(yearOnly.querySelector('.release__price')!.text).toContain('for the whole EP');
+    const released = () => yearOnly.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text;
+    expect(released()).toBe('2019');
+    await store.database.db.updateTable('releases').set({ kind: 'album', release_date: '2019-06-14', release_date_precision: 'day' }).where('id', '=', release.id).execute();
+    const day = (await page(`/release/${release.slug}`)).html;
+    expect(day.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text).toBe('14 June 2019');
+    expect(day.querySelector('.release__buy button')!.text).toContain('Buy album');
+  });
+
   it.skipIf(skip)('prices a release at the album default, or its tracks when that is cheaper', async () => {
     const rows = await store.database.db
       .selectFrom('releases')
@@ -152,6 +166,10 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     }
     expect((await get('/search?q=a&type=label')).status).toBe(400);
     expect((await get('/search?q=a&q=b')).status).toBe(400);
+    // A pasted essay: told in a shopper's words, not "q is not valid".
+    const long = await get(`/search?q=${'a'.repeat(5000)}`);
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain('Your search is too long: use at most 200 characters.');
   });
 
   it.skipIf(skip)('serves previews with HTTP Range support, and nothing outside the catalogue', async () => {

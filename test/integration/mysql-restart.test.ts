@@ -114,12 +114,9 @@ describe.skipIf(unavailable !== null)('MySQL restarted under load', () => {
     await Promise.all(load);
 
     const context = `killed ${killedAt}, restarted ${restartedAt}, recovered ${recoveredAt}`;
-    // A response already under way when MySQL died (its session then failed to save) cannot
-    // become a 503: the store drops the connection rather than let the browser believe it. Only
-    // requests in flight at the kill may end so; after it, every one gets an answer.
-    const dropped = networkErrors.filter((e) => e.at > killedAt + 1000);
-    expect(dropped, `connections dropped after the kill; the store's log:\n${server.output().slice(-4000)}`).toEqual([]);
-    expect(networkErrors.length, JSON.stringify(networkErrors)).toBeLessThanOrEqual(SHOPPERS + 1);
+    // Every request gets an answer, even one in flight at the kill: an answer complete before its
+    // session failed to save stands, and the kept-alive connection with it (outage-keep-alive.test.ts).
+    expect(networkErrors, `connections dropped; the store's log:\n${server.output().slice(-4000)}`).toEqual([]);
     expect(answers.filter((a) => a.status === 500), context).toEqual([]);
     const outage = answers.filter((a) => a.status >= 500);
     expect(outage.length, `some requests met the outage (${context})`).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { insertedId } from '../../db/dialect.js';
-import type { Database, ReleaseKind, SearchKind } from '../../db/schema.js';
+import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../../db/schema.js';
 import { searchWords, slugify } from '../words.js';
 import type { MasterInfo } from './read-file.js';
 
@@ -37,6 +37,7 @@ export interface ReleaseFields {
   artistName: string;
   genreId: number | null;
   releaseDate: string | null;
+  releaseDatePrecision: DatePrecision;
   coverFile: string | null;
 }
 
@@ -48,6 +49,7 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     artist_id: fields.artistId,
     genre_id: fields.genreId,
     release_date: fields.releaseDate,
+    release_date_precision: fields.releaseDatePrecision,
     updated_at: now,
   };
   if (existing) {
