@@ -2,8 +2,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-// @ts-expect-error s3rver ships no types (the bench runs from a development checkout, like the tests)
-import S3rver from 's3rver';
 import { createImporter } from '../src/catalogue/importer/importer.js';
 import { loadConfig } from '../src/config.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
@@ -13,6 +11,8 @@ import { signedInBuyer } from './download.js';
 import { emptyDatabase } from './import.js';
 import type { VirtualShopper } from './lib/client.js';
 import { DATA_DIR, startStore, withBenchDatabase } from './lib/store.js';
+// s3rver, as the tests start it (the bench runs from a development checkout).
+import { startTestS3 } from '../test/helpers/s3.js';
 
 /**
  * Media (issue 16): how fast ffmpeg makes an MP3 320 from a FLAC master (times real time, per core:
@@ -61,9 +61,8 @@ async function redirects(buyer: VirtualShopper, url: string, count: number, conc
 
 export async function benchMedia(databaseUrl: string, log: (m: string) => void) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'store-bench-media-'));
-  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: path.join(work, 's3'), configureBuckets: [{ name: 'bench-media' }] });
-  const { port: s3Port } = (await s3.run()) as { port: number };
-  const env = { MEDIA_STORAGE: 's3', S3_ENDPOINT: `http://127.0.0.1:${s3Port}`, S3_BUCKET: 'bench-media', S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true' };
+  const s3 = await startTestS3('bench-media');
+  const env = s3.env;
   const paypal = await startPayPalSandbox({ ...ACCOUNT, port: 0, host: '127.0.0.1' });
   let store: Awaited<ReturnType<typeof startStore>> | undefined;
   try {

@@ -26,7 +26,7 @@ describe.each(databaseKinds())('lossless downloads from object storage in Chromi
       const s3 = await startTestS3();
       const store = await startTestStore(kind, { env: { ...s3.env, SIGN_IN_LIMIT_PER_CLIENT: '1000' }, encoding: true });
       await createImporter({ db: store.database.db, ...importerMedia(store.config.media) }).importFolder(masters.good);
-      const closeStore = store.close;
+      const closeStore = store.close.bind(store);
       return Object.assign(store, { s3, close: async () => (await closeStore(), await s3.close()) });
     },
     { skip },

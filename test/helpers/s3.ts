@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 // s3rver: a local S3-compatible server in Node (its own npm package; MinIO is neither in Debian nor on npm).
 // It checks V4 signatures of API calls and answers presigned GETs with Range and response-* overrides.
-// @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
 
 export interface TestS3 {
@@ -21,7 +20,7 @@ const SECRET_KEY = 'S3RVER';
 export async function startTestS3(bucket = 'store-media'): Promise<TestS3> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'store-s3-'));
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
-  const address = (await server.run()) as { port: number };
+  const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   return {
     endpoint,

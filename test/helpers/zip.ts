@@ -53,11 +53,11 @@ export function zipOf(entries: { name: string; data: Buffer }[]): Buffer {
 export function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: true }, (error, file) => {
-      if (error || !file) return reject(error);
+      if (error || !file) return reject(error ?? new Error("no zip"));
       const entries = new Map<string, Buffer>();
       file.on('entry', (entry: yauzl.Entry) =>
         file.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError);
+          if (streamError || !stream) return reject(streamError ?? new Error("no entry stream"));
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => (entries.set(entry.fileName, Buffer.concat(chunks)), file.readEntry()));
