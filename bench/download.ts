@@ -35,10 +35,10 @@ async function placeTrackFile(databaseUrl: string): Promise<{ file: string; rele
 }
 
 /** Buys the track with PayPal (the stand-in) and signs in with the link in the confirmation, as a customer would. */
-async function signedInBuyer(baseUrl: string, databaseUrl: string, releaseSlug: string, paypal: Awaited<ReturnType<typeof startPayPalSandbox>>): Promise<VirtualShopper> {
+export async function signedInBuyer(baseUrl: string, databaseUrl: string, releaseSlug: string, paypal: Awaited<ReturnType<typeof startPayPalSandbox>>, trackId = TRACK_ID): Promise<VirtualShopper> {
   const shopper = new VirtualShopper(baseUrl);
   expectStatus(await shopper.get(`/release/${releaseSlug}`), 200, 'release page');
-  expectStatus(await shopper.post('/basket/add', { kind: 'track', id: String(TRACK_ID) }), 303, 'add to basket');
+  expectStatus(await shopper.post('/basket/add', { kind: 'track', id: String(trackId) }), 303, 'add to basket');
   expectStatus(await shopper.get('/checkout'), 200, 'checkout page');
   const toPayPal = expectStatus(await shopper.post('/checkout', { method: 'paypal', adult: 'yes' }), 303, 'checkout');
   const { redirectUrl } = paypal.control.approve(new URL(toPayPal.location!).searchParams.get('token')!, { email: `downloader-${Date.now()}@example.com` });

@@ -1,5 +1,6 @@
 import { createImporter } from '../src/catalogue/importer/importer.js';
-import { createMediaStore } from '../src/catalogue/media-store.js';
+import { createMediaFiles } from '../src/media/media-files.js';
+import { createLocalStorage } from '../src/media/local-storage.js';
 import { parseDatabaseUrl } from '../src/config.js';
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 
@@ -7,7 +8,7 @@ import { migrateToLatest, openDatabase } from '../src/db/database.js';
 const [library, mediaDir, databaseUrl] = process.argv.slice(2) as [string, string, string];
 const database = await openDatabase(parseDatabaseUrl(databaseUrl, 'data/bench'));
 await migrateToLatest(database.db);
-const importer = createImporter({ db: database.db, media: createMediaStore(mediaDir) });
+const importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(mediaDir)) });
 const started = performance.now();
 const summary = await importer.importFolder(library);
 const ms = performance.now() - started;

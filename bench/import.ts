@@ -23,9 +23,10 @@ function library(log: (m: string) => void): string {
   return dir;
 }
 
-async function emptyDatabase(url: string): Promise<void> {
+export async function emptyDatabase(url: string): Promise<void> {
   if (!url.startsWith('mysql')) {
-    fs.rmSync(url, { force: true });
+    // With its WAL and shared-memory files: a WAL left by a stopped store must not meet a new file.
+    for (const file of [url, `${url}-wal`, `${url}-shm`]) fs.rmSync(file, { force: true });
     return;
   }
   const name = new URL(url).pathname.slice(1);

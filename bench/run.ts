@@ -5,19 +5,22 @@ import { parseArgs } from 'node:util';
 import { benchCatalogue, prepareCatalogue } from './catalogue.js';
 import { benchDownload } from './download.js';
 import { benchImport } from './import.js';
+import { benchMedia } from './media.js';
 import { benchPurchase } from './purchase.js';
 import { benchWeight } from './weight.js';
 import { benchDatabaseUrl, type BenchDb } from './lib/store.js';
 import { printTables, TARGETS } from './lib/report.js';
 
 /**
- * npm run bench [-- --only catalogue,purchase,download,import,weight] [-- --db sqlite|mysql|both]
+ * npm run bench [-- --only catalogue,purchase,download,import,weight,media] [-- --db sqlite|mysql|both]
  *
  * Each part starts the store in a process of its own (production mode) and measures it from this
  * one; the figures go to bench/results/<time>.json and a table. It asserts nothing about speed,
  * but a part whose shoppers see a wrong answer fails.
  */
-const PARTS = { catalogue: benchCatalogue, purchase: benchPurchase, download: benchDownload, import: benchImport, weight: benchWeight } as const;
+const PARTS = { catalogue: benchCatalogue, purchase: benchPurchase, download: benchDownload, import: benchImport, weight: benchWeight, media: benchMedia } as const;
+/** Parts with a database of their own (the others share the 100,000-track catalogue; the page weight needs none). */
+const OWN_DATABASE = { import: 'import', media: 'media' } as const;
 type Part = keyof typeof PARTS;
 
 function options(): { parts: Part[]; dbs: BenchDb[] } {
@@ -36,12 +39,12 @@ async function main() {
   const log = (m: string) => console.log(m);
   for (const kind of dbs) {
     results[kind] = {};
-    // Every part but the import runs on the 100,000-track catalogue, generated on first use.
-    if (parts.some((p) => p !== 'import' && p !== 'weight')) await prepareCatalogue(benchDatabaseUrl(kind), log);
+    // Every part but import, media and weight runs on the 100,000-track catalogue, generated on first use.
+    if (parts.some((p) => !(p in OWN_DATABASE) && p !== 'weight')) await prepareCatalogue(benchDatabaseUrl(kind), log);
     for (const part of parts) {
       log(`\n${kind}: ${part}`);
       const started = Date.now();
-      const url = benchDatabaseUrl(kind, part === 'import' ? 'import' : 'catalogue');
+      const url = benchDatabaseUrl(kind, part in OWN_DATABASE ? OWN_DATABASE[part as keyof typeof OWN_DATABASE] : 'catalogue');
       results[kind]![part] = await PARTS[part](url, log);
       log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }

@@ -30,6 +30,7 @@ import { viewHelpers } from './web/view-helpers.js';
 import { adminRoutes } from './admin/routes.js';
 import { adminUploadParsing } from './admin/catalogue/uploads.js';
 import { buildServices, type StoreServices } from './services.js';
+import type { Ffmpeg } from './media/ffmpeg.js';
 
 export interface AppDeps {
   config: Config;
@@ -40,6 +41,8 @@ export interface AppDeps {
   paypal: PayPalSettings;
   /** The mobile-billing intermediary actually used: the configured one, or the local stand-in. */
   payforit: PayForItSettings;
+  /** ffmpeg as found at start-up: which download formats it can make (absent: all configured). */
+  ffmpeg?: Ffmpeg;
   /** True when payments go to local stand-ins: every page says so. */
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
@@ -167,16 +170,16 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
 function mountFeatures(app: Express, { config, database, logger, clock, services }: Wiring): void {
   const db = database.db;
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
-  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, covers: services.covers, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
+  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, storage: services.storage, publicMediaUrl: config.media.publicMediaUrl, offeredFormats: services.media.offered, publicUrl: config.publicUrl, covers: services.covers, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
   app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess }));
   for (const method of methods) app.use(method.routes());
-  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess }));
+  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess, offeredFormats: services.media.offered }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
-  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock, access: services.downloadAccess }));
+  app.use(downloadRoutes({ db, media: services.media, clock, access: services.downloadAccess }));
   app.use(privacyRoutes({ db, config, clock, rateLimits, rememberReferral: rememberReferral({ db, settings: config.affiliates }) }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
-  app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged }));
+  app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged, storage: services.storage }));
 }
 
 /** Every minute: pending orders past their time expire (after a last look at the provider), commissions past their hold are approved. */

@@ -71,6 +71,16 @@ const EnvSchema = z.object({
   AFFILIATE_HOLD_DAYS: unsetWhenEmpty(z.coerce.number().int().min(0).max(365).default(30)),
   BACKUP_KEEP: unsetWhenEmpty(z.coerce.number().int().min(1).max(10_000).default(7)),
   USAGE_STATS: unsetWhenEmpty(flag.default('true')),
+  MEDIA_STORAGE: unsetWhenEmpty(z.enum(['local', 's3']).default('local')),
+  S3_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
+  S3_BUCKET: unsetWhenEmpty(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)').optional()),
+  S3_REGION: unsetWhenEmpty(z.string().min(1).max(40).default('us-east-1')),
+  S3_ACCESS_KEY_ID: unsetWhenEmpty(z.string().min(1).max(128).optional()),
+  S3_SECRET_ACCESS_KEY: unsetWhenEmpty(z.string().min(1).max(256).optional()),
+  S3_FORCE_PATH_STYLE: unsetWhenEmpty(flag.default('false')),
+  PUBLIC_MEDIA_URL: unsetWhenEmpty(z.string().url().optional()),
+  DOWNLOAD_FORMATS: unsetWhenEmpty(z.string().default('mp3-320,mp3-v0,flac')),
+  FFMPEG_PATH: unsetWhenEmpty(z.string().min(1).default('ffmpeg')),
 });
 
 export interface PayPalSettings {
@@ -157,6 +167,45 @@ export interface Config {
   backupKeep: number;
   /** USAGE_STATS: first-party page-view counts, no cookie and no IP kept (src/analytics/). */
   usageStats: boolean;
+  /** Masters, encodings, previews and covers (src/media/). */
+  media: MediaSettings;
+}
+
+export interface MediaSettings {
+  /** MEDIA_STORAGE=local: the folder MEDIA_DIR; s3: S3-compatible object storage (S3_*). */
+  storage: { kind: 'local'; dir: string } | ({ kind: 's3' } & S3Settings);
+  /** MEDIA_DIR, whichever storage is in use (`npx store media migrate` copies between the two). */
+  dir: string;
+  /** The bucket S3_* name, whichever storage is in use; null when they are not all set. */
+  s3: S3Settings | null;
+  /** PUBLIC_MEDIA_URL: a CDN or public bucket URL that covers and previews are served from (key appended). */
+  publicMediaUrl: string | null;
+  /** DOWNLOAD_FORMATS: what a lossless master is sold as, in the order shown. */
+  downloadFormats: DownloadFormatId[];
+  ffmpegPath: string;
+}
+
+export interface S3Settings {
+  /** Empty: AWS itself. */
+  endpoint: string | undefined;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Path-style URLs (endpoint/bucket/key): what MinIO, Ceph and most self-hosted stores need. */
+  forcePathStyle: boolean;
+}
+
+/** Formats a lossless master can be delivered in (src/media/formats.ts describes each). */
+export const DOWNLOAD_FORMAT_IDS = ['mp3-320', 'mp3-v0', 'flac', 'aac-256'] as const;
+export type DownloadFormatId = (typeof DOWNLOAD_FORMAT_IDS)[number];
+
+function parseDownloadFormats(value: string, problems: string[]): DownloadFormatId[] {
+  const names = [...new Set(value.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean))];
+  const unknown = names.filter((n) => !(DOWNLOAD_FORMAT_IDS as readonly string[]).includes(n));
+  if (unknown.length) problems.push(`DOWNLOAD_FORMATS: unknown ${unknown.join(', ')} (choose from ${DOWNLOAD_FORMAT_IDS.join(', ')})`);
+  if (names.length === 0) problems.push('DOWNLOAD_FORMATS: name at least one format');
+  return names as DownloadFormatId[];
 }
 
 export interface PrivacySettings {
@@ -240,7 +289,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.INFO_OFFICER_NAME) problems.push('INFO_OFFICER_NAME: required in production (the privacy policy names the information officer)');
     if (e.CONTACT_EMAIL === EXAMPLE_CONTACT_EMAIL && !e.INFO_OFFICER_EMAIL) problems.push(`CONTACT_EMAIL or INFO_OFFICER_EMAIL: required in production (the privacy policy's address; ${EXAMPLE_CONTACT_EMAIL} is a placeholder)`);
   }
+  const downloadFormats = parseDownloadFormats(e.DOWNLOAD_FORMATS, problems);
+  if (e.MEDIA_STORAGE === 's3') {
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) if (!e[name]) problems.push(`${name}: required with MEDIA_STORAGE=s3`);
+  }
   if (problems.length) throw new ConfigError(problems);
+  const mediaDir = e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media');
+  const s3 =
+    e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+      ? { endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY, forcePathStyle: e.S3_FORCE_PATH_STYLE }
+      : null;
   const paypal =
     e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET && e.PAYPAL_WEBHOOK_ID
       ? {
@@ -292,6 +350,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     affiliates: { cookieDays: e.AFFILIATE_COOKIE_DAYS, attribution: e.AFFILIATE_ATTRIBUTION, consent: e.AFFILIATE_COOKIE_CONSENT, holdDays: e.AFFILIATE_HOLD_DAYS },
     backupKeep: e.BACKUP_KEEP,
     usageStats: e.USAGE_STATS,
+    media: {
+      storage: e.MEDIA_STORAGE === 's3' ? { kind: 's3', ...s3! } : { kind: 'local', dir: mediaDir },
+      dir: mediaDir,
+      s3,
+      publicMediaUrl: e.PUBLIC_MEDIA_URL?.replace(/\/+$/, '') ?? null,
+      downloadFormats,
+      ffmpegPath: e.FFMPEG_PATH,
+    },
   };
 }
 

@@ -3,7 +3,9 @@ import type express from 'express';
 import { createApp } from './app.js';
 import { loadDemoCatalogueIfEmpty } from './catalogue/demo-catalogue.js';
 import { createImporter } from './catalogue/importer/importer.js';
-import { createMediaStore } from './catalogue/media-store.js';
+import { createMediaStorage, importerMedia } from './media/index.js';
+import { detectFfmpeg } from './media/ffmpeg.js';
+import { createEncoder } from './media/encoder.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
@@ -43,8 +45,12 @@ async function main() {
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info({ migrations: applied }, 'Database migrated');
 
+  // ffmpeg makes every format of a lossless master: say plainly at start-up what is off without it.
+  const ffmpeg = await detectFfmpeg(config.media.ffmpegPath, config.media.downloadFormats);
+  if (ffmpeg.problem) logger.warn(ffmpeg.problem);
+
   if (config.demoCatalogue) {
-    const importer = createImporter({ db: database.db, media: createMediaStore(config.mediaDir) });
+    const importer = createImporter({ db: database.db, ...importerMedia(config.media) });
     await loadDemoCatalogueIfEmpty({ repo: createCatalogueRepository(database.db), importer, dataDir: config.dataDir, logger });
   }
 
@@ -54,12 +60,14 @@ async function main() {
     config,
     database,
     logger,
+    ffmpeg,
     ...payments,
     testMode: payments.testMode || messaging.testMode,
     mounts: [...payments.mounts, ...messaging.mounts],
     messagesPage: messaging.messagesPage,
   });
   const outbox = createOutboxWorker({ db: database.db, senders: messaging.senders, logger, pollMs: config.outboxPollMs });
+  const encoder = ffmpeg.available ? createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: ffmpeg.path, logger }) : null;
   const server = app.listen(config.port, config.host, () => {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
@@ -67,6 +75,7 @@ async function main() {
     logger.info(`${config.storeName} is open at http://${shown}:${config.port} (${database.dialect})`);
     // After listening: in the demo the SMS stand-in the worker calls is served by this server.
     outbox.start();
+    encoder?.start();
   });
 
   const stop = (signal: string) => {
@@ -75,6 +84,7 @@ async function main() {
     // results the database does not take (it is away) are retried for a while (docs/messages.md).
     void (async () => {
       await outbox.stop();
+      await encoder?.stop();
       await closeGracefully(server);
       // Writes the usage counts still buffered, so it must finish before the database closes.
       await app.close();

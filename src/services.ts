@@ -3,7 +3,6 @@ import { createAffiliatesService } from './affiliates/service.js';
 import { createAffiliateSignIn } from './affiliates/sign-in.js';
 import { createUsageStats } from './analytics/usage-stats.js';
 import { coverVariants } from './catalogue/cover-variants.js';
-import { createMediaStore } from './catalogue/media-store.js';
 import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { createCatalogueService } from './catalogue/service.js';
@@ -23,9 +22,14 @@ import { createPayForItMethod } from './payments/payforit/method.js';
 import { createPayPalClient } from './payments/paypal/client.js';
 import { createPayPalMethod } from './payments/paypal/method.js';
 import { createRateLimitStores } from './web/rate-limit-store.js';
+import { createMediaStorage } from './media/index.js';
+import type { Ffmpeg } from './media/ffmpeg.js';
+import { createMediaService } from './media/service.js';
 import type { Logger } from 'pino';
 
 export interface ServiceDeps {
+  /** ffmpeg as found at start-up (src/media/ffmpeg.ts); absent: assumed there with every encoder (tests). */
+  ffmpeg?: Ffmpeg;
   config: Config;
   database: DatabaseHandle;
   logger: Logger;
@@ -38,11 +42,13 @@ export interface ServiceDeps {
  * Every service of the store, built once from explicit dependencies; src/app.ts mounts the HTTP
  * side of each. What is shared between processes (sessions, rate limits) lives in the database.
  */
-export function buildServices({ config, database, logger, clock, paypal, payforit }: ServiceDeps) {
+export function buildServices({ config, database, logger, clock, paypal, payforit, ffmpeg }: ServiceDeps) {
   const db = database.db;
   /** Where links in messages point: PUBLIC_URL, or this machine's port. */
   const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
 
+  const storage = createMediaStorage(config.media.storage);
+  const media = createMediaService({ db, storage, onSale: ffmpeg ? ffmpeg.formats : config.media.downloadFormats, clock });
   const catalogueRepo = createCatalogueRepository(db);
   const pageCache = createPageCache(config.catalogueCacheSeconds, clock);
   // One visitor-token maker for the CSRF check and the page cache, which fills each visitor's own token into a shared page.
@@ -50,7 +56,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const visitorPages = visitorPageCache(config.catalogueCacheSeconds, clock, (req, res) => visitorForms.tokenFor(req, res));
   const catalogue = createCatalogueService(catalogueRepo, config.prices, clock, pageCache);
   const baskets = createBasketService(catalogue);
-  const covers = coverVariants(createMediaStore(config.mediaDir));
+  const covers = coverVariants(storage);
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
   const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
   const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
@@ -84,11 +90,13 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
 
   return {
     publicUrl,
+    storage,
+    media,
     catalogueRepo,
     catalogue,
     visitorPages,
-    covers,
     visitorForms,
+    covers,
     baskets,
     signIn,
     affiliateSignIn,

@@ -14,14 +14,14 @@ const MYSQL_SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306
  * The bench's own databases, never a shop's: the 100,000-track catalogue (DATABASE_URL overrides
  * the one of its kind) and a scratch one the import part empties each time.
  */
-export function benchDatabaseUrl(kind: BenchDb, purpose: 'catalogue' | 'import' = 'catalogue'): string {
+export function benchDatabaseUrl(kind: BenchDb, purpose: 'catalogue' | 'import' | 'media' = 'catalogue'): string {
   const given = process.env.DATABASE_URL;
   if (purpose === 'catalogue' && given && given.startsWith('mysql') === (kind === 'mysql')) return given;
   // The import part's scratch database (emptied each run): BENCH_IMPORT_DATABASE_URL names another, for two benches on one server.
   const importUrl = process.env.BENCH_IMPORT_DATABASE_URL;
   if (purpose === 'import' && importUrl && importUrl.startsWith('mysql') === (kind === 'mysql')) return importUrl;
-  if (kind === 'mysql') return new URL(purpose === 'catalogue' ? 'store_bench' : 'store_bench_import', MYSQL_SERVER).toString();
-  return path.resolve(DATA_DIR, purpose === 'catalogue' ? 'store.sqlite' : 'import.sqlite');
+  if (kind === 'mysql') return new URL(purpose === 'catalogue' ? 'store_bench' : `store_bench_${purpose}`, MYSQL_SERVER).toString();
+  return path.resolve(DATA_DIR, `${purpose === 'catalogue' ? 'store' : purpose}.sqlite`);
 }
 
 export async function withBenchDatabase<T>(url: string, work: (database: DatabaseHandle) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { MediaStorage } from '../media/storage.js';
 import type { OrdersService } from '../orders/service.js';
 import type { PaymentMethod } from '../payments/payment-method.js';
 import type { SignIn } from '../customers/sign-in.js';
@@ -25,4 +26,6 @@ export interface AdminDeps {
   rateLimits: RateLimitStores;
   /** Empties this process's catalogue page caches after an operator's catalogue change (src/admin/catalogue/). */
   catalogueChanged: () => void;
+  /** Where covers and imported masters are written (src/media/). */
+  storage: MediaStorage;
 }

@@ -1,53 +1,36 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import type { MediaStorage } from '../media/storage.js';
+import { objectSha256 } from '../media/verify.js';
 
 export interface MediaManifest {
   createdAt: string;
+  /** Which kind of media storage the store uses (MEDIA_STORAGE) and where it is. */
+  storage: 'local' | 's3';
+  /** The folder (local) or s3://bucket at the endpoint (s3). */
   mediaDir: string;
   fileCount: number;
   totalBytes: number;
-  /** Paths relative to mediaDir with '/' separators, sorted. */
+  /** Media keys ('/' separators, relative to the folder or the bucket), sorted. */
   files: { path: string; size: number; sha256: string }[];
 }
 
 /**
- * Lists every file under the media folder with its size and SHA-256. The media files themselves
- * are not copied (they are large and never change once written); the manifest lets an operator
- * check that their filesystem backup of the folder matches the database backup.
+ * Lists every media object, in the folder or the bucket, with its size and SHA-256. The media
+ * itself is not copied (it is large and never changes once written); the manifest lets an
+ * operator check that their copy of the folder or bucket matches the database backup.
  */
 export async function buildMediaManifest(
-  mediaDir: string,
+  storage: MediaStorage,
   now: Date,
   callbacks: { onStart(total: number): void; onFile(count: number): void } = { onStart() {}, onFile() {} },
 ): Promise<MediaManifest> {
-  const root = path.resolve(mediaDir);
-  const relativePaths = fs.existsSync(root) ? walk(root).sort() : [];
-  callbacks.onStart(relativePaths.length);
+  const objects: { key: string; size: number }[] = [];
+  for await (const object of storage.list()) objects.push(object);
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  callbacks.onStart(objects.length);
   const files: MediaManifest['files'] = [];
-  for (const relative of relativePaths) {
-    const full = path.join(root, relative);
-    const size = fs.statSync(full).size;
-    files.push({ path: relative.split(path.sep).join('/'), size, sha256: await sha256Of(full) });
+  for (const object of objects) {
+    files.push({ path: object.key, size: object.size, sha256: await objectSha256(storage, object.key) });
     callbacks.onFile(files.length);
   }
-  return { createdAt: now.toISOString(), mediaDir: root, fileCount: files.length, totalBytes: files.reduce((sum, f) => sum + f.size, 0), files };
-}
-
-function walk(root: string, dir = root): string[] {
-  const found: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...walk(root, full));
-    // The media store writes through *.tmp then renames: a file in mid-write is not media yet.
-    else if (entry.isFile() && !entry.name.endsWith('.tmp')) found.push(path.relative(root, full));
-  }
-  return found;
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest('hex');
+  return { createdAt: now.toISOString(), storage: storage.kind, mediaDir: storage.location, fileCount: files.length, totalBytes: files.reduce((sum, f) => sum + f.size, 0), files };
 }

@@ -5,6 +5,7 @@ import { migrateToLatest, openDatabase } from '../db/database.js';
 import { DamagedBackupError, syncFile, verifyGzip } from './compression.js';
 import { backupFileName, backupStamp, formatBytes, kindOfBackupFile, manifestFileName, pruneBackups, temporaryName, type BackupKind } from './files.js';
 import { buildMediaManifest } from './media-manifest.js';
+import { createMediaStorage, type MediaStorage } from '../media/index.js';
 import { chooseMethod, type MysqlMethod } from './mysql-connection.js';
 import { countTables, DRIVER_DUMP_END, dumpWithClient, dumpWithDriver } from './mysql-dump.js';
 import { emptyMysqlDatabase, existingMysqlTables, restoreWithClient, restoreWithDriver } from './mysql-restore.js';
@@ -46,7 +47,7 @@ export async function createBackup(config: Config, options: BackupOptions): Prom
   const temporaryFiles = [temporaryName(finalFile), temporaryName(finalManifest)];
   try {
     const dumped = await dumpDatabase(config, temporaryFiles[0]!, options);
-    const manifest = await writeManifest(config.mediaDir, temporaryFiles[1]!, options.progress);
+    const manifest = await writeManifest(createMediaStorage(config.media.storage), temporaryFiles[1]!, options.progress);
     fs.renameSync(temporaryFiles[1]!, finalManifest);
     fs.renameSync(temporaryFiles[0]!, finalFile);
     const removed = pruneBackups(options.dir, kind, options.keep);
@@ -112,9 +113,9 @@ async function dumpDatabase(config: Config, file: string, options: BackupOptions
   }
 }
 
-async function writeManifest(mediaDir: string, file: string, progress: Progress): Promise<{ files: number; bytes: number }> {
+async function writeManifest(storage: MediaStorage, file: string, progress: Progress): Promise<{ files: number; bytes: number }> {
   try {
-    const manifest = await buildMediaManifest(mediaDir, new Date(), {
+    const manifest = await buildMediaManifest(storage, new Date(), {
       onStart: (total) => progress.start('Hashing media files', total, 'files'),
       onFile: (count) => progress.update(count, ''),
     });

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { Sharp } from 'sharp';
+import type { MediaStorage } from '../media/storage.js';
 
 /**
  * Cover art at the size each place shows it, twice the CSS width for high-density screens: the
@@ -45,26 +47,22 @@ export function variantPath(coverFile: string, size: CoverSize, format: CoverFor
   return path.posix.join('covers', 'variants', original.slice(0, 2), `${original}-${size}.${format}`);
 }
 
-/** What the variants are kept in: today the media folder (src/catalogue/media-store.ts). */
-export interface CoverStorage {
-  read(relative: string): Promise<Buffer | null>;
-  write(relative: string, data: Buffer): Promise<string>;
-}
-
 /**
- * Variants made once, on first request, and kept in the media storage; requests for a variant
- * being made meanwhile wait for the same work rather than doing it again.
+ * Variants made once, on first request, and kept in the media storage (local folder or S3) beside
+ * the covers; requests for a variant being made meanwhile wait for the same work rather than doing it again.
  */
-export function coverVariants(storage: CoverStorage) {
+export function coverVariants(storage: MediaStorage) {
   const making = new Map<string, Promise<string | null>>();
 
   async function make(coverFile: string, size: CoverSize, format: CoverFormat, target: string): Promise<string | null> {
-    if ((await storage.read(target)) !== null) return target;
-    const original = await storage.read(coverFile);
-    if (original === null) return null;
+    if ((await storage.stat(target)) !== null) return target;
+    if ((await storage.stat(coverFile)) === null) return null;
+    const original = await buffer(await storage.get(coverFile));
     // A cover the image library cannot read (a broken tag, say) is served as it is rather than not at all.
     const variant = await makeCoverVariant(original, size, format).catch(() => null);
-    return variant ? storage.write(target, variant) : coverFile;
+    if (!variant) return coverFile;
+    await storage.put(target, variant, { contentType: format === 'webp' ? 'image/webp' : format === 'png' ? 'image/png' : 'image/jpeg' });
+    return target;
   }
 
   return {

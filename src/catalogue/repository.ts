@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../db/schema.js';
+import type { Database, DatePrecision, MasterFormat, ReleaseKind, SearchKind } from '../db/schema.js';
 import { prefixUpperBound } from './words.js';
 
 /** SQL for reading the catalogue. Prices are raw here (null = default); the service applies defaults. */
@@ -30,6 +30,7 @@ export interface TrackRow {
   title: string;
   duration_ms: number;
   bitrate_kbps: number;
+  master_format: MasterFormat;
   price_pence: number | null;
   artist_name: string;
   artist_slug: string;
@@ -86,6 +87,7 @@ function selectTracks(db: Db) {
       'tracks.title',
       'tracks.duration_ms',
       'tracks.bitrate_kbps',
+      'tracks.master_format',
       'tracks.price_pence',
       'artists.name as artist_name',
       'artists.slug as artist_slug',

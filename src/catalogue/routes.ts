@@ -1,6 +1,10 @@
-import path from 'node:path';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { deliverObject } from '../media/deliver.js';
+import { contentTypeOf } from '../media/media-files.js';
+import { FORMATS, type FormatId } from '../media/formats.js';
+import type { MasterFormat } from '../db/schema.js';
+import type { MediaStorage } from '../media/storage.js';
 import { HttpError } from '../web/errors.js';
 import { pageNumber, parseQuery } from '../web/params.js';
 import { fallbackFormat, isCoverSize, type CoverVariants } from './cover-variants.js';
@@ -11,6 +15,7 @@ const GENRE_PAGE_SIZE = 24;
 const SEARCH_PAGE_SIZE = 20;
 const SEARCH_OVERVIEW_SIZE = 6;
 const ONE_YEAR_S = 365 * 24 * 3600;
+const ONE_DAY_S = 24 * 3600;
 
 const slugParam = z.string().regex(/^[a-z0-9-]{1,220}$/);
 /** The longest search answered; a longer one is told so in words (a shopper pasted something, most likely). */
@@ -24,7 +29,11 @@ const searchQuery = z.object({
 export interface CatalogueRouteDeps {
   catalogue: CatalogueService;
   repo: CatalogueRepository;
-  mediaDir: string;
+  storage: MediaStorage;
+  /** PUBLIC_MEDIA_URL: covers and previews are served from there (a CDN) when set. */
+  publicMediaUrl: string | null;
+  /** Which formats a track is offered in (src/media/formats.ts). */
+  offeredFormats: (masterFormat: MasterFormat) => FormatId[];
   covers: CoverVariants;
   publicUrl: string | undefined;
   /** Shares whole pages between visitors without a session (see visitor-page-cache.ts). */
@@ -47,9 +56,8 @@ function idFrom(segment: string | undefined, pattern: RegExp, what: string): num
   return id;
 }
 
-export function catalogueRoutes({ catalogue, repo, mediaDir, covers, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
+export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offeredFormats, covers, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
   const router = Router();
-  const mediaRoot = path.resolve(mediaDir);
 
   router.get('/', visitorPages, async (_req, res) => {
     res.render('catalogue/home', { title: 'Music downloads', ...(await catalogue.home()) });
@@ -68,6 +76,8 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, covers, publicUrl, 
       title: `${release.title} by ${release.artistName}`,
       description: `${release.title}, ${release.kind === 'single' ? 'a single' : `an ${release.kind === 'ep' ? 'EP' : 'album'}`} by ${release.artistName}: ${release.trackCount} tracks to preview and download as MP3.`,
       release,
+      // What a buyer may download: the formats of its tracks, in the store's order.
+      formats: [...new Set(release.tracks.flatMap((t) => offeredFormats(t.masterFormat)))].map((id) => FORMATS[id].label),
     });
   });
 
@@ -91,14 +101,15 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, covers, publicUrl, 
   router.get('/preview/:file', async (req, res) => {
     const track = await repo.previewFile(idFrom(req.params.file, /^(\d{1,12})\.mp3$/, 'preview'));
     if (!track) throw notFound('preview');
-    // send() answers Range requests, so the player can seek and resume.
-    res.sendFile(track.preview_file, { root: mediaRoot, maxAge: '1d', headers: { 'Content-Type': 'audio/mpeg' } });
+    // Range requests are answered (by the store or the object store), so the player can seek and resume.
+    await deliverObject(req, res, storage, track.preview_file, { contentType: 'audio/mpeg', cacheControl: `public, max-age=${ONE_DAY_S}`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
   });
 
   router.get('/cover/:id', async (req, res) => {
     const release = await repo.coverFile(idFrom(req.params.id, /^(\d{1,12})$/, 'cover'));
     if (!release?.cover_file) throw notFound('cover');
-    res.sendFile(release.cover_file, { root: mediaRoot, maxAge: ONE_YEAR_S * 1000, immutable: true });
+    // A cover's key is its content hash: the object never changes, so it is cached for a year.
+    await deliverObject(req, res, storage, release.cover_file, { contentType: contentTypeOf(release.cover_file), cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
   });
 
   // A cover at the size a page shows it: /cover/42/card.webp, or /cover/42/card in the cover's own format.
@@ -109,7 +120,8 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, covers, publicUrl, 
     if (!release?.cover_file) throw notFound('cover');
     const file = await covers.variant(release.cover_file, size, webp ? 'webp' : fallbackFormat(release.cover_file));
     if (!file) throw notFound('cover');
-    res.sendFile(file, { root: mediaRoot, maxAge: ONE_YEAR_S * 1000, immutable: true });
+    // Named by the original's content hash, a variant never changes either.
+    await deliverObject(req, res, storage, file, { contentType: contentTypeOf(file), cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
   });
 
   router.get('/sitemap.xml', async (req, res) => {

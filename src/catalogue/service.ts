@@ -1,5 +1,6 @@
 import type { DatePrecision } from '../db/schema.js';
 import { toDbTime } from '../db/dialect.js';
+import type { MasterFormat } from '../db/schema.js';
 import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
 import type { PageCache } from './page-cache.js';
 import { searchWords } from './words.js';
@@ -37,6 +38,8 @@ export interface TrackLine {
   artistUrl: string;
   durationMs: number;
   bitrateKbps: number;
+  /** mp3: sold as imported; flac or wav: a lossless master, sold in the formats on sale. */
+  masterFormat: MasterFormat;
   pricePence: number;
   previewUrl: string;
 }
@@ -102,6 +105,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     artistUrl: artistUrl(row.artist_slug),
     durationMs: row.duration_ms,
     bitrateKbps: row.bitrate_kbps,
+    masterFormat: row.master_format,
     pricePence: trackPrice(row.price_pence),
     previewUrl: previewUrl(row.id),
   });

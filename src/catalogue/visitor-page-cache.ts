@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -40,22 +41,45 @@ const TOKEN_SLOT = `visitor-token-${randomBytes(12).toString('hex')}`;
 /** A visitor's CSRF token for their forms, setting their cookie if need be (src/web/security.ts). */
 export type VisitorToken = (req: Request, res: Response) => string;
 
-function sendPage(req: Request, res: Response, page: { html: string; etag: string }, visitorToken: VisitorToken): void {
-  const token = visitorToken(req, res);
-  // The token is part of the page: a visitor's own ETag, so a revalidation is still answered 304.
-  const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
-  res.set('ETag', etag).type('html').send(page.html.replaceAll(TOKEN_SLOT, token));
+interface CachedPage {
+  html: string;
+  etag: string;
+  /** The page compressed, made on the first request that accepts each encoding (pages without a form only). */
+  br?: Buffer;
+  gzip?: Buffer;
+}
+
+const compressors = {
+  br: (html: string) => brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
+  gzip: (html: string) => gzipSync(html, { level: 9 }),
+};
+
+/**
+ * A cached page as the client takes it. A page with forms gets this visitor's own token (and its own
+ * ETag, so a revalidation is still answered 304) and is compressed on the way out like any response;
+ * a page without one is compressed once per encoding and then sent as it is.
+ */
+function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: VisitorToken): void {
+  res.type('html').vary('Accept-Encoding');
+  if (page.html.includes(TOKEN_SLOT)) {
+    const token = visitorToken(req, res);
+    const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
+    return void res.set('ETag', etag).send(page.html.replaceAll(TOKEN_SLOT, token));
+  }
+  res.set('ETag', page.etag);
+  const encoding = !req.headers['accept-encoding'] ? undefined : req.acceptsEncodings('br') ? 'br' : req.acceptsEncodings('gzip') ? 'gzip' : undefined;
+  if (!encoding) return void res.send(page.html);
+  const body = (page[encoding] ??= compressors[encoding](page.html));
+  res.set('Content-Encoding', encoding).send(body);
 }
 
 /**
  * Whole catalogue pages for visitors without a session (first visits, crawlers), kept for the
  * page-data lifetime: such a page depends only on its URL once each visitor's own form token is
- * filled in as it goes out. A shopper with a session gets a shared page with their own parts
- * filled in (shopperPages), or one rendered for them alone.
+ * filled in as it goes out. A shopper with a session gets a shared page with their own parts filled
+ * in (shopperPages), or one rendered for them alone.
  */
 type VisitorPageCache = RequestHandler & { clear(): void; beforeSession(sessionCookie: string): RequestHandler };
-
-const pass: RequestHandler = (_req, _res, next) => next();
 
 /** What a page shows of the shopper's own (src/app.ts and src/web/security.ts put these in res.locals). */
 interface ShopperLocals {
@@ -69,6 +93,8 @@ interface ShopperLocals {
  * pages most asked for stay, and the store's memory stays inside the heap it is given.
  */
 const CACHE_BYTES = 16 * 2 ** 20;
+/** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
+const pageBytes = (page: CachedPage) => page.html.length * 3;
 const partsBytes = (parts: string[]) => parts.reduce((n, part) => n + part.length * 2, 0);
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -117,13 +143,12 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   return Object.assign(handler, { clear: () => pages.clear() });
 }
 
-
-
+const pass: RequestHandler = (_req, _res, next) => next();
 
 export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorToken: VisitorToken): VisitorPageCache {
   if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
   // Each page with its ETag, worked out once rather than hashed again on every send.
-  const pages = new LRUCache<string, { html: string; etag: string }>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: (page) => page.html.length * 2, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  const pages = new LRUCache<string, CachedPage>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: pageBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
   const shoppers = shopperPages(ttlSeconds, clock);
   const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET') return next();

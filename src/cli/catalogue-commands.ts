@@ -2,18 +2,18 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { createImporter, type ImportSummary } from '../catalogue/importer/importer.js';
-import { createMediaStore } from '../catalogue/media-store.js';
+import { importerMedia } from '../media/index.js';
 import { withDatabase } from './context.js';
 
 export function registerCatalogueCommands(program: Command): void {
   program
     .command('import')
-    .description('Import a folder tree of MP3 files: tags, cover art, 30-second previews. Safe to run again.')
+    .description('Import a folder tree of MP3 files and FLAC or WAV masters: tags, cover art, 30-second previews. Safe to run again.')
     .argument('<dir>', 'folder to import, searched recursively')
     .option('--no-progress', 'do not draw a progress bar')
     .action(async (dir: string, options: { progress: boolean }) => {
       const summary = await withDatabase(async ({ config, database }) => {
-        const importer = createImporter({ db: database.db, media: createMediaStore(config.mediaDir) });
+        const importer = createImporter({ db: database.db, ...importerMedia(config.media) });
         const bar = new SingleBar({ format: 'Importing [{bar}] {value}/{total} files | {file}', hideCursor: true }, Presets.shades_classic);
         const showBar = options.progress && process.stdout.isTTY;
         return importer.importFolder(path.resolve(dir), {

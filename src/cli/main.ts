@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { registerAffiliateCommands } from './affiliate-commands.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerCatalogueCommands } from './catalogue-commands.js';
+import { registerMediaCommands } from './media-commands.js';
 import { registerDatabaseCommands } from './database-commands.js';
 import { registerPrivacyCommands } from './privacy-commands.js';
 import { registerStatsCommands } from './stats-commands.js';
@@ -17,6 +18,7 @@ const program = new Command()
 registerDatabaseCommands(program);
 registerBackupCommands(program);
 registerCatalogueCommands(program);
+registerMediaCommands(program);
 registerAffiliateCommands(program);
 registerPrivacyCommands(program);
 registerStatsCommands(program);

@@ -2,6 +2,10 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import type { DownloadAccess } from '../downloads/access.js';
+import type { LibraryRelease } from '../downloads/library.js';
+import { preferredFormat } from '../downloads/repository.js';
+import type { MasterFormat } from '../db/schema.js';
+import { chooseFormat, FORMATS, type FormatId } from '../media/formats.js';
 import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
@@ -21,9 +25,11 @@ export interface AccountDeps {
   rateLimits: RateLimitStores;
   /** What this request may download: the account's music, and the order this browser just paid for. */
   downloads: DownloadAccess;
+  /** Which formats each bought track is offered in (src/media/). */
+  offeredFormats: (masterFormat: MasterFormat) => FormatId[];
 }
 
-export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, downloads }: AccountDeps): Router {
+export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, downloads, offeredFormats }: AccountDeps): Router {
   const router = Router();
   const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('account-code-request') });
   const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('account-code-check') });
@@ -73,7 +79,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
 
   router.get('/account/music', async (req, res) => {
     const customerId = customerIdOf(req);
-    const releases = await downloads.music(req);
+    const preferred = customerId === undefined ? null : await preferredFormat(db, customerId);
+    const releases = (await downloads.music(req)).map((release) => withFormats(release, offeredFormats, preferred));
     // Not signed in: the music of what this browser has just paid for, if any (src/downloads/access.ts).
     if (customerId === undefined && releases.length === 0) {
       flash(req, 'info', 'Please sign in to see your music.');
@@ -82,8 +89,21 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
     const customer = customerId === undefined ? undefined : await findCustomer(db, customerId);
     if (customerId !== undefined && !customer) throw new HttpError(404, 'We could not find your account.');
     const login = customer ? contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) : null;
-    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, login, paidSessionHours: downloads.settings.paidSessionHours });
+    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, login, paidSessionHours: downloads.settings.paidSessionHours, formatLabel: (id: FormatId) => FORMATS[id].label });
   });
 
   return router;
+}
+
+/**
+ * The formats on offer for each track and for the release's ZIP (those of its tracks, in the
+ * store's order), with the one a plain "Download" gives: the customer's last choice where offered.
+ */
+function withFormats(release: LibraryRelease, offered: (masterFormat: MasterFormat) => FormatId[], preferred: string | null) {
+  const tracks = release.tracks.map((track) => {
+    const formats = offered(track.master_format);
+    return { ...track, formats, chosen: chooseFormat(formats, preferred) };
+  });
+  const formats = [...new Set(tracks.flatMap((t) => t.formats))];
+  return { ...release, tracks, formats, chosen: chooseFormat(formats, preferred) };
 }

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Table types. Times are UTC strings 'YYYY-MM-DD HH:MM:SS' in both dialects (mysql2 runs with
@@ -60,6 +60,12 @@ export interface TrackTable {
   tags_sha256: string;
   created_at: string;
   updated_at: string;
+  /** What media_file holds: an MP3 (sold as it is) or a lossless master (src/media/formats.ts). */
+  master_format: ColumnType<MasterFormat, MasterFormat | undefined, MasterFormat>;
+  /** A master's sample rate (Hz), bit depth and channels, as the import read them; null when unknown. */
+  sample_rate: number | null;
+  bit_depth: number | null;
+  channels: number | null;
 }
 
 export type SearchKind = 'artist' | 'release' | 'track';
@@ -91,6 +97,8 @@ export interface CustomerTable {
   marketing_choice_at: string | null;
   created_at: string;
   updated_at: string;
+  /** The download format the customer last chose on "Your music" (src/media/formats.ts); null: the store's first. */
+  download_format: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type OrderStatus = 'pending' | 'paid' | 'refunded' | 'failed' | 'cancelled' | 'expired';
@@ -364,6 +372,30 @@ export interface DailyVisitorTable {
   visitors: number;
 }
 
+export type MasterFormat = 'mp3' | 'flac' | 'wav';
+export type EncodingStatus = 'pending' | 'working' | 'ready' | 'failed';
+
+/**
+ * The encoding queue and cache index (src/media/encodings.ts): one row per track and format. A
+ * row is worked under a lease like the outbox's; output_key is content-addressed by everything
+ * that went into the file, so a retag or a new cover makes a new key and a new encoding.
+ */
+export interface MediaEncodingTable {
+  id: Generated<number>;
+  track_id: number;
+  format: string;
+  output_key: string;
+  status: EncodingStatus;
+  attempts: number;
+  /** When a 'working' row's lease runs out (any worker may then take it again). */
+  lease_until: string | null;
+  claimed_by: string | null;
+  last_error: string | null;
+  output_bytes: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   page_views: PageViewTable;
   page_referrers: PageReferrerTable;
@@ -395,4 +427,5 @@ export interface Database {
   provider_events: ProviderEventTable;
   outbox: OutboxTable;
   service_notices: ServiceNoticeTable;
+  media_encodings: MediaEncodingTable;
 }

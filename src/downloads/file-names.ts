@@ -12,11 +12,11 @@ export function safeFileName(name: string, maxLength = 120): string {
   return (cleaned || 'track').slice(0, maxLength);
 }
 
-export function trackFileName(artist: string, title: string): string {
-  return `${safeFileName(`${artist} - ${title}`)}.mp3`;
+export function trackFileName(artist: string, title: string, extension = 'mp3'): string {
+  return `${safeFileName(`${artist} - ${title}`)}.${extension}`;
 }
 
-export function zipEntryName(folder: string, disc: number, multiDisc: boolean, number: number, title: string): string {
+export function zipEntryName(folder: string, disc: number, multiDisc: boolean, number: number, title: string, extension = 'mp3'): string {
   const position = `${multiDisc ? `${disc}-` : ''}${String(number).padStart(2, '0')}`;
-  return `${safeFileName(folder)}/${position} ${safeFileName(title)}.mp3`;
+  return `${safeFileName(folder)}/${position} ${safeFileName(title)}.${extension}`;
 }

@@ -29,7 +29,7 @@ function ownedTracks(db: Db, holder: DownloadHolder | number) {
 export async function ownedTrack(db: Db, holder: DownloadHolder, trackId: number) {
   return ownedTracks(db, holder)
     .where('tracks.id', '=', trackId)
-    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'track_artist.name as artist', 'entitlements.customer_id'])
+    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'tracks.master_format', 'track_artist.name as artist', 'entitlements.customer_id'])
     .executeTakeFirst();
 }
 
@@ -44,6 +44,7 @@ export async function library(db: Db, holder: DownloadHolder | number, orderId?:
       'tracks.disc_number',
       'tracks.duration_ms',
       'tracks.media_file',
+      'tracks.master_format',
       'track_artist.name as artist',
       'releases.id as release_id',
       'releases.title as release_title',
@@ -54,7 +55,7 @@ export async function library(db: Db, holder: DownloadHolder | number, orderId?:
       // For the download log: a browser's orders may belong to more than one customer (a PayPal and a mobile purchase).
       eb.fn.max('entitlements.customer_id').as('customer_id'),
     ])
-    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
+    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'tracks.master_format', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
     .orderBy('bought_at', 'desc')
     .orderBy('releases.id')
     .orderBy('tracks.disc_number')
@@ -71,4 +72,14 @@ export async function ownedTrackIds(db: Db, customerId: number, trackIds: number
   if (trackIds.length === 0) return new Set();
   const rows = await ownedTracks(db, customerId).where('tracks.id', 'in', trackIds).select('tracks.id').execute();
   return new Set(rows.map((r) => r.id));
+}
+
+/** The download format the customer chose last (null: none yet). */
+export async function preferredFormat(db: Db, customerId: number): Promise<string | null> {
+  const row = await db.selectFrom('customers').select('download_format').where('id', '=', customerId).executeTakeFirst();
+  return row?.download_format ?? null;
+}
+
+export async function rememberFormat(db: Db, customerId: number, format: string): Promise<void> {
+  await db.updateTable('customers').set({ download_format: format }).where('id', '=', customerId).where((eb) => eb.or([eb('download_format', 'is', null), eb('download_format', '!=', format)])).execute();
 }

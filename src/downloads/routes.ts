@@ -1,27 +1,27 @@
 import path from 'node:path';
-import archiver from 'archiver';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
+import { deliverObject } from '../media/deliver.js';
+import { chooseFormat, FORMATS, isFormatId, type FormatId } from '../media/formats.js';
+import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
 import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
-import { library, logDownload, ownedTrack } from './repository.js';
+import { library, logDownload, ownedTrack, preferredFormat, rememberFormat } from './repository.js';
 
 export interface DownloadDeps {
   db: Db;
-  mediaDir: string;
+  media: MediaService;
   clock: () => Date;
   /** Who may download what (access.ts): the signed-in customer, and the browser that just paid. */
   access: DownloadAccess;
 }
 
-/**
- * Read size for a track file: Node's 64 KB default means 160 reads and socket writes per 10 MB
- * track, and those calls were most of the store's CPU in the download bench; 256 KB quarters
- * them for at most 256 KB more memory per download in flight.
- */
-const FILE_CHUNK_BYTES = 256 * 1024;
+/** A presigned download link lives this long: enough to start (and resume) a download, no longer. */
+const DOWNLOAD_URL_SECONDS = 15 * 60;
+/** How often the "preparing" page looks again (a meta refresh: no JavaScript needed). */
+const PREPARING_REFRESH_SECONDS = 3;
 
 const notFound = () => new HttpError(404, 'We could not find that download. It may not be yours, or the order was refunded.');
 
@@ -38,24 +38,59 @@ function idParam(value: string | undefined, pattern: RegExp): number {
   return id;
 }
 
+/** ?format=flac: a format the store knows, else a 400 (an unknown word is not silently replaced). */
+function askedFormat(req: Request): FormatId | undefined {
+  const value = req.query.format;
+  if (value === undefined) return undefined;
+  if (!isFormatId(value)) throw new HttpError(400, 'That download format is not one the store offers.');
+  return value;
+}
+
 /** A request for the start of a file: the first of a resumed download's requests is the download. */
 const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(req.headers.range);
 
-/** Downloads check ownership on every request; file paths come only from the database. */
-export function downloadRoutes({ db, mediaDir, clock, access }: DownloadDeps): Router {
+/**
+ * Downloads check ownership on every request; what is sent is found from the database only. The
+ * customer's format choice (?format=) is remembered for their next download.
+ */
+export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Router {
   const router = Router();
-  const mediaRoot = path.resolve(mediaDir);
+
+  /** The wanted format: asked for now (and then remembered for a signed-in customer), else their last choice. */
+  async function wantedFormat(req: Request, customerId: number | undefined): Promise<string | null> {
+    const asked = askedFormat(req);
+    if (asked) {
+      if (customerId !== undefined) await rememberFormat(db, customerId, asked);
+      return asked;
+    }
+    return customerId === undefined ? null : preferredFormat(db, customerId);
+  }
+
+  function notReady(res: Response, prepared: Prepared, what: string) {
+    const label = FORMATS[prepared.format].label;
+    if (prepared.state === 'failed') throw new HttpError(503, `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`);
+    res.status(202).setHeader('Cache-Control', 'no-store');
+    res.render('downloads/preparing', { title: 'Preparing your download', robots: 'noindex', refreshSeconds: PREPARING_REFRESH_SECONDS, what, label });
+  }
 
   router.get('/download/track/:id', async (req, res) => {
-    const track = await ownedTrack(db, holderOf(req, access), idParam(req.params.id, /^(\d{1,12})$/));
+    const holder = holderOf(req, access);
+    const track = await ownedTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
     if (!track) throw notFound();
+    const offered = media.offered(track.master_format);
+    const wished = await wantedFormat(req, holder.customerId);
+    const format = chooseFormat(offered, wished);
+    if (!format) throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
+    const prepared = await media.trackFile(track, format);
+    if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
     if (startsAtZero(req)) await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
-    res.attachment(trackFileName(track.artist, track.title));
-    // send() answers Range requests, so an interrupted download resumes where it stopped. It
-    // hands its options on to fs.createReadStream, which is how highWaterMark (not in Express's
-    // types, hence no object literal here) sets the read size.
-    const fileOptions = { root: mediaRoot, highWaterMark: FILE_CHUNK_BYTES, headers: { 'Content-Type': 'audio/mpeg', 'Cache-Control': 'private, no-store' } };
-    res.sendFile(track.media_file, fileOptions);
+    const kind = FORMATS[format];
+    await deliverObject(req, res, media.storage, prepared.key, {
+      contentType: kind.contentType,
+      fileName: trackFileName(track.artist, track.title, kind.extension),
+      cacheControl: 'private, no-store',
+      presignSeconds: DOWNLOAD_URL_SECONDS,
+    });
   });
 
   router.get('/download/release/:file', async (req, res) => {
@@ -65,19 +100,24 @@ export function downloadRoutes({ db, mediaDir, clock, access }: DownloadDeps): R
     if (tracks.length === 0) throw notFound();
     const first = tracks[0]!;
     const folder = `${first.release_artist} - ${first.release_title}`;
-    await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
-    res.attachment(`${safeFileName(folder)}.zip`);
-    res.setHeader('Cache-Control', 'private, no-store');
-    // MP3s do not compress: store them, and stream the archive as it is built.
-    const zip = archiver('zip', { store: true });
-    zip.on('error', (error: Error) => res.destroy(error));
-    zip.pipe(res);
     const multiDisc = new Set(tracks.map((t) => t.disc_number)).size > 1;
-    for (const track of tracks) {
-      zip.file(path.join(mediaRoot, track.media_file), { name: zipEntryName(folder, track.disc_number, multiDisc, track.track_number, track.title) });
-    }
-    if (first.cover_file) zip.file(path.join(mediaRoot, first.cover_file), { name: `${safeFileName(folder)}/cover${path.extname(first.cover_file)}` });
-    await zip.finalize();
+    const prepared = await media.releaseZip(
+      tracks,
+      {
+        entry: (t, extension) => zipEntryName(folder, t.disc_number, multiDisc, t.track_number, t.title, extension),
+        cover: first.cover_file ? `${safeFileName(folder)}/cover${path.extname(first.cover_file)}` : '',
+      },
+      first.cover_file,
+      await wantedFormat(req, holder.customerId),
+    );
+    if (prepared.state !== 'ready') return notReady(res, prepared, `“${first.release_title}”`);
+    if (startsAtZero(req)) await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
+    await deliverObject(req, res, media.storage, prepared.key, {
+      contentType: 'application/zip',
+      fileName: `${safeFileName(folder)}.zip`,
+      cacheControl: 'private, no-store',
+      presignSeconds: DOWNLOAD_URL_SECONDS,
+    });
   });
 
   return router;

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
-import { createMediaStore } from '../../src/catalogue/media-store.js';
+import { createMediaFiles } from '../../src/media/media-files.js';
+import { createLocalStorage } from '../../src/media/local-storage.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { startPayPalSandbox } from '../../sandbox/paypal/index.js';
 import { newStandInAccount, startTwilioSandbox } from '../../sandbox/twilio/index.js';
@@ -48,7 +49,7 @@ export interface FleetOptions {
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-fleet-'));
   const mediaDir = path.join(dataDir, 'media');
-  await createImporter({ db: options.database.db, media: createMediaStore(mediaDir) }).importFolder(inject('fixtureLibrary'));
+  await createImporter({ db: options.database.db, media: createMediaFiles(createLocalStorage(mediaDir)) }).importFolder(inject('fixtureLibrary'));
   const ports: number[] = [];
   for (let i = 0; i < options.processes; i++) ports.push(await freePort());
   const paypal = await startPayPalSandbox({

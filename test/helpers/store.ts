@@ -6,7 +6,8 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { createApp, type StoreApp } from '../../src/app.js';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
-import { createMediaStore } from '../../src/catalogue/media-store.js';
+import { createMediaStorage, importerMedia } from '../../src/media/index.js';
+import { createEncoder, type Encoder } from '../../src/media/encoder.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { startPayForItSandbox } from '../../sandbox/payforit/index.js';
@@ -30,6 +31,8 @@ export interface TestStore {
   /** With `messaging`: a real SMTP server, the SMS gateway stand-in and a running outbox worker. */
   smtp?: TestSmtpServer;
   sms?: Awaited<ReturnType<typeof startTwilioSandbox>>;
+  /** The encoding worker on this store's database and media (polling only with `encoding`; drainOnce() works the queue now). */
+  encoder: Encoder;
   /** The text of the newest SMS the gateway stand-in received for `to`, once one has arrived. */
   waitForSms(to: string, timeoutMs?: number): Promise<string>;
   /** As a restarted process: closes the app and its database connection, then serves a new app on the same database and port. */
@@ -58,7 +61,7 @@ const PAYFORIT_RETRY_SCALE = 0.001;
  */
 export async function startTestStore(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog; testMode?: boolean } = {},
+  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog; testMode?: boolean; encoding?: boolean } = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
@@ -79,7 +82,7 @@ export async function startTestStore(
     ...options.env,
   });
   if (options.stock !== false) {
-    await createImporter({ db: database.db, media: createMediaStore(config.mediaDir) }).importFolder(inject('fixtureLibrary'));
+    await createImporter({ db: database.db, ...importerMedia(config.media) }).importFolder(inject('fixtureLibrary'));
   }
   const payforit = await startPayForItSandbox({
     ...PAYFORIT_ACCOUNT,
@@ -104,6 +107,8 @@ export async function startTestStore(
   let app = build(handle);
   server.on('request', app);
   const messaging = options.messaging ? await startMessaging(database, config, options.log) : undefined;
+  const encoder = createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: config.media.ffmpegPath, logger: testLogger(options.log), pollMs: 50 });
+  if (options.encoding) encoder.start();
   const closeQuietly = (h: DatabaseHandle) => h.close().catch(() => undefined);
   return {
     baseUrl,
@@ -118,6 +123,7 @@ export async function startTestStore(
     payforit: Object.assign(payforit, PAYFORIT_ACCOUNT),
     smtp: messaging?.smtp,
     sms: messaging?.sms,
+    encoder,
     async waitForSms(to, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -137,6 +143,7 @@ export async function startTestStore(
       server.on('request', app);
     },
     async close() {
+      await encoder.stop();
       await messaging?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,3 +1,4 @@
+import yauzl from 'yauzl';
 import zlib from 'node:zlib';
 
 /** A stored (uncompressed) zip written byte by byte, so a test can put any name in it, "../" included. */
@@ -47,3 +48,24 @@ export function zipOf(entries: { name: string; data: Buffer }[]): Buffer {
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
+
+/** Every entry of a zip held in memory, by name. */
+export function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, file) => {
+      if (error || !file) return reject(error ?? new Error("no zip"));
+      const entries = new Map<string, Buffer>();
+      file.on('entry', (entry: yauzl.Entry) =>
+        file.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError ?? new Error("no entry stream"));
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => (entries.set(entry.fileName, Buffer.concat(chunks)), file.readEntry()));
+        }),
+      );
+      file.on('end', () => resolve(entries));
+      file.on('error', reject);
+      file.readEntry();
+    });
+  });
+}

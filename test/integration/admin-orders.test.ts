@@ -275,8 +275,8 @@ describe.each(databaseKinds())('admin orders on $kind', ({ kind, skip }) => {
     ]);
   });
 
-  it.skipIf(skip)('answers the README\'s example queries ("what sold today and who referred it") on this database', async () => {
-    const readme = fs.readFileSync('README.md', 'utf8');
+  it.skipIf(skip)('answers the example queries of docs/operating.md ("what sold today and who referred it") on this database', async () => {
+    const readme = fs.readFileSync('docs/operating.md', 'utf8');
     const section = readme.slice(readme.indexOf('## In the database'));
     const statements = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split(';')).map((q) => q.trim()).filter(Boolean);
     expect(statements).toHaveLength(3);

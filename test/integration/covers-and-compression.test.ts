@@ -6,7 +6,8 @@ import { parse } from 'node-html-parser';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { variantPath } from '../../src/catalogue/cover-variants.js';
-import { createMediaStore } from '../../src/catalogue/media-store.js';
+import { createMediaFiles } from '../../src/media/media-files.js';
+import { createMediaStorage } from '../../src/media/index.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
@@ -27,7 +28,7 @@ describe.each(databaseKinds())('covers at the size shown, and compressed pages, 
     if (skip) return;
     // The visitor page cache on, as in production: its pages are kept compressed.
     store = await startTestStore(kind, { env: { CATALOGUE_CACHE_SECONDS: '60' } });
-    const media = createMediaStore(store.config.mediaDir);
+    const media = createMediaFiles(createMediaStorage(store.config.media.storage));
     const releases = await store.database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').limit(2).execute();
     const withCover = async (release: { id: number; slug: string }, format: 'png' | 'jpeg') => {
       const cover = await media.saveCover(await deliveredCover(format), format === 'png' ? 'png' : 'jpg');

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImporter, type Importer } from '../../src/catalogue/importer/importer.js';
-import { createMediaStore } from '../../src/catalogue/media-store.js';
+import { createMediaFiles } from '../../src/media/media-files.js';
+import { createLocalStorage } from '../../src/media/local-storage.js';
 import { scanMp3 } from '../../src/catalogue/mp3/frames.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { makeMp3, tag } from '../helpers/mp3.js';
@@ -29,7 +30,7 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-import-'));
     library = path.join(workDir, 'library');
     mediaDir = path.join(workDir, 'media');
-    importer = createImporter({ db: database.db, media: createMediaStore(mediaDir) });
+    importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(mediaDir)) });
     const album = { albumArtist: 'The Beatlings', album: 'Rubber Soles', year: '2021', genre: 'Rock', withCover: true };
     write('The Beatlings/Rubber Soles/01.mp3', makeMp3(40, { ...album, title: 'Drive My Kart', artist: 'The Beatlings', trackNumber: '1/3' }, 330));
     write('The Beatlings/Rubber Soles/02.mp3', makeMp3(6, { ...album, title: 'Norwegian Pine', artist: 'The Beatlings', trackNumber: '2/3' }, 392));
@@ -49,7 +50,7 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     const summary = await importer.importFolder(library);
     expect(summary).toMatchObject({ added: 4, updated: 0, unchanged: 0 });
     expect(summary.skipped.map((s) => s.file).sort()).toEqual(['Broken/garbage.mp3', 'Broken/no-artist.mp3', 'Broken/not-really.mp3', 'notes.txt']);
-    expect(summary.skipped.find((s) => s.file === 'notes.txt')!.reason).toBe('not an MP3 file');
+    expect(summary.skipped.find((s) => s.file === 'notes.txt')!.reason).toBe('not an MP3, FLAC or WAV file');
     expect(summary.skipped.find((s) => s.file === 'Broken/no-artist.mp3')!.reason).toMatch(/no artist/);
     expect(summary.skipped.find((s) => s.file === 'Broken/not-really.mp3')!.reason).toMatch(/not a readable MP3/);
 

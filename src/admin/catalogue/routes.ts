@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { createMediaStore } from '../../catalogue/media-store.js';
+import { createMediaFiles } from '../../media/media-files.js';
 import { HttpError } from '../../web/errors.js';
 import { flash } from '../../web/flash.js';
 import { pageNumber, parseQuery } from '../../web/params.js';
@@ -43,7 +43,7 @@ function readEdit(body: Record<string, unknown>, trackIds: number[]): ReleaseEdi
 
 export function catalogueAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
-  const admin = createCatalogueAdmin({ db: deps.db, clock: deps.clock, media: createMediaStore(deps.config.mediaDir), catalogueChanged: deps.catalogueChanged });
+  const admin = createCatalogueAdmin({ db: deps.db, clock: deps.clock, media: createMediaFiles(deps.storage), ffmpegPath: deps.config.media.ffmpegPath, catalogueChanged: deps.catalogueChanged });
   const limits = { maxZipMb: Math.round(MAX_ZIP_BYTES / 1024 / 1024), maxCoverMb: Math.round(MAX_COVER_BYTES / 1024 / 1024) };
 
   router.get('/admin/catalogue', async (req, res) => {

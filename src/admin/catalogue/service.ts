@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Db } from '../../db/database.js';
 import { toDbTime } from '../../db/dialect.js';
 import { createImporter, type ImportSummary } from '../../catalogue/importer/importer.js';
-import type { MediaStore } from '../../catalogue/media-store.js';
+import type { MediaFiles } from '../../media/media-files.js';
 import { recordAudit } from '../audit.js';
 import * as repo from './repository.js';
 import { formatPrice } from '../../web/view-helpers.js';
@@ -18,7 +18,8 @@ import { DEFAULT_ZIP_LIMITS, extractZip, type ZipLimits } from './zip.js';
 export interface CatalogueAdminDeps {
   db: Db;
   clock: () => Date;
-  media: MediaStore;
+  media: MediaFiles;
+  ffmpegPath: string;
   /** Empties the catalogue page caches of this process (others expire theirs within CATALOGUE_CACHE_SECONDS). */
   catalogueChanged: () => void;
 }
@@ -33,7 +34,7 @@ export const MAX_TITLE_LENGTH = 255;
 
 const priceText = (pence: number | null) => (pence === null ? 'default' : formatPrice(pence));
 
-export function createCatalogueAdmin({ db, clock, media, catalogueChanged }: CatalogueAdminDeps) {
+export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueChanged }: CatalogueAdminDeps) {
   /** Applies the edit; returns what changed (empty when nothing did), or null when there is no such release. */
   async function editRelease(operatorId: number, releaseId: number, edit: ReleaseEdit): Promise<string[] | null> {
     const now = clock();
@@ -95,7 +96,7 @@ export function createCatalogueAdmin({ db, clock, media, catalogueChanged }: Cat
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-admin-import-'));
     try {
       const files = await extractZip(zipFile, dir, limits);
-      const summary = await createImporter({ db, media, clock }).importFolder(dir);
+      const summary = await createImporter({ db, media, clock, ffmpegPath }).importFolder(dir);
       const detail = `${originalName.slice(0, 100)}: ${files} files; added ${summary.added}, updated ${summary.updated}, unchanged ${summary.unchanged}, skipped ${summary.skipped.length}`;
       await recordAudit(db, { operatorId, action: 'catalogue.import', target: 'catalogue', detail }, clock());
       catalogueChanged();

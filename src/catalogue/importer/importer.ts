@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { Db } from '../../db/database.js';
 import type { DatePrecision } from '../../db/schema.js';
 import { toDbTime } from '../../db/dialect.js';
-import type { MediaStore } from '../media-store.js';
+import type { MediaFiles } from '../../media/media-files.js';
 import { NotMp3Error } from '../mp3/frames.js';
 import { slugify } from '../words.js';
-import { readMp3, UnusableFileError, type ImportedFile } from './read-file.js';
+import { checkLength, readMp3, sha256, tagsHash, UnusableFileError, type ImportedFile } from './read-file.js';
+import { BadMasterError, readLossless } from './read-lossless.js';
 import * as sql from './repository.js';
 
 export interface ImportSummary {
@@ -26,19 +27,39 @@ type Outcome = 'added' | 'updated' | 'unchanged';
 /** Files beside the music that a release may use as its cover when no file embeds one. */
 const FOLDER_COVER = /^(cover|folder|front)\.(jpe?g|png)$/i;
 const MAX_FILE_BYTES = 500 * 1024 * 1024;
+/** The audio files the importer takes: MP3s sold as they are, FLAC and WAV masters. */
+const AUDIO_FILE = /\.(mp3|flac|wav)$/i;
+
+export interface ImporterDeps {
+  db: Db;
+  media: MediaFiles;
+  clock?: () => Date;
+  /** ffmpeg checks lossless masters and makes their previews; without it only MP3s import. */
+  ffmpegPath?: string;
+}
 
 /**
- * Imports a folder tree of MP3 files. Each file is its own transaction: a broken file is reported
- * and skipped, the rest go on, and running the same import twice changes nothing.
+ * Imports audio files: MP3s (sold as they are) and FLAC or WAV masters (kept as delivered, checked
+ * to decode completely, sold in the formats of DOWNLOAD_FORMATS). Each file is its own
+ * transaction: a broken file is reported and skipped, the rest go on, nothing is half-imported,
+ * and running the same import twice changes nothing.
+ *
+ * Entry points: importFolder (a tree, as `npx store import` and the admin's zip upload use it) and
+ * importFile (one file, for a feed that knows its own release and track details).
  */
-export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => Date }) {
-  const { db, media, clock = () => new Date() } = deps;
+export function createImporter(deps: ImporterDeps) {
+  const { db, media, clock = () => new Date(), ffmpegPath = 'ffmpeg' } = deps;
 
-  /** Reads and parses one file (disk and CPU, no database); null when it is too large to take. */
+  /** Reads, checks and parses one file (disk, CPU and ffmpeg, no database); null when it is too large to take. */
   async function readTrack(file: string): Promise<ImportedFile | null> {
     const stat = await fs.stat(file);
     if (stat.size > MAX_FILE_BYTES) return null;
-    return readMp3(await fs.readFile(file), path.basename(file, path.extname(file)));
+    const bytes = await fs.readFile(file);
+    const title = path.basename(file, path.extname(file));
+    const kind = path.extname(file).slice(1).toLowerCase();
+    const track = kind === 'flac' || kind === 'wav' ? await readLossless(file, bytes, kind, title, ffmpegPath) : await readMp3(bytes, title);
+    checkLength(track.durationMs);
+    return track;
   }
 
   async function importFile(track: ImportedFile, folderCover: string | null): Promise<Outcome> {
@@ -73,6 +94,7 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
         title: track.tags.title,
         durationMs: track.durationMs,
         bitrateKbps: track.bitrateKbps,
+        master: track.master,
         mediaFile: stored.mediaFile,
         previewFile: stored.previewFile,
         fileBytes: track.bytes.length,
@@ -91,8 +113,9 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
   }
 
   async function storeMedia(track: ImportedFile, folderCover: string | null) {
+    const format = track.master.format;
     const [mediaFile, previewFile] = await Promise.all([
-      media.saveTrack(track.audioSha256, track.bytes),
+      format === 'mp3' ? media.saveMp3Master(track.audioSha256, track.bytes) : media.saveLosslessMaster(sha256(track.bytes), format, track.bytes),
       media.savePreview(track.audioSha256, track.preview),
     ]);
     let coverFile: string | null = null;
@@ -101,23 +124,41 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
     return { mediaFile, previewFile, coverFile };
   }
 
+  /** Overrides a feed gives for what the file's own tags say (a label's metadata wins over the file's). */
+  function withOverrides(track: ImportedFile, overrides: Partial<ImportedFile['tags']> | undefined): ImportedFile {
+    if (!overrides) return track;
+    const tags = { ...track.tags, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    return { ...track, tags, tagsSha256: tagsHash(tags, track.cover) };
+  }
+
   return {
+    /**
+     * Imports one audio file (MP3, FLAC or WAV). `tags` overrides what the file's own tags say;
+     * `cover` is the release's cover when the file embeds none. Throws with a reason (see
+     * skipReason) when the file cannot be sold; writes nothing in that case.
+     */
+    async importFile(file: string, options: { tags?: Partial<ImportedFile['tags']>; cover?: string } = {}): Promise<Outcome> {
+      const track = await readTrack(file);
+      if (track === null) throw new UnusableFileError('the file is larger than 500 MB');
+      return importFile(withOverrides(track, options.tags), options.cover ?? null);
+    },
+
     async importFolder(dir: string, options: ImportOptions = {}): Promise<ImportSummary> {
-      const { mp3s, others, covers } = await listFiles(dir);
+      const { audioFiles, others, covers } = await listFiles(dir);
       const summary: ImportSummary = { added: 0, updated: 0, unchanged: 0, skipped: [] };
       const skip = (file: string, reason: string) => {
         summary.skipped.push({ file: path.relative(dir, file) || path.basename(file), reason });
         options.onFile?.(file, 'skipped');
       };
-      others.forEach((file) => summary.skipped.push({ file: path.relative(dir, file), reason: 'not an MP3 file' }));
-      options.onStart?.(mp3s.length);
+      others.forEach((file) => summary.skipped.push({ file: path.relative(dir, file), reason: 'not an MP3, FLAC or WAV file' }));
+      options.onStart?.(audioFiles.length);
       // The next file is read and parsed while this one's rows are written, so disk and CPU work
       // overlaps the database's (the import bench: a third of the time was spent waiting on MySQL).
       const read = (file: string) => readTrack(file).then((track) => ({ track }), (error: unknown) => ({ error }));
-      let next = mp3s.length > 0 ? read(mp3s[0]!) : undefined;
-      for (const [i, file] of mp3s.entries()) {
+      let next = audioFiles.length > 0 ? read(audioFiles[0]!) : undefined;
+      for (const [i, file] of audioFiles.entries()) {
         const current = await next!;
-        next = i + 1 < mp3s.length ? read(mp3s[i + 1]!) : undefined;
+        next = i + 1 < audioFiles.length ? read(audioFiles[i + 1]!) : undefined;
         try {
           if ('error' in current) throw current.error;
           if (current.track === null) {
@@ -128,7 +169,7 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
           summary[outcome]++;
           options.onFile?.(file, outcome);
         } catch (error) {
-          skip(file, reasonFor(error));
+          skip(file, skipReason(error));
         }
       }
       return summary;
@@ -136,8 +177,10 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
   };
 }
 
-function reasonFor(error: unknown): string {
+/** The report line for a file that was not imported. */
+export function skipReason(error: unknown): string {
   if (error instanceof NotMp3Error) return `not a readable MP3 (${error.message})`;
+  if (error instanceof BadMasterError) return `not a usable master: ${error.message}`;
   if (error instanceof UnusableFileError) return `cannot be sold: ${error.message}`;
   const e = error as { code?: string; message?: string };
   if (e.code === 'EACCES') return 'cannot be read (permission denied)';
@@ -146,18 +189,18 @@ function reasonFor(error: unknown): string {
 
 async function listFiles(dir: string) {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
-  const mp3s: string[] = [];
+  const audioFiles: string[] = [];
   const others: string[] = [];
   const covers = new Map<string, string>();
   for (const entry of entries) {
     if (!entry.isFile() || entry.name.startsWith('.')) continue;
     const file = path.join(entry.parentPath, entry.name);
-    if (/\.mp3$/i.test(entry.name)) mp3s.push(file);
+    if (AUDIO_FILE.test(entry.name)) audioFiles.push(file);
     else if (FOLDER_COVER.test(entry.name)) covers.set(entry.parentPath, file);
     else others.push(file);
   }
-  mp3s.sort();
-  return { mp3s, others: others.sort(), covers };
+  audioFiles.sort();
+  return { audioFiles, others: others.sort(), covers };
 }
 
 export type Importer = ReturnType<typeof createImporter>;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { parseBuffer } from 'music-metadata';
+import { parseBuffer, type ICommonTagsResult } from 'music-metadata';
+import type { MasterFormat } from '../../media/formats.js';
 import { cutPreview, scanMp3 } from '../mp3/frames.js';
 
-/** Everything the importer needs from one MP3 file, read once from memory. */
+/** Everything the importer needs from one audio file (MP3, FLAC or WAV), read once from memory. */
 export interface ImportedFile {
   bytes: Buffer;
   preview: Buffer;
@@ -12,6 +13,15 @@ export interface ImportedFile {
   bitrateKbps: number;
   tags: TrackTags;
   cover: { data: Buffer; extension: 'jpg' | 'png' | 'gif' | 'webp' } | undefined;
+  master: MasterInfo;
+}
+
+/** What the master is: its format, and for a lossless one what it carries (null for an MP3). */
+export interface MasterInfo {
+  format: MasterFormat;
+  sampleRate: number | null;
+  bitDepth: number | null;
+  channels: number | null;
 }
 
 export interface TrackTags {
@@ -29,7 +39,14 @@ export interface TrackTags {
 
 export class UnusableFileError extends Error {}
 
-const PREVIEW_SECONDS = 30;
+/** A track longer than this is a mistake (a whole DJ set, a stuck export), not something to sell. */
+export const MAX_TRACK_MINUTES = 90;
+
+export function checkLength(durationMs: number): void {
+  if (durationMs > MAX_TRACK_MINUTES * 60_000) throw new UnusableFileError(`it is ${Math.round(durationMs / 60_000)} minutes long; a track may be at most ${MAX_TRACK_MINUTES}`);
+}
+
+export const PREVIEW_SECONDS = 30;
 const IMAGE_EXTENSIONS: Record<string, 'jpg' | 'png' | 'gif' | 'webp'> = {
   'image/jpeg': 'jpg',
   'image/jpg': 'jpg',
@@ -38,13 +55,31 @@ const IMAGE_EXTENSIONS: Record<string, 'jpg' | 'png' | 'gif' | 'webp'> = {
   'image/webp': 'webp',
 };
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+export const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const clean = (value: string | undefined | null, max = 200) => value?.replace(/\s+/g, ' ').trim().slice(0, max) || undefined;
 
 /** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
 export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<ImportedFile> {
   const info = scanMp3(bytes);
-  const { common } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
+  const { common, format } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
+  const { tags, cover } = tagsAndCover(common, fallbackTitle);
+  return {
+    bytes,
+    preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
+    audioSha256: sha256(bytes.subarray(info.audioStart, info.audioEnd)),
+    tagsSha256: tagsHash(tags, cover),
+    durationMs: Math.round(info.durationSeconds * 1000),
+    bitrateKbps: info.bitrateKbps,
+    tags,
+    cover,
+    master: { format: 'mp3', sampleRate: format.sampleRate ?? null, bitDepth: null, channels: format.numberOfChannels ?? null },
+  };
+}
+
+export const tagsHash = (tags: TrackTags, cover: ImportedFile['cover']) => sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null }));
+
+/** The catalogue's tags and the embedded cover, as music-metadata reads them from any format. */
+export function tagsAndCover(common: ICommonTagsResult, fallbackTitle: string): Pick<ImportedFile, 'tags' | 'cover'> {
   const artist = clean(common.artist) ?? clean(common.albumartist);
   if (!artist) throw new UnusableFileError('it has no artist tag');
   const tags: TrackTags = {
@@ -60,16 +95,7 @@ export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<Imp
   };
   const picture = common.picture?.find((p) => IMAGE_EXTENSIONS[p.format.toLowerCase()]);
   const cover = picture ? { data: Buffer.from(picture.data), extension: IMAGE_EXTENSIONS[picture.format.toLowerCase()]! } : undefined;
-  return {
-    bytes,
-    preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
-    audioSha256: sha256(bytes.subarray(info.audioStart, info.audioEnd)),
-    tagsSha256: sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null })),
-    durationMs: Math.round(info.durationSeconds * 1000),
-    bitrateKbps: info.bitrateKbps,
-    tags,
-    cover,
-  };
+  return { tags, cover };
 }
 
 /** The release date as far as the tags know it: a day, a month or only a year (never made up to 1 January). */

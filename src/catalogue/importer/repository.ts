@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import { insertedId } from '../../db/dialect.js';
 import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../../db/schema.js';
 import { searchWords, slugify } from '../words.js';
+import type { MasterInfo } from './read-file.js';
 
 type Tx = Transaction<Database> | Db;
 
@@ -98,6 +99,8 @@ export interface TrackFields {
   title: string;
   durationMs: number;
   bitrateKbps: number;
+  /** The master as delivered: media_file is its key; encodings are made from it. */
+  master: MasterInfo;
   mediaFile: string;
   previewFile: string;
   fileBytes: number;
@@ -114,6 +117,10 @@ function trackColumns(f: TrackFields, now: string) {
     title: f.title,
     duration_ms: f.durationMs,
     bitrate_kbps: f.bitrateKbps,
+    master_format: f.master.format,
+    sample_rate: f.master.sampleRate,
+    bit_depth: f.master.bitDepth,
+    channels: f.master.channels,
     media_file: f.mediaFile,
     preview_file: f.previewFile,
     file_bytes: f.fileBytes,

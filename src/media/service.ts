@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import archiver from 'archiver';
+import type { DownloadFormatId } from '../config.js';
+import type { Db } from '../db/database.js';
+import { toDbTime } from '../db/dialect.js';
+import type { MasterFormat } from '../db/schema.js';
+import { encodingInputs, encodingKey, findEncoding, queueEncoding } from './encodings.js';
+import { chooseFormat, FORMATS, offeredFormats, type FormatId } from './formats.js';
+import { keys, sha256Hex } from './keys.js';
+import type { MediaStorage } from './storage.js';
+
+/** A file ready to hand over, one being made, or one that could not be made. */
+export type Prepared = { state: 'ready'; key: string; format: FormatId } | { state: 'preparing'; format: FormatId } | { state: 'failed'; format: FormatId };
+
+export interface OwnedTrackFile {
+  id: number;
+  media_file: string;
+  master_format: MasterFormat;
+}
+
+/**
+ * What the store sells a track as, and the file for each choice: an MP3 import is its own file;
+ * a lossless master's formats are made on first request by the encoding queue, then kept.
+ */
+export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale: DownloadFormatId[]; clock: () => Date }) {
+  const { db, storage, onSale, clock } = deps;
+
+  const offered = (masterFormat: MasterFormat) => offeredFormats(masterFormat, onSale);
+
+  /** The file for a track in a format it is offered in: ready (its key), or queued to be made. */
+  async function trackFile(track: OwnedTrackFile, format: FormatId): Promise<Prepared> {
+    if (format === 'mp3') return { state: 'ready', key: track.media_file, format };
+    const inputs = await encodingInputs(db, track.id);
+    if (!inputs) return { state: 'failed', format };
+    const key = encodingKey(format, inputs);
+    const row = await findEncoding(db, track.id, format);
+    if (row?.output_key === key) {
+      if (row.status === 'failed') return { state: 'failed', format };
+      if (row.status === 'ready' && (await storage.stat(key))) return { state: 'ready', key, format };
+      if (row.status === 'pending' || row.status === 'working') return { state: 'preparing', format };
+    }
+    // New, retagged, or lost from storage: (re)queued, and made by the next free worker.
+    await queueEncoding(db, track.id, format, key, toDbTime(clock()));
+    return { state: 'preparing', format };
+  }
+
+  /**
+   * The release's ZIP in the chosen format (each track in it, or in the nearest it is offered in),
+   * built once from the stored files and kept under a key made from its contents.
+   */
+  async function releaseZip(
+    tracks: (OwnedTrackFile & { disc_number: number; track_number: number; title: string })[],
+    names: { entry: (track: (typeof tracks)[number], extension: string) => string; cover: string },
+    coverKey: string | null,
+    wish: string | null | undefined,
+  ): Promise<Prepared & { format: FormatId }> {
+    const files = await Promise.all(tracks.map(async (track) => ({ track, file: await trackFile(track, chooseFormat(offered(track.master_format), wish)!) })));
+    const format = files[0]!.file.format;
+    if (files.some((f) => f.file.state === 'failed')) return { state: 'failed', format };
+    if (files.some((f) => f.file.state !== 'ready')) return { state: 'preparing', format };
+    const entries = files.map(({ track, file }) => ({ key: (file as { key: string }).key, name: names.entry(track, FORMATS[file.format].extension) }));
+    if (coverKey) entries.push({ key: coverKey, name: names.cover });
+    const key = keys.releaseZip(sha256Hex(JSON.stringify(entries)));
+    if (!(await storage.stat(key))) await buildZip(key, entries);
+    return { state: 'ready', key, format };
+  }
+
+  async function buildZip(key: string, entries: { key: string; name: string }[]): Promise<void> {
+    const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-zip-'));
+    try {
+      const file = path.join(work, 'release.zip');
+      // Audio does not compress: stored, not deflated.
+      const zip = archiver('zip', { store: true });
+      const written = pipeline(zip, fs.createWriteStream(file));
+      for (const entry of entries) {
+        zip.append(await storage.get(entry.key), { name: entry.name });
+        await new Promise<void>((resolve, reject) => {
+          zip.once('entry', () => resolve());
+          zip.once('error', reject);
+        });
+      }
+      await zip.finalize();
+      await written;
+      await storage.putFile(key, file, { contentType: 'application/zip' });
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  return { storage, onSale, offered, trackFile, releaseZip };
+}
+
+export type MediaService = ReturnType<typeof createMediaService>;
