@@ -33,7 +33,7 @@ async function main() {
   if (applied.length) logger.info({ migrations: applied }, 'Database migrated');
 
   if (config.demoCatalogue) {
-    const importer = createImporter({ db: database.db, media: createMediaStore(config.mediaDir) });
+    const importer = createImporter({ db: database.db, media: createMediaStore(config.mediaDir), labels: { ownLabelName: config.labels.ownLabelName } });
     await loadDemoCatalogueIfEmpty({ repo: createCatalogueRepository(database.db), importer, dataDir: config.dataDir, logger });
   }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { jsonLdScriptText, musicAlbum } from '../labels/json-ld.js';
 import { HttpError } from '../web/errors.js';
 import { pageNumber, parseQuery } from '../web/params.js';
 import type { CatalogueRepository } from './repository.js';
@@ -60,7 +61,9 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl, visitorP
   router.get('/release/:slug', visitorPages, async (req, res) => {
     const release = await catalogue.release(slugOf(req, 'release'));
     if (!release) throw notFound('release');
+    const origin = publicUrl ?? `${req.protocol}://${req.get('host')}`;
     res.render('catalogue/release', {
+      jsonLd: jsonLdScriptText(musicAlbum(origin, { ...release, buyable: release.availability.state === 'on-sale' })),
       title: `${release.title} by ${release.artistName}`,
       description: `${release.title}, ${release.kind === 'single' ? 'a single' : `an ${release.kind === 'ep' ? 'EP' : 'album'}`} by ${release.artistName}: ${release.trackCount} tracks to preview and download as MP3.`,
       release,

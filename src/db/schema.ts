@@ -34,6 +34,15 @@ export interface ReleaseTable {
   hidden: Generated<number>;
   created_at: string;
   updated_at: string;
+  /** migrations/040_labels.ts: the label, identifiers and the deal's sale window (UTC dates). */
+  label_id: number | null;
+  icpn: string | null;
+  catalogue_number: string | null;
+  p_line: string | null;
+  c_line: string | null;
+  parental_warning: string | null;
+  on_sale_from: string | null;
+  on_sale_until: string | null;
 }
 
 export interface TrackTable {
@@ -56,6 +65,7 @@ export interface TrackTable {
   tags_sha256: string;
   created_at: string;
   updated_at: string;
+  isrc: Generated<string | null>;
 }
 
 export type SearchKind = 'artist' | 'release' | 'track';
@@ -106,6 +116,10 @@ export interface OrderTable {
   expires_at: string;
   paid_at: string | null;
   updated_at: string;
+  /** Country of sale, ISO 3166 alpha-2 (PayPal payer's country, or the mobile number's); nothing more of where. */
+  country_code: Generated<string | null>;
+  /** The VAT rate the VAT-inclusive prices carried, in basis points (2000 = 20%). */
+  vat_basis_points: Generated<number>;
 }
 
 export interface OrderItemTable {
@@ -354,7 +368,37 @@ export interface DailyVisitorTable {
   visitors: number;
 }
 
+/** Record labels (migrations/040_labels.ts, src/labels/). */
+export interface LabelTable {
+  id: Generated<number>;
+  name: string;
+  contact_email: string | null;
+  ddex_party_id: string | null;
+  /** Share of net receipts owed to the label, in basis points (7000 = 70%). */
+  royalty_basis_points: Generated<number>;
+  own_label: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One DDEX message read by `npx store ingest` and what became of it (src/labels/ddex/). */
+export interface DdexIngestionTable {
+  id: Generated<number>;
+  batch: string;
+  message_file: string;
+  message_id: string | null;
+  message_sha256: string;
+  kind: string | null;
+  /** accepted, refused, or unchanged (the same message delivered again). */
+  status: string;
+  /** JSON: each release's status, or the refusal's reason. */
+  summary: string | null;
+  created_at: string;
+}
+
 export interface Database {
+  labels: LabelTable;
+  ddex_ingestions: DdexIngestionTable;
   page_views: PageViewTable;
   page_referrers: PageReferrerTable;
   daily_visitors: DailyVisitorTable;

@@ -21,6 +21,8 @@ export interface CatalogueAdminDeps {
   media: MediaStore;
   /** Empties the catalogue page caches of this process (others expire theirs within CATALOGUE_CACHE_SECONDS). */
   catalogueChanged: () => void;
+  /** The store's own label: imported files without a label tag belong to it. */
+  ownLabelName?: string;
 }
 
 export interface ReleaseEdit {
@@ -33,7 +35,7 @@ export const MAX_TITLE_LENGTH = 255;
 
 const priceText = (pence: number | null) => (pence === null ? 'default' : formatPrice(pence));
 
-export function createCatalogueAdmin({ db, clock, media, catalogueChanged }: CatalogueAdminDeps) {
+export function createCatalogueAdmin({ db, clock, media, catalogueChanged, ownLabelName }: CatalogueAdminDeps) {
   /** Applies the edit; returns what changed (empty when nothing did), or null when there is no such release. */
   async function editRelease(operatorId: number, releaseId: number, edit: ReleaseEdit): Promise<string[] | null> {
     const now = clock();
@@ -95,7 +97,7 @@ export function createCatalogueAdmin({ db, clock, media, catalogueChanged }: Cat
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-admin-import-'));
     try {
       const files = await extractZip(zipFile, dir, limits);
-      const summary = await createImporter({ db, media, clock }).importFolder(dir);
+      const summary = await createImporter({ db, media, clock, labels: { ownLabelName } }).importFolder(dir);
       const detail = `${originalName.slice(0, 100)}: ${files} files; added ${summary.added}, updated ${summary.updated}, unchanged ${summary.unchanged}, skipped ${summary.skipped.length}`;
       await recordAudit(db, { operatorId, action: 'catalogue.import', target: 'catalogue', detail }, clock());
       catalogueChanged();

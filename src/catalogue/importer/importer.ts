@@ -7,6 +7,7 @@ import { NotMp3Error } from '../mp3/frames.js';
 import { slugify } from '../words.js';
 import { readMp3, UnusableFileError, type ImportedFile } from './read-file.js';
 import * as sql from './repository.js';
+import { labelIdByName, ownLabelId } from '../../labels/repository.js';
 
 export interface ImportSummary {
   added: number;
@@ -22,6 +23,14 @@ export interface ImportOptions {
 
 type Outcome = 'added' | 'updated' | 'unchanged';
 
+/** Which label imported releases belong to when their files name none (docs/labels.md). */
+export interface ImportLabels {
+  /** `--label NAME`: the label of files without a label tag. */
+  fallback?: string;
+  /** OWN_LABEL_NAME: the store's own label, when neither the tag nor the option names one. */
+  ownLabelName?: string;
+}
+
 /** Files beside the music that a release may use as its cover when no file embeds one. */
 const FOLDER_COVER = /^(cover|folder|front)\.(jpe?g|png)$/i;
 const MAX_FILE_BYTES = 500 * 1024 * 1024;
@@ -30,8 +39,15 @@ const MAX_FILE_BYTES = 500 * 1024 * 1024;
  * Imports a folder tree of MP3 files. Each file is its own transaction: a broken file is reported
  * and skipped, the rest go on, and running the same import twice changes nothing.
  */
-export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => Date }) {
+export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => Date; labels?: ImportLabels }) {
   const { db, media, clock = () => new Date() } = deps;
+  const labels = deps.labels ?? {};
+
+  /** The file's label tag, else the --label option, else the store's own label. */
+  async function labelFor(tx: Parameters<typeof labelIdByName>[0], tagged: string | undefined, at: Date): Promise<number> {
+    const name = tagged ?? labels.fallback;
+    return name ? labelIdByName(tx, name, at) : ownLabelId(tx, labels.ownLabelName ?? 'Own label', at);
+  }
 
   /** Reads and parses one file (disk and CPU, no database); null when it is too large to take. */
   async function readTrack(file: string): Promise<ImportedFile | null> {
@@ -45,7 +61,8 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
     if (existing && existing.tags_sha256 === track.tagsSha256) return 'unchanged';
 
     const stored = await storeMedia(track, folderCover);
-    const now = toDbTime(clock());
+    const at = clock();
+    const now = toDbTime(at);
     await db.transaction().execute(async (tx) => {
       const albumArtistId = await sql.findOrCreateArtist(tx, track.tags.albumArtist, now);
       const trackArtistId = track.tags.artist === track.tags.albumArtist ? albumArtistId : await sql.findOrCreateArtist(tx, track.tags.artist, now);
@@ -60,6 +77,11 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
           genreId: await sql.findOrCreateGenre(tx, track.tags.genre),
           releaseDate: track.tags.date ?? null,
           coverFile: stored.coverFile,
+          labelId: await labelFor(tx, track.tags.label, at),
+          icpn: track.tags.icpn,
+          catalogueNumber: track.tags.catalogueNumber,
+          cLine: track.tags.cLine,
+          pLine: track.tags.pLine,
         },
         now,
       );
@@ -77,6 +99,7 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
         fileBytes: track.bytes.length,
         audioSha256: track.audioSha256,
         tagsSha256: track.tagsSha256,
+        isrc: track.tags.isrc ?? null,
       };
       if (existing) await sql.updateTrack(tx, existing.id, fields, now);
       else await sql.insertTrack(tx, fields, now);

@@ -37,6 +37,12 @@ export interface ReleaseFields {
   genreId: number | null;
   releaseDate: string | null;
   coverFile: string | null;
+  labelId: number;
+  /** Identifiers a file gives; one not given keeps what the release had. */
+  icpn?: string;
+  catalogueNumber?: string;
+  cLine?: string;
+  pLine?: string;
 }
 
 /** Finds the release an imported file belongs to, creating it or refreshing its details. */
@@ -47,6 +53,11 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     artist_id: fields.artistId,
     genre_id: fields.genreId,
     release_date: fields.releaseDate,
+    label_id: fields.labelId,
+    ...(fields.icpn ? { icpn: fields.icpn } : {}),
+    ...(fields.catalogueNumber ? { catalogue_number: fields.catalogueNumber } : {}),
+    ...(fields.cLine ? { c_line: fields.cLine } : {}),
+    ...(fields.pLine ? { p_line: fields.pLine } : {}),
     updated_at: now,
   };
   if (existing) {
@@ -94,6 +105,7 @@ export interface TrackFields {
   fileBytes: number;
   audioSha256: string;
   tagsSha256: string;
+  isrc?: string | null;
 }
 
 function trackColumns(f: TrackFields, now: string) {
@@ -109,6 +121,7 @@ function trackColumns(f: TrackFields, now: string) {
     preview_file: f.previewFile,
     file_bytes: f.fileBytes,
     tags_sha256: f.tagsSha256,
+    isrc: f.isrc ?? null,
     updated_at: now,
   };
 }
