@@ -7,7 +7,7 @@ import { basketRoutes } from './basket/routes.js';
 import { referralLanding } from './affiliates/referral.js';
 import { affiliateRoutes } from './affiliates/routes.js';
 import { catalogueRoutes } from './catalogue/routes.js';
-import type { Config, PayForItSettings, PayPalSettings } from './config.js';
+import { sellerOf, type Config, type PayForItSettings, type PayPalSettings } from './config.js';
 import { ownedBasketLines } from './customers/owned-lines.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerTimeouts } from './customers/session.js';
@@ -167,7 +167,7 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
   app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, seller: sellerOf(config) }));
   for (const method of methods) app.use(method.routes());
   app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));

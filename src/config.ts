@@ -311,6 +311,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** The company and VAT number receipts name (COMPANY_NAME or STORE_NAME; VAT_NUMBER). */
+export function sellerOf(config: Config): { companyName: string; vatNumber: string | null } {
+  return { companyName: config.privacy.companyName, vatNumber: config.labels.vatNumber };
+}
+
 /** Reads `.env` into the environment when there is one; variables already set win. */
 export function loadDotEnv(file = '.env'): void {
   if (fs.existsSync(file)) process.loadEnvFile(file);

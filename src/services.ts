@@ -8,6 +8,7 @@ import { createCatalogueService } from './catalogue/service.js';
 import { visitorPageCache } from './catalogue/visitor-page-cache.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { sellerOf } from './config.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { createSignIn } from './customers/sign-in.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -50,7 +51,8 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
-    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock }), affiliates.creditOrder],
+    vatBasisPoints: config.labels.vatBasisPoints,
+    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock, seller: sellerOf(config) }), affiliates.creditOrder],
     onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
   });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });

@@ -4,6 +4,7 @@ import { queueMessage } from '../notifications/outbox.js';
 import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCodeSms } from '../notifications/templates.js';
 import type { OnPaid } from '../orders/service.js';
 import { contactText } from './contact.js';
+import { orderVat, vatRateText, type Seller } from '../labels/vat.js';
 import { findCustomer, grantOrderTracks, type Contact } from './repository.js';
 import type { SignIn } from './sign-in.js';
 
@@ -12,7 +13,7 @@ import type { SignIn } from './sign-in.js';
  * confirmation with their login details is queued. Transactional: sent whatever the marketing
  * choice. Every later order repeats the same login details with a fresh link.
  */
-export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date }): OnPaid {
+export function fulfilOrder(deps: ConfirmationDeps): OnPaid {
   return async (tx, order, customerId, now) => {
     await grantOrderTracks(tx, order.id, customerId, now);
     await queueOrderConfirmation(deps, tx, order, customerId, now);
@@ -21,7 +22,7 @@ export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl
 
 /** Queues the order's confirmation (with a fresh sign-in link): on payment, and when an operator re-sends it. */
 export async function queueOrderConfirmation(
-  deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date },
+  deps: ConfirmationDeps,
   tx: Transaction<Database>,
   order: { id: number; reference: string; total_pence: number },
   customerId: number,
@@ -31,17 +32,31 @@ export async function queueOrderConfirmation(
   const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
   const token = await deps.signIn.createLink(tx, customerId, deps.clock());
   const base = deps.publicUrl;
+  const items = await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute();
+  const { vat_basis_points: rate } = await tx.selectFrom('orders').select('vat_basis_points').where('id', '=', order.id).executeTakeFirstOrThrow();
   const data = {
     storeName: deps.storeName,
     reference: order.reference,
-    items: await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute(),
+    items,
     totalPence: order.total_pence,
+    vatPence: orderVat(items, rate),
+    vatRate: vatRateText(rate),
+    seller: deps.seller,
     login: contactText(contact),
     signInUrl: `${base}/account/link/${token}`,
     musicUrl: `${base}/account/music`,
   };
   const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
   await queueMessage(tx, { ...message, kind: 'transactional', customerId, orderId: order.id }, now);
+}
+
+export interface ConfirmationDeps {
+  signIn: SignIn;
+  storeName: string;
+  publicUrl: string;
+  clock: () => Date;
+  /** The company and VAT number every receipt names. */
+  seller: Seller;
 }
 
 /** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */

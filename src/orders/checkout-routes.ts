@@ -7,6 +7,7 @@ import { HttpError } from '../web/errors.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { affiliateCookie } from '../affiliates/referral.js';
+import { orderVat, vatRateText, type Seller } from '../labels/vat.js';
 import { ORDER_REFERENCE_PATTERN } from './reference.js';
 import type { OrdersService } from './service.js';
 import { ownsOrder, rememberOrder, removePaidItems } from './session-orders.js';
@@ -18,9 +19,11 @@ export interface CheckoutDeps {
   publicUrl: string | undefined;
   /** The affiliate number when it names a known, active affiliate now; else null (src/affiliates/). */
   activeAffiliate?: (id: number | null) => Promise<number | null>;
+  /** The company and VAT number order pages and receipts name. */
+  seller?: Seller;
 }
 
-export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null }: CheckoutDeps): Router {
+export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, seller = { companyName: '', vatNumber: null } }: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -81,11 +84,25 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     return order;
   }
 
+  /** An order's page data: its details, how it was paid, and the VAT in its total. */
+  async function orderPage(order: Awaited<ReturnType<typeof ownedOrder>>) {
+    const details = await orders.details(order.id, order);
+    const vat = { vatPence: orderVat(details.items, order.vat_basis_points), vatRate: vatRateText(order.vat_basis_points), seller };
+    return { ...details, ...vat, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method };
+  }
+
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
-    const details = await orders.details(order.id, order);
-    if (order.status === 'paid') removePaidItems(req, details.items);
-    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method });
+    const page = await orderPage(order);
+    if (order.status === 'paid') removePaidItems(req, page.items);
+    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...page });
+  });
+
+  /** A printable VAT receipt of a paid (or since refunded) order, for the browser that placed it. */
+  router.get('/orders/:reference/receipt', async (req, res) => {
+    const order = await ownedOrder(req);
+    if (order.status !== 'paid' && order.status !== 'refunded') throw new HttpError(404, 'There is no receipt for an order that was not paid.');
+    res.render('orders/receipt', { title: `Receipt ${order.reference}`, robots: 'noindex', ...(await orderPage(order)) });
   });
 
   router.post('/orders/:reference/check', async (req, res) => {

@@ -13,6 +13,7 @@ import { parseBody } from '../../web/params.js';
 import { recordAudit } from '../audit.js';
 import { operatorOf } from '../access/session.js';
 import type { AdminDeps } from '../deps.js';
+import { statementsAdminRoutes } from './statements-routes.js';
 
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 /** A DDEX Party ID (DPID) such as PADPIDA2014120301U, or another registry's id of the same shape. */
@@ -54,6 +55,9 @@ export function labelsAdminRoutes(deps: AdminDeps): Router {
   const duplicate = (error: unknown) => {
     throw isDuplicateKeyError(error) ? new HttpError(409, 'Another label already has that DDEX party id.') : error;
   };
+
+  // Before /admin/labels/:id, whose number would not match these words.
+  router.use(statementsAdminRoutes(deps));
 
   router.get('/admin/labels', async (_req, res) => {
     res.render('admin/labels/list', { title: 'Labels', section: 'labels', labels: await listLabels(db), percentOf });
