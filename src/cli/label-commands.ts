@@ -5,7 +5,19 @@ import { toDbTime } from '../db/dialect.js';
 import { queueStatementEmail, statementCsv, statementFileName } from '../labels/statements/csv.js';
 import { isMonth, isQuarter, monthStatements, quarterVat } from '../labels/statements/statements.js';
 import { formatPrice } from '../web/view-helpers.js';
+import { createMediaStore } from '../catalogue/media-store.js';
+import { createIngester, type MessageOutcome } from '../labels/ddex/ingest.js';
 import { withDatabase } from './context.js';
+
+const seconds = (value: string) => {
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of seconds, at least 1');
+  return Number(value);
+};
+
+function printOutcome(o: MessageOutcome): void {
+  const releases = o.releases.map((r) => `${r.icpn ?? r.reference}: ${r.status}`).join('; ');
+  console.log(`${o.batch}/${o.file}\t${o.messageId ?? '-'}\t${o.status}${o.reason ? `: ${o.reason}` : ''}${releases ? `\t${releases}` : ''}`);
+}
 
 const month = (value: string) => {
   if (!isMonth(value)) throw new InvalidArgumentError('must be a month such as 2026-11');
@@ -21,6 +33,31 @@ const labelNumber = (value: string) => {
 };
 
 export function registerLabelCommands(program: Command): void {
+  program
+    .command('ingest')
+    .description('Apply DDEX ERN 4.3 deliveries: every complete batch folder (with its BatchComplete_*.xml) in DIR; writes ACK_<message>.xml beside each message.')
+    .argument('<dir>', 'the delivery folder, holding one folder per batch')
+    .option('--watch', 'keep polling the folder for new batches')
+    .option('--every <seconds>', 'how often --watch looks', seconds, 30)
+    .action(async (dir: string, options: { watch?: boolean; every: number }) => {
+      await withDatabase(async ({ config, database }) => {
+        const ingester = createIngester({ db: database.db, media: createMediaStore(config.mediaDir), settings: config.labels });
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        process.once('SIGTERM', () => (stop = true));
+        do {
+          const { outcomes, waiting } = await ingester.ingestFolder(path.resolve(dir));
+          outcomes.forEach(printOutcome);
+          if (!options.watch) {
+            waiting.forEach((b) => console.log(`${b}: incomplete (no BatchComplete_*.xml yet), left for later`));
+            if (outcomes.some((o) => o.status === 'refused')) process.exitCode = 2;
+            break;
+          }
+          for (let waited = 0; waited < options.every * 10 && !stop; waited++) await new Promise((r) => setTimeout(r, 100));
+        } while (!stop);
+      });
+    });
+
   program
     .command('statements')
     .description("Label sales statements for a month, computed from orders and refunds: a summary per label, and each label's CSV with --out.")

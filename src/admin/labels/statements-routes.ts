@@ -62,6 +62,12 @@ export function statementsAdminRoutes(deps: AdminDeps): Router {
     res.redirect(303, back);
   });
 
+  router.get('/admin/labels/ingestions', async (_req, res) => {
+    const rows = await db.selectFrom('ddex_ingestions').selectAll().orderBy('id', 'desc').limit(200).execute();
+    const ingestions = rows.map((r) => ({ ...r, ...(JSON.parse(r.summary ?? '{}') as { reason?: string | null; releases?: { icpn: string | null; reference: string; status: string }[] }) }));
+    res.render('admin/labels/ingestions', { title: 'DDEX deliveries', section: 'labels', ingestions });
+  });
+
   router.get('/admin/labels/vat', async (req, res) => {
     const { quarter: asked } = parseQuery(z.object({ quarter: z.string().max(7).optional() }), req.query);
     const quarter = asked || quarterOf(clock());
