@@ -14,7 +14,7 @@ import { toDbTime } from '../../db/dialect.js';
 import { vatInGross } from '../vat.js';
 import { labelsByIds, linesInPeriod, orderTotalsInPeriod, type Period, type SoldLine } from './repository.js';
 
-export interface StatementLine {
+export interface StatementProduct {
   productType: 'Track' | 'Release';
   isrc: string | null;
   icpn: string | null;
@@ -23,24 +23,23 @@ export interface StatementLine {
   artist: string;
   /** ISO 3166 alpha-2; 'XX' when the provider did not say (orders from before countries were kept). */
   country: string;
+  royaltyBasisPoints: number;
+}
+
+/** The figures of a statement line, and of any sum of lines. */
+interface Figures {
   unitsSold: number;
   unitsRefunded: number;
   grossPence: number;
   refundsPence: number;
   vatPence: number;
   netPence: number;
-  royaltyBasisPoints: number;
   owedPence: number;
 }
 
-export interface Totals {
-  unitsSold: number;
-  unitsRefunded: number;
-  grossPence: number;
-  refundsPence: number;
-  vatPence: number;
-  netPence: number;
-  owedPence: number;
+export interface StatementLine extends Figures, StatementProduct {}
+
+export interface Totals extends Figures {
   /** What the store keeps of the net: net − owed. */
   storeSharePence: number;
 }
