@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import express from 'express';
 
 /** The baseline: bare Express answering each measured path with the same HTML, held in memory. */
-const pages: Record<string, string> = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8'));
+const pages = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as Record<string, string>;
 const app = express();
 app.get('/page/:name', (req, res) => {
   const html = pages[req.params.name];

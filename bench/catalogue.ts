@@ -76,7 +76,7 @@ export async function benchCatalogue(databaseUrl: string, log: (m: string) => vo
   const pagesFile = path.join(os.tmpdir(), `bench-pages-${process.pid}.json`);
   const rows = [];
   try {
-    const pages = Object.fromEntries(await Promise.all(Object.entries(targets).map(async ([name, p]) => [name, await (await fetch(`http://127.0.0.1:${STORE_PORT}${p}`)).text()])));
+    const pages = Object.fromEntries(await Promise.all(Object.entries(targets).map(async ([name, p]): Promise<[string, string]> => [name, await (await fetch(`http://127.0.0.1:${STORE_PORT}${p}`)).text()])));
     fs.writeFileSync(pagesFile, JSON.stringify(pages));
     const bare = await startChild('bench/bare-server.ts', [pagesFile, String(BARE_PORT)], process.env, `http://127.0.0.1:${BARE_PORT}/page/home`);
     try {

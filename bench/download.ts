@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startPayPalSandbox } from '../src/sandbox/paypal/index.js';
+import { startPayPalSandbox } from '../sandbox/paypal/index.js';
 import { expectStatus, VirtualShopper } from './lib/client.js';
 import { mp3OfSize } from './lib/mp3.js';
 import { startChild, type Child } from './lib/processes.js';

@@ -1,4 +1,4 @@
-import { startPayPalSandbox } from '../src/sandbox/paypal/index.js';
+import { startPayPalSandbox } from '../sandbox/paypal/index.js';
 import { expectStatus, percentiles, VirtualShopper } from './lib/client.js';
 import { startSmtpSink } from './lib/smtp-sink.js';
 import { startStore, withBenchDatabase } from './lib/store.js';

@@ -9,6 +9,7 @@ import { affiliateRoutes } from './affiliates/routes.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { sellerOf, type Config, type PayForItSettings, type PayPalSettings } from './config.js';
 import { ownedBasketLines } from './customers/owned-lines.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerTimeouts } from './customers/session.js';
 import { downloadRoutes } from './downloads/routes.js';
@@ -42,7 +43,7 @@ export interface AppDeps {
   testMode: boolean;
   /** Extra apps served beside the store (the stand-ins in the zero-configuration demo). */
   mounts?: { path: string; handler: express.Handler }[];
-  /** The test-mode messages page (src/sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
+  /** The test-mode messages page (sandbox/messages), when email or SMS go to local stand-ins; linked from the test-mode banner. */
   messagesPage?: { path: string; handler: express.Handler };
 }
 
@@ -54,8 +55,6 @@ interface Wiring {
   clock: () => Date;
   services: StoreServices;
 }
-
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 const EXPIRY_SWEEP_MS = 60_000;
 
@@ -101,7 +100,7 @@ export function createApp(deps: AppDeps) {
 
 function configureExpress(app: Express, config: Config): void {
   app.set('trust proxy', config.trustProxy);
-  app.set('views', path.join(ROOT, 'views'));
+  app.set('views', path.join(PACKAGE_ROOT, 'views'));
   app.set('view engine', 'ejs');
   // Compiled templates are cached in every mode: rendering is the hot path of every page.
   app.set('view cache', true);
@@ -113,7 +112,7 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   const { methods } = services;
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
   app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
-  app.use('/static', express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+  app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);

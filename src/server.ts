@@ -7,16 +7,16 @@ import { createMediaStore } from './catalogue/media-store.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
-import { createPayPalSandbox } from './sandbox/paypal/index.js';
+import { createPayPalSandbox } from '../sandbox/paypal/index.js';
 import { NOTIFICATION_PATH as PAYFORIT_NOTIFICATION_PATH } from './payments/payforit/method.js';
-import { createPayForItSandbox } from './sandbox/payforit/index.js';
+import { createPayForItSandbox } from '../sandbox/payforit/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 import { createLogger } from './web/logging.js';
 import { createEmailSender } from './notifications/email.js';
 import { createTwilioSmsSender } from './notifications/sms.js';
 import { createOutboxWorker } from './notifications/worker.js';
-import { MESSAGES_PAGE_PATH, messagesPageRoutes } from './sandbox/messages/routes.js';
-import { createTwilioSandbox, newStandInAccount } from './sandbox/twilio/index.js';
+import { MESSAGES_PAGE_PATH, messagesPageRoutes } from '../sandbox/messages/routes.js';
+import { createTwilioSandbox, newStandInAccount } from '../sandbox/twilio/index.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PAYPAL_SANDBOX_PATH = '/sandbox/paypal';
@@ -28,6 +28,9 @@ async function main() {
   loadDotEnv();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  if (config.env === 'production' && import.meta.url.endsWith('.ts')) {
+    logger.warn('Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)');
+  }
   const database = await openDatabase(config.database);
   const applied = await migrateToLatest(database.db);
   if (applied.length) logger.info({ migrations: applied }, 'Database migrated');

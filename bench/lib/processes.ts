@@ -35,15 +35,17 @@ export function startChild(script: string, args: string[], env: NodeJS.ProcessEn
       reject(new Error(`${script} exited with ${code} before it answered`));
     };
     child.once('exit', failed);
-    const poll: NodeJS.Timeout = setInterval(async () => {
-      try {
-        await fetch(readyUrl);
-        clearInterval(poll);
-        child.off('exit', failed);
-        resolve(handle);
-      } catch {
-        /* not listening yet */
-      }
+    const poll: NodeJS.Timeout = setInterval(() => {
+      fetch(readyUrl).then(
+        () => {
+          clearInterval(poll);
+          child.off('exit', failed);
+          resolve(handle);
+        },
+        () => {
+          /* not listening yet */
+        },
+      );
     }, 200);
   });
 }

@@ -14,6 +14,7 @@ const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 /** A path on this site for the link builder, or null: no scheme, no host, no `a` of its own. */
 export function sitePath(typed: string, origin: string): string | null {
   const text = typed.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
   if (text.length === 0 || text.length > 500 || !text.startsWith('/') || /^[/\\]{2}|\\/.test(text) || /[\s\x00-\x1f]/.test(text)) return null;
   let url: URL;
   try {

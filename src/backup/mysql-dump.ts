@@ -12,9 +12,9 @@ export interface DumpStats {
 
 export interface DumpCallbacks {
   /** A table (or view) is being dumped: `done` counts it, of `total` (known before the dump starts). */
-  onTable(done: number, name: string): void;
+  onTable: (done: number, name: string) => void;
   /** Uncompressed SQL bytes written so far. */
-  onBytes(total: number): void;
+  onBytes: (total: number) => void;
 }
 
 /** The last line of every dump this store writes; restore refuses a file without it. */

@@ -19,7 +19,7 @@ export async function backupSqlite(
   databaseFile: string,
   copyFile: string,
   archiveFile: string,
-  callbacks: { onPages(done: number, total: number): void; onBytes(total: number): void },
+  callbacks: { onPages: (done: number, total: number) => void; onBytes: (total: number) => void },
 ): Promise<SqliteCopyStats> {
   if (!fs.existsSync(databaseFile)) throw new Error(`there is no database at ${databaseFile}`);
   const source = new SqliteDatabase(databaseFile, { readonly: true, fileMustExist: true });

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { flash } from '../web/flash.js';
+import { flash, flashNow } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { emptyBasket, type AddResult, type BasketService, type BasketState, type PricedBasket } from './basket.js';
 
@@ -35,7 +35,7 @@ export function basketRoutes({ baskets, ownedLines }: BasketRouteDeps): Router {
     if (priced.dropped > 0 && req.session.basket) {
       // Something in the basket was withdrawn from sale; keep the basket true to what can be bought.
       req.session.basket = { releases: priced.lines.filter((l) => l.kind === 'release').map((l) => l.id), tracks: priced.lines.filter((l) => l.kind === 'track').map((l) => l.id) };
-      res.locals.flash = [...res.locals.flash, { kind: 'info', text: 'Something in your basket is no longer on sale and has been taken out.' }];
+      flashNow(res, 'info', 'Something in your basket is no longer on sale and has been taken out.');
     }
     res.render('basket/basket', { title: 'Your basket', robots: 'noindex', basket: priced, owned: await ownedLines(req, priced.lines) });
   });

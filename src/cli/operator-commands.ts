@@ -11,7 +11,7 @@ import { withDatabase } from './context.js';
 async function promptHidden(question: string): Promise<string> {
   let muted = false;
   const output = new Writable({
-    write(chunk, encoding, callback) {
+    write(chunk: string | Uint8Array, encoding: BufferEncoding, callback: () => void) {
       if (!muted) process.stdout.write(chunk, encoding);
       callback();
     },

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { SessionData } from 'express-session';
 import '../web/session-data.js';
+import { flashNow } from '../web/flash.js';
 
 const IDLE_MINUTES = 60;
 const ABSOLUTE_HOURS = 12;
@@ -42,7 +43,7 @@ export function customerTimeouts(clock: () => Date): RequestHandler {
       const expired = now - signedInAt > ABSOLUTE_HOURS * 3600_000 || now - lastSeenAt > IDLE_MINUTES * 60_000;
       if (expired) {
         delete (session as Partial<typeof session>).customerId;
-        res.locals.flash = [...(res.locals.flash ?? []), { kind: 'info', text: 'You were signed out after a while without activity. Please sign in again.' }];
+        flashNow(res, 'info', 'You were signed out after a while without activity. Please sign in again.');
       } else if (now - lastSeenAt > SEEN_EVERY_MS) {
         session.lastSeenAt = now;
       }

@@ -1,7 +1,7 @@
 /**
  * SMS through Twilio's Messages API (2010-04-01): POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json
  * with To, From and Body form-encoded, HTTP Basic auth with the account SID and auth token. In the
- * demo and the tests the base URL is the local stand-in (src/sandbox/twilio), which speaks the
+ * demo and the tests the base URL is the local stand-in (sandbox/twilio), which speaks the
  * same protocol.
  */
 import type { TwilioSettings } from '../config.js';

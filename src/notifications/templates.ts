@@ -1,8 +1,9 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import { formatPrice } from '../web/view-helpers.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-const MESSAGES_DIR = path.resolve(import.meta.dirname, '../../views/messages');
+const MESSAGES_DIR = path.join(PACKAGE_ROOT, 'views', 'messages');
 
 /** Renders a message's parts from views/messages/NAME.{html,txt,sms}.ejs (HTML escapes by default). */
 async function render(name: string, part: 'html' | 'txt' | 'sms', data: Record<string, unknown>): Promise<string> {

@@ -273,7 +273,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     } catch (error) {
       logger.error({ err: error }, 'outbox: claiming messages failed; trying again at the next poll');
     }
-    if (running) timer = setTimeout(() => (loop = tick()), pollMs);
+    if (running) {
+      timer = setTimeout(() => {
+        loop = tick();
+      }, pollMs);
+    }
   }
 
   return {

@@ -5,7 +5,6 @@ import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
 import { contactText, parseContact } from '../customers/contact.js';
 import { queueMessage } from '../notifications/outbox.js';
-import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { parseBody } from '../web/params.js';
 import { CONSENT_COOKIE, consentNeeded, cookieMaxAge, storeCookies } from './cookies.js';

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { HttpError } from '../web/errors.js';
 import { parseBody } from '../web/params.js';
 import type { CodeRefusal } from './codes.js';
 import type { CodeSignInCheck } from './sign-in.js';

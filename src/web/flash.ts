@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import './session-data.js';
 
 type FlashMessage = { kind: 'info' | 'error'; text: string };
@@ -6,6 +6,11 @@ type FlashMessage = { kind: 'info' | 'error'; text: string };
 /** One-time messages carried across a redirect (post, redirect, get). */
 export function flash(req: Request, kind: FlashMessage['kind'], text: string): void {
   req.session.flash = [...(req.session.flash ?? []), { kind, text }];
+}
+
+/** A message for the page being rendered now, after those carried over from the last request. */
+export function flashNow(res: Response, kind: FlashMessage['kind'], text: string): void {
+  res.locals.flash = [...((res.locals.flash as FlashMessage[] | undefined) ?? []), { kind, text }];
 }
 
 /**

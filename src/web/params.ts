@@ -10,12 +10,12 @@ export function parseQuery<S extends z.ZodTypeAny>(schema: S, query: unknown): z
     const names = [...new Set(result.error.issues.map((i) => i.path.join('.') || 'query'))].join(', ');
     throw new HttpError(400, `Please check the address: ${names} is not valid.`);
   }
-  return result.data;
+  return result.data as z.infer<S>;
 }
 
 /** Validates a submitted form; a tampered or incomplete form is answered with a 400. */
 export function parseBody<S extends z.ZodTypeAny>(schema: S, body: unknown): z.infer<S> {
   const result = schema.safeParse(body ?? {});
   if (!result.success) throw new HttpError(400, 'That form was incomplete or not valid. Please go back and try again.');
-  return result.data;
+  return result.data as z.infer<S>;
 }

@@ -24,15 +24,15 @@ export interface TestDatabase extends DatabaseHandle {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own for one test file. */
-export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
+/** A fresh database of its own for one test file, migrated unless `migrated: false` (for tests of migrating). */
+export async function createTestDatabase(kind: DatabaseKind, { migrated = true } = {}): Promise<TestDatabase> {
   const name = `store_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-db-'));
     const file = path.join(dir, `${name}.sqlite`);
     const target: DatabaseTarget = { kind: 'sqlite', file };
     const handle = await openDatabase(target);
-    await migrateToLatest(handle.db);
+    if (migrated) await migrateToLatest(handle.db);
     return { ...handle, target, url: file, drop: async () => (await handle.close(), fs.rmSync(dir, { recursive: true, force: true })) };
   }
   const server = inject('mysqlServerUrl');
@@ -40,7 +40,7 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
   const url = new URL(name, server).toString();
   const target: DatabaseTarget = { kind: 'mysql', url };
   const handle = await openDatabase(target);
-  await migrateToLatest(handle.db);
+  if (migrated) await migrateToLatest(handle.db);
   return {
     ...handle,
     target,

@@ -5,8 +5,8 @@ import { inject } from 'vitest';
 import { createImporter } from '../../src/catalogue/importer/importer.js';
 import { createMediaStore } from '../../src/catalogue/media-store.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
-import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { startPayPalSandbox } from '../../sandbox/paypal/index.js';
+import { newStandInAccount, startTwilioSandbox } from '../../sandbox/twilio/index.js';
 import { serverEnv, startServerProcess, type ServerProcess } from './server-process.js';
 import { freePort, startSmtpServer, type TestSmtpServer } from './smtp.js';
 
@@ -41,6 +41,8 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** The PayPal stand-in's waits between webhook deliveries (one retry each). */
   webhookRetryDelaysMs?: number[];
+  /** Run the compiled build (dist/src/server.js) instead of the source. */
+  compiled?: boolean;
 }
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
@@ -87,7 +89,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     sms,
     env,
     async start(index, extraEnv = {}) {
-      const server = await startServerProcess({ ...env, ...extraEnv }, ports[index]!);
+      const server = await startServerProcess({ ...env, ...extraEnv }, ports[index]!, { compiled: options.compiled });
       running.add(server);
       void server.exited.then(() => running.delete(server));
       return server;

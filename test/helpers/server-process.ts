@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
- * The store as a real operating-system process (node running src/server.ts through tsx), as an
- * operator runs it: for tests of several processes on one database, and of processes killed.
+ * The store as a real operating-system process (node running src/server.ts through tsx, or the
+ * compiled dist/src/server.js), as an operator runs it: for tests of several processes on one
+ * database, of processes killed, and of the production build.
  */
 export interface ServerProcess {
   readonly port: number;
@@ -24,9 +25,16 @@ export function serverEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_CATALOGUE: 'false', CATALOGUE_CACHE_SECONDS: '0', ...settings };
 }
 
-/** Starts `node --import tsx src/server.ts` on `port` and resolves once /healthz answers 200. */
-export async function startServerProcess(env: NodeJS.ProcessEnv, port: number, readyTimeoutMs = 45_000): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface ServerProcessOptions {
+  readyTimeoutMs?: number;
+  /** Runs dist/src/server.js (`npm run build` must have made it) instead of the source through tsx. */
+  compiled?: boolean;
+}
+
+/** Starts `node --import tsx src/server.ts` (or `node dist/src/server.js`) on `port` and resolves once /healthz answers 200. */
+export async function startServerProcess(env: NodeJS.ProcessEnv, port: number, { readyTimeoutMs = 45_000, compiled = false }: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const args = compiled ? ['dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -12,11 +12,11 @@ import { startTestStore, type TestStore } from '../helpers/store.js';
 function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(error);
+      if (error || !zip) return reject(error ?? new Error('no zip file'));
       const entries = new Map<string, Buffer>();
       zip.on('entry', (entry: yauzl.Entry) => {
         zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError);
+          if (streamError || !stream) return reject(streamError ?? new Error('no entry stream'));
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => {
@@ -246,6 +246,8 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
     now = new Date(now.getTime() + 60 * 60_000);
     const idle = await signInWithCode('owner@example.com');
     now = new Date(now.getTime() + 61 * 60_000);
+    // The first page after the idle hour says why the customer is signed out.
+    expect((await idle.get('/account')).text).toContain('You were signed out after a while without activity');
     expect((await idle.get('/account/music')).location).toBe('/account');
 
     now = new Date(now.getTime() + 60 * 60_000);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmailSender } from '../../src/notifications/email.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
 import { createOutboxWorker, type OutboxWorker } from '../../src/notifications/worker.js';
-import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { newStandInAccount, startTwilioSandbox } from '../../sandbox/twilio/index.js';
 import { createLogger } from '../../src/web/logging.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { payAtStandIn, waitFor } from '../helpers/payforit.js';

@@ -11,7 +11,7 @@ import { InvalidMessageError, queueMessage, type QueuedMessage } from '../../src
 import { SendError, type EmailSender, type SmsSender } from '../../src/notifications/senders.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/notifications/worker.js';
-import { newStandInAccount, startTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { newStandInAccount, startTwilioSandbox } from '../../sandbox/twilio/index.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import type { OutboxChildConfig } from '../helpers/outbox-child.js';
 import { freePort, startSmtpServer } from '../helpers/smtp.js';

@@ -9,8 +9,8 @@ import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailFolderSender, readMailFolder } from '../../src/notifications/email.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
-import { MESSAGES_PAGE_PATH, messagesPageRoutes } from '../../src/sandbox/messages/routes.js';
-import { createTwilioSandbox, newStandInAccount } from '../../src/sandbox/twilio/index.js';
+import { MESSAGES_PAGE_PATH, messagesPageRoutes } from '../../sandbox/messages/routes.js';
+import { createTwilioSandbox, newStandInAccount } from '../../sandbox/twilio/index.js';
 import { securityHeaders } from '../../src/web/security.js';
 import { viewHelpers } from '../../src/web/view-helpers.js';
 

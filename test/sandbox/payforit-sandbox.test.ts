@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'node-html-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signParams, verifyParams } from '../../src/payments/payforit/signature.js';
-import { RETRY_SCHEDULE_MS, startPayForItSandbox, type RunningPayForItSandbox } from '../../src/sandbox/payforit/index.js';
+import { RETRY_SCHEDULE_MS, startPayForItSandbox, type RunningPayForItSandbox } from '../../sandbox/payforit/index.js';
 
 /**
  * The PayForIt stand-in over real HTTP, against a small local "merchant" that answers

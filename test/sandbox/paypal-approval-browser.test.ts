@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startPayPalSandbox } from '../../src/sandbox/paypal/index.js';
+import { startPayPalSandbox } from '../../sandbox/paypal/index.js';
 import { browserJourney } from '../helpers/browser.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   startPayPalSandbox,
   type PayPalSandboxOptions,
   type SpecName,
-} from '../../src/sandbox/paypal/index.js';
+} from '../../sandbox/paypal/index.js';
 
 /**
  * The PayPal stand-in over real HTTP, as the store meets it: every answer is also checked against
@@ -839,7 +839,7 @@ describe('request log', () => {
 
 describe('mounted inside another app, as the demo serves it', () => {
   it('links to its mount path and runs a whole purchase there', async () => {
-    const { createPayPalSandbox } = await import('../../src/sandbox/paypal/index.js');
+    const { createPayPalSandbox } = await import('../../sandbox/paypal/index.js');
     const express = (await import('express')).default;
     const mounted = createPayPalSandbox({ ...ACCOUNT, publicUrl: 'http://shop.example/sandbox/paypal', clock: () => now });
     const host = express();

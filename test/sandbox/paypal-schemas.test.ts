@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromMinor, toMinor } from '../../src/sandbox/paypal/money.js';
-import { DEFAULT_SPECS_DIR, loadPayPalSchemas, SPEC_NAMES } from '../../src/sandbox/paypal/schemas.js';
-import { crc32 } from '../../src/sandbox/paypal/webhooks.js';
+import { fromMinor, toMinor } from '../../sandbox/paypal/money.js';
+import { DEFAULT_SPECS_DIR, loadPayPalSchemas, SPEC_NAMES } from '../../sandbox/paypal/schemas.js';
+import { crc32 } from '../../sandbox/paypal/webhooks.js';
 
 /**
  * The OpenAPI 3.0 -> JSON Schema conversion, proved on copies of PayPal's documents edited to use

@@ -4,7 +4,7 @@ import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SendError } from '../../src/notifications/senders.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
-import { createTwilioSandbox, loadTwilioSchemas, newStandInAccount, segments, startTwilioSandbox, type RunningTwilioSandbox } from '../../src/sandbox/twilio/index.js';
+import { createTwilioSandbox, loadTwilioSchemas, newStandInAccount, segments, startTwilioSandbox, type RunningTwilioSandbox } from '../../sandbox/twilio/index.js';
 
 const account = newStandInAccount();
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -174,7 +174,7 @@ describe('Twilio Messages stand-in', () => {
 describe('Twilio SMS sender', () => {
   let sandbox: RunningTwilioSandbox;
   let odd: http.Server;
-  let oddStatus = 429;
+  const oddStatus = 429;
   let oddUrl = '';
   beforeAll(async () => {
     sandbox = await startTwilioSandbox(account);

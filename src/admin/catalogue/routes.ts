@@ -63,7 +63,7 @@ export function catalogueAdminRoutes(deps: AdminDeps): Router {
   router.post('/admin/catalogue/releases/:id', async (req, res) => {
     const id = releaseId(req);
     const tracks = await repo.tracksOf(deps.db, id);
-    const changes = await admin.editRelease(operatorOf(req).id, id, readEdit(req.body ?? {}, tracks.map((t) => t.id)));
+    const changes = await admin.editRelease(operatorOf(req).id, id, readEdit((req.body ?? {}) as Record<string, unknown>, tracks.map((t) => t.id)));
     if (changes === null) throw new HttpError(404, 'There is no such release.');
     flash(req, 'info', changes.length ? `Saved: ${changes.length} change${changes.length === 1 ? '' : 's'}.` : 'Nothing changed.');
     res.redirect(303, `/admin/catalogue/releases/${id}`);

@@ -97,7 +97,7 @@ export function createPayPalClient({ baseUrl, clientId, clientSecret, timeoutMs 
         const error = ErrorBody.safeParse(await response.json().catch(() => ({})));
         throw new PayPalApiError(response.status, error.success ? error.data.details?.[0]?.issue : undefined, error.success ? error.data.debug_id : undefined);
       }
-      return schema.parse(await response.json());
+      return schema.parse(await response.json()) as z.infer<T>;
     }
   }
 

@@ -5,7 +5,7 @@
  * and signature over the same fields (an old timestamp would fall outside the merchant's window);
  * replay() sends an earlier transmission again byte for byte, as a replaying attacker would.
  */
-import { signParams, type SignedParams } from '../../payments/payforit/signature.js';
+import { signParams, type SignedParams } from '../../src/payments/payforit/signature.js';
 import { Deliveries } from '../retry.js';
 
 /** The documented schedule of resends after a notification was not answered OK. */

@@ -3,7 +3,7 @@
  * (section 5). Requests prove themselves by signature; answers are signed JSON.
  */
 import express, { type Response } from 'express';
-import { singleValued, signParams, verifyParams, type SignedParams } from '../../payments/payforit/signature.js';
+import { singleValued, signParams, verifyParams, type SignedParams } from '../../src/payments/payforit/signature.js';
 import type { FaultPoint, SandboxContext } from './context.js';
 import { resultFields } from './transactions.js';
 

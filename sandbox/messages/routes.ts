@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
-import { readMailFolder, type FolderMessage } from '../../notifications/email.js';
+import { readMailFolder, type FolderMessage } from '../../src/notifications/email.js';
 import type { TwilioSandboxControl } from '../twilio/index.js';
 
 export const MESSAGES_PAGE_PATH = '/sandbox/messages';

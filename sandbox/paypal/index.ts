@@ -6,7 +6,7 @@
  * services"), and answers keep those documents' shapes.
  */
 import express from 'express';
-import { listen, type ListeningServer } from '../http-server.js';
+import { errorStatus, listen, type ListeningServer } from '../http-server.js';
 import { approvalRoutes } from './approval-page.js';
 import { createContext, type PayPalSandboxOptions, type SandboxContext } from './context.js';
 import { createControl, type SandboxControl } from './control.js';
@@ -67,8 +67,8 @@ function assemble(ctx: SandboxContext): PayPalSandbox {
   app.use((_req, res) => void res.status(404).type('text').send('Not found'));
   app.use(((err, _req, res, _next) => {
     // A body too large or cut short is the client's doing; anything else is a fault here.
-    const status = (err as { status?: number }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) return void res.status(status).type('text').send(String(err.message));
+    const status = errorStatus(err);
+    if (status !== 500) return void res.status(status).type('text').send(String((err as Error).message));
     console.error('PayPal stand-in: unexpected error', err);
     res.status(500).type('text').send('The PayPal stand-in failed; see its log.');
   }) satisfies express.ErrorRequestHandler);

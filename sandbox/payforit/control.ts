@@ -2,7 +2,7 @@
  * The test-side handle on the stand-in: choose what happens on the payment page, hold, delay or
  * replay notifications, make endpoints fail, and read what was sent.
  */
-import type { ResultStatus } from '../../payments/payforit/messages.js';
+import type { ResultStatus } from '../../src/payments/payforit/messages.js';
 import type { FaultPoint, SandboxContext } from './context.js';
 import type { SentNotification } from './notifier.js';
 import { finish, signedReturnUrl } from './pages.js';

@@ -6,7 +6,7 @@
  * tests (on a port of its own, with a control handle).
  */
 import express from 'express';
-import { listen } from '../http-server.js';
+import { errorStatus, listen } from '../http-server.js';
 import { apiRoutes } from './api.js';
 import { createContext, type PayForItSandboxOptions, type SandboxContext } from './context.js';
 import { createControl, type PayForItSandboxControl } from './control.js';
@@ -59,7 +59,7 @@ function assemble(ctx: SandboxContext): express.Express {
   app.use((_req, res) => void res.status(404).type('text').send('Not found'));
   app.use(((err, _req, res, _next) => {
     // A body too large or unreadable is the sender's mistake; anything else is the stand-in's.
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const status = errorStatus(err);
     if (status === 500) console.error('PayForIt stand-in: unexpected error', err);
     res.status(status).type('text').send(status === 500 ? 'The PayForIt stand-in failed; see its log.' : 'Bad request');
   }) satisfies express.ErrorRequestHandler);

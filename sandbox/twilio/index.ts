@@ -10,7 +10,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
-import { listen } from '../http-server.js';
+import { errorStatus, listen } from '../http-server.js';
 import type { ErrorObject } from 'ajv';
 import { ADDRESSABLE, loadTwilioSchemas, MESSAGE_ROUTE, MESSAGES_ROUTE, type TwilioSchemas } from './schemas.js';
 
@@ -235,7 +235,7 @@ function assemble(ctx: Context): express.Express {
 
   app.use((req, res) => notFound(req, res));
   app.use(((err, _req, res, _next) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    const status = errorStatus(err);
     if (status === 500) console.error('Twilio stand-in: unexpected error', err);
     twilioError(res, status, status === 413 ? 21617 : status === 500 ? 20500 : 20001, status === 500 ? 'Internal Server Error' : 'The request could not be read');
   }) satisfies express.ErrorRequestHandler);

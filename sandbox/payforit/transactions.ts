@@ -4,9 +4,9 @@
  * failed; its result is what notifications and status answers carry.
  */
 import crypto from 'node:crypto';
-import type { PaymentRequest, ResultStatus } from '../../payments/payforit/messages.js';
-import { normaliseMsisdn } from '../../customers/msisdn.js';
-import type { SignedParams } from '../../payments/payforit/signature.js';
+import type { PaymentRequest, ResultStatus } from '../../src/payments/payforit/messages.js';
+import { normaliseMsisdn } from '../../src/customers/msisdn.js';
+import type { SignedParams } from '../../src/payments/payforit/signature.js';
 
 export type Network = 'EE' | 'O2' | 'Vodafone' | 'Three' | 'other';
 const NETWORKS: Network[] = ['EE', 'O2', 'Vodafone', 'Three'];

@@ -14,11 +14,12 @@ import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import { convertOpenApiSchema } from '../paypal/schemas.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 const addFormats = formatsPlugin as unknown as typeof formatsPlugin.default;
 
 /** Twilio's document, copied into the repository (specs/twilio) so a clean checkout has it. */
-export const DEFAULT_TWILIO_SPEC = path.resolve(import.meta.dirname, '../../../specs/twilio/twilio_api_v2010.json');
+export const DEFAULT_TWILIO_SPEC = path.join(PACKAGE_ROOT, 'specs', 'twilio', 'twilio_api_v2010.json');
 
 export const MESSAGES_ROUTE = '/2010-04-01/Accounts/{AccountSid}/Messages.json';
 export const MESSAGE_ROUTE = '/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json';

@@ -6,9 +6,9 @@
  * with JavaScript off, and everything from the request is escaped.
  */
 import express, { type Request, type Response } from 'express';
-import { isUkMobile, normaliseMsisdn, formatUkMobile } from '../../customers/msisdn.js';
-import { parsePaymentRequest, type ResultStatus } from '../../payments/payforit/messages.js';
-import { computeSignature, singleValued, unixSeconds, verifyParams } from '../../payments/payforit/signature.js';
+import { isUkMobile, normaliseMsisdn, formatUkMobile } from '../../src/customers/msisdn.js';
+import { parsePaymentRequest, type ResultStatus } from '../../src/payments/payforit/messages.js';
+import { computeSignature, singleValued, unixSeconds, verifyParams } from '../../src/payments/payforit/signature.js';
 import type { SandboxContext } from './context.js';
 import { formatPence, PIN_TRIES, resultFields, TEST_NUMBERS, type Transaction } from './transactions.js';
 

@@ -30,3 +30,12 @@ function urlHost({ address, port }: AddressInfo): string {
   if (address === '0.0.0.0' || address === '::') return `127.0.0.1:${port}`;
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
+
+/**
+ * The status a stand-in answers an error with: the 4xx body-parser and friends attach (a body too
+ * large or unreadable is the client's doing), else 500 (a fault in the stand-in).
+ */
+export function errorStatus(err: unknown): number {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+}

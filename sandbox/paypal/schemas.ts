@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import type { ErrorDetail } from './errors.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is typed as the module, not the function.
 const addFormats = formatsPlugin as unknown as typeof formatsPlugin.default;
@@ -19,7 +20,7 @@ export const SPEC_NAMES = ['checkout_orders_v2', 'payments_payment_v2', 'notific
 export type SpecName = (typeof SPEC_NAMES)[number];
 
 /** PayPal's documents, copied into the repository (specs/paypal) so a clean checkout has them. */
-export const DEFAULT_SPECS_DIR = path.resolve(import.meta.dirname, '../../../specs/paypal');
+export const DEFAULT_SPECS_DIR = path.join(PACKAGE_ROOT, 'specs', 'paypal');
 
 type Json = Record<string, unknown>;
 type Location = NonNullable<ErrorDetail['location']>;
@@ -231,7 +232,7 @@ function rewriteRef(ref: string, documentId: string): string {
 function allowNull(schema: Json): Json {
   if (typeof schema.type === 'string') {
     const withNull: Json = { ...schema, type: [schema.type, 'null'] };
-    if (Array.isArray(schema.enum)) withNull.enum = [...schema.enum, null];
+    if (Array.isArray(schema.enum)) withNull.enum = [...(schema.enum as unknown[]), null];
     return withNull;
   }
   return { anyOf: [schema, { type: 'null' }] };
@@ -375,7 +376,8 @@ export function toDetails(errors: ErrorObject[], location: Location): ErrorDetai
 
 function toDetail(error: ErrorObject, location: Location): ErrorDetail {
   const { issue, description } = ISSUE_BY_KEYWORD[error.keyword] ?? ISSUES.value;
-  const child = error.params.missingProperty ?? error.params.additionalProperty;
+  const params = error.params as { missingProperty?: string; additionalProperty?: string };
+  const child = params.missingProperty ?? params.additionalProperty;
   const field = child === undefined ? error.instancePath || '/' : `${error.instancePath}/${child}`;
   const detail: ErrorDetail = { field, location, issue, description: `${description.replace(/\.$/, '')}: ${error.message}.` };
   if (child === undefined && error.data !== undefined) detail.value = describeValue(error.data);
