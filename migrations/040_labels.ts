@@ -64,7 +64,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   if (hasReleases) {
     await db.insertInto('labels').values({ name: 'Own label', own_label: 1, royalty_basis_points: 7000, created_at: now, updated_at: now }).execute();
     const own = await db.selectFrom('labels').select('id').where('own_label', '=', 1).executeTakeFirstOrThrow();
-    await db.updateTable('releases').set({ label_id: own.id }).where('label_id', 'is', null).execute();
+    await db.updateTable('releases').set({ label_id: Number(own.id) }).where('label_id', 'is', null).execute();
   }
 }
 

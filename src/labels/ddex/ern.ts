@@ -97,11 +97,11 @@ const asArray = (v: unknown): Node[] => (Array.isArray(v) ? v : v === undefined 
 const first = (v: unknown): Node | undefined => asArray(v)[0];
 /** An element's text, whether it came as a string or as an object with attributes. */
 function text(v: unknown): string | null {
-  const node = Array.isArray(v) ? v[0] : v;
+  const node: unknown = Array.isArray(v) ? v[0] : v;
   if (node === undefined || node === null) return null;
   if (typeof node === 'string' || typeof node === 'number') return String(node).trim() || null;
   const inner = (node as Node)['#text'];
-  return inner === undefined ? null : String(inner).trim() || null;
+  return typeof inner === 'string' || typeof inner === 'number' ? String(inner).trim() || null : null;
 }
 const texts = (v: unknown) => asArray(v).map((n) => text(n)).filter((t): t is string => t !== null);
 const attr = (v: unknown, name: string) => {

@@ -270,7 +270,7 @@ export function createIngester(deps: IngestDeps) {
         const checked = await checkNewRelease(message, path.dirname(file), settings);
         // Media first (content-addressed, so a refused or repeated message leaves only reusable files), then one transaction.
         const stored = await Promise.all(checked.map((c) => Promise.all(c.tracks.map(async (t) => ({ media: await media.saveTrack(t.audio.audioSha256, t.audio.bytes), preview: await media.savePreview(t.audio.audioSha256, t.audio.preview) })))));
-        const covers = await Promise.all(checked.map((c) => (c.cover ? media.saveCover(c.cover.data, c.cover.extension) : null)));
+        const covers = await Promise.all(checked.map((c) => (c.cover ? media.saveCover(c.cover.data, c.cover.extension) : Promise.resolve(null))));
         outcome.releases = await db.transaction().execute(async (tx) => {
           const results: ReleaseOutcome[] = [];
           for (const [i, c] of checked.entries()) results.push(await applyRelease(tx, c, stored[i]!, covers[i]!, at));
