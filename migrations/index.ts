@@ -10,6 +10,9 @@ import * as analytics from './009_analytics.js';
 import * as admin from './010_admin.js';
 import * as rateLimits from './012_rate_limits.js';
 import * as oneCodeTable from './013_one_code_table.js';
+import * as outboxHandedAt from './017_outbox_handed_at.js';
+import * as orderPlacedBy from './020_order_placed_by.js';
+import * as releaseDatePrecision from './021_release_date_precision.js';
 import * as labels from './040_labels.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
@@ -25,5 +28,8 @@ export const migrations: Record<string, Migration> = {
   '010_admin': admin,
   '012_rate_limits': rateLimits,
   '013_one_code_table': oneCodeTable,
+  '017_outbox_handed_at': outboxHandedAt,
+  '020_order_placed_by': orderPlacedBy,
+  '021_release_date_precision': releaseDatePrecision,
   '040_labels': labels,
 };

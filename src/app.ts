@@ -4,7 +4,7 @@ import session from 'express-session';
 import type { Logger } from 'pino';
 import { basketCount } from './basket/basket.js';
 import { basketRoutes } from './basket/routes.js';
-import { referralLanding } from './affiliates/referral.js';
+import { referralLanding, rememberReferral } from './affiliates/referral.js';
 import { affiliateRoutes } from './affiliates/routes.js';
 import { catalogueRoutes } from './catalogue/routes.js';
 import { sellerOf, type Config, type PayForItSettings, type PayPalSettings } from './config.js';
@@ -143,7 +143,8 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
   app.use(saveSessionBeforeRedirect);
   app.use(express.urlencoded({ extended: false, limit: '20kb' }));
   app.use(express.json({ limit: '100kb' }));
-  const csrf = csrfProtection(config.sessionSecret, clock);
+  // Answering the cookie banner sets the choice cookie and nothing else: no session starts there.
+  const csrf = csrfProtection(config.sessionSecret, clock, { startsNoSession: ['/consent'] });
   app.use(csrf.exposeToken);
   // An operator's file upload (multipart) is parsed here so that the check below finds its CSRF token.
   app.use(adminUploadParsing({ db: database.db, clock }));
@@ -166,12 +167,12 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
   app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, mediaDir: config.mediaDir, publicUrl: config.publicUrl, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, seller: sellerOf(config) }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess, seller: sellerOf(config) }));
   for (const method of methods) app.use(method.routes());
-  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits }));
+  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
-  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock }));
-  app.use(privacyRoutes({ db, config, clock, rateLimits }));
+  app.use(downloadRoutes({ db, mediaDir: config.mediaDir, clock, access: services.downloadAccess }));
+  app.use(privacyRoutes({ db, config, clock, rateLimits, rememberReferral: rememberReferral({ db, settings: config.affiliates }) }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
   app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged }));
 }

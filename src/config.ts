@@ -17,6 +17,8 @@ const MAIL_FROM_PATTERN = /^(?:[^<>@\r\n]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>
 /** E.164, or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter). */
 const SMS_FROM_PATTERN = /^(?:\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11})$/;
 const DEFAULT_MAIL_FROM = 'Northern Lights Music <orders@localhost>';
+/** Outside production the policy and contact page name this placeholder; production refuses it. */
+const EXAMPLE_CONTACT_EMAIL = 'privacy@example.com';
 
 /** `NAME=` in a .env file (as copied from .env.example) means "not set". */
 const unsetWhenEmpty = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
@@ -37,14 +39,15 @@ const EnvSchema = z.object({
   RELEASE_PRICE_PENCE: pence.default(699),
   CATALOGUE_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  CONTACT_EMAIL: z.string().email().default('privacy@example.com'),
+  CONTACT_EMAIL: z.string().email().default(EXAMPLE_CONTACT_EMAIL),
   COMPANY_NAME: unsetWhenEmpty(z.string().min(1).max(120).optional()),
-  INFO_OFFICER_NAME: unsetWhenEmpty(z.string().min(1).max(120).default('The information officer')),
+  INFO_OFFICER_NAME: unsetWhenEmpty(z.string().min(1).max(120).optional()),
   INFO_OFFICER_EMAIL: unsetWhenEmpty(z.string().email().optional()),
   DATA_HOSTING: unsetWhenEmpty(z.string().min(1).max(300).default('on servers in the United Kingdom')),
   GA_MEASUREMENT_ID: unsetWhenEmpty(z.string().regex(/^G-[A-Z0-9]{4,20}$/, 'must be a Google Analytics 4 measurement ID such as G-ABC123XYZ').optional()),
   CONTACT_LIMIT_PER_CLIENT: unsetWhenEmpty(z.coerce.number().int().min(1).max(100_000).default(5)),
   SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(10),
+  PAID_SESSION_DOWNLOAD_HOURS: unsetWhenEmpty(z.coerce.number().int().min(0).max(7 * 24).default(24)),
   ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
   PAYPAL_API_BASE: z.string().url().optional(),
   PAYPAL_CLIENT_ID: z.string().min(1).optional(),
@@ -136,6 +139,8 @@ export interface Config {
   /** Contact-form messages one client may send per hour. */
   contactLimitPerClient: number;
   pendingOrderMinutes: number;
+  /** How long after payment the browser that paid may download that order's music without signing in (0: only after signing in). */
+  paidSessionDownloadHours: number;
   /** Sign-in code requests one client may make per 15 minutes (code checks: three times this). */
   signInLimitPerClient: number;
   /** How long to wait for PayPal before treating a call as lost. */
@@ -175,9 +180,10 @@ export interface LabelSettings {
 }
 
 export interface PrivacySettings {
-  /** The legal entity behind the store (COMPANY_NAME; the store name when unset). */
-  companyName: string;
-  infoOfficerName: string;
+  /** The legal entity behind the store (COMPANY_NAME; null when unset, outside production only: the policy then names the store alone). */
+  companyName: string | null;
+  /** INFO_OFFICER_NAME; null when unset (outside production only): the policy then says "our information officer". */
+  infoOfficerName: string | null;
   /** INFO_OFFICER_EMAIL, else CONTACT_EMAIL. */
   infoOfficerEmail: string;
   /** Where the data is hosted, as the policy says it: "on servers in the United Kingdom". */
@@ -249,6 +255,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (payment providers send shoppers back to it)');
     if (paypalMissing.length === 3) problems.push('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)');
     if (payforitMissing.length === 3) problems.push('PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production (the mobile-billing stand-in is for testing)');
+    // The privacy policy names who runs the store and who answers for its data: never a placeholder.
+    if (!e.COMPANY_NAME) problems.push('COMPANY_NAME: required in production (the privacy policy says who runs the store)');
+    if (!e.INFO_OFFICER_NAME) problems.push('INFO_OFFICER_NAME: required in production (the privacy policy names the information officer)');
+    if (e.CONTACT_EMAIL === EXAMPLE_CONTACT_EMAIL && !e.INFO_OFFICER_EMAIL) problems.push(`CONTACT_EMAIL or INFO_OFFICER_EMAIL: required in production (the privacy policy's address; ${EXAMPLE_CONTACT_EMAIL} is a placeholder)`);
   }
   if (problems.length) throw new ConfigError(problems);
   const paypal =
@@ -286,10 +296,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogueCacheSeconds: e.CATALOGUE_CACHE_SECONDS,
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
-    privacy: { companyName: e.COMPANY_NAME ?? e.STORE_NAME, infoOfficerName: e.INFO_OFFICER_NAME, infoOfficerEmail: e.INFO_OFFICER_EMAIL ?? e.CONTACT_EMAIL, dataHosting: e.DATA_HOSTING },
+    privacy: { companyName: e.COMPANY_NAME ?? null, infoOfficerName: e.INFO_OFFICER_NAME ?? null, infoOfficerEmail: e.INFO_OFFICER_EMAIL ?? e.CONTACT_EMAIL, dataHosting: e.DATA_HOSTING },
     gaMeasurementId: e.GA_MEASUREMENT_ID ?? null,
     contactLimitPerClient: e.CONTACT_LIMIT_PER_CLIENT,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
+    paidSessionDownloadHours: e.PAID_SESSION_DOWNLOAD_HOURS,
     signInLimitPerClient: e.SIGN_IN_LIMIT_PER_CLIENT,
     paypalTimeoutMs: e.PAYPAL_TIMEOUT_MS,
     paypal,
@@ -313,7 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The company and VAT number receipts name (COMPANY_NAME or STORE_NAME; VAT_NUMBER). */
 export function sellerOf(config: Config): { companyName: string; vatNumber: string | null } {
-  return { companyName: config.privacy.companyName, vatNumber: config.labels.vatNumber };
+  return { companyName: config.privacy.companyName ?? config.storeName, vatNumber: config.labels.vatNumber };
 }
 
 /** Reads `.env` into the environment when there is one; variables already set win. */

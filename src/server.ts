@@ -11,7 +11,7 @@ import { createPayPalSandbox } from '../sandbox/paypal/index.js';
 import { NOTIFICATION_PATH as PAYFORIT_NOTIFICATION_PATH } from './payments/payforit/method.js';
 import { createPayForItSandbox } from '../sandbox/payforit/index.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
-import { createLogger } from './web/logging.js';
+import { createServerLogger } from './web/logging.js';
 import { createEmailSender } from './notifications/email.js';
 import { createTwilioSmsSender } from './notifications/sms.js';
 import { createOutboxWorker } from './notifications/worker.js';
@@ -19,6 +19,14 @@ import { MESSAGES_PAGE_PATH, messagesPageRoutes } from '../sandbox/messages/rout
 import { createTwilioSandbox, newStandInAccount } from '../sandbox/twilio/index.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long an idle kept-alive connection stays open. Node's 5 s default closes connections a
+ * reverse proxy is about to reuse (nginx and most load balancers keep theirs for 60 s), and a
+ * process whose event loop stood still (SQLite waiting out its 5 s busy timeout while another
+ * process holds the write lock) fired that timer first thing afterwards, resetting a request that
+ * had arrived meanwhile. Headers must be given longer than that.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const PAYPAL_SANDBOX_PATH = '/sandbox/paypal';
 const PAYFORIT_SANDBOX_PATH = '/sandbox/payforit';
 const SMS_SANDBOX_PATH = '/sandbox/sms';
@@ -27,7 +35,7 @@ const SMS_SANDBOX_PATH = '/sandbox/sms';
 async function main() {
   loadDotEnv();
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createServerLogger(config.logLevel, config.env);
   if (config.env === 'production' && import.meta.url.endsWith('.ts')) {
     logger.warn('Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)');
   }
@@ -53,6 +61,8 @@ async function main() {
   });
   const outbox = createOutboxWorker({ db: database.db, senders: messaging.senders, logger, pollMs: config.outboxPollMs });
   const server = app.listen(config.port, config.host, () => {
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
     const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
     logger.info(`${config.storeName} is open at http://${shown}:${config.port} (${database.dialect})`);
     // After listening: in the demo the SMS stand-in the worker calls is served by this server.
@@ -61,7 +71,8 @@ async function main() {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'Shutting down: finishing requests in flight');
-    // The worker first: it finishes the sends in flight (recording each) before the server and database go.
+    // The worker first: it finishes the sends in flight (recording each) before the server and database go;
+    // results the database does not take (it is away) are retried for a while (docs/messages.md).
     void (async () => {
       await outbox.stop();
       await closeGracefully(server);

@@ -9,9 +9,11 @@ import { visitorPageCache } from './catalogue/visitor-page-cache.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
 import { sellerOf } from './config.js';
+import { tellCustomer } from './customers/order-messages.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { createSignIn } from './customers/sign-in.js';
 import type { DatabaseHandle } from './db/database.js';
+import { createDownloadAccess } from './downloads/access.js';
 import { DatabaseSessionStore } from './db/session-store.js';
 import { createOrdersService } from './orders/service.js';
 import { createPayForItClient } from './payments/payforit/client.js';
@@ -47,13 +49,16 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const signIn = createSignIn({ db, secret: config.sessionSecret, clock, sendCode: sendSignInCode(config.storeName) });
   const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
   const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
+  // Read when a message is written, by which time the methods below exist.
+  const orderMessages = { storeName: config.storeName, publicUrl, methodName: (id: string) => methods.find((m) => m.id === id)?.words.name ?? id };
   const orders = createOrdersService({
     db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
     vatBasisPoints: config.labels.vatBasisPoints,
     onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock, seller: sellerOf(config) }), affiliates.creditOrder],
-    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund],
+    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund, tellCustomer('order-refunded', orderMessages)],
+    onCancelled: [tellCustomer('order-cancelled', orderMessages)],
   });
   const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
   const payforitClient = createPayForItClient({ ...payforit, clock });
@@ -67,6 +72,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
       const method = methods.find((m) => m.id === payment.method);
       await method?.check(payment.provider_ref).catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
     });
+  const downloadAccess = createDownloadAccess({ db, clock, settings: { paidSessionHours: config.paidSessionDownloadHours } });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
   const sessionStore = new DatabaseSessionStore(db, clock);
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
@@ -84,6 +90,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     orders,
     methods,
     expirePendingOrders,
+    downloadAccess,
     usageStats,
     sessionStore,
     rateLimits,

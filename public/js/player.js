@@ -1,5 +1,7 @@
 // Progressive enhancement: without this script a preview link simply opens the MP3 in the browser.
-// With it, previews play in one small player at the bottom of the page and the shopper stays put.
+// With it, each link becomes a real toggle button (Tab to it, Space or Enter plays and pauses,
+// aria-pressed says whether it is playing) and previews play in one small player at the bottom
+// of the page while the shopper stays put.
 (function () {
   'use strict';
   var player = document.getElementById('player');
@@ -8,22 +10,35 @@
   if (!player || !audio || !title) return;
   var current = null;
 
-  function mark(link, playing) {
-    if (!link) return;
-    link.classList.toggle('is-playing', playing);
-    link.setAttribute('aria-pressed', playing ? 'true' : 'false');
+  function toButton(link) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = link.className;
+    button.setAttribute('data-preview', '');
+    button.setAttribute('data-src', link.getAttribute('href'));
+    button.setAttribute('data-title', link.getAttribute('data-title') || '');
+    button.setAttribute('aria-pressed', 'false');
+    if (link.title) button.title = link.title;
+    while (link.firstChild) button.appendChild(link.firstChild);
+    link.replaceWith(button);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('a[data-preview]'), toButton);
+
+  function mark(button, playing) {
+    if (!button) return;
+    button.classList.toggle('is-playing', playing);
+    button.setAttribute('aria-pressed', playing ? 'true' : 'false');
   }
 
   document.addEventListener('click', function (event) {
-    var link = event.target.closest && event.target.closest('a[data-preview]');
-    if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
-    event.preventDefault();
-    if (current === link && !audio.paused) { audio.pause(); return; }
-    if (current !== link) {
+    var button = event.target.closest && event.target.closest('button[data-preview]');
+    if (!button) return;
+    if (current === button && !audio.paused) { audio.pause(); return; }
+    if (current !== button) {
       mark(current, false);
-      current = link;
-      audio.src = link.getAttribute('href');
-      title.textContent = link.getAttribute('data-title') || '';
+      current = button;
+      audio.src = button.getAttribute('data-src');
+      title.textContent = button.getAttribute('data-title') || '';
     }
     player.hidden = false;
     audio.play().catch(function () { mark(current, false); });

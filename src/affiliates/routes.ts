@@ -6,7 +6,8 @@ import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
-import { findActiveAffiliate, monthlyFigures, type MonthFigures } from './repository.js';
+import { allTime, monthLabel, monthsChart } from './dashboard.js';
+import { findActiveAffiliate, monthlyFigures } from './repository.js';
 import { AFFILIATE_SESSION_HOURS, signInAffiliate, type AffiliateSignIn } from './sign-in.js';
 
 const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
@@ -32,30 +33,6 @@ export function referralLink(origin: string, path: string, affiliateId: number):
   url.searchParams.delete('a');
   url.searchParams.append('a', String(affiliateId));
   return url.toString();
-}
-
-/** A bar chart of visits and orders per month, drawn on the server: no script. */
-export function monthsChart(months: MonthFigures[]): string {
-  const shown = [...months].reverse().slice(-12);
-  const width = 640;
-  const height = 200;
-  const base = height - 30;
-  const max = Math.max(1, ...shown.map((m) => Math.max(m.visits, m.orders)));
-  const slot = shown.length > 0 ? (width - 20) / shown.length : width;
-  const bar = Math.max(4, Math.min(24, slot / 3));
-  const bars = shown
-    .map((m, i) => {
-      const x = 10 + i * slot + slot / 2;
-      const visitsHeight = Math.round((m.visits / max) * (base - 20));
-      const ordersHeight = Math.round((m.orders / max) * (base - 20));
-      return [
-        `<rect class="chart__visits" x="${(x - bar).toFixed(1)}" y="${base - visitsHeight}" width="${bar.toFixed(1)}" height="${visitsHeight}" fill="#7a9cc6"><title>${m.month}: ${m.visits} visits</title></rect>`,
-        `<rect class="chart__orders" x="${x.toFixed(1)}" y="${base - ordersHeight}" width="${bar.toFixed(1)}" height="${ordersHeight}" fill="#d9822b"><title>${m.month}: ${m.orders} orders</title></rect>`,
-        `<text x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle" font-size="11">${m.month}</text>`,
-      ].join('');
-    })
-    .join('');
-  return `<svg class="affiliate-chart" role="img" aria-label="Visits and orders by month" viewBox="0 0 ${width} ${height}" width="100%" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="${base}" x2="${width - 10}" y2="${base}" stroke="#999"/>${bars}</svg>`;
 }
 
 /** The signed-in affiliate, from the session only; signed out after AFFILIATE_SESSION_HOURS. */
@@ -130,7 +107,11 @@ export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, 
       referralLink: referralLink(base, '/', affiliate.id),
       builder: typed === undefined ? null : built ? { path: typed, link: referralLink(base, built, affiliate.id) } : { path: typed, error: 'Please enter a path on this site, starting with /, such as /release/some-album.' },
       months,
-      chart: monthsChart(months),
+      totals: allTime(months),
+      monthLabel,
+      chart: monthsChart(months, clock()),
+      // The header names who is signed in here, and signs them out.
+      signedInAs: { label: `${affiliate.name} (affiliate ${affiliate.id})`, signOut: '/affiliate/sign-out' },
     });
   });
 

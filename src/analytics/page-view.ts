@@ -23,6 +23,7 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const PRIVATE_SEGMENTS: [RegExp, string][] = [
   [/^\/orders\/[^/]+/, '/orders/:reference'],
   [/^\/account\/link\/[^/]+/, '/account/link/:token'],
+  [/^\/l\/[^/]+/, '/l/:token'],
   [/^\/unsubscribe\/[^/]+/, '/unsubscribe/:token'],
 ];
 

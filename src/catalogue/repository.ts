@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Database, ReleaseKind, SearchKind } from '../db/schema.js';
+import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../db/schema.js';
 import { prefixUpperBound } from './words.js';
 
 /** SQL for reading the catalogue. Prices are raw here (null = default); the service applies defaults. */
@@ -11,6 +11,7 @@ export interface ReleaseRow {
   slug: string;
   kind: ReleaseKind;
   release_date: string | null;
+  release_date_precision: DatePrecision;
   price_pence: number | null;
   cover_file: string | null;
   updated_at: string;
@@ -77,6 +78,7 @@ function selectReleases(db: Db) {
       'releases.slug',
       'releases.kind',
       'releases.release_date',
+      'releases.release_date_precision',
       'releases.price_pence',
       'releases.cover_file',
       'releases.updated_at',

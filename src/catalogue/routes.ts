@@ -13,8 +13,10 @@ const SEARCH_OVERVIEW_SIZE = 6;
 const ONE_YEAR_S = 365 * 24 * 3600;
 
 const slugParam = z.string().regex(/^[a-z0-9-]{1,220}$/);
+/** The longest search answered; a longer one is told so in words (a shopper pasted something, most likely). */
+export const MAX_SEARCH_LENGTH = 200;
 const searchQuery = z.object({
-  q: z.string().max(200).default(''),
+  q: z.string().max(MAX_SEARCH_LENGTH).default(''),
   type: z.enum(SEARCH_KINDS).optional(),
   page: pageNumber,
 });
@@ -78,6 +80,7 @@ export function catalogueRoutes({ catalogue, repo, mediaDir, publicUrl, visitorP
   });
 
   router.get('/search', visitorPages, async (req, res) => {
+    if (typeof req.query.q === 'string' && req.query.q.length > MAX_SEARCH_LENGTH) throw new HttpError(400, `Your search is too long: use at most ${MAX_SEARCH_LENGTH} characters.`);
     const { q, type, page } = parseQuery(searchQuery, req.query);
     const kinds = type ? [type] : SEARCH_KINDS;
     const pageSize = type ? SEARCH_PAGE_SIZE : SEARCH_OVERVIEW_SIZE;

@@ -1,3 +1,4 @@
+import type { DatePrecision } from '../db/schema.js';
 import { toDbTime } from '../db/dialect.js';
 import { availabilityOn, todayUtc, type Availability } from '../labels/availability.js';
 import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
@@ -16,6 +17,8 @@ export interface ReleaseCard {
   kind: string;
   year: string | null;
   releaseDate: string | null;
+  /** How much of releaseDate is known: a year-only date is shown as its year. */
+  releaseDatePrecision: DatePrecision;
   artistName: string;
   artistUrl: string;
   genreName: string | null;
@@ -56,6 +59,16 @@ export interface Page<T> {
 }
 
 const CHART_DAYS = 7;
+const CHART_SIZE = 10;
+/** The home page's shelf of new releases fills whole rows: it has 6 columns on a laptop or wider (3 or 2 on smaller screens). */
+const SHELF_COLUMNS = 6;
+const SHELF_MAX = 12;
+
+/** How many of `available` releases the shelf shows: whole rows of SHELF_COLUMNS, up to SHELF_MAX; all of them when there are fewer than a row. */
+export function shelfSize(available: number): number {
+  if (available < SHELF_COLUMNS) return available;
+  return Math.min(SHELF_MAX, available - (available % SHELF_COLUMNS));
+}
 export const SEARCH_KINDS = ['artist', 'release', 'track'] as const;
 export type SearchKindName = (typeof SEARCH_KINDS)[number];
 
@@ -82,6 +95,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     kind: row.kind,
     year: row.release_date ? row.release_date.slice(0, 4) : null,
     releaseDate: row.release_date,
+    releaseDatePrecision: row.release_date_precision,
     artistName: row.artist_name,
     artistUrl: artistUrl(row.artist_slug),
     genreName: row.genre_name,
@@ -155,11 +169,16 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
 
   async function home() {
     const since = toDbTime(new Date(clock().getTime() - CHART_DAYS * 24 * 3600 * 1000));
-    const [newest, sellers, genres] = await Promise.all([repo.newestReleases(12), repo.bestSellingReleases(since, 10), repo.genresWithCounts()]);
+    const [newest, sellers, genres] = await Promise.all([repo.newestReleases(SHELF_MAX + CHART_SIZE * 2), repo.bestSellingReleases(since, CHART_SIZE), repo.genresWithCounts()]);
     const chartIsSales = sellers.length > 0;
+    // The two sections never show the same release: the shelf leaves out what the chart ranks, and
+    // without sales the list carries on where the shelf stops.
+    const charted = new Set(sellers.map((r) => r.id));
+    const fresh = newest.filter((r) => !charted.has(r.id));
+    const shelf = fresh.slice(0, shelfSize(fresh.length));
     return {
-      newReleases: newest.map(toCard),
-      chart: (chartIsSales ? sellers : newest.slice(0, 10)).map(toCard),
+      newReleases: shelf.map(toCard),
+      chart: (chartIsSales ? sellers : fresh.slice(shelf.length, shelf.length + CHART_SIZE)).map(toCard),
       chartIsSales,
       genres: genres.map((g) => ({ name: g.name, url: genreUrl(g.slug), releaseCount: Number(g.release_count) })),
     };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normaliseMsisdn } from './msisdn.js';
+import { formatMsisdn, normaliseMsisdn } from './msisdn.js';
 import type { Contact } from './repository.js';
 
 const email = z.string().trim().toLowerCase().email().max(254);
@@ -14,8 +14,9 @@ export function parseContact(input: string): Contact | null {
   return msisdn ? { msisdn } : null;
 }
 
+/** A contact detail as a person writes it: the email address, or the number grouped (+44 7700 900123). */
 export function contactText(contact: Contact): string {
-  return 'email' in contact ? contact.email : `+${contact.msisdn}`;
+  return 'email' in contact ? contact.email : formatMsisdn(contact.msisdn);
 }
 
 /** For logs and pages that must refer to a contact without showing it: f***@example.com, +44******123. */

@@ -5,8 +5,9 @@ import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCo
 import type { OnPaid } from '../orders/service.js';
 import { contactText } from './contact.js';
 import { orderVat, vatRateText, type Seller } from '../labels/vat.js';
+import { orderLines } from './order-messages.js';
 import { findCustomer, grantOrderTracks, type Contact } from './repository.js';
-import type { SignIn } from './sign-in.js';
+import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
 
 /**
  * What happens in the transaction that marks an order paid: the customer gets the tracks and a
@@ -32,7 +33,7 @@ export async function queueOrderConfirmation(
   const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
   const token = await deps.signIn.createLink(tx, customerId, deps.clock());
   const base = deps.publicUrl;
-  const items = await tx.selectFrom('order_items').select(['title', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute();
+  const items = await orderLines(tx, order.id);
   const { vat_basis_points: rate } = await tx.selectFrom('orders').select('vat_basis_points').where('id', '=', order.id).executeTakeFirstOrThrow();
   const data = {
     storeName: deps.storeName,
@@ -44,6 +45,7 @@ export async function queueOrderConfirmation(
     seller: deps.seller,
     login: contactText(contact),
     signInUrl: `${base}/account/link/${token}`,
+    shortSignInUrl: `${base}${SHORT_LINK_PATH}${token}`,
     musicUrl: `${base}/account/music`,
   };
   const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };

@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+
 /**
  * Mobile numbers in the one form the store keeps: international, digits only, no `+`
  * (447700900123), as the mobile-billing protocol sends them. People type UK numbers many ways:
@@ -35,6 +36,11 @@ export function normaliseMsisdn(input: string): string | null {
 
 export function isUkMobile(msisdn: string): boolean {
   return UK_MOBILE.test(msisdn);
+}
+
+/** A stored number as a person writes it for anyone, anywhere: +44 7700 900123 (libphonenumber-js knows each country's grouping). */
+export function formatMsisdn(msisdn: string): string {
+  return parsePhoneNumberFromString(`+${msisdn}`)?.formatInternational() ?? `+${msisdn}`;
 }
 
 /** A UK mobile number as people read it: 07700 900123. */

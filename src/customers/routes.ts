@@ -1,17 +1,16 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { fromDbTime } from '../db/dialect.js';
-import { library } from '../downloads/repository.js';
+import type { DownloadAccess } from '../downloads/access.js';
 import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
-import type { Contact } from './repository.js';
+import { findCustomer, type Contact } from './repository.js';
 import { customerIdOf, signInSession, signOutSession } from './session.js';
-import type { SignIn } from './sign-in.js';
+import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
 
 export interface AccountDeps {
   db: Db;
@@ -20,9 +19,11 @@ export interface AccountDeps {
   limitPerClient: number;
   /** Counts kept in the database, so the limits hold across every app process. */
   rateLimits: RateLimitStores;
+  /** What this request may download: the account's music, and the order this browser just paid for. */
+  downloads: DownloadAccess;
 }
 
-export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }: AccountDeps): Router {
+export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, downloads }: AccountDeps): Router {
   const router = Router();
   const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('account-code-request') });
   const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('account-code-check') });
@@ -57,7 +58,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }:
   router.get('/account/code', code.show);
   router.post('/account/code', verifyLimit, code.check);
 
-  router.get('/account/link/:token', async (req, res) => {
+  // /l/ is the same link, shorter, so that a text message with it fits one SMS (fulfilment.ts).
+  router.get(['/account/link/:token', `${SHORT_LINK_PATH}:token`], async (req, res) => {
     const result = await signIn.useLink(String(req.params.token));
     if (!result.ok) return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
     await signInSession(req, result.customerId, clock());
@@ -71,34 +73,17 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits }:
 
   router.get('/account/music', async (req, res) => {
     const customerId = customerIdOf(req);
-    if (customerId === undefined) {
+    const releases = await downloads.music(req);
+    // Not signed in: the music of what this browser has just paid for, if any (src/downloads/access.ts).
+    if (customerId === undefined && releases.length === 0) {
       flash(req, 'info', 'Please sign in to see your music.');
       return res.redirect(303, '/account');
     }
-    const customer = await db.selectFrom('customers').select(['email', 'msisdn']).where('id', '=', customerId).executeTakeFirst();
-    if (!customer) throw new HttpError(404, 'We could not find your account.');
-    res.render('account/music', { title: 'Your music', robots: 'noindex', releases: groupByRelease(await library(db, customerId)), login: contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) });
+    const customer = customerId === undefined ? undefined : await findCustomer(db, customerId);
+    if (customerId !== undefined && !customer) throw new HttpError(404, 'We could not find your account.');
+    const login = customer ? contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) : null;
+    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, login, paidSessionHours: downloads.settings.paidSessionHours });
   });
 
   return router;
-}
-
-type LibraryRow = Awaited<ReturnType<typeof library>>[number];
-
-/** Releases in the order their newest purchase was made, tracks in running order. */
-function groupByRelease(rows: LibraryRow[]) {
-  const releases = new Map<number, { id: number; title: string; artist: string; coverUrl: string | null; boughtAt: Date; tracks: LibraryRow[] }>();
-  for (const row of rows) {
-    const release = releases.get(row.release_id) ?? {
-      id: row.release_id,
-      title: row.release_title,
-      artist: row.release_artist,
-      coverUrl: row.cover_file ? `/cover/${row.release_id}?v=${row.release_updated_at.replace(/\D/g, '')}` : null,
-      boughtAt: fromDbTime(String(row.bought_at)),
-      tracks: [],
-    };
-    release.tracks.push(row);
-    releases.set(row.release_id, release);
-  }
-  return [...releases.values()].map((r) => ({ ...r, tracks: r.tracks.sort((a, b) => a.disc_number - b.disc_number || a.track_number - b.track_number) }));
 }

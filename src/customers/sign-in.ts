@@ -9,6 +9,8 @@ import { findCustomerByContact } from './repository.js';
 type Tx = Transaction<Database> | Kysely<Database>;
 
 const LINK_HOURS = 24;
+/** A sign-in link's shorter address (/l/TOKEN, beside /account/link/TOKEN), so a text message with it fits one SMS. */
+export const SHORT_LINK_PATH = '/l/';
 const LINK_USES = 5;
 
 export interface SignInDeps {

@@ -32,6 +32,8 @@ export interface ReleaseTable {
   price_pence: number | null;
   cover_file: string | null;
   hidden: Generated<number>;
+  /** How much of release_date is known (migration 021): 'day', 'month' or 'year'. */
+  release_date_precision: Generated<DatePrecision>;
   created_at: string;
   updated_at: string;
   /** migrations/040_labels.ts: the label, identifiers and the deal's sale window (UTC dates). */
@@ -44,6 +46,8 @@ export interface ReleaseTable {
   on_sale_from: string | null;
   on_sale_until: string | null;
 }
+
+export type DatePrecision = 'day' | 'month' | 'year';
 
 export interface TrackTable {
   id: Generated<number>;
@@ -120,6 +124,8 @@ export interface OrderTable {
   country_code: Generated<string | null>;
   /** The VAT rate the VAT-inclusive prices carried, in basis points (2000 = 20%). */
   vat_basis_points: Generated<number>;
+  /** The customer signed in when the order was placed (migration 020): who hears of it before payment gives it a customer. */
+  placed_by_customer_id: Generated<number | null>;
 }
 
 export interface OrderItemTable {
@@ -233,6 +239,8 @@ export interface OutboxTable {
   updated_at: string;
   /** Extra email headers as a JSON object (List-Unsubscribe on marketing); null: none. */
   headers: string | null;
+  /** When the holding worker handed the row to the provider (migration 017); null: not in this attempt. */
+  handed_at: string | null;
 }
 
 /** One operator's service notice (src/privacy/notices.ts): who, why, which orders' customers. */

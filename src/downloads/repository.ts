@@ -1,11 +1,14 @@
 import type { Db } from '../db/database.js';
+import type { DownloadHolder } from './access.js';
 
 /**
- * What a customer may download: tracks granted by a paid order and not revoked. A refunded
- * order's entitlements are revoked in the refund's transaction, and the order status is checked
- * too, so either alone is enough to stop a download.
+ * What a request may download: tracks granted by a paid order and not revoked, owned by the
+ * signed-in customer or granted by an order this browser placed and paid for recently
+ * (access.ts). A refunded order's entitlements are revoked in the refund's transaction, and the
+ * order status is checked too, so either alone is enough to stop a download.
  */
-function ownedTracks(db: Db, customerId: number) {
+function ownedTracks(db: Db, holder: DownloadHolder | number) {
+  const { customerId, orderRefs, paidSince } = typeof holder === 'number' ? { customerId: holder, orderRefs: [], paidSince: '' } : holder;
   return db
     .selectFrom('entitlements')
     .innerJoin('orders', 'orders.id', 'entitlements.order_id')
@@ -13,21 +16,27 @@ function ownedTracks(db: Db, customerId: number) {
     .innerJoin('releases', 'releases.id', 'tracks.release_id')
     .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
     .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
-    .where('entitlements.customer_id', '=', customerId)
+    .where((eb) =>
+      eb.or([
+        ...(customerId !== undefined ? [eb('entitlements.customer_id', '=', customerId)] : []),
+        ...(orderRefs.length > 0 ? [eb.and([eb('orders.reference', 'in', orderRefs), eb('orders.paid_at', '>=', paidSince)])] : []),
+      ]),
+    )
     .where('entitlements.revoked_at', 'is', null)
     .where('orders.status', '=', 'paid');
 }
 
-export async function ownedTrack(db: Db, customerId: number, trackId: number) {
-  return ownedTracks(db, customerId)
+export async function ownedTrack(db: Db, holder: DownloadHolder, trackId: number) {
+  return ownedTracks(db, holder)
     .where('tracks.id', '=', trackId)
-    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'track_artist.name as artist'])
+    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'track_artist.name as artist', 'entitlements.customer_id'])
     .executeTakeFirst();
 }
 
-/** The customer's whole library, newest purchase first, one row per track. */
-export async function library(db: Db, customerId: number) {
-  return ownedTracks(db, customerId)
+/** What the holder may download, newest purchase first, one row per track; `orderId` narrows it to one order's music. */
+export async function library(db: Db, holder: DownloadHolder | number, orderId?: number) {
+  const query = ownedTracks(db, holder);
+  return (orderId === undefined ? query : query.where('orders.id', '=', orderId))
     .select((eb) => [
       'tracks.id',
       'tracks.title',
@@ -42,6 +51,8 @@ export async function library(db: Db, customerId: number) {
       'releases.cover_file',
       'releases.updated_at as release_updated_at',
       eb.fn.max('entitlements.created_at').as('bought_at'),
+      // For the download log: a browser's orders may belong to more than one customer (a PayPal and a mobile purchase).
+      eb.fn.max('entitlements.customer_id').as('customer_id'),
     ])
     .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
     .orderBy('bought_at', 'desc')

@@ -3,8 +3,8 @@ import archiver from 'archiver';
 import { Router, type Request } from 'express';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
-import { customerIdOf } from '../customers/session.js';
 import { HttpError } from '../web/errors.js';
+import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
 import { library, logDownload, ownedTrack } from './repository.js';
 
@@ -12,6 +12,8 @@ export interface DownloadDeps {
   db: Db;
   mediaDir: string;
   clock: () => Date;
+  /** Who may download what (access.ts): the signed-in customer, and the browser that just paid. */
+  access: DownloadAccess;
 }
 
 /**
@@ -23,10 +25,11 @@ const FILE_CHUNK_BYTES = 256 * 1024;
 
 const notFound = () => new HttpError(404, 'We could not find that download. It may not be yours, or the order was refunded.');
 
-function signedInCustomer(req: Request): number {
-  const customerId = customerIdOf(req);
-  if (customerId === undefined) throw new HttpError(401, 'Please sign in to download your music.');
-  return customerId;
+/** The signed-in customer and this browser's recent paid orders; refused at once when there are neither. */
+function holderOf(req: Request, access: DownloadAccess): DownloadHolder {
+  const holder = access.holderOf(req);
+  if (holdsNothing(holder)) throw new HttpError(401, 'Please sign in to download your music.');
+  return holder;
 }
 
 function idParam(value: string | undefined, pattern: RegExp): number {
@@ -39,15 +42,14 @@ function idParam(value: string | undefined, pattern: RegExp): number {
 const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(req.headers.range);
 
 /** Downloads check ownership on every request; file paths come only from the database. */
-export function downloadRoutes({ db, mediaDir, clock }: DownloadDeps): Router {
+export function downloadRoutes({ db, mediaDir, clock, access }: DownloadDeps): Router {
   const router = Router();
   const mediaRoot = path.resolve(mediaDir);
 
   router.get('/download/track/:id', async (req, res) => {
-    const customerId = signedInCustomer(req);
-    const track = await ownedTrack(db, customerId, idParam(req.params.id, /^(\d{1,12})$/));
+    const track = await ownedTrack(db, holderOf(req, access), idParam(req.params.id, /^(\d{1,12})$/));
     if (!track) throw notFound();
-    if (startsAtZero(req)) await logDownload(db, { customerId, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
+    if (startsAtZero(req)) await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
     res.attachment(trackFileName(track.artist, track.title));
     // send() answers Range requests, so an interrupted download resumes where it stopped. It
     // hands its options on to fs.createReadStream, which is how highWaterMark (not in Express's
@@ -57,13 +59,13 @@ export function downloadRoutes({ db, mediaDir, clock }: DownloadDeps): Router {
   });
 
   router.get('/download/release/:file', async (req, res) => {
-    const customerId = signedInCustomer(req);
+    const holder = holderOf(req, access);
     const releaseId = idParam(req.params.file, /^(\d{1,12})\.zip$/);
-    const tracks = (await library(db, customerId)).filter((t) => t.release_id === releaseId);
+    const tracks = (await library(db, holder)).filter((t) => t.release_id === releaseId);
     if (tracks.length === 0) throw notFound();
     const first = tracks[0]!;
     const folder = `${first.release_artist} - ${first.release_title}`;
-    await logDownload(db, { customerId, trackId: null, releaseId, at: toDbTime(clock()) });
+    await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
     res.attachment(`${safeFileName(folder)}.zip`);
     res.setHeader('Cache-Control', 'private, no-store');
     // MP3s do not compress: store them, and stream the archive as it is built.

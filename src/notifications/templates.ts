@@ -21,6 +21,8 @@ export interface ConfirmationData {
   seller: { companyName: string; vatNumber: string | null };
   login: string;
   signInUrl: string;
+  /** The same link, shorter (/l/TOKEN), for a text message. */
+  shortSignInUrl: string;
   musicUrl: string;
 }
 
@@ -46,4 +48,29 @@ export async function signInCodeEmail(data: { storeName: string; code: string })
 
 export async function signInCodeSms(data: { storeName: string; code: string }) {
   return { text: (await render('sign-in-code', 'sms', data)).trim() };
+}
+
+export interface OrderNoticeData {
+  storeName: string;
+  reference: string;
+  items: { title: string; price_pence: number }[];
+  totalPence: number;
+  /** How it was paid, in words ("PayPal", "Mobile phone bill"). */
+  methodName: string;
+  /** The store's home page, for "buy it after all". */
+  storeUrl: string;
+}
+
+const NOTICE_SUBJECTS = {
+  'order-refunded': (d: OrderNoticeData) => `Your ${d.storeName} order ${d.reference} is refunded`,
+  'order-cancelled': (d: OrderNoticeData) => `Your ${d.storeName} order ${d.reference} was cancelled`,
+};
+
+/** A refunded or cancelled order, told to its customer: the email's parts, or the SMS text. */
+export async function orderNoticeEmail(name: keyof typeof NOTICE_SUBJECTS, data: OrderNoticeData) {
+  return { subject: NOTICE_SUBJECTS[name](data), text: await render(name, 'txt', { ...data }), html: await render(name, 'html', { ...data }) };
+}
+
+export async function orderNoticeSms(name: keyof typeof NOTICE_SUBJECTS, data: OrderNoticeData) {
+  return { text: (await render(name, 'sms', { ...data })).trim() };
 }

@@ -10,14 +10,25 @@
  * process can win. Attempts are counted at the claim, so a message that crashes the process
  * still runs out of attempts.
  *
+ * Hand-off. Just before a message goes to the provider the worker writes handed_at and renews its
+ * lease, on the condition that the lease is still its own: a message is handed over only while the
+ * database answers and no other worker can have it, and the lease runs from the hand-off.
+ *
+ * Database away. A result the database cannot take (it is restarting) is kept in the process
+ * (held-results.ts) and written as soon as it answers, retried with back-off and once more at
+ * stop(); while any is kept the worker claims nothing, so its own lease recovery never hands back
+ * a message it has delivered. A row not yet handed over when the database went away is released
+ * (back to pending) the same way.
+ *
  * Crashes. If a process dies holding claims, the lease runs out and any worker puts the row back
  * to `pending` (or `failed` when out of attempts), and it is sent again. A message is therefore
  * never lost, and sent twice only in one window: the process died (or lost its lease) after the
- * mail server or gateway accepted the message and before the `sent` row was written. That window
- * is one UPDATE long, written the moment the provider answers. Neither SMTP nor Twilio's API has
- * an idempotency key that would close it; an email keeps the same Message-ID on every attempt
- * (<outbox-ID.…@…>) so a duplicate can be recognised. A provider that takes the message but
- * answers after our timeout (a lost answer) also ends in a retry: at least once, never at most once.
+ * mail server or gateway accepted the message and before the `sent` row was written; such a row
+ * still has handed_at, and the recovery says so in last_error. That window is one UPDATE long,
+ * written the moment the provider answers. Neither SMTP nor Twilio's API has an idempotency key
+ * that would close it; an email keeps the same Message-ID on every attempt (<outbox-ID.…@…>) so a
+ * duplicate can be recognised (docs/messages.md). A provider that takes the message but answers
+ * after our timeout (a lost answer) also ends in a retry: at least once, never at most once.
  *
  * Consent. Transactional and service messages go out whatever the customer's marketing choice;
  * a marketing message is checked against customers.marketing_opt_in at the moment of sending,
@@ -33,6 +44,7 @@ import type { Logger } from 'pino';
 import { dialectOf, skipLocked, toDbTime } from '../db/dialect.js';
 import type { Database, OutboxTable } from '../db/schema.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { createHeldResults, type HeldResult } from './held-results.js';
 import { safeErrorText } from './outbox.js';
 import { SendError, type EmailSender, type SmsSender } from './senders.js';
 
@@ -57,13 +69,18 @@ export interface OutboxWorkerOptions {
   leaseMs?: number;
   /** For back-off jitter; tests pin it. */
   random?: () => number;
+  /** How long stop() keeps trying to record results the database did not take (it is away). */
+  resultGraceMs?: number;
 }
 
 export interface OutboxWorker {
   readonly workerId: string;
   /** Starts polling. Idempotent. */
   start(): void;
-  /** Stops polling and resolves once the sends in flight have been recorded. */
+  /**
+   * Stops polling and resolves once the sends in flight have been recorded (results the database
+   * did not take are retried for up to resultGraceMs).
+   */
   stop(): Promise<void>;
   /**
    * Claims and sends what is due now, batch after batch, until a claim comes back short; resolves
@@ -76,6 +93,7 @@ export const DEFAULT_POLL_MS = 1000;
 export const DEFAULT_BATCH_SIZE = 10;
 export const DEFAULT_MAX_ATTEMPTS = 12;
 export const DEFAULT_LEASE_MS = 5 * 60_000;
+export const DEFAULT_RESULT_GRACE_MS = 15_000;
 
 type Row = Pick<OutboxTable, 'channel' | 'recipient' | 'kind' | 'subject' | 'body_text' | 'body_html' | 'attempts' | 'customer_id' | 'headers'> & { id: number };
 
@@ -97,6 +115,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     backoff = DEFAULT_BACKOFF,
     leaseMs = DEFAULT_LEASE_MS,
     random = Math.random,
+    resultGraceMs = DEFAULT_RESULT_GRACE_MS,
   } = options;
   const workerId = (options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`).slice(0, 64);
   if (batchSize < 1 || maxAttempts < 1 || pollMs < 1 || leaseMs < 1000) throw new RangeError('outbox worker: batchSize, maxAttempts, pollMs must be positive and leaseMs at least 1 s');
@@ -107,6 +126,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let timer: NodeJS.Timeout | undefined;
   let loop: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
+  const held = createHeldResults(logger);
 
   /** Rows whose holder's lease ran out go back to the queue (or to failed, when out of attempts). */
   async function recoverExpiredLeases(now: string): Promise<void> {
@@ -120,14 +140,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       .where('next_attempt_at', '<=', now)
       .where('attempts', '>=', maxAttempts)
       .executeTakeFirst();
-    const requeued = await db
-      .updateTable('outbox')
-      .set({ status: 'pending', claimed_by: null, claimed_until: null, last_error: 'lease expired: the worker stopped before recording a result', updated_at: now })
-      .where('status', '=', 'sending')
-      .where('next_attempt_at', '<=', now)
-      .executeTakeFirst();
-    const counts = { requeued: Number(requeued.numUpdatedRows), failed: Number(failed.numUpdatedRows) };
-    if (counts.requeued + counts.failed > 0) logger.warn(counts, 'outbox: took back messages whose worker stopped mid-send');
+    const requeue = (handedOver: boolean, lastError: string) =>
+      db
+        .updateTable('outbox')
+        .set({ status: 'pending', claimed_by: null, claimed_until: null, last_error: lastError, updated_at: now })
+        .where('status', '=', 'sending')
+        .where('next_attempt_at', '<=', now)
+        .where('handed_at', handedOver ? 'is not' : 'is', null)
+        .executeTakeFirst();
+    const mayBeDuplicates = await requeue(true, 'lease expired after the hand-off: it may have been delivered, and goes again with the same Message-ID');
+    const requeued = await requeue(false, 'lease expired: the worker stopped before recording a result');
+    const counts = { requeued: Number(requeued.numUpdatedRows), mayBeDuplicates: Number(mayBeDuplicates.numUpdatedRows), failed: Number(failed.numUpdatedRows) };
+    if (counts.requeued + counts.mayBeDuplicates + counts.failed > 0) logger.warn(counts, 'outbox: took back messages whose worker stopped mid-send');
   }
 
   function dueQuery(qb: Kysely<Database>, now: string, limit: number) {
@@ -137,7 +161,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   function claimValues(now: string, leaseEnd: string) {
-    return { status: 'sending' as const, claimed_by: workerId, claimed_until: leaseEnd, next_attempt_at: leaseEnd, attempts: sql<number>`attempts + 1`, updated_at: now };
+    return { status: 'sending' as const, claimed_by: workerId, claimed_until: leaseEnd, next_attempt_at: leaseEnd, handed_at: null, attempts: sql<number>`attempts + 1`, updated_at: now };
   }
 
   async function claimBatch(): Promise<Row[]> {
@@ -211,9 +235,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const mine = await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('claimed_by', '=', workerId).where('status', '=', 'sending').executeTakeFirst();
     if (Number(mine.numUpdatedRows) === 1) return;
     // The lease ran out while the provider was answering: the message did go out, so say so, but
-    // another worker may have taken it and be sending it again.
-    logger.warn({ outboxId: row.id, channel: row.channel }, 'outbox: lease lost before the send was recorded; the message may go out twice');
-    await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('status', '<>', 'sent').execute();
+    // another worker may have taken it and be sending it again. (No row changed: it was already
+    // recorded, by this write repeated after its answer was lost, or by the other worker.)
+    const taken = await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('status', '<>', 'sent').executeTakeFirst();
+    if (Number(taken.numUpdatedRows) > 0) logger.warn({ outboxId: row.id, channel: row.channel }, 'outbox: lease lost before the send was recorded; the message may go out twice');
   }
 
   async function recordFailure(row: Row, error: unknown): Promise<void> {
@@ -236,32 +261,79 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     else logger.warn({ ...entry, nextAttemptAt: next }, 'outbox: send failed; will retry');
   }
 
+  /**
+   * The hand-off mark: handed_at, and a lease that runs from now, written only while the lease is
+   * still this worker's. False: it is not (it ran out; another worker may be sending the row).
+   */
+  async function markHandedOver(row: Row): Promise<boolean> {
+    const at = clock();
+    const leaseEnd = toDbTime(new Date(at.getTime() + leaseMs));
+    const marked = await db
+      .updateTable('outbox')
+      .set({ handed_at: toDbTime(at), claimed_until: leaseEnd, next_attempt_at: leaseEnd, updated_at: toDbTime(at) })
+      .where('id', '=', row.id)
+      .where('claimed_by', '=', workerId)
+      .where('status', '=', 'sending')
+      .executeTakeFirst();
+    return Number(marked.numUpdatedRows) === 1;
+  }
+
+  /** A claimed row never handed over goes back to the queue, due now. */
+  async function release(row: Row): Promise<void> {
+    const now = toDbTime(clock());
+    await db
+      .updateTable('outbox')
+      .set({ status: 'pending', next_attempt_at: now, claimed_by: null, claimed_until: null, handed_at: null, updated_at: now })
+      .where('id', '=', row.id)
+      .where('claimed_by', '=', workerId)
+      .where('status', '=', 'sending')
+      .execute();
+  }
+
+  /** Writes a result now or, when the database does not take it, keeps it to write once it answers. */
+  async function record(row: Row, outcome: HeldResult['outcome'], write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      held.hold({ outboxId: row.id, outcome, write }, error);
+    }
+  }
+
   async function handle(row: Row): Promise<void> {
-    if (!(await marketingAllowed(row))) {
-      await recordFailure(row, new SendError('not sent: the customer has not opted in to marketing', true));
+    let handedOver: boolean;
+    try {
+      if (!(await marketingAllowed(row))) return await record(row, 'failed', () => recordFailure(row, new SendError('not sent: the customer has not opted in to marketing', true)));
+      handedOver = await markHandedOver(row);
+    } catch (error) {
+      // The database went away before the hand-off: nothing went out; the row goes back once it answers.
+      held.hold({ outboxId: row.id, outcome: 'released', write: () => release(row) }, error);
       return;
     }
-    let delivered = false;
+    if (!handedOver) {
+      logger.warn({ outboxId: row.id, channel: row.channel }, 'outbox: lease lost before the hand-off; not sent by this worker');
+      return;
+    }
     try {
       await deliver(row);
-      delivered = true;
     } catch (error) {
-      await recordFailure(row, error);
+      await record(row, 'failed', () => recordFailure(row, error));
+      return;
     }
-    if (delivered) {
-      await recordSent(row);
-      logger.info({ outboxId: row.id, channel: row.channel, kind: row.kind, attempts: row.attempts }, 'outbox: message sent');
-    }
+    await record(row, 'sent', () => recordSent(row));
+    logger.info({ outboxId: row.id, channel: row.channel, kind: row.kind, attempts: row.attempts }, 'outbox: message sent');
   }
 
   async function drain(goOn: () => boolean): Promise<number> {
     let handled = 0;
     for (;;) {
+      // Nothing is claimed while a result is kept: the lease recovery could hand back a message this
+      // worker has delivered. The kept results go first, as soon as the database takes them.
+      if (!(await held.flush())) return handled;
       const rows = await claimWithRetry();
       const work = Promise.allSettled(rows.map((row) => handle(row)));
       inFlight.add(work);
       const results = await work.finally(() => inFlight.delete(work));
-      for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'outbox: recording a result failed; the lease will return the message');
+      for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'outbox: handling a message failed; the lease will return it');
       handled += rows.length;
       if (rows.length < batchSize || !goOn()) return handled;
     }
@@ -292,6 +364,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       clearTimeout(timer);
       await loop;
       await Promise.allSettled([...inFlight]);
+      const unrecorded = await held.settle(resultGraceMs);
+      held.stop();
+      if (unrecorded.length) logger.error({ outboxIds: unrecorded }, 'outbox: stopped with results the database never took; these messages go out again when their lease ends');
     },
     drainOnce: () => drain(() => true),
   };

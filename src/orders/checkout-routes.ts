@@ -1,6 +1,9 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { BasketService, PricedBasket } from '../basket/basket.js';
+import { contactText } from '../customers/contact.js';
+import { customerIdOf } from '../customers/session.js';
+import type { DownloadAccess } from '../downloads/access.js';
 import { emptyBasket } from '../basket/basket.js';
 import { PaymentProviderError, type PaymentMethod } from '../payments/payment-method.js';
 import { HttpError } from '../web/errors.js';
@@ -19,11 +22,13 @@ export interface CheckoutDeps {
   publicUrl: string | undefined;
   /** The affiliate number when it names a known, active affiliate now; else null (src/affiliates/). */
   activeAffiliate?: (id: number | null) => Promise<number | null>;
+  /** The music this browser may download now (src/downloads/access.ts): a paid order's page offers it at once. */
+  downloads: Pick<DownloadAccess, 'music'>;
   /** The company and VAT number order pages and receipts name. */
   seller?: Seller;
 }
 
-export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, seller = { companyName: '', vatNumber: null } }: CheckoutDeps): Router {
+export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, downloads, seller = { companyName: '', vatNumber: null } }: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -62,7 +67,7 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const availability = method.availability(basket.totalPence);
     if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
 
-    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)) });
+    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)), placedByCustomerId: customerIdOf(req) ?? null });
     rememberOrder(req, order.reference);
     try {
       const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };
@@ -84,25 +89,28 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     return order;
   }
 
-  /** An order's page data: its details, how it was paid, and the VAT in its total. */
-  async function orderPage(order: Awaited<ReturnType<typeof ownedOrder>>) {
-    const details = await orders.details(order.id, order);
-    const vat = { vatPence: orderVat(details.items, order.vat_basis_points), vatRate: vatRateText(order.vat_basis_points), seller };
-    return { ...details, ...vat, methodLabel: methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method };
-  }
+  /** The VAT in an order's total and who sold it, as order pages and receipts show them. */
+  const vatOf = (order: { vat_basis_points: number }, items: { price_pence: number }[]) => ({ vatPence: orderVat(items, order.vat_basis_points), vatRate: vatRateText(order.vat_basis_points), seller });
 
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
-    const page = await orderPage(order);
-    if (order.status === 'paid') removePaidItems(req, page.items);
-    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...page });
+    const details = await orders.details(order.id, order);
+    if (order.status === 'paid') removePaidItems(req, details.items);
+    const music = order.status === 'paid' ? await downloads.music(req, order.id) : [];
+    const method = methods.find((m) => m.id === order.payment_method);
+    // "Paid with" only once it is paid (a refunded order was paid too); before that, only which method was chosen.
+    const wasPaid = order.status === 'paid' || order.status === 'refunded';
+    const paymentNote = method ? (wasPaid ? method.words.paid : `Payment method: ${method.words.name}`) : `Payment method: ${order.payment_method}`;
+    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), music, paymentNote, contactLabel: details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }), methodLabel: method?.label ?? order.payment_method });
   });
 
   /** A printable VAT receipt of a paid (or since refunded) order, for the browser that placed it. */
   router.get('/orders/:reference/receipt', async (req, res) => {
     const order = await ownedOrder(req);
     if (order.status !== 'paid' && order.status !== 'refunded') throw new HttpError(404, 'There is no receipt for an order that was not paid.');
-    res.render('orders/receipt', { title: `Receipt ${order.reference}`, robots: 'noindex', ...(await orderPage(order)) });
+    const details = await orders.details(order.id, order);
+    const methodLabel = methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method;
+    res.render('orders/receipt', { title: `Receipt ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), methodLabel });
   });
 
   router.post('/orders/:reference/check', async (req, res) => {

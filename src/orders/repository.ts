@@ -14,6 +14,8 @@ export interface NewOrder {
   ageConfirmedAt: string;
   marketingOptIn: boolean;
   vatBasisPoints: number;
+  /** The customer signed in at checkout, if any (who hears of the order before payment names its customer). */
+  placedByCustomerId: number | null;
   expiresAt: string;
   items: { releaseId: number; trackId: number | null; title: string; pricePence: number }[];
 }
@@ -31,6 +33,7 @@ export async function insertOrder(tx: Transaction<Database>, order: NewOrder, no
         payment_method: order.paymentMethod,
         affiliate_id: order.affiliateId,
         customer_id: null,
+        placed_by_customer_id: order.placedByCustomerId,
         age_confirmed_at: order.ageConfirmedAt,
         marketing_opt_in: order.marketingOptIn ? 1 : 0,
         vat_basis_points: order.vatBasisPoints,

@@ -37,16 +37,28 @@ export interface OrdersDeps {
   /** VAT_RATE in basis points: kept on each order, as the rate its VAT-inclusive prices carried. */
   vatBasisPoints?: number;
   onPaid?: OnPaid[];
-  /** Work in the refund's transaction (downloads stop, commission is rejected). */
-  onRefunded?: ((tx: Transaction<Database>, orderId: number, now: string) => Promise<void>)[];
+  /** Work in the refund's transaction (downloads stop, commission is rejected, the customer is told). */
+  onRefunded?: OnOrderChange[];
+  /** Work in the transaction that cancels a pending order (the customer is told, when one is known). */
+  onCancelled?: OnOrderChange[];
 }
 
-export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints = 2000, onPaid = [], onRefunded = [] }: OrdersDeps) {
+/** A step run once, in the transaction of a state change, only by the caller whose transition took effect. */
+export type OnOrderChange = (tx: Transaction<Database>, orderId: number, now: string) => Promise<void>;
+
+export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints = 2000, onPaid = [], onRefunded = [], onCancelled = [] }: OrdersDeps) {
   const now = () => toDbTime(clock());
+
+  /** Cancels a pending order in the caller's transaction; its steps run only if this call made the change. */
+  async function cancelIn(tx: Transaction<Database>, orderId: number, detail: string, at: string, lockedFrom?: OrderTable['status']): Promise<boolean> {
+    const moved = await sql.transition(tx, orderId, 'cancelled', 'cancelled', detail, at, {}, lockedFrom);
+    if (moved) for (const step of onCancelled) await step(tx, orderId, at);
+    return moved;
+  }
 
   return {
     /** A pending order with its items and prices frozen from the basket as priced now. */
-    async placeOrder(input: { basket: PricedBasket; paymentMethod: string; marketingOptIn: boolean; affiliateId: number | null }) {
+    async placeOrder(input: { basket: PricedBasket; paymentMethod: string; marketingOptIn: boolean; affiliateId: number | null; placedByCustomerId?: number | null }) {
       const at = clock();
       const reference = newOrderReference();
       const id = await db.transaction().execute((tx) =>
@@ -60,6 +72,7 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
             ageConfirmedAt: toDbTime(at),
             marketingOptIn: input.marketingOptIn,
             vatBasisPoints,
+            placedByCustomerId: input.placedByCustomerId ?? null,
             expiresAt: toDbTime(new Date(at.getTime() + pendingMinutes * 60_000)),
             items: input.basket.lines.map((l) => ({ releaseId: l.releaseId, trackId: l.kind === 'track' ? l.id : null, title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })),
           },
@@ -125,8 +138,11 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
     },
 
     async cancel(orderId: number, detail: string) {
-      return sql.transition(db, orderId, 'cancelled', 'cancelled', detail, now());
+      return db.transaction().execute((tx) => cancelIn(tx, orderId, detail, now()));
     },
+
+    /** The same, inside a transaction the caller holds (an operator's cancel, with its audit row). */
+    cancelInTransaction: cancelIn,
 
     /** A full refund at the provider refunds the order; a partial one is recorded only. */
     async recordRefund(method: string, captureRef: string, amountPence: number, source: string) {

@@ -7,6 +7,11 @@ export function rememberOrder(req: Request, reference: string): void {
   req.session.orderRefs = [...(req.session.orderRefs ?? []).slice(-19), reference];
 }
 
+/** The orders this browser placed, newest last (the paying browser's downloads start from these: src/downloads/access.ts). */
+export function placedOrderRefs(req: Request): string[] {
+  return req.session?.orderRefs ?? [];
+}
+
 export function ownsOrder(req: Request, reference: string): boolean {
   return req.session.orderRefs?.includes(reference) ?? false;
 }

@@ -19,6 +19,8 @@ export type Availability = { available: true } | { available: false; reason: str
 export interface PaymentMethod {
   readonly id: string;
   readonly label: string;
+  /** Words for an order's page: what the method is called ("PayPal", "Mobile phone bill"), and how a paid order says it was paid. */
+  readonly words: { name: string; paid: string };
   /** Origins the shopper's browser is sent to after posting the checkout form (for CSP form-action). */
   readonly redirectOrigins: string[];
   availability(totalPence: number): Availability;

@@ -70,6 +70,7 @@ export async function eraseCustomer(db: Db, customerId: number, now: Date): Prom
       )
       .execute();
     const orders = await tx.updateTable('orders').set({ customer_id: null, updated_at: at }).where('customer_id', '=', customerId).executeTakeFirst();
+    await tx.updateTable('orders').set({ placed_by_customer_id: null }).where('placed_by_customer_id', '=', customerId).execute();
     await tx.deleteFrom('customers').where('id', '=', customerId).execute();
     return { orders: Number(orders.numUpdatedRows), messages: Number(messages.numUpdatedRows) };
   });

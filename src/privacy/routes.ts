@@ -1,4 +1,6 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { PENDING_REFERRAL_PARAM, pendingReferral, withParam } from '../affiliates/referral.js';
+import { parseAffiliateNumber } from '../affiliates/repository.js';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -31,6 +33,8 @@ export function consentLocals(config: Pick<Config, 'affiliates' | 'gaMeasurement
     const choice = consentChoice(req);
     res.locals.consentNeeded = needed;
     res.locals.showConsentBanner = needed && choice === undefined && req.path !== '/consent';
+    // A referral waiting for this answer (src/affiliates/referral.ts) goes with the banner's form.
+    res.locals.pendingReferral = res.locals.showConsentBanner && config.affiliates.consent === 'required' ? pendingReferral(req) : null;
     // The analytics tag only for a visitor who accepted cookies; never an inline script (see the CSP).
     res.locals.analyticsId = choice === 'yes' ? config.gaMeasurementId : null;
     next();
@@ -43,9 +47,11 @@ export interface PrivacyDeps {
   clock: () => Date;
   /** Counts in the database, so the contact limit holds across every app process. */
   rateLimits: RateLimitStores;
+  /** Sets the `a` cookie for an active affiliate (src/affiliates/referral.ts): a referral held until the visitor accepted. */
+  rememberReferral: (req: Request, res: Response, affiliateId: number) => Promise<void>;
 }
 
-export function privacyRoutes({ db, config, clock, rateLimits }: PrivacyDeps): Router {
+export function privacyRoutes({ db, config, clock, rateLimits, rememberReferral }: PrivacyDeps): Router {
   const router = Router();
   const contactLimit = perClientLimit({
     max: config.contactLimitPerClient,
@@ -85,10 +91,13 @@ export function privacyRoutes({ db, config, clock, rateLimits }: PrivacyDeps): R
     res.status(200).render('privacy/contact-sent', { title: 'Message sent', privacy: config.privacy });
   });
 
-  router.post('/consent', (req, res) => {
-    const { choice, back } = parseBody(z.object({ choice: z.enum(['accept', 'decline']), back: z.string().max(500).optional() }), req.body);
-    res.cookie(CONSENT_COOKIE.name, choice === 'accept' ? 'yes' : 'no', { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: cookieMaxAge({ affiliates: { ...config.affiliates, consent: 'required' } }, CONSENT_COOKIE.name) });
-    res.redirect(303, sameSitePath(back));
+  /** The banner's answer: the choice cookie, and (on accepting) the referral it held. No session: csrfProtection starts none here. */
+  router.post('/consent', async (req, res) => {
+    const form = parseBody(z.object({ choice: z.enum(['accept', 'decline']), back: z.string().max(500).optional(), referral: z.string().max(20).optional() }), req.body);
+    res.cookie(CONSENT_COOKIE.name, form.choice === 'accept' ? 'yes' : 'no', { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: cookieMaxAge({ affiliates: { ...config.affiliates, consent: 'required' } }, CONSENT_COOKIE.name) });
+    const referral = parseAffiliateNumber(form.referral);
+    if (form.choice === 'accept' && referral !== null && config.affiliates.consent === 'required') await rememberReferral(req, res, referral);
+    res.redirect(303, withParam(sameSitePath(form.back), PENDING_REFERRAL_PARAM, null));
   });
 
   router.get('/cookies', (req, res) => {

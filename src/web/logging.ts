@@ -1,9 +1,27 @@
 import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+const REDACT = { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' };
+
 /** `destination`: where the lines go (standard output unless given; tests capture them). */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: ['*.password', '*.secret', '*.token', '*.email', '*.msisdn'], censor: '[redacted]' } }, destination);
+  return pino({ level, redact: REDACT }, destination);
+}
+
+/**
+ * How the server writes its log: 'pretty' (coloured lines, through pino-pretty) for a person
+ * watching a terminal, 'json' (one object a line) for everything that collects logs: production,
+ * a pipe, a file, a service manager.
+ */
+export function logFormatFor(env: 'development' | 'production' | 'test', stdoutIsTerminal: boolean): 'pretty' | 'json' {
+  return env !== 'production' && stdoutIsTerminal ? 'pretty' : 'json';
+}
+
+/** The server's logger on standard output, in the format logFormatFor chooses. */
+export function createServerLogger(level: string, env: 'development' | 'production' | 'test'): Logger {
+  if (logFormatFor(env, process.stdout.isTTY === true) === 'json') return createLogger(level);
+  // A transport: pino-pretty formats in a worker thread, so the request path stays as fast as with JSON.
+  return pino({ level, redact: REDACT, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
 }
 
 const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;

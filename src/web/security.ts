@@ -41,7 +41,8 @@ export function securityHeaders(options: { behindTls: boolean; formTargets: stri
  * for a forged request to ride on), or from one whose browser says it came from our own pages
  * (Sec-Fetch-Site or Origin): a form opened in another tab before the session began still works.
  */
-export function csrfProtection(secret: string, clock: () => Date = () => new Date()) {
+export function csrfProtection(secret: string, clock: () => Date = () => new Date(), options: { startsNoSession?: string[] } = {}) {
+  const startsNoSession = new Set(options.startsNoSession ?? []);
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
     errorConfig: { statusCode: 403, message: 'This form has expired. Please go back, reload the page and try again.', code: 'EBADCSRFTOKEN' },
@@ -58,7 +59,9 @@ export function csrfProtection(secret: string, clock: () => Date = () => new Dat
     const posted = (req.body as Record<string, unknown> | undefined)?._csrf;
     const token = typeof posted === 'string' ? posted : undefined;
     if (!SAFE_METHODS.has(req.method) && token && (!hasSession(req) || fromOurOwnPage(req)) && anonymous.verify(token)) {
-      generateToken(req); // from now on this visitor's session token applies
+      // From now on this visitor's session token applies; except where an answer must not start a
+      // session (the cookie banner's: the policy lists `sid` for a basket or a sign-in only).
+      if (!startsNoSession.has(req.path)) generateToken(req);
       return next();
     }
     csrfSynchronisedProtection(req, res, next);

@@ -21,9 +21,34 @@ export function formatDate(isoDate: string | null): string {
   return isoDate ? longDate.format(new Date(`${isoDate.slice(0, 10)}T00:00:00Z`)) : '';
 }
 
+const monthAndYear = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** A date shown only as far as it is known: 14 June 2019, June 2019, or 2019. */
+export function formatKnownDate(isoDate: string | null, precision: 'day' | 'month' | 'year'): string {
+  if (!isoDate) return '';
+  if (precision === 'year') return isoDate.slice(0, 4);
+  if (precision === 'month') return monthAndYear.format(new Date(`${isoDate.slice(0, 7)}-01T00:00:00Z`));
+  return formatDate(isoDate);
+}
+
+const dateAndTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+
+/** A database time ('YYYY-MM-DD HH:MM:SS', UTC) as people read it: 7 December 2026, 14:05 UTC. */
+export function formatDateTime(dbTime: string | null): string {
+  if (!dbTime) return '';
+  const parts = Object.fromEntries(dateAndTime.formatToParts(new Date(`${dbTime.slice(0, 19).replace(' ', 'T')}Z`)).map((p) => [p.type, p.value]));
+  return `${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute} UTC`;
+}
+
 const KIND_LABELS: Record<string, string> = { album: 'Album', ep: 'EP', single: 'Single' };
 export function releaseKindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind;
+}
+
+/** The release type inside a sentence: "Buy album", "for the whole EP" (an abbreviation keeps its capitals). */
+export function releaseKindWord(kind: string): string {
+  const label = releaseKindLabel(kind);
+  return label === label.toUpperCase() ? label : label.toLowerCase();
 }
 
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -40,4 +65,4 @@ export function pageLink(basePath: string, params: Record<string, string | numbe
   return qs ? `${basePath}?${qs}` : basePath;
 }
 
-export const viewHelpers = { formatPrice, formatDuration, formatDate, releaseKindLabel, plural, pageLink };
+export const viewHelpers = { formatPrice, formatDuration, formatDate, formatKnownDate, formatDateTime, releaseKindLabel, releaseKindWord, plural, pageLink };

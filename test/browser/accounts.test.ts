@@ -120,7 +120,7 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await page.waitForURL(/\/orders\/NL-/);
 
     const sms = await journey.app.waitForSms('+447700900456');
-    const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
+    const link = /http\S+\/l\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
     await page.goto(link);
     await page.waitForURL(/\/account\/music$/);
     await downloadEverything(page);

@@ -40,7 +40,9 @@ describe.each(databaseKinds())('an affiliate referral in Chromium on $kind', ({ 
     expect(errors).toEqual([]);
     await shopperContext.close();
 
-    const { page: affiliatePage, errors: affiliateErrors } = await journey.newPage((await journey.browser.newContext()));
+    const affiliateContext = await journey.browser.newContext();
+    await affiliateContext.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: journey.app.baseUrl });
+    const { page: affiliatePage, errors: affiliateErrors } = await journey.newPage(affiliateContext);
     await affiliatePage.goto(`${journey.app.baseUrl}/affiliate`);
     await affiliatePage.waitForURL(/\/affiliate\/sign-in$/);
     await affiliatePage.fill('input[name="email"]', 'blog@affiliates.example');
@@ -56,8 +58,40 @@ describe.each(databaseKinds())('an affiliate referral in Chromium on $kind', ({ 
     expect(await row.locator('.orders').textContent()).toBe('1');
     expect(await row.locator('.conversion').textContent()).toBe('100%');
     expect(await row.locator('.pending').textContent()).toBe(formatPrice(commissionPence(order.total_pence, { rate_basis_points: 2000, flat_pence: null })));
-    expect(await affiliatePage.locator('svg.affiliate-chart rect').count()).toBe(2);
+    // The chart: a year of months, a visits bar and an orders bar each, axes, captions and a legend.
+    const month = new Date().toISOString().slice(0, 7);
+    const chart = affiliatePage.locator('svg.affiliate-chart');
+    expect(await chart.locator('rect.chart__visits').count()).toBe(12);
+    expect(await chart.locator(`rect.chart__orders[data-month="${month}"] title`).textContent()).toMatch(/: 1 order$/);
+    expect(await chart.textContent()).toContain('VisitsOrders'); // the legend
+    expect(await chart.getAttribute('aria-label')).toContain('1 visits, 1 orders');
+    expect(await affiliatePage.locator('tfoot th').textContent()).toBe('All time');
+    // The header says who is signed in, not "Sign in".
+    expect(await affiliatePage.locator('.site-nav').textContent()).toContain('Signed in as Chromium Blog');
+    expect(await affiliatePage.locator('.site-nav a', { hasText: 'Sign in' }).count()).toBe(0);
+    // The referral link sits in a read-only field; the Copy button puts it on the clipboard.
+    const link = `${journey.app.baseUrl}/?a=${affiliateId}`;
+    expect(await affiliatePage.locator('#referral-link').inputValue()).toBe(link);
+    expect(await affiliatePage.locator('#referral-link').getAttribute('readonly')).not.toBeNull();
+    await affiliatePage.locator('button[data-copy="referral-link"]').click();
+    await affiliatePage.waitForFunction(() => document.querySelector('button[data-copy="referral-link"]')!.textContent === 'Copied');
+    expect(await affiliatePage.evaluate(() => navigator.clipboard.readText())).toBe(link);
+    // The link builder's button sits beside its field, not across the whole card.
+    const builderButton = (await affiliatePage.locator('.link-builder button').boundingBox())!;
+    const builderField = (await affiliatePage.locator('#path').boundingBox())!;
+    expect(builderButton.width).toBeLessThan(builderField.width / 2);
     expect(await affiliatePage.textContent('body')).not.toContain('referred.buyer@example.com');
     expect(affiliateErrors).toEqual([]);
+
+    // Without script the Copy button stays hidden and the field is there to select and copy by hand.
+    const noScript = await journey.browser.newContext({ javaScriptEnabled: false });
+    await noScript.addCookies(await affiliateContext.cookies());
+    const plain = await noScript.newPage();
+    await plain.goto(`${journey.app.baseUrl}/affiliate`);
+    expect(await plain.locator('#referral-link').inputValue()).toBe(link);
+    expect(await plain.locator('#referral-link').isEditable()).toBe(false);
+    expect(await plain.locator('button[data-copy="referral-link"]').isVisible()).toBe(false);
+    await noScript.close();
+    await affiliateContext.close();
   });
 });

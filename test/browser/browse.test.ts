@@ -20,16 +20,25 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     expect(await page.locator('.release__cover img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
 
     const releaseUrl = page.url();
-    await page.locator('a[data-preview]').first().click();
+    // With script, each preview is a real toggle button: Space plays, Enter pauses, aria-pressed follows.
+    const preview = page.locator('button[data-preview]').first();
+    await preview.focus();
+    expect(await preview.evaluate((el) => el.matches(':focus-visible') && getComputedStyle(el).outlineStyle !== 'none')).toBe(true);
+    await page.keyboard.press('Space');
     await page.waitForFunction(() => {
       const audio = document.querySelector<HTMLAudioElement>('#player-audio');
       return !!audio && !audio.paused && audio.currentTime > 0.3;
     });
     expect(page.url()).toBe(releaseUrl);
     expect(await page.locator('#player').isVisible()).toBe(true);
-    expect(await page.locator('a[data-preview]').first().getAttribute('aria-pressed')).toBe('true');
-    // A second click on the same button pauses.
-    await page.locator('a[data-preview]').first().click();
+    expect(await preview.getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
+    expect(await preview.getAttribute('aria-pressed')).toBe('false');
+    // A click works the same.
+    await preview.click();
+    await page.waitForFunction(() => !document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
+    await preview.click();
     await page.waitForFunction(() => document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
 
     const artist = (await page.locator('.release__artist a').textContent())!;
@@ -40,7 +49,7 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     expect(await page.locator('#results-artist + .artist-list a').allTextContents()).toContain(artist);
     // Previews play from search results too.
     if ((await page.locator('#results-track').count()) > 0) {
-      await page.locator('#results-track ~ table a[data-preview]').first().click();
+      await page.locator('#results-track ~ table button[data-preview]').first().click();
       await page.waitForFunction(() => !document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
     }
     expect(errors).toEqual([]);

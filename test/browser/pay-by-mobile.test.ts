@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { databaseKinds } from '../helpers/databases.js';
-import { browserJourney } from '../helpers/browser.js';
+import { browserJourney, downloadByClicking, isMp3 } from '../helpers/browser.js';
 import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind, skip }) => {
@@ -37,7 +37,14 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
 
     await page.waitForURL(/\/orders\/NL-/);
     expect(await page.locator('h1').textContent()).toContain('your order is paid');
-    expect(await page.textContent('body')).toContain('447700900123');
+    // The number as a person writes it, never the bare digits the store keeps.
+    expect(await page.textContent('body')).toContain('+44 7700 900123');
+    expect(await page.textContent('body')).not.toContain('447700900123');
+    expect(await page.textContent('body')).toContain('Paid by mobile phone bill');
+    // Press the download button: the file, at once, without a code.
+    const file = await downloadByClicking(page, page.locator('.order-music a[href^="/download/track/"]').first());
+    expect(file.name).toMatch(/\.mp3$/);
+    expect(isMp3(file.bytes)).toBe(true);
     const reference = page.url().split('/orders/')[1]!;
     await page.close();
     return { reference, errors };

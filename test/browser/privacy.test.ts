@@ -13,27 +13,49 @@ describe.each(databaseKinds())('the privacy policy against a real browser on $ki
     return store;
   }, { skip });
 
-  it.skipIf(journey.skipped)('lists exactly the cookies a shopper receives: referral, consent (through the banner, without JavaScript), basket', async () => {
+  /** The names of the cookies Chromium holds now, sorted. */
+  const cookieNames = async (context: import('playwright-core').BrowserContext) => (await context.cookies()).map((c) => c.name).sort();
+  /** The cookies the privacy policy lists, as the page shows them. */
+  const listedCookies = async (page: import('playwright-core').Page) => {
+    await page.goto(`${journey.app.baseUrl}/privacy`);
+    return page.locator('.cookie-list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cookie')!));
+  };
+
+  it.skipIf(journey.skipped)('lists exactly the cookies a shopper receives: a referral credited on Accept, the choice, then a basket (without JavaScript)', async () => {
     const context = await journey.browser.newContext({ javaScriptEnabled: false });
     const { page, errors } = await journey.newPage(context);
     await page.goto(`${journey.app.baseUrl}/?a=${affiliateId}`);
-    expect((await context.cookies()).map((c) => c.name)).toEqual([]);
+    expect(await cookieNames(context)).toEqual([]);
 
+    // Accepting on the page the referral link opened credits that affiliate, and sets nothing else: no session.
     await page.locator('.consent-banner button[value="accept"]').click();
     await page.waitForURL(`${journey.app.baseUrl}/`);
     expect(await page.locator('.consent-banner').count()).toBe(0);
-    await page.goto(`${journey.app.baseUrl}/?a=${affiliateId}`);
+    expect(await cookieNames(context)).toEqual(['a', 'consent']);
+    expect((await context.cookies()).find((c) => c.name === 'a')!.value).toBe(String(affiliateId));
+    expect((await context.cookies()).find((c) => c.name === 'consent')!.value).toBe('yes');
 
     await page.locator('#new-releases + .grid .card__title').nth(0).click();
     await page.locator('.release__buy button').click();
     await page.waitForSelector('.flash');
 
-    await page.goto(`${journey.app.baseUrl}/privacy`);
-    const listed = await page.locator('.cookie-list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cookie')));
-    const cookies = await context.cookies();
-    expect(cookies.map((c) => c.name).sort()).toEqual([...listed].sort());
-    expect(cookies.find((c) => c.name === 'a')!.value).toMatch(/^\d+$/);
-    expect(cookies.find((c) => c.name === 'consent')!.value).toBe('yes');
+    const listed = await listedCookies(page);
+    expect(await cookieNames(context)).toEqual([...listed].sort());
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it.skipIf(journey.skipped)('Decline sets the choice cookie and nothing else: no referral, no session', async () => {
+    const context = await journey.browser.newContext({ javaScriptEnabled: false });
+    const { page, errors } = await journey.newPage(context);
+    await page.goto(`${journey.app.baseUrl}/?a=${affiliateId}`);
+    await page.locator('.consent-banner button[value="decline"]').click();
+    await page.waitForURL(`${journey.app.baseUrl}/`);
+    expect(await cookieNames(context)).toEqual(['consent']);
+    expect((await context.cookies())[0]!.value).toBe('no');
+    // Every cookie held is one the policy lists.
+    const listed = await listedCookies(page);
+    expect(listed).toEqual(expect.arrayContaining(await cookieNames(context)));
     expect(errors).toEqual([]);
     await context.close();
   });

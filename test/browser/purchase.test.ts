@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
-import { browserJourney } from '../helpers/browser.js';
+import { browserJourney, downloadByClicking, isMp3 } from '../helpers/browser.js';
 import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({ kind, skip }) => {
@@ -19,7 +19,7 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     await page.goto(journey.app.baseUrl);
     await page.locator('#new-releases + .grid .card__title').nth(1).click();
     const trackTitle = (await page.locator('table.tracks tbody tr .tracks__title').first().textContent())!;
-    await page.locator('table.tracks tbody tr').first().locator('button').click();
+    await page.locator('table.tracks tbody tr').first().locator('button.add-button').click();
     await page.waitForSelector('.flash');
     expect(await page.locator('.site-nav .badge').textContent()).toBe('2');
 
@@ -48,6 +48,18 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     const order = await db.selectFrom('order_overview').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
     expect(order).toMatchObject({ status: 'paid', payment_method: 'paypal', contact: 'chromium.buyer@example.com', item_count: 2 });
     expect(String(order.item_titles)).toContain(trackTitle);
+
+    // The music at once, in this browser, without a code: the thank-you page's download button.
+    const track = await downloadByClicking(page, page.locator('.order-music a[href^="/download/track/"]').filter({ hasText: trackTitle }).first());
+    expect(track.name).toMatch(/\.mp3$/);
+    expect(track.name).toContain(trackTitle);
+    expect(isMp3(track.bytes)).toBe(true);
+    // And from "Your music", which shows this order's music without signing in.
+    await page.locator('a', { hasText: 'Go to your music' }).click();
+    await page.waitForURL(/\/account\/music$/);
+    expect(await page.locator('h1').textContent()).toBe('Your music');
+    const again = await downloadByClicking(page, page.locator('a[href^="/download/track/"]').filter({ hasText: trackTitle }).first());
+    expect(isMp3(again.bytes)).toBe(true);
     expect(errors).toEqual([]);
   });
 });

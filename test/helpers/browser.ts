@@ -88,3 +88,20 @@ export function browserJourney<T extends { close(): Promise<void> }>(start: () =
   });
   return journey;
 }
+
+/**
+ * Clicks `link` and waits for the download it starts (Playwright's download event): the bytes and
+ * the name the browser would save it under.
+ */
+export async function downloadByClicking(page: Page, link: import('playwright-core').Locator): Promise<{ name: string; bytes: Buffer }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const stream = await download.createReadStream();
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return { name: download.suggestedFilename(), bytes: Buffer.concat(chunks) };
+}
+
+/** An MP3 as a player sees it: an ID3v2 tag, or straight away an MPEG audio frame header (11 sync bits). */
+export function isMp3(bytes: Buffer): boolean {
+  return bytes.subarray(0, 3).toString('latin1') === 'ID3' || (bytes.length > 1 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0);
+}

@@ -27,11 +27,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface TestSmtpOptions {
+  rejectRecipients?: RegExp;
+  /**
+   * A slow server: each message is in `received` as soon as it has arrived, and accepted (250)
+   * only this long afterwards, so a test can act while the message is in the server's hands.
+   */
+  acceptDelayMs?: number;
+}
+
 /**
  * A real SMTP server in this process (smtp-server), parsing every message it receives
  * (mailparser). No TLS and no authentication: it listens on loopback only.
  */
-export async function startSmtpServer(port = 0, options: { rejectRecipients?: RegExp } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(port = 0, options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
   const server = new SMTPServer({
@@ -55,7 +64,8 @@ export async function startSmtpServer(port = 0, options: { rejectRecipients?: Re
             parsed,
           });
           waiters.splice(0).forEach((w) => w());
-          callback();
+          if (options.acceptDelayMs) setTimeout(() => callback(), options.acceptDelayMs);
+          else callback();
         })
         .catch((error: Error) => callback(error));
     },
@@ -63,6 +73,11 @@ export async function startSmtpServer(port = 0, options: { rejectRecipients?: Re
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
+  });
+  // A client that dies mid-conversation (a store process killed) resets its connection: that is
+  // the client's failure, not the server's, and the server goes on.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
   });
   const actual = (server.server.address() as net.AddressInfo).port;
   return {

@@ -53,11 +53,12 @@ const PAYFORIT_RETRY_SCALE = 0.001;
 /**
  * The real app on a real database and a real port, stocked with the fixture library through the
  * real importer, paying through the PayPal stand-in on a port of its own. `env` overrides
- * settings; `clock` pins time.
+ * settings; `clock` pins time; `testMode: false` serves the pages as a live store shows them (no
+ * test-mode banner) while still paying through the stand-ins.
  */
 export async function startTestStore(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog } = {},
+  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog; testMode?: boolean } = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
@@ -97,7 +98,7 @@ export async function startTestStore(
       clock: options.clock,
       paypal: { apiBase: paypal.url, ...PAYPAL_ACCOUNT },
       payforit: { apiBase: payforit.url, ...PAYFORIT_ACCOUNT, maxPence: config.payforitMaxPence },
-      testMode: true,
+      testMode: options.testMode ?? true,
     });
   let handle: DatabaseHandle = database;
   let app = build(handle);

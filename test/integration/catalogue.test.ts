@@ -1,6 +1,7 @@
 import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toDbTime } from '../../src/db/dialect.js';
+import { shelfSize } from '../../src/catalogue/service.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
@@ -35,6 +36,14 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     const newest = await store.database.db.selectFrom('releases').select('title').orderBy('release_date', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(html.querySelector('#new-releases + .grid .card__title')!.text).toBe(newest.title);
     expect(html.querySelector('#chart')!.text).toBe('Just added');
+    // The shelf fills whole rows of six and the list below carries on from it: no release twice.
+    const releaseCount = (await store.database.db.selectFrom('releases').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const shelf = html.querySelectorAll('#new-releases + .grid .card__title').map((a) => a.getAttribute('href'));
+    const listed = html.querySelectorAll('.chart__text a:first-child').map((a) => a.getAttribute('href'));
+    expect(shelf).toHaveLength(shelfSize(Number(releaseCount)));
+    expect(shelf.length % 6).toBe(0);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.filter((href) => shelf.includes(href))).toEqual([]);
     const genres = await store.database.db.selectFrom('genres').select('name').execute();
     expect(html.querySelectorAll('.genre-list a').map((a) => a.text).sort()).toEqual(genres.map((g) => g.name).sort());
   });
@@ -90,6 +99,20 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     if (rows[1]) expect(rows[1].querySelectorAll('td.num')[2]!.text).toBe('£0.79');
     expect(html.querySelector('.release__price .price')!.text).toBe('£4.50');
     expect(rows[0]!.querySelector('a[data-preview]')!.getAttribute('href')).toBe(`/preview/${tracks[0]!.id}.mp3`);
+  });
+
+  it.skipIf(skip)('names the release type properly and shows only as much of the date as is known', async () => {
+    const release = await anyRelease();
+    await store.database.db.updateTable('releases').set({ kind: 'ep', release_date: '2019-01-01', release_date_precision: 'year' }).where('id', '=', release.id).execute();
+    const yearOnly = (await page(`/release/${release.slug}`)).html;
+    expect(yearOnly.querySelector('.release__buy button')!.text).toContain('Buy EP');
+    expect(yearOnly.querySelector('.release__price')!.text).toContain('for the whole EP');
+    const released = () => yearOnly.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text;
+    expect(released()).toBe('2019');
+    await store.database.db.updateTable('releases').set({ kind: 'album', release_date: '2019-06-14', release_date_precision: 'day' }).where('id', '=', release.id).execute();
+    const day = (await page(`/release/${release.slug}`)).html;
+    expect(day.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text).toBe('14 June 2019');
+    expect(day.querySelector('.release__buy button')!.text).toContain('Buy album');
   });
 
   it.skipIf(skip)('prices a release at the album default, or its tracks when that is cheaper', async () => {
@@ -152,6 +175,10 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     }
     expect((await get('/search?q=a&type=label')).status).toBe(400);
     expect((await get('/search?q=a&q=b')).status).toBe(400);
+    // A pasted essay: told in a shopper's words, not "q is not valid".
+    const long = await get(`/search?q=${'a'.repeat(5000)}`);
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain('Your search is too long: use at most 200 characters.');
   });
 
   it.skipIf(skip)('serves previews with HTTP Range support, and nothing outside the catalogue', async () => {

@@ -61,7 +61,8 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
       .select(['artists.name as artist', 'genres.name as genre'])
       .where('releases.title', '=', 'Rubber Soles')
       .executeTakeFirstOrThrow();
-    expect(release).toMatchObject({ artist: 'The Beatlings', genre: 'Rock', release_date: '2021-01-01', kind: 'single', slug: 'the-beatlings-rubber-soles' });
+    // The tags give only the year: the date sorts as 1 January, and is recorded as a year alone.
+    expect(release).toMatchObject({ artist: 'The Beatlings', genre: 'Rock', release_date: '2021-01-01', release_date_precision: 'year', kind: 'single', slug: 'the-beatlings-rubber-soles' });
     expect(release.cover_file).toMatch(/^covers\/..\/[0-9a-f]{64}\.png$/);
     expect(fs.existsSync(path.join(mediaDir, release.cover_file!))).toBe(true);
 

@@ -114,9 +114,10 @@ describe.skipIf(unavailable !== null)('MySQL restarted under load', () => {
     await Promise.all(load);
 
     const context = `killed ${killedAt}, restarted ${restartedAt}, recovered ${recoveredAt}`;
-    // A response already under way when MySQL died (its session then failed to save) cannot
-    // become a 503: the store drops the connection rather than let the browser believe it. Only
-    // requests in flight at the kill may end so; after it, every one gets an answer.
+    // After the kill every request gets an answer: an answer complete before its session failed to
+    // save stands, and its kept-alive connection with it (outage-keep-alive.test.ts). A request in
+    // flight at the very moment of the kill was once (1 run in 3, under heavy load) still reset;
+    // its cause is not yet found, so that moment keeps its old allowance.
     const dropped = networkErrors.filter((e) => e.at > killedAt + 1000);
     expect(dropped, `connections dropped after the kill; the store's log:\n${server.output().slice(-4000)}`).toEqual([]);
     expect(networkErrors.length, JSON.stringify(networkErrors)).toBeLessThanOrEqual(SHOPPERS + 1);

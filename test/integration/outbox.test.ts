@@ -260,6 +260,8 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect(await row(id)).toMatchObject({ status: 'sending', claimed_by: 'process-killed', attempts: 1 });
     victim.child.kill('SIGKILL');
     expect((await victim.exited).signal).toBe('SIGKILL');
+    // The lease ran from the hand-off, before the kill (however slowly the process started).
+    const killedAt = new Date();
     expect(sandbox.control.messages()).toHaveLength(0);
 
     // Restarted at once: the dead process's lease still holds, so nothing is sent twice meanwhile.
@@ -268,11 +270,11 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect(await worker({ sms: sender }).drainOnce()).toBe(0);
     expect((await row(id)).status).toBe('sending');
 
-    now = new Date(realNow.getTime() + 65_000);
+    now = new Date(killedAt.getTime() + 65_000);
     expect(await worker({ sms: sender }).drainOnce()).toBe(1);
     expect(sandbox.control.messages()).toHaveLength(1);
     expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2, claimed_by: 'test-worker' });
-    now = new Date(realNow.getTime() + 3_600_000);
+    now = new Date(killedAt.getTime() + 3_600_000);
     expect(await worker({ sms: sender }).drainOnce()).toBe(0);
     expect(sandbox.control.messages()).toHaveLength(1);
     expect(logLines.join('')).toContain('took back messages whose worker stopped mid-send');

@@ -102,7 +102,9 @@ describe.each(databaseKinds())('pay by mobile (PayForIt) on $kind', ({ kind, ski
 
     const landed = await shopper.follow(await shopper.get(visit.returnUrl!));
     expect(landed.html.querySelector('h1')!.text).toContain('your order is paid');
-    expect(landed.text).toContain('447700900123');
+    // Shown as a person writes it, never as the bare digits the store keeps.
+    expect(landed.text).toContain('+44 7700 900123');
+    expect(landed.text).not.toContain('447700900123');
 
     const paid = await order(ref);
     expect(paid.status).toBe('paid');

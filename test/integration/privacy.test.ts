@@ -106,8 +106,12 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     expect(accepted.status).toBe(303);
     expect(accepted.location).toBe('/privacy');
     expect(shopper.cookie('consent')).toBe('yes');
+    // Answering the banner starts no session.
+    expect(shopper.cookie('sid')).toBeUndefined();
     const after = await shopper.get('/privacy');
     expect(after.html.querySelector('.consent-banner')).toBeNull();
+    // Accepting without a referral on the page credits nobody.
+    expect(shopper.cookie('a')).toBeUndefined();
 
     await shopper.get(`/privacy?a=${affiliateId}`);
     expect(shopper.cookie('a')).toBe(String(affiliateId));
@@ -116,6 +120,43 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     expect(declined.location).toBe('/cookies');
     expect(shopper.cookie('consent')).toBe('no');
     expect((await shopper.get('/cookies')).text).toMatch(/You have declined/);
+  });
+
+  it.skipIf(skip)('with the privacy settings left unset (never in production), the policy invents no company or officer', async () => {
+    const page = await new Shopper(store.baseUrl).get('/privacy');
+    const text = page.html.querySelector('.privacy-policy')!.text;
+    expect(text).not.toContain('is run by');
+    expect(text).not.toContain('The information officer');
+    expect(text).toContain(`Write to our information officer at ${store.config.privacy.infoOfficerEmail}`);
+    expect(page.html.querySelector('.company-name')).toBeNull();
+  });
+
+  it.skipIf(skip)('holds a referral in the address until the visitor answers: Accept credits it, Decline drops it, a made-up number credits nobody', async () => {
+    const visitor = new Shopper(store.baseUrl);
+    const landing = await visitor.get(`/privacy?a=${affiliateId}&x=1`);
+    expect(landing.location).toBe(`/privacy?x=1&referral=${affiliateId}`);
+    const page = await visitor.get(landing.location!);
+    expect(page.html.querySelector('.consent-banner input[name="referral"]')!.getAttribute('value')).toBe(String(affiliateId));
+    const accepted = await visitor.post('/consent', { choice: 'accept', back: landing.location!, referral: String(affiliateId) });
+    // Back to the page, without the referral in its address.
+    expect(accepted.location).toBe('/privacy?x=1');
+    expect(visitor.cookie('a')).toBe(String(affiliateId));
+    expect(visitor.cookie('consent')).toBe('yes');
+    expect(visitor.cookie('sid')).toBeUndefined();
+
+    const decliner = new Shopper(store.baseUrl);
+    await decliner.get(`/privacy?referral=${affiliateId}`);
+    await decliner.post('/consent', { choice: 'decline', back: '/privacy', referral: String(affiliateId) });
+    expect(decliner.cookie('a')).toBeUndefined();
+    expect(decliner.cookie('consent')).toBe('no');
+    expect(decliner.cookie('sid')).toBeUndefined();
+    // Once the visitor declined, a referral link is counted but held nowhere.
+    expect((await decliner.get(`/privacy?a=${affiliateId}`)).location).toBe('/privacy');
+
+    const forger = new Shopper(store.baseUrl);
+    await forger.get('/privacy');
+    await forger.post('/consent', { choice: 'accept', back: '/', referral: '999999' });
+    expect(forger.cookie('a')).toBeUndefined();
   });
 
   it.skipIf(skip)('sends the visitor back only to a path on this site, and refuses a forged choice', async () => {

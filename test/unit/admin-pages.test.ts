@@ -7,7 +7,8 @@ import { parsePounds, poundsText } from '../../src/admin/catalogue/prices.js';
 import { imageKind } from '../../src/admin/catalogue/service.js';
 import { extractZip, safeEntryPath, ZipRefused } from '../../src/admin/catalogue/zip.js';
 import { parseCustomerQuery } from '../../src/admin/customers/repository.js';
-import { niceCeiling, salesChart } from '../../src/admin/dashboard/chart.js';
+import { salesChart } from '../../src/admin/dashboard/chart.js';
+import { niceCeiling } from '../../src/web/bar-chart.js';
 import { dayStart, fillDays } from '../../src/admin/dashboard/service.js';
 import { zipOf } from '../helpers/zip.js';
 

@@ -35,7 +35,7 @@ describe('messages configuration', () => {
   });
 
   it('requires real SMTP and Twilio settings in production', () => {
-    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example' };
+    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example', COMPANY_NAME: 'Aurora Records Ltd', INFO_OFFICER_NAME: 'Ingrid Officer', CONTACT_EMAIL: 'privacy@aurora.example' };
     expect(() => loadConfig(live)).toThrow(/SMTP_URL: required in production[\s\S]*TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM: required in production/);
   });
 });

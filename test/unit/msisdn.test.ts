@@ -33,3 +33,14 @@ describe('mobile numbers in international form', () => {
     expect(formatUkMobile('353851234567')).toBe('+353851234567');
   });
 });
+
+describe('a stored number as a person writes it', () => {
+  it('groups it the way its country does, with the +, never as bare digits', async () => {
+    const { formatMsisdn } = await import('../../src/customers/msisdn.js');
+    const { contactText } = await import('../../src/customers/contact.js');
+    expect(formatMsisdn('447700900123')).toBe('+44 7700 900123');
+    expect(formatMsisdn('353851234567')).toBe('+353 85 123 4567');
+    expect(contactText({ msisdn: '447700900123' })).toBe('+44 7700 900123');
+    expect(contactText({ email: 'a@example.com' })).toBe('a@example.com');
+  });
+});

@@ -23,7 +23,7 @@ describe('mobile billing configuration', () => {
     expect(() => loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: 'short' })).toThrow(/PAYFORIT_SECRET/);
     // 11 three-byte characters: 33 bytes though 11 characters.
     expect(loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: '€'.repeat(11) }).payforit).not.toBeNull();
-    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH1' };
+    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example', COMPANY_NAME: 'Aurora Records Ltd', INFO_OFFICER_NAME: 'Ingrid Officer', CONTACT_EMAIL: 'privacy@aurora.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH1' };
     expect(() => loadConfig(live)).toThrow(/PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production/);
   });
 

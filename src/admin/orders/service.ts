@@ -1,7 +1,7 @@
 import { toDbTime } from '../../db/dialect.js';
 import { sellerOf } from '../../config.js';
 import { queueOrderConfirmation } from '../../customers/fulfilment.js';
-import { addEvent, lockOrder, transition } from '../../orders/repository.js';
+import { addEvent, lockOrder } from '../../orders/repository.js';
 import { PaymentProviderError } from '../../payments/payment-method.js';
 import { formatPrice } from '../../web/view-helpers.js';
 import { recordAudit } from '../audit.js';
@@ -59,7 +59,7 @@ export function createAdminOrdersService(deps: AdminDeps) {
         const order = await lockOrder(tx, found.id);
         if (order.status !== 'pending') return refused(409, `Only a pending order can be cancelled; this one is ${order.status}.`);
         const now = clock();
-        if (!(await transition(tx, order.id, 'cancelled', 'cancelled', `cancelled by an operator (${operator.id})`, toDbTime(now)))) return refused(409, 'The order changed meanwhile; nothing was done.');
+        if (!(await orders.cancelInTransaction(tx, order.id, `cancelled by an operator (${operator.id})`, toDbTime(now), order.status))) return refused(409, 'The order changed meanwhile; nothing was done.');
         await recordAudit(tx, { operatorId: operator.id, action: 'order.cancel', target: order.reference }, now);
         return { ok: true, message: `Order ${order.reference} is cancelled. If the shopper's payment still arrives, the order becomes paid as usual.` };
       });

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../../db/database.js';
+import type { DatePrecision } from '../../db/schema.js';
 import { toDbTime } from '../../db/dialect.js';
 import type { MediaStore } from '../media-store.js';
 import { NotMp3Error } from '../mp3/frames.js';
@@ -75,7 +76,7 @@ export function createImporter(deps: { db: Db; media: MediaStore; clock?: () => 
           artistId: albumArtistId,
           artistName: track.tags.albumArtist,
           genreId: await sql.findOrCreateGenre(tx, track.tags.genre),
-          releaseDate: track.tags.date ?? null,
+          ...storedReleaseDate(track.tags.date),
           coverFile: stored.coverFile,
           labelId: await labelFor(tx, track.tags.label, at),
           icpn: track.tags.icpn,
@@ -183,3 +184,11 @@ async function listFiles(dir: string) {
 }
 
 export type Importer = ReturnType<typeof createImporter>;
+
+/** A tag's date as the releases table keeps it: a full date to sort by, and how much of it is known. */
+export function storedReleaseDate(date: string | undefined): { releaseDate: string | null; releaseDatePrecision: DatePrecision } {
+  if (!date) return { releaseDate: null, releaseDatePrecision: 'day' };
+  if (date.length === 4) return { releaseDate: `${date}-01-01`, releaseDatePrecision: 'year' };
+  if (date.length === 7) return { releaseDate: `${date}-01`, releaseDatePrecision: 'month' };
+  return { releaseDate: date, releaseDatePrecision: 'day' };
+}

@@ -21,6 +21,7 @@ export interface TrackTags {
   album: string | undefined;
   trackNumber: number | undefined;
   discNumber: number;
+  /** As much of the date as the tags give: 2019-06-14, 2019-06 or 2019. */
   date: string | undefined;
   genre: string | undefined;
   releaseType: 'album' | 'ep' | 'single' | undefined;
@@ -87,10 +88,12 @@ export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<Imp
   };
 }
 
+/** The release date as far as the tags know it: a day, a month or only a year (never made up to 1 January). */
 function releaseDate(date: string | undefined, year: number | undefined): string | undefined {
-  if (date && /^\d{4}-\d{2}-\d{2}/.test(date)) return date.slice(0, 10);
+  const known = date?.match(/^(\d{4})-(\d{2})(?:-(\d{2}))?/);
+  if (known && Number(known[2]) >= 1 && Number(known[2]) <= 12) return known[3] ? known[0] : `${known[1]}-${known[2]}`;
   const y = year ?? (date ? Number(date.slice(0, 4)) : NaN);
-  return Number.isInteger(y) && y > 1000 && y < 3000 ? `${y}-01-01` : undefined;
+  return Number.isInteger(y) && y > 1000 && y < 3000 ? String(y) : undefined;
 }
 
 function releaseType(types: string[] | undefined): TrackTags['releaseType'] {

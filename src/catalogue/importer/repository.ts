@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { insertedId } from '../../db/dialect.js';
-import type { Database, ReleaseKind, SearchKind } from '../../db/schema.js';
+import type { Database, DatePrecision, ReleaseKind, SearchKind } from '../../db/schema.js';
 import { searchWords, slugify } from '../words.js';
 
 type Tx = Transaction<Database> | Db;
@@ -36,6 +36,7 @@ export interface ReleaseFields {
   artistName: string;
   genreId: number | null;
   releaseDate: string | null;
+  releaseDatePrecision: DatePrecision;
   coverFile: string | null;
   labelId: number;
   /** Identifiers a file gives; one not given keeps what the release had. */
@@ -58,6 +59,7 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     ...(fields.catalogueNumber ? { catalogue_number: fields.catalogueNumber } : {}),
     ...(fields.cLine ? { c_line: fields.cLine } : {}),
     ...(fields.pLine ? { p_line: fields.pLine } : {}),
+    release_date_precision: fields.releaseDatePrecision,
     updated_at: now,
   };
   if (existing) {

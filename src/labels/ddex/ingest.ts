@@ -183,6 +183,7 @@ async function applyRelease(tx: Tx, checked: CheckedRelease, stored: { media: st
       artistName,
       genreId: await catalogueSql.findOrCreateGenre(tx, release.genre?.slice(0, 100) ?? undefined),
       releaseDate: release.releaseDate,
+      releaseDatePrecision: 'day',
       coverFile,
       labelId: await labelFor(tx, checked.label, at),
       icpn: release.icpn!,

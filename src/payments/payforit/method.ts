@@ -189,6 +189,7 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
   return {
     id: PAYFORIT,
     label: 'Pay by mobile',
+    words: { name: 'Mobile phone bill', paid: 'Paid by mobile phone bill' },
     redirectOrigins: [new URL(payPageBase).origin],
 
     availability(totalPence) {

@@ -168,6 +168,7 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
   return {
     id: METHOD,
     label: 'Pay with PayPal',
+    words: { name: 'PayPal', paid: 'Paid with PayPal' },
     redirectOrigins: approvalOrigins(apiBase),
     availability: () => ({ available: true }),
 
