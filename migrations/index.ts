@@ -15,6 +15,7 @@ import * as outboxHandedAt from './017_outbox_handed_at.js';
 import * as orderPlacedBy from './020_order_placed_by.js';
 import * as releaseDatePrecision from './021_release_date_precision.js';
 import * as media from './030_media.js';
+import * as labels from './040_labels.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '020_order_placed_by': orderPlacedBy,
   '021_release_date_precision': releaseDatePrecision,
   '030_media': media,
+  '040_labels': labels,
 };

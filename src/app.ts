@@ -8,7 +8,7 @@ import { basketRoutes } from './basket/routes.js';
 import { referralLanding, rememberReferral } from './affiliates/referral.js';
 import { affiliateRoutes } from './affiliates/routes.js';
 import { catalogueRoutes } from './catalogue/routes.js';
-import type { Config, PayForItSettings, PayPalSettings } from './config.js';
+import { sellerOf, type Config, type PayForItSettings, type PayPalSettings } from './config.js';
 import { ownedBasketLines } from './customers/owned-lines.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { accountRoutes } from './customers/routes.js';
@@ -172,7 +172,7 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
   app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, storage: services.storage, publicMediaUrl: config.media.publicMediaUrl, offeredFormats: services.media.offered, publicUrl: config.publicUrl, covers: services.covers, visitorPages: services.visitorPages }));
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess }));
+  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess, seller: sellerOf(config) }));
   for (const method of methods) app.use(method.routes());
   app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess, offeredFormats: services.media.offered }));
   app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));

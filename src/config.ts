@@ -81,6 +81,11 @@ const EnvSchema = z.object({
   PUBLIC_MEDIA_URL: unsetWhenEmpty(z.string().url().optional()),
   DOWNLOAD_FORMATS: unsetWhenEmpty(z.string().default('mp3-320,mp3-v0,flac')),
   FFMPEG_PATH: unsetWhenEmpty(z.string().min(1).default('ffmpeg')),
+  OWN_LABEL_NAME: unsetWhenEmpty(z.string().min(1).max(200).optional()),
+  VAT_RATE: unsetWhenEmpty(z.string().regex(/^\d{1,2}(\.\d{1,2})?$/, 'must be a percentage such as 20 or 17.5').default('20')),
+  VAT_NUMBER: unsetWhenEmpty(z.string().regex(/^[A-Z]{2}[A-Z0-9 ]{2,14}$/, 'must be a VAT registration number such as GB123456789').optional()),
+  STORE_TERRITORY: unsetWhenEmpty(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 two-letter country code such as GB').default('GB')),
+  DDEX_PRICE_TIERS: unsetWhenEmpty(z.string().regex(/^([A-Za-z0-9_ -]{1,40}=\d{1,6})(,[A-Za-z0-9_ -]{1,40}=\d{1,6})*$/, 'must be TIER=PENCE pairs separated by commas, such as Front=999,Mid=699,Budget=499').default('Front=999,Mid=699,Budget=499')),
 });
 
 export interface PayPalSettings {
@@ -169,6 +174,20 @@ export interface Config {
   usageStats: boolean;
   /** Masters, encodings, previews and covers (src/media/). */
   media: MediaSettings;
+  labels: LabelSettings;
+}
+
+export interface LabelSettings {
+  /** OWN_LABEL_NAME (default STORE_NAME): the label of releases that name none. */
+  ownLabelName: string;
+  /** VAT_RATE in basis points (2000 = 20%): prices are VAT-inclusive at this rate. */
+  vatBasisPoints: number;
+  /** VAT_NUMBER: shown on receipts and order pages; null when not registered. */
+  vatNumber: string | null;
+  /** STORE_TERRITORY: the ISO country a DDEX deal must include (or be Worldwide) to put a release on sale. */
+  territory: string;
+  /** DDEX_PRICE_TIERS: a deal's price tier (PriceType / PriceRangeType) without a retail price -> release price in pence. */
+  priceTiers: Map<string, number>;
 }
 
 export interface MediaSettings {
@@ -358,7 +377,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       downloadFormats,
       ffmpegPath: e.FFMPEG_PATH,
     },
+    labels: {
+      ownLabelName: e.OWN_LABEL_NAME ?? e.STORE_NAME,
+      vatBasisPoints: Math.round(Number(e.VAT_RATE) * 100),
+      vatNumber: e.VAT_NUMBER ?? null,
+      territory: e.STORE_TERRITORY,
+      priceTiers: new Map(e.DDEX_PRICE_TIERS.split(',').map((pair) => pair.split('=') as [string, string]).map(([tier, pence]) => [tier.trim().toLowerCase(), Number(pence)])),
+    },
   };
+}
+
+/** The company and VAT number receipts name (COMPANY_NAME or STORE_NAME; VAT_NUMBER). */
+export function sellerOf(config: Config): { companyName: string; vatNumber: string | null } {
+  return { companyName: config.privacy.companyName ?? config.storeName, vatNumber: config.labels.vatNumber };
 }
 
 /** Reads `.env` into the environment when there is one; variables already set win. */

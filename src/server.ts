@@ -50,7 +50,7 @@ async function main() {
   if (ffmpeg.problem) logger.warn(ffmpeg.problem);
 
   if (config.demoCatalogue) {
-    const importer = createImporter({ db: database.db, ...importerMedia(config.media) });
+    const importer = createImporter({ db: database.db, ...importerMedia(config.media), labels: { ownLabelName: config.labels.ownLabelName } });
     await loadDemoCatalogueIfEmpty({ repo: createCatalogueRepository(database.db), importer, dataDir: config.dataDir, logger });
   }
 

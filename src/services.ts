@@ -10,6 +10,7 @@ import { visitorPageCache } from './catalogue/visitor-page-cache.js';
 import { visitorTokens } from './web/security.js';
 import type { Config, PayForItSettings, PayPalSettings } from './config.js';
 import { fulfilOrder, sendSignInCode } from './customers/fulfilment.js';
+import { sellerOf } from './config.js';
 import { tellCustomer } from './customers/order-messages.js';
 import { revokeOrderTracks } from './customers/repository.js';
 import { createSignIn } from './customers/sign-in.js';
@@ -66,7 +67,8 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
-    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock }), affiliates.creditOrder],
+    vatBasisPoints: config.labels.vatBasisPoints,
+    onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock, seller: sellerOf(config) }), affiliates.creditOrder],
     onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund, tellCustomer('order-refunded', orderMessages)],
     onCancelled: [tellCustomer('order-cancelled', orderMessages)],
   });

@@ -48,6 +48,8 @@ export interface ApproveOptions {
   declined?: boolean;
   /** The capture succeeds but stays PENDING (as for an eCheck) until settled with a webhook. */
   pendingCapture?: boolean;
+  /** The buyer's country (their PayPal account's address): GB unless given. */
+  country?: string;
 }
 
 export interface OrderRecord {
@@ -136,7 +138,7 @@ export class OrderBook {
     const order = this.orders.get(id);
     if (!order) throw new Error(`PayPal stand-in: no order ${id}`);
     if (!canApprove(order)) throw new Error(`PayPal stand-in: order ${id} is ${order.status} and can no longer be approved`);
-    order.buyer = testBuyer(options.email ?? DEFAULT_BUYER_EMAIL);
+    order.buyer = testBuyer(options.email ?? DEFAULT_BUYER_EMAIL, options.country);
     order.instrument = options.declined ? 'declined' : options.pendingCapture ? 'pending' : 'good';
     order.status = 'APPROVED';
     order.updateTime = this.clock();
@@ -277,6 +279,6 @@ export function canApprove(order: OrderRecord): boolean {
   return order.status !== 'COMPLETED';
 }
 
-function testBuyer(email: string): Buyer {
-  return { payerId: payerIdFor(email), email, givenName: 'Test', surname: 'Buyer', address: { ...TEST_ADDRESS } };
+function testBuyer(email: string, country = TEST_ADDRESS.country_code): Buyer {
+  return { payerId: payerIdFor(email), email, givenName: 'Test', surname: 'Buyer', address: { ...TEST_ADDRESS, country_code: country } };
 }

@@ -10,6 +10,7 @@ import { customersAdminRoutes } from './customers/routes.js';
 import { catalogueAdminRoutes } from './catalogue/routes.js';
 import { affiliatesAdminRoutes } from './affiliates/routes.js';
 import { messagesAdminRoutes } from './messages/routes.js';
+import { labelsAdminRoutes } from './labels/routes.js';
 
 /**
  * The admin area under /admin: the sign-in pages, then the guard (404 for anyone who is not a
@@ -36,6 +37,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.use(customersAdminRoutes(deps));
   router.use(catalogueAdminRoutes(deps));
   router.use(affiliatesAdminRoutes(deps));
+  router.use(labelsAdminRoutes(deps));
   router.use(messagesAdminRoutes(deps));
 
   return router;

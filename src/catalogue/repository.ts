@@ -20,6 +20,14 @@ export interface ReleaseRow {
   genre_name: string | null;
   genre_slug: string | null;
   track_count: number;
+  label_name: string | null;
+  icpn: string | null;
+  catalogue_number: string | null;
+  p_line: string | null;
+  c_line: string | null;
+  parental_warning: string | null;
+  on_sale_from: string | null;
+  on_sale_until: string | null;
 }
 
 export interface TrackRow {
@@ -34,6 +42,7 @@ export interface TrackRow {
   price_pence: number | null;
   artist_name: string;
   artist_slug: string;
+  isrc: string | null;
 }
 
 export interface TrackListingRow extends TrackRow {
@@ -41,6 +50,8 @@ export interface TrackListingRow extends TrackRow {
   release_slug: string;
   release_cover_file: string | null;
   release_updated_at: string;
+  release_on_sale_from: string | null;
+  release_on_sale_until: string | null;
 }
 
 type ReleaseQuery = SelectQueryBuilder<Database, 'releases' | 'artists', object>;
@@ -52,8 +63,17 @@ function selectReleases(db: Db) {
     .selectFrom('releases')
     .innerJoin('artists', 'artists.id', 'releases.artist_id')
     .leftJoin('genres', 'genres.id', 'releases.genre_id')
+    .leftJoin('labels', 'labels.id', 'releases.label_id')
     .where('releases.hidden', '=', 0)
     .select([
+      'labels.name as label_name',
+      'releases.icpn',
+      'releases.catalogue_number',
+      'releases.p_line',
+      'releases.c_line',
+      'releases.parental_warning',
+      'releases.on_sale_from',
+      'releases.on_sale_until',
       'releases.id',
       'releases.title',
       'releases.slug',
@@ -89,6 +109,7 @@ function selectTracks(db: Db) {
       'tracks.bitrate_kbps',
       'tracks.master_format',
       'tracks.price_pence',
+      'tracks.isrc',
       'artists.name as artist_name',
       'artists.slug as artist_slug',
     ]);
@@ -191,6 +212,8 @@ export function createCatalogueRepository(db: Db) {
           'releases.slug as release_slug',
           'releases.cover_file as release_cover_file',
           'releases.updated_at as release_updated_at',
+          'releases.on_sale_from as release_on_sale_from',
+          'releases.on_sale_until as release_on_sale_until',
         ])
         .execute();
     },

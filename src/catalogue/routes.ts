@@ -5,6 +5,7 @@ import { contentTypeOf } from '../media/media-files.js';
 import { FORMATS, type FormatId } from '../media/formats.js';
 import type { MasterFormat } from '../db/schema.js';
 import type { MediaStorage } from '../media/storage.js';
+import { jsonLdScriptText, musicAlbum } from '../labels/json-ld.js';
 import { HttpError } from '../web/errors.js';
 import { pageNumber, parseQuery } from '../web/params.js';
 import { fallbackFormat, isCoverSize, type CoverVariants } from './cover-variants.js';
@@ -72,7 +73,9 @@ export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offe
   router.get('/release/:slug', visitorPages, async (req, res) => {
     const release = await catalogue.release(slugOf(req, 'release'));
     if (!release) throw notFound('release');
+    const origin = publicUrl ?? `${req.protocol}://${req.get('host')}`;
     res.render('catalogue/release', {
+      jsonLd: jsonLdScriptText(musicAlbum(origin, { ...release, buyable: release.availability.state === 'on-sale' })),
       title: `${release.title} by ${release.artistName}`,
       description: `${release.title}, ${release.kind === 'single' ? 'a single' : `an ${release.kind === 'ep' ? 'EP' : 'album'}`} by ${release.artistName}: ${release.trackCount} tracks to preview and download as MP3.`,
       release,

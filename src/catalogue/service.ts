@@ -1,6 +1,7 @@
 import type { DatePrecision } from '../db/schema.js';
 import { toDbTime } from '../db/dialect.js';
 import type { MasterFormat } from '../db/schema.js';
+import { availabilityOn, todayUtc, type Availability } from '../labels/availability.js';
 import type { CatalogueRepository, ReleaseRow, TrackListingRow, TrackRow } from './repository.js';
 import type { PageCache } from './page-cache.js';
 import { searchWords } from './words.js';
@@ -26,6 +27,14 @@ export interface ReleaseCard {
   coverUrl: string | null;
   trackCount: number;
   pricePence: number;
+  labelName: string | null;
+  icpn: string | null;
+  catalogueNumber: string | null;
+  pLine: string | null;
+  cLine: string | null;
+  parentalWarning: string | null;
+  /** On sale today, not yet ("Available from"), or no longer: only on-sale releases can be bought. */
+  availability: Availability;
 }
 
 export interface TrackLine {
@@ -42,6 +51,7 @@ export interface TrackLine {
   masterFormat: MasterFormat;
   pricePence: number;
   previewUrl: string;
+  isrc: string | null;
 }
 
 export interface Page<T> {
@@ -78,6 +88,9 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
   // A release never costs more than buying its tracks one by one.
   const releasePrice = (row: ReleaseRow) => row.price_pence ?? Math.min(prices.releasePence, Number(row.track_count) * prices.trackPence);
 
+  const availability = (from: string | null, until: string | null) => availabilityOn(todayUtc(clock()), { from, until });
+  const onSale = (item: { availability: Availability }) => item.availability.state === 'on-sale';
+
   const toCard = (row: ReleaseRow): ReleaseCard => ({
     id: row.id,
     title: row.title,
@@ -93,6 +106,13 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     coverUrl: coverUrl(row.id, row.cover_file, row.updated_at),
     trackCount: Number(row.track_count),
     pricePence: releasePrice(row),
+    labelName: row.label_name,
+    icpn: row.icpn,
+    catalogueNumber: row.catalogue_number,
+    pLine: row.p_line,
+    cLine: row.c_line,
+    parentalWarning: row.parental_warning,
+    availability: availability(row.on_sale_from, row.on_sale_until),
   });
 
   const toLine = (row: TrackRow): TrackLine => ({
@@ -108,6 +128,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     masterFormat: row.master_format,
     pricePence: trackPrice(row.price_pence),
     previewUrl: previewUrl(row.id),
+    isrc: row.isrc,
   });
 
   const toListing = (row: TrackListingRow) => ({
@@ -115,6 +136,7 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     releaseTitle: row.release_title,
     releaseUrl: releaseUrl(row.release_slug),
     coverUrl: coverUrl(row.release_id, row.release_cover_file, row.release_updated_at),
+    availability: availability(row.release_on_sale_from, row.release_on_sale_until),
   });
 
   function pageOf<T>(items: T[], page: number, pageSize: number, total: number): Page<T> {
@@ -139,13 +161,13 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
     },
     sitemap: () => cached('sitemap', () => sitemap()),
 
-    /** Releases and tracks on sale now, priced from the database (for the basket and checkout). */
+    /** Releases and tracks on sale now (inside their deal's window), priced from the database (for the basket and checkout). */
     async releasesForSale(ids: number[]): Promise<ReleaseCard[]> {
-      return inOrder(ids, (await repo.releasesByIds(ids)).map(toCard));
+      return inOrder(ids, (await repo.releasesByIds(ids)).map(toCard).filter(onSale));
     },
 
     async tracksForSale(ids: number[]) {
-      return inOrder(ids, (await repo.tracksByIds(ids)).map(toListing));
+      return inOrder(ids, (await repo.tracksByIds(ids)).map(toListing).filter(onSale));
     },
   };
 

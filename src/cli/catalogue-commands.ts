@@ -11,9 +11,10 @@ export function registerCatalogueCommands(program: Command): void {
     .description('Import a folder tree of MP3 files and FLAC or WAV masters: tags, cover art, 30-second previews. Safe to run again.')
     .argument('<dir>', 'folder to import, searched recursively')
     .option('--no-progress', 'do not draw a progress bar')
-    .action(async (dir: string, options: { progress: boolean }) => {
+    .option('--label <name>', "the label of files without a label tag (default: the store's own label, OWN_LABEL_NAME)")
+    .action(async (dir: string, options: { progress: boolean; label?: string }) => {
       const summary = await withDatabase(async ({ config, database }) => {
-        const importer = createImporter({ db: database.db, ...importerMedia(config.media) });
+        const importer = createImporter({ db: database.db, ...importerMedia(config.media), labels: { fallback: options.label?.trim() || undefined, ownLabelName: config.labels.ownLabelName } });
         const bar = new SingleBar({ format: 'Importing [{bar}] {value}/{total} files | {file}', hideCursor: true }, Presets.shades_classic);
         const showBar = options.progress && process.stdout.isTTY;
         return importer.importFolder(path.resolve(dir), {

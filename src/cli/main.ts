@@ -8,6 +8,7 @@ import { registerDatabaseCommands } from './database-commands.js';
 import { registerPrivacyCommands } from './privacy-commands.js';
 import { registerStatsCommands } from './stats-commands.js';
 import { registerOperatorCommands } from './operator-commands.js';
+import { registerLabelCommands } from './label-commands.js';
 
 /** `npx store ...`: the operator's commands. Each feature registers its own. */
 const program = new Command()
@@ -23,6 +24,7 @@ registerAffiliateCommands(program);
 registerPrivacyCommands(program);
 registerStatsCommands(program);
 registerOperatorCommands(program);
+registerLabelCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : `Error: ${error instanceof Error ? error.message : String(error)}`);

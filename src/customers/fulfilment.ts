@@ -4,6 +4,7 @@ import { queueMessage, queueOrRecordUndeliverable } from '../notifications/outbo
 import { orderConfirmationEmail, orderConfirmationSms, signInCodeEmail, signInCodeSms } from '../notifications/templates.js';
 import type { OnPaid } from '../orders/service.js';
 import { contactText } from './contact.js';
+import { orderVat, vatRateText, type Seller } from '../labels/vat.js';
 import { orderLines } from './order-messages.js';
 import { findCustomer, grantOrderTracks, type Contact } from './repository.js';
 import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
@@ -13,7 +14,7 @@ import { SHORT_LINK_PATH, type SignIn } from './sign-in.js';
  * confirmation with their login details is queued. Transactional: sent whatever the marketing
  * choice. Every later order repeats the same login details with a fresh link.
  */
-export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date }): OnPaid {
+export function fulfilOrder(deps: ConfirmationDeps): OnPaid {
   return async (tx, order, customerId, now) => {
     await grantOrderTracks(tx, order.id, customerId, now);
     await queueOrderConfirmation(deps, tx, order, customerId, now);
@@ -22,7 +23,7 @@ export function fulfilOrder(deps: { signIn: SignIn; storeName: string; publicUrl
 
 /** Queues the order's confirmation (with a fresh sign-in link): on payment, and when an operator re-sends it. */
 export async function queueOrderConfirmation(
-  deps: { signIn: SignIn; storeName: string; publicUrl: string; clock: () => Date },
+  deps: ConfirmationDeps,
   tx: Transaction<Database>,
   order: { id: number; reference: string; total_pence: number },
   customerId: number,
@@ -32,11 +33,16 @@ export async function queueOrderConfirmation(
   const contact: Contact = customer.email ? { email: customer.email } : { msisdn: customer.msisdn! };
   const token = await deps.signIn.createLink(tx, customerId, deps.clock());
   const base = deps.publicUrl;
+  const items = await orderLines(tx, order.id);
+  const { vat_basis_points: rate } = await tx.selectFrom('orders').select('vat_basis_points').where('id', '=', order.id).executeTakeFirstOrThrow();
   const data = {
     storeName: deps.storeName,
     reference: order.reference,
-    items: await orderLines(tx, order.id),
+    items,
     totalPence: order.total_pence,
+    vatPence: orderVat(items, rate),
+    vatRate: vatRateText(rate),
+    seller: deps.seller,
     login: contactText(contact),
     signInUrl: `${base}/account/link/${token}`,
     shortSignInUrl: `${base}${SHORT_LINK_PATH}${token}`,
@@ -45,6 +51,15 @@ export async function queueOrderConfirmation(
   const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
   // The payment stands whatever happens to its message: one the outbox refuses is recorded as undeliverable.
   await queueOrRecordUndeliverable(tx, { ...message, kind: 'transactional', customerId, orderId: order.id, secret: token }, now);
+}
+
+export interface ConfirmationDeps {
+  signIn: SignIn;
+  storeName: string;
+  publicUrl: string;
+  clock: () => Date;
+  /** The company and VAT number every receipt names. */
+  seller: Seller;
 }
 
 /** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */

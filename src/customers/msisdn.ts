@@ -47,3 +47,13 @@ export function formatMsisdn(msisdn: string): string {
 export function formatUkMobile(msisdn: string): string {
   return isUkMobile(msisdn) ? `0${msisdn.slice(2, 6)} ${msisdn.slice(6)}` : `+${msisdn}`;
 }
+
+/**
+ * The country a number belongs to (ISO 3166 alpha-2, libphonenumber's metadata), for the country of
+ * sale. A number libphonenumber cannot place exactly (a test range such as 07700 900xxx) counts for
+ * the main country of its calling code: +44 is GB, +1 is US.
+ */
+export function countryOfMsisdn(msisdn: string): string | undefined {
+  const phone = parsePhoneNumberFromString(`+${msisdn}`);
+  return phone?.country ?? phone?.getPossibleCountries()[0];
+}

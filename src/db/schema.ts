@@ -36,6 +36,15 @@ export interface ReleaseTable {
   release_date_precision: Generated<DatePrecision>;
   created_at: string;
   updated_at: string;
+  /** migrations/040_labels.ts: the label, identifiers and the deal's sale window (UTC dates). */
+  label_id: number | null;
+  icpn: string | null;
+  catalogue_number: string | null;
+  p_line: string | null;
+  c_line: string | null;
+  parental_warning: string | null;
+  on_sale_from: string | null;
+  on_sale_until: string | null;
 }
 
 export type DatePrecision = 'day' | 'month' | 'year';
@@ -66,6 +75,7 @@ export interface TrackTable {
   sample_rate: number | null;
   bit_depth: number | null;
   channels: number | null;
+  isrc: Generated<string | null>;
 }
 
 export type SearchKind = 'artist' | 'release' | 'track';
@@ -118,6 +128,10 @@ export interface OrderTable {
   expires_at: string;
   paid_at: string | null;
   updated_at: string;
+  /** Country of sale, ISO 3166 alpha-2 (PayPal payer's country, or the mobile number's); nothing more of where. */
+  country_code: Generated<string | null>;
+  /** The VAT rate the VAT-inclusive prices carried, in basis points (2000 = 20%). */
+  vat_basis_points: Generated<number>;
   /** The customer signed in when the order was placed (migration 020): who hears of it before payment gives it a customer. */
   placed_by_customer_id: Generated<number | null>;
 }
@@ -396,7 +410,37 @@ export interface MediaEncodingTable {
   updated_at: string;
 }
 
+/** Record labels (migrations/040_labels.ts, src/labels/). */
+export interface LabelTable {
+  id: Generated<number>;
+  name: string;
+  contact_email: string | null;
+  ddex_party_id: string | null;
+  /** Share of net receipts owed to the label, in basis points (7000 = 70%). */
+  royalty_basis_points: Generated<number>;
+  own_label: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One DDEX message read by `npx store ingest` and what became of it (src/labels/ddex/). */
+export interface DdexIngestionTable {
+  id: Generated<number>;
+  batch: string;
+  message_file: string;
+  message_id: string | null;
+  message_sha256: string;
+  kind: string | null;
+  /** accepted, refused, or unchanged (the same message delivered again). */
+  status: string;
+  /** JSON: each release's status, or the refusal's reason. */
+  summary: string | null;
+  created_at: string;
+}
+
 export interface Database {
+  labels: LabelTable;
+  ddex_ingestions: DdexIngestionTable;
   page_views: PageViewTable;
   page_referrers: PageReferrerTable;
   daily_visitors: DailyVisitorTable;

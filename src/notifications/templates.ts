@@ -15,6 +15,10 @@ export interface ConfirmationData {
   reference: string;
   items: { title: string; price_pence: number }[];
   totalPence: number;
+  /** The VAT included in the total, and its rate as text ("20%"). */
+  vatPence: number;
+  vatRate: string;
+  seller: { companyName: string; vatNumber: string | null };
   login: string;
   signInUrl: string;
   /** The same link, shorter (/l/TOKEN), for a text message. */

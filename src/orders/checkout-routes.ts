@@ -10,6 +10,7 @@ import { HttpError } from '../web/errors.js';
 import { flash } from '../web/flash.js';
 import { parseBody } from '../web/params.js';
 import { affiliateCookie } from '../affiliates/referral.js';
+import { orderVat, vatRateText, type Seller } from '../labels/vat.js';
 import { ORDER_REFERENCE_PATTERN } from './reference.js';
 import type { OrdersService } from './service.js';
 import { ownsOrder, rememberOrder, removePaidItems } from './session-orders.js';
@@ -23,9 +24,11 @@ export interface CheckoutDeps {
   activeAffiliate?: (id: number | null) => Promise<number | null>;
   /** The music this browser may download now (src/downloads/access.ts): a paid order's page offers it at once. */
   downloads: Pick<DownloadAccess, 'music'>;
+  /** The company and VAT number order pages and receipts name. */
+  seller?: Seller;
 }
 
-export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, downloads }: CheckoutDeps): Router {
+export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, downloads, seller = { companyName: '', vatNumber: null } }: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -86,6 +89,9 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     return order;
   }
 
+  /** The VAT in an order's total and who sold it, as order pages and receipts show them. */
+  const vatOf = (order: { vat_basis_points: number }, items: { price_pence: number }[]) => ({ vatPence: orderVat(items, order.vat_basis_points), vatRate: vatRateText(order.vat_basis_points), seller });
+
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
     const details = await orders.details(order.id, order);
@@ -95,7 +101,16 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     // "Paid with" only once it is paid (a refunded order was paid too); before that, only which method was chosen.
     const wasPaid = order.status === 'paid' || order.status === 'refunded';
     const paymentNote = method ? (wasPaid ? method.words.paid : `Payment method: ${method.words.name}`) : `Payment method: ${order.payment_method}`;
-    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, music, paymentNote, contactLabel: details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }), methodLabel: method?.label ?? order.payment_method });
+    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), music, paymentNote, contactLabel: details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }), methodLabel: method?.label ?? order.payment_method });
+  });
+
+  /** A printable VAT receipt of a paid (or since refunded) order, for the browser that placed it. */
+  router.get('/orders/:reference/receipt', async (req, res) => {
+    const order = await ownedOrder(req);
+    if (order.status !== 'paid' && order.status !== 'refunded') throw new HttpError(404, 'There is no receipt for an order that was not paid.');
+    const details = await orders.details(order.id, order);
+    const methodLabel = methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method;
+    res.render('orders/receipt', { title: `Receipt ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), methodLabel });
   });
 
   router.post('/orders/:reference/check', async (req, res) => {

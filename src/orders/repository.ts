@@ -13,6 +13,7 @@ export interface NewOrder {
   affiliateId: number | null;
   ageConfirmedAt: string;
   marketingOptIn: boolean;
+  vatBasisPoints: number;
   /** The customer signed in at checkout, if any (who hears of the order before payment names its customer). */
   placedByCustomerId: number | null;
   expiresAt: string;
@@ -35,6 +36,7 @@ export async function insertOrder(tx: Transaction<Database>, order: NewOrder, no
         placed_by_customer_id: order.placedByCustomerId,
         age_confirmed_at: order.ageConfirmedAt,
         marketing_opt_in: order.marketingOptIn ? 1 : 0,
+        vat_basis_points: order.vatBasisPoints,
         created_at: now,
         expires_at: order.expiresAt,
         paid_at: null,
@@ -81,7 +83,7 @@ export async function transition(
   event: string,
   detail: string | null,
   now: string,
-  extra: { paid_at?: string; customer_id?: number } = {},
+  extra: { paid_at?: string; customer_id?: number; country_code?: string | null } = {},
   /** The status the caller read under lockOrder in this transaction: no need to read it again. */
   lockedFrom?: OrderStatus,
 ): Promise<boolean> {

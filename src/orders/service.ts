@@ -16,7 +16,12 @@ export interface CaptureFacts {
   contact: Contact;
   /** What told us: the shopper's return, a webhook, a status query. Kept in the event. */
   source: string;
+  /** The country of sale (ISO 3166 alpha-2) when the provider says it: the only "where" kept. */
+  countryCode?: string | null;
 }
+
+/** Two upper-case letters, or nothing: a provider's odd answer never becomes a stored value. */
+const countryCodeOrNull = (code: string | null | undefined) => (code && /^[A-Z]{2}$/.test(code) ? code : null);
 
 export type SettleResult = 'paid' | 'already-paid' | 'mismatch' | 'unknown-payment';
 
@@ -29,6 +34,8 @@ export interface OrdersDeps {
   db: Db;
   clock: () => Date;
   pendingMinutes: number;
+  /** VAT_RATE in basis points: kept on each order, as the rate its VAT-inclusive prices carried. */
+  vatBasisPoints?: number;
   onPaid?: OnPaid[];
   /** Work in the refund's transaction (downloads stop, commission is rejected, the customer is told). */
   onRefunded?: OnOrderChange[];
@@ -39,7 +46,7 @@ export interface OrdersDeps {
 /** A step run once, in the transaction of a state change, only by the caller whose transition took effect. */
 export type OnOrderChange = (tx: Transaction<Database>, orderId: number, now: string) => Promise<void>;
 
-export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], onRefunded = [], onCancelled = [] }: OrdersDeps) {
+export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints = 2000, onPaid = [], onRefunded = [], onCancelled = [] }: OrdersDeps) {
   const now = () => toDbTime(clock());
 
   /** Cancels a pending order in the caller's transaction; its steps run only if this call made the change. */
@@ -64,6 +71,7 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
             affiliateId: input.affiliateId,
             ageConfirmedAt: toDbTime(at),
             marketingOptIn: input.marketingOptIn,
+            vatBasisPoints,
             placedByCustomerId: input.placedByCustomerId ?? null,
             expiresAt: toDbTime(new Date(at.getTime() + pendingMinutes * 60_000)),
             items: input.basket.lines.map((l) => ({ releaseId: l.releaseId, trackId: l.kind === 'track' ? l.id : null, title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })),
@@ -110,7 +118,7 @@ export function createOrdersService({ db, clock, pendingMinutes, onPaid = [], on
           return 'already-paid';
         }
         const customerId = await findOrCreateCustomer(tx, facts.contact, at);
-        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId }, order.status);
+        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId, country_code: countryCodeOrNull(facts.countryCode) }, order.status);
         if (!moved) return 'already-paid';
         await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
         await recordMarketingChoice(tx, customerId, order.marketing_opt_in === 1, at);

@@ -11,6 +11,13 @@ export interface Mp3Tags {
   year?: string;
   genre?: string;
   withCover?: boolean;
+  /** TPUB, TSRC, TCOP, TPRO and TXXX:BARCODE / TXXX:CATALOGNUMBER (labels, docs/labels.md). */
+  label?: string;
+  isrc?: string;
+  copyright?: string;
+  produced?: string;
+  barcode?: string;
+  catalogueNumber?: string;
 }
 
 /** A real MP3: a tone encoded by LAME (lamejs), `seconds` long, tagged with ID3v2 by node-id3. */
@@ -34,7 +41,16 @@ export function tag(mp3: Buffer, tags: Mp3Tags): Buffer {
     trackNumber: tags.trackNumber,
     year: tags.year,
     genre: tags.genre,
+    publisher: tags.label,
+    ISRC: tags.isrc,
+    copyright: tags.copyright,
+    producedNotice: tags.produced,
   };
+  const userText = [
+    ...(tags.barcode ? [{ description: 'BARCODE', value: tags.barcode }] : []),
+    ...(tags.catalogueNumber ? [{ description: 'CATALOGNUMBER', value: tags.catalogueNumber }] : []),
+  ];
+  if (userText.length) id3.userDefinedText = userText;
   if (tags.withCover) id3.image = { mime: 'image/png', type: { id: 3, name: 'front cover' }, description: 'cover', imageBuffer: tinyPng() };
   return NodeID3.write(id3, mp3) as Buffer;
 }

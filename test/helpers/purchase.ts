@@ -11,7 +11,7 @@ type ReleaseRef = { id: number; slug: string };
 export async function approvedAtPayPal(
   store: TestStore,
   email: string,
-  options: { release?: ReleaseRef; marketing?: boolean; shopper?: Shopper } = {},
+  options: { release?: ReleaseRef; marketing?: boolean; shopper?: Shopper; country?: string } = {},
 ): Promise<{ shopper: Shopper; paypalOrderId: string; returnUrl: string }> {
   const shopper = options.shopper ?? new Shopper(store.baseUrl);
   const release = options.release ?? (await store.database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').executeTakeFirstOrThrow());
@@ -22,7 +22,7 @@ export async function approvedAtPayPal(
   const pay = await shopper.post('/checkout', { method: 'paypal', adult: 'yes', ...(options.marketing ? { marketing: 'yes' } : {}) });
   if (pay.status !== 303 || !pay.location) throw new Error(`checkout answered ${pay.status}`);
   const paypalOrderId = new URL(pay.location).searchParams.get('token')!;
-  const { redirectUrl } = store.paypal.control.approve(paypalOrderId, { email });
+  const { redirectUrl } = store.paypal.control.approve(paypalOrderId, { email, country: options.country });
   return { shopper, paypalOrderId, returnUrl: redirectUrl! };
 }
 

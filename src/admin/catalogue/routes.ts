@@ -43,7 +43,7 @@ function readEdit(body: Record<string, unknown>, trackIds: number[]): ReleaseEdi
 
 export function catalogueAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
-  const admin = createCatalogueAdmin({ db: deps.db, clock: deps.clock, media: createMediaFiles(deps.storage), ffmpegPath: deps.config.media.ffmpegPath, catalogueChanged: deps.catalogueChanged });
+  const admin = createCatalogueAdmin({ db: deps.db, clock: deps.clock, media: createMediaFiles(deps.storage), ffmpegPath: deps.config.media.ffmpegPath, catalogueChanged: deps.catalogueChanged, ownLabelName: deps.config.labels.ownLabelName });
   const limits = { maxZipMb: Math.round(MAX_ZIP_BYTES / 1024 / 1024), maxCoverMb: Math.round(MAX_COVER_BYTES / 1024 / 1024) };
 
   router.get('/admin/catalogue', async (req, res) => {

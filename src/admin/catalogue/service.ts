@@ -22,6 +22,8 @@ export interface CatalogueAdminDeps {
   ffmpegPath: string;
   /** Empties the catalogue page caches of this process (others expire theirs within CATALOGUE_CACHE_SECONDS). */
   catalogueChanged: () => void;
+  /** The store's own label: imported files without a label tag belong to it. */
+  ownLabelName?: string;
 }
 
 export interface ReleaseEdit {
@@ -34,7 +36,7 @@ export const MAX_TITLE_LENGTH = 255;
 
 const priceText = (pence: number | null) => (pence === null ? 'default' : formatPrice(pence));
 
-export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueChanged }: CatalogueAdminDeps) {
+export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueChanged, ownLabelName }: CatalogueAdminDeps) {
   /** Applies the edit; returns what changed (empty when nothing did), or null when there is no such release. */
   async function editRelease(operatorId: number, releaseId: number, edit: ReleaseEdit): Promise<string[] | null> {
     const now = clock();
@@ -96,7 +98,7 @@ export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueCh
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-admin-import-'));
     try {
       const files = await extractZip(zipFile, dir, limits);
-      const summary = await createImporter({ db, media, clock, ffmpegPath }).importFolder(dir);
+      const summary = await createImporter({ db, media, clock, ffmpegPath, labels: { ownLabelName } }).importFolder(dir);
       const detail = `${originalName.slice(0, 100)}: ${files} files; added ${summary.added}, updated ${summary.updated}, unchanged ${summary.unchanged}, skipped ${summary.skipped.length}`;
       await recordAudit(db, { operatorId, action: 'catalogue.import', target: 'catalogue', detail }, clock());
       catalogueChanged();

@@ -1,4 +1,5 @@
 import { toDbTime } from '../../db/dialect.js';
+import { sellerOf } from '../../config.js';
 import { queueOrderConfirmation } from '../../customers/fulfilment.js';
 import { addEvent, lockOrder } from '../../orders/repository.js';
 import { PaymentProviderError } from '../../payments/payment-method.js';
@@ -73,7 +74,7 @@ export function createAdminOrdersService(deps: AdminDeps) {
         if (order.status !== 'paid' || order.customer_id === null) return refused(409, `Only a paid order has a confirmation to send; this one is ${order.status}.`);
         const now = clock();
         const at = toDbTime(now);
-        await queueOrderConfirmation({ signIn: deps.signIn, storeName: deps.config.storeName, publicUrl: deps.publicUrl, clock }, tx, order, order.customer_id, at);
+        await queueOrderConfirmation({ signIn: deps.signIn, storeName: deps.config.storeName, publicUrl: deps.publicUrl, clock, seller: sellerOf(deps.config) }, tx, order, order.customer_id, at);
         await addEvent(tx, order.id, order.status, order.status, 'confirmation_resent', `by an operator (${operator.id})`, at);
         await recordAudit(tx, { operatorId: operator.id, action: 'order.resend_confirmation', target: order.reference }, now);
         return { ok: true, message: `The confirmation of ${order.reference} is queued again.` };

@@ -19,6 +19,17 @@ interface ReleasePlan {
   genre: Genre;
   /** A plain title is by the album artist; a compilation names each track's own artist. */
   tracks: (string | GuestTrack)[];
+  /** A release delivered by a label (docs/labels.md): the rest belong to the store's own label. */
+  label?: DemoLabel;
+}
+
+/** A label's tags: TPUB, TXXX:BARCODE, TXXX:CATALOGNUMBER, TCOP/TPRO, and ISRCs from the prefix. */
+export interface DemoLabel {
+  name: string;
+  upc: string;
+  catalogueNumber: string;
+  /** CC + registrant + year: each track's ISRC is this and a five-digit number. */
+  isrcPrefix: string;
 }
 
 export interface DemoTrack {
@@ -39,6 +50,8 @@ export interface DemoTrack {
   /** Shared by the tracks of a release: they pick its cover. */
   releaseSeed: number;
   releaseIndex: number;
+  label?: DemoLabel;
+  isrc?: string;
 }
 
 const RELEASES: ReleasePlan[] = [
@@ -49,6 +62,7 @@ const RELEASES: ReleasePlan[] = [
     year: 2021,
     genre: 'Electronic',
     tracks: ['Harbour Lights', 'Chromatic Rain', 'Night Ferry', 'Signal to Noise', 'Velvet Static', 'Low Orbit', 'Glass Arcade', 'Tidal Memory', 'Last Train to Shoreline'],
+    label: { name: 'Tideline Records', upc: '5060000000016', catalogueNumber: 'TIDE-021', isrcPrefix: 'GBTDL21' },
   },
   {
     albumArtist: 'Lumen Drift',
@@ -65,6 +79,7 @@ const RELEASES: ReleasePlan[] = [
     year: 2019,
     genre: 'Jazz',
     tracks: ['Blue Hour', 'Smoke and Brass', 'Corner Table', 'A Quiet Reprise', 'Rainy Day in Lisbon', 'Minor Detour', 'Streetlamp Waltz', 'Closing Time'],
+    label: { name: 'Smoke Room Jazz', upc: '5060000000023', catalogueNumber: 'SRJ-007', isrcPrefix: 'GBSRJ19' },
   },
   {
     albumArtist: 'The Marlowe Quartet',
@@ -158,6 +173,7 @@ export function demoTracks(): DemoTrack[] {
         seed,
         releaseSeed,
         releaseIndex,
+        ...(release.label ? { label: release.label, isrc: `${release.label.isrcPrefix}${String(index + 1).padStart(5, '0')}` } : {}),
       };
     });
   });

@@ -26,7 +26,11 @@ function tagsFor(track: DemoTrack, cover: Uint8Array): NodeID3.Tags {
     genre: track.genre,
     image: { mime: 'image/png', type: { id: 3 }, description: 'Front cover', imageBuffer: Buffer.from(cover) },
     // Read by music-metadata as the release type (album, EP or single).
-    userDefinedText: [{ description: 'MusicBrainz Album Type', value: track.releaseType }],
+    userDefinedText: [
+      { description: 'MusicBrainz Album Type', value: track.releaseType },
+      ...(track.label ? [{ description: 'BARCODE', value: track.label.upc }, { description: 'CATALOGNUMBER', value: track.label.catalogueNumber }] : []),
+    ],
+    ...(track.label ? { publisher: track.label.name, ISRC: track.isrc, copyright: `${track.year} ${track.label.name}`, producedNotice: `${track.year} ${track.label.name}` } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { slugify } from '../words.js';
 import { checkLength, readMp3, sha256, tagsHash, UnusableFileError, type ImportedFile } from './read-file.js';
 import { BadMasterError, readLossless } from './read-lossless.js';
 import * as sql from './repository.js';
+import { labelIdByName, ownLabelId } from '../../labels/repository.js';
 
 export interface ImportSummary {
   added: number;
@@ -24,6 +25,14 @@ export interface ImportOptions {
 
 type Outcome = 'added' | 'updated' | 'unchanged';
 
+/** Which label imported releases belong to when their files name none (docs/labels.md). */
+export interface ImportLabels {
+  /** `--label NAME`: the label of files without a label tag. */
+  fallback?: string;
+  /** OWN_LABEL_NAME: the store's own label, when neither the tag nor the option names one. */
+  ownLabelName?: string;
+}
+
 /** Files beside the music that a release may use as its cover when no file embeds one. */
 const FOLDER_COVER = /^(cover|folder|front)\.(jpe?g|png)$/i;
 const MAX_FILE_BYTES = 500 * 1024 * 1024;
@@ -36,6 +45,8 @@ export interface ImporterDeps {
   clock?: () => Date;
   /** ffmpeg checks lossless masters and makes their previews; without it only MP3s import. */
   ffmpegPath?: string;
+  /** The label of files without a label tag (src/labels/). */
+  labels?: ImportLabels;
 }
 
 /**
@@ -49,6 +60,13 @@ export interface ImporterDeps {
  */
 export function createImporter(deps: ImporterDeps) {
   const { db, media, clock = () => new Date(), ffmpegPath = 'ffmpeg' } = deps;
+  const labels = deps.labels ?? {};
+
+  /** The file's label tag, else the --label option, else the store's own label. */
+  async function labelFor(tx: Parameters<typeof labelIdByName>[0], tagged: string | undefined, at: Date): Promise<number> {
+    const name = tagged ?? labels.fallback;
+    return name ? labelIdByName(tx, name, at) : ownLabelId(tx, labels.ownLabelName ?? 'Own label', at);
+  }
 
   /** Reads, checks and parses one file (disk, CPU and ffmpeg, no database); null when it is too large to take. */
   async function readTrack(file: string): Promise<ImportedFile | null> {
@@ -67,7 +85,8 @@ export function createImporter(deps: ImporterDeps) {
     if (existing && existing.tags_sha256 === track.tagsSha256) return 'unchanged';
 
     const stored = await storeMedia(track, folderCover);
-    const now = toDbTime(clock());
+    const at = clock();
+    const now = toDbTime(at);
     await db.transaction().execute(async (tx) => {
       const albumArtistId = await sql.findOrCreateArtist(tx, track.tags.albumArtist, now);
       const trackArtistId = track.tags.artist === track.tags.albumArtist ? albumArtistId : await sql.findOrCreateArtist(tx, track.tags.artist, now);
@@ -82,6 +101,11 @@ export function createImporter(deps: ImporterDeps) {
           genreId: await sql.findOrCreateGenre(tx, track.tags.genre),
           ...storedReleaseDate(track.tags.date),
           coverFile: stored.coverFile,
+          labelId: await labelFor(tx, track.tags.label, at),
+          icpn: track.tags.icpn,
+          catalogueNumber: track.tags.catalogueNumber,
+          cLine: track.tags.cLine,
+          pLine: track.tags.pLine,
         },
         now,
       );
@@ -100,6 +124,7 @@ export function createImporter(deps: ImporterDeps) {
         fileBytes: track.bytes.length,
         audioSha256: track.audioSha256,
         tagsSha256: track.tagsSha256,
+        isrc: track.tags.isrc ?? null,
       };
       if (existing) await sql.updateTrack(tx, existing.id, fields, now);
       else await sql.insertTrack(tx, fields, now);

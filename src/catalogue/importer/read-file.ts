@@ -35,6 +35,16 @@ export interface TrackTags {
   date: string | undefined;
   genre: string | undefined;
   releaseType: 'album' | 'ep' | 'single' | undefined;
+  /** TPUB (ID3) / LABEL / ORGANIZATION: the record label. */
+  label: string | undefined;
+  isrc: string | undefined;
+  /** UPC/EAN (the BARCODE tag): the release's ICPN. */
+  icpn: string | undefined;
+  catalogueNumber: string | undefined;
+  /** TCOP: the copyright line, shown as the release's C-line. */
+  cLine: string | undefined;
+  /** TPRO (ID3v2.4 "produced notice"; music-metadata leaves it in the native tags): the P-line. */
+  pLine: string | undefined;
 }
 
 export class UnusableFileError extends Error {}
@@ -61,8 +71,8 @@ const clean = (value: string | undefined | null, max = 200) => value?.replace(/\
 /** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
 export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<ImportedFile> {
   const info = scanMp3(bytes);
-  const { common, format } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
-  const { tags, cover } = tagsAndCover(common, fallbackTitle);
+  const { common, format, native } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
+  const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
   return {
     bytes,
     preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
@@ -79,7 +89,7 @@ export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<Imp
 export const tagsHash = (tags: TrackTags, cover: ImportedFile['cover']) => sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null }));
 
 /** The catalogue's tags and the embedded cover, as music-metadata reads them from any format. */
-export function tagsAndCover(common: ICommonTagsResult, fallbackTitle: string): Pick<ImportedFile, 'tags' | 'cover'> {
+export function tagsAndCover(common: ICommonTagsResult, fallbackTitle: string, native: Record<string, { id: string; value: unknown }[]> = {}): Pick<ImportedFile, 'tags' | 'cover'> {
   const artist = clean(common.artist) ?? clean(common.albumartist);
   if (!artist) throw new UnusableFileError('it has no artist tag');
   const tags: TrackTags = {
@@ -92,6 +102,12 @@ export function tagsAndCover(common: ICommonTagsResult, fallbackTitle: string): 
     date: releaseDate(common.date, common.year),
     genre: clean(common.genre?.[0], 100),
     releaseType: releaseType(common.releasetype),
+    label: clean(common.label?.[0]),
+    isrc: isrcOf(common.isrc?.[0]),
+    icpn: icpnOf(common.barcode),
+    catalogueNumber: clean(common.catalognumber?.[0], 50),
+    cLine: clean(common.copyright, 255),
+    pLine: clean(nativeText(native, 'TPRO'), 255),
   };
   const picture = common.picture?.find((p) => IMAGE_EXTENSIONS[p.format.toLowerCase()]);
   const cover = picture ? { data: Buffer.from(picture.data), extension: IMAGE_EXTENSIONS[picture.format.toLowerCase()]! } : undefined;
@@ -109,4 +125,24 @@ function releaseDate(date: string | undefined, year: number | undefined): string
 function releaseType(types: string[] | undefined): TrackTags['releaseType'] {
   const type = types?.map((t) => t.toLowerCase()).find((t) => t === 'album' || t === 'ep' || t === 'single');
   return type as TrackTags['releaseType'];
+}
+
+/** An ISRC as the standard writes it (CC-XXX-YY-NNNNN, hyphens optional); anything else is left out. */
+export function isrcOf(value: string | undefined): string | undefined {
+  const compact = value?.replace(/-/g, '').trim().toUpperCase();
+  return compact && /^[A-Z]{2}[A-Z0-9]{3}\d{7}$/.test(compact) ? compact : undefined;
+}
+
+/** A UPC (12 digits) or EAN (13) or GTIN-14; anything else is left out. */
+export function icpnOf(value: string | undefined): string | undefined {
+  const digits = value?.replace(/\s/g, '');
+  return digits && /^\d{12,14}$/.test(digits) ? digits : undefined;
+}
+
+function nativeText(native: Record<string, { id: string; value: unknown }[]>, id: string): string | undefined {
+  for (const tags of Object.values(native)) {
+    const value = tags.find((t) => t.id === id)?.value;
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
 }

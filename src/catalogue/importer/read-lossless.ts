@@ -24,11 +24,11 @@ export async function readLossless(file: string, bytes: Buffer, kind: 'flac' | '
   } catch (error) {
     throw new BadMasterError(`its ${kind.toUpperCase()} header cannot be read (${(error as Error).message})`);
   }
-  const { format, common } = parsed;
+  const { format, common, native } = parsed;
   if (!format.sampleRate || !format.numberOfChannels || !format.duration) throw new BadMasterError(`its ${kind.toUpperCase()} header gives no sample rate, channels or length`);
   if (format.lossless === false) throw new BadMasterError('it holds compressed (lossy) audio, not a lossless master');
   checkLength(format.duration * 1000);
-  const { tags, cover } = tagsAndCover(common, fallbackTitle);
+  const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
   let decoded: number;
   try {
     decoded = await decodedSeconds(ffmpegPath, file);

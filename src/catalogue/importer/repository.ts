@@ -39,6 +39,12 @@ export interface ReleaseFields {
   releaseDate: string | null;
   releaseDatePrecision: DatePrecision;
   coverFile: string | null;
+  labelId: number;
+  /** Identifiers a file gives; one not given keeps what the release had. */
+  icpn?: string;
+  catalogueNumber?: string;
+  cLine?: string;
+  pLine?: string;
 }
 
 /**
@@ -57,6 +63,11 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     artist_id: fields.artistId,
     genre_id: fields.genreId,
     release_date: fields.releaseDate,
+    label_id: fields.labelId,
+    ...(fields.icpn ? { icpn: fields.icpn } : {}),
+    ...(fields.catalogueNumber ? { catalogue_number: fields.catalogueNumber } : {}),
+    ...(fields.cLine ? { c_line: fields.cLine } : {}),
+    ...(fields.pLine ? { p_line: fields.pLine } : {}),
     release_date_precision: fields.releaseDatePrecision,
     updated_at: now,
   };
@@ -106,6 +117,7 @@ export interface TrackFields {
   fileBytes: number;
   audioSha256: string;
   tagsSha256: string;
+  isrc?: string | null;
 }
 
 function trackColumns(f: TrackFields, now: string) {
@@ -125,6 +137,7 @@ function trackColumns(f: TrackFields, now: string) {
     preview_file: f.previewFile,
     file_bytes: f.fileBytes,
     tags_sha256: f.tagsSha256,
+    isrc: f.isrc ?? null,
     updated_at: now,
   };
 }

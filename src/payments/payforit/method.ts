@@ -29,6 +29,7 @@ import { nameAttempt } from './attempts.js';
 import type { PayForItClient } from './client.js';
 import { DESCRIPTION_MAX, isResultStatus, parseResult, REF_PATTERN, TRANSACTION_ID_PATTERN, type PaymentResult } from './messages.js';
 import { singleValued, verifyParams } from './signature.js';
+import { countryOfMsisdn } from '../../customers/msisdn.js';
 
 export const PAYFORIT = 'payforit';
 /** provider_ref of an attempt whose transaction the intermediary has not named yet. */
@@ -134,6 +135,7 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
           amountPence: result.amountPence,
           currency: result.currency,
           contact: { msisdn: result.msisdn! },
+          countryCode: countryOfMsisdn(result.msisdn!),
           source,
         });
         if (settled === 'unknown-payment') throw new Error(`payment row for ${result.transactionId} vanished`);

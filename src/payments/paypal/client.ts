@@ -32,8 +32,8 @@ export const PayPalOrder = z.object({
   id: z.string(),
   status: z.string(),
   links: z.array(Link).default([]),
-  payer: z.object({ email_address: z.string().optional() }).optional(),
-  payment_source: z.object({ paypal: z.object({ email_address: z.string().optional() }).optional() }).optional(),
+  payer: z.object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() }).optional(),
+  payment_source: z.object({ paypal: z.object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() }).optional() }).optional(),
   purchase_units: z
     .array(z.object({ reference_id: z.string().optional(), payments: z.object({ captures: z.array(Capture).optional() }).optional() }))
     .default([]),

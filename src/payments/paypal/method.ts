@@ -49,6 +49,11 @@ function payerEmail(order: PayPalOrder): string | undefined {
   return email ? email.trim().toLowerCase() : undefined;
 }
 
+/** The payer's country (Orders v2 payment_source.paypal.address / payer.address country_code): the country of sale, for VAT and label statements. */
+function payerCountry(order: PayPalOrder): string | undefined {
+  return order.payment_source?.paypal?.address?.country_code ?? order.payer?.address?.country_code;
+}
+
 function approveLink(order: PayPalOrder): string {
   const link = order.links.find((l) => l.rel === 'payer-action' || l.rel === 'approve');
   if (!link) throw new PaymentProviderError('PayPal gave no approval link', false);
@@ -72,10 +77,11 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
       await orders.recordDecline(METHOD, order.id, 'declined', `capture ${capture.status}`);
       return 'declined';
     }
-    const email = payerEmail(order) ?? payerEmail(await client.getOrder(order.id));
+    const full = payerEmail(order) ? order : await client.getOrder(order.id);
+    const email = payerEmail(full);
     if (!email || !capture.amount) throw new PaymentProviderError('PayPal did not say who paid or how much', false);
     return settled(
-      await orders.settleCapture({ method: METHOD, providerRef: order.id, captureRef: capture.id, amountPence: valueToPence(capture.amount.value), currency: capture.amount.currency_code, contact: { email }, source }),
+      await orders.settleCapture({ method: METHOD, providerRef: order.id, captureRef: capture.id, amountPence: valueToPence(capture.amount.value), currency: capture.amount.currency_code, contact: { email }, countryCode: payerCountry(full), source }),
     );
   }
 

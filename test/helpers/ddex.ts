@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeMp3 } from './mp3.js';
+
+/** Writes ERN 4.3 delivery folders for tests: batches, messages beside their resources/, markers. */
+
+export interface TrackSpec {
+  isrc: string;
+  title: string;
+  seconds?: number;
+  frequency?: number;
+  /** Write a wrong hash for this file, or leave the file out. */
+  badHash?: boolean;
+  missing?: boolean;
+}
+
+export interface DealSpec {
+  territories?: string[];
+  useType?: string;
+  model?: string;
+  start?: string;
+  end?: string;
+  retail?: { amount: string; currency?: string };
+  tier?: string;
+}
+
+export interface ReleaseSpec {
+  messageId: string;
+  icpn: string;
+  title: string;
+  artist: string;
+  label?: { name: string; dpid: string } | null;
+  tracks: TrackSpec[];
+  deals: DealSpec[];
+  genre?: string;
+  catalogueNumber?: string;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function dealXml(d: DealSpec): string {
+  const price = d.retail || d.tier ? `<PriceInformation>${d.tier ? `<PriceType>${d.tier}</PriceType>` : ''}${d.retail ? `<SuggestedRetailPrice CurrencyCode="${d.retail.currency ?? 'GBP'}">${d.retail.amount}</SuggestedRetailPrice>` : ''}</PriceInformation>` : '';
+  return `<Deal><DealTerms>${(d.territories ?? ['Worldwide']).map((t) => `<TerritoryCode>${t}</TerritoryCode>`).join('')}<ValidityPeriod><StartDate>${d.start ?? '2020-01-01'}</StartDate>${d.end ? `<EndDate>${d.end}</EndDate>` : ''}</ValidityPeriod><CommercialModelType>${d.model ?? 'PayAsYouGoModel'}</CommercialModelType><UseType>${d.useType ?? 'PermanentDownload'}</UseType>${price}</DealTerms></Deal>`;
+}
+
+/** A NewReleaseMessage for `spec`, with its MP3s and cover written under `dir/resources/`. */
+export function writeNewRelease(dir: string, spec: ReleaseSpec, fileName = `${spec.icpn}.xml`): string {
+  fs.mkdirSync(path.join(dir, 'resources'), { recursive: true });
+  const label = spec.label === undefined ? { name: 'Kestrel Music', dpid: 'PADPIDA2026KESTREL' } : spec.label;
+  const recordings = spec.tracks.map((t, i) => {
+    const file = `resources/${spec.icpn}_${i + 1}.mp3`;
+    const bytes = makeMp3(t.seconds ?? 2, { title: t.title, artist: spec.artist }, t.frequency ?? 300 + i * 40 + Number(spec.icpn.slice(-3)));
+    if (!t.missing) fs.writeFileSync(path.join(dir, file), bytes);
+    const hash = t.badHash ? sha256(Buffer.from('something else')) : sha256(bytes);
+    return `<SoundRecording><ResourceReference>A${i + 1}</ResourceReference><Type>MusicalWorkSoundRecording</Type><SoundRecordingEdition><ResourceId><ISRC>${t.isrc}</ISRC></ResourceId><PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? 'x')}</PLineText></PLine><TechnicalDetails><TechnicalResourceDetailsReference>T${i + 1}</TechnicalResourceDetailsReference><DeliveryFile><Type>AudioFile</Type><AudioCodecType>MP3</AudioCodecType><File><URI>${file}</URI><HashSum><Algorithm>SHA256</Algorithm><HashSumValue>${hash}</HashSumValue></HashSum></File></DeliveryFile></TechnicalDetails></SoundRecordingEdition><DisplayTitleText>${esc(t.title)}</DisplayTitleText><DisplayArtistName>${esc(spec.artist)}</DisplayArtistName><Duration>PT0M${t.seconds ?? 2}S</Duration></SoundRecording>`;
+  });
+  const items = spec.tracks.map((_, i) => `<ResourceGroupContentItem><SequenceNumber>${i + 1}</SequenceNumber><ReleaseResourceReference>A${i + 1}</ReleaseResourceReference></ResourceGroupContentItem>`).join('');
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43" ReleaseProfileVersionId="Audio" LanguageAndScriptCode="en">
+  <MessageHeader><MessageId>${spec.messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId><PartyName><FullName>Test Distributor</FullName></PartyName></MessageSender><MessageRecipient><PartyId>PADPIDA2026STORE1</PartyId></MessageRecipient><MessageCreatedDateTime>2026-12-01T10:00:00Z</MessageCreatedDateTime></MessageHeader>
+  <PartyList>${label ? `<Party><PartyReference>PLabel</PartyReference><PartyId><DPID>${label.dpid}</DPID></PartyId><PartyName><FullName>${esc(label.name)}</FullName></PartyName></Party>` : ''}<Party><PartyReference>PArtist</PartyReference><PartyName><FullName>${esc(spec.artist)}</FullName></PartyName></Party></PartyList>
+  <ResourceList>${recordings.join('')}</ResourceList>
+  <ReleaseList><Release><ReleaseReference>R0</ReleaseReference><ReleaseType>Album</ReleaseType><ReleaseId><ICPN>${spec.icpn}</ICPN>${spec.catalogueNumber ? `<CatalogNumber Namespace="DPID:${label?.dpid ?? ''}">${spec.catalogueNumber}</CatalogNumber>` : ''}</ReleaseId><DisplayTitleText>${esc(spec.title)}</DisplayTitleText><DisplayArtistName>${esc(spec.artist)}</DisplayArtistName>${label ? '<ReleaseLabelReference>PLabel</ReleaseLabelReference>' : ''}<PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? '')}</PLineText></PLine><CLine><Year>2026</Year><CLineText>2026 ${esc(label?.name ?? '')}</CLineText></CLine><Genre><GenreText>${spec.genre ?? 'Folk'}</GenreText></Genre><ReleaseDate>2026-06-01</ReleaseDate><ParentalWarningType>NotExplicit</ParentalWarningType><ResourceGroup>${items}</ResourceGroup></Release></ReleaseList>
+  <DealList><ReleaseDeal><DealReleaseReference>R0</DealReleaseReference>${spec.deals.map(dealXml).join('')}</ReleaseDeal></DealList>
+</ern:NewReleaseMessage>
+`;
+  const file = path.join(dir, fileName);
+  fs.writeFileSync(file, xml);
+  return file;
+}
+
+export function writePurge(dir: string, messageId: string, icpn: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `purge_${icpn}.xml`);
+  fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>
+<ern:PurgeReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>${messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId></MessageSender><MessageCreatedDateTime>2026-12-02T10:00:00Z</MessageCreatedDateTime></MessageHeader><PurgedRelease><ReleaseId><ICPN>${icpn}</ICPN></ReleaseId></PurgedRelease></ern:PurgeReleaseMessage>
+`);
+  return file;
+}
+
+/** The batch is complete: its BatchComplete marker is written last, as the choreography says. */
+export function completeBatch(batchDir: string): void {
+  fs.writeFileSync(path.join(batchDir, `BatchComplete_${path.basename(batchDir)}.xml`), '<?xml version="1.0"?><BatchComplete/>\n');
+}
