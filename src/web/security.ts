@@ -69,9 +69,16 @@ export function csrfProtection(secret: string, options: { publicUrl?: string | n
   const protect: RequestHandler = (req, res, next) => {
     if (SAFE_METHODS.has(req.method)) return next();
     if (fromAnotherSite(req, publicOrigin)) return next(new HttpError(403, EXPIRED_FORM));
-    if (carriesSession(req)) return csrfSynchronisedProtection(req, res, next);
     const posted = (req.body as Record<string, unknown> | undefined)?._csrf ?? req.headers['x-csrf-token'];
-    if (typeof posted !== 'string' || !visitor.verify(req, posted)) return next(new HttpError(403, EXPIRED_FORM));
+    const fromThisBrowser = typeof posted === 'string' && visitor.verify(req, posted);
+    if (carriesSession(req)) {
+      // A shopper's basket session also takes a form this same browser was given before the basket
+      // began (another tab): that token is bound to this browser's own csrf cookie. A session with a
+      // sign-in (or one being made) takes its own token only.
+      if (fromThisBrowser && !holdsIdentity(req)) return next();
+      return csrfSynchronisedProtection(req, res, next);
+    }
+    if (!fromThisBrowser) return next(new HttpError(403, EXPIRED_FORM));
     tokenOnFirstSave(req);
     next();
   };
@@ -85,6 +92,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function carriesSession(req: Request): boolean {
   const session = req.session as unknown as Record<string, unknown> | undefined;
   return !!session && Object.keys(session).some((key) => key !== 'cookie');
+}
+
+/** Session keys of a customer, affiliate or operator signed in, or signing in. */
+const IDENTITY_KEYS = ['customerId', 'affiliateId', 'operatorId', 'operatorPendingId', 'signInContact', 'affiliateSignInEmail'];
+
+/** True when the session belongs to someone signed in (or typing their code): then only its own token counts. */
+function holdsIdentity(req: Request): boolean {
+  const session = req.session as unknown as Record<string, unknown>;
+  return IDENTITY_KEYS.some((key) => session[key] !== undefined);
 }
 
 /** A fresh synchroniser token for a session that was just made or regenerated (sign-in). */
