@@ -14,7 +14,7 @@ import { freePort } from '../helpers/smtp.js';
 const run = promisify(execFile);
 
 /** What production refuses to start without, beyond the fleet's PayPal, SMTP and SMS accounts. */
-const PRODUCTION_SETTINGS = { NODE_ENV: 'production', PAYFORIT_API_BASE: 'http://127.0.0.1:9', PAYFORIT_MERCHANT_ID: 'compiled', PAYFORIT_SECRET: 'compiled-'.padEnd(40, 'x') };
+const PRODUCTION_SETTINGS = { NODE_ENV: 'production', PAYFORIT_API_BASE: 'http://127.0.0.1:9', PAYFORIT_MERCHANT_ID: 'compiled', PAYFORIT_SECRET: 'compiled-'.padEnd(40, 'x'), COMPANY_NAME: 'Compiled Music Ltd', INFO_OFFICER_NAME: 'Cora Officer', CONTACT_EMAIL: 'privacy@compiled.example' };
 
 /**
  * The production build as an operator runs it: `npm run build`, then `node dist/src/server.js` and
