@@ -20,9 +20,19 @@ const STORE_PORT = 3901;
 const BARE_PORT = 3902;
 
 /** Generates the 100,000-track catalogue once; refuses a database holding anything else. */
-export async function prepareCatalogue(databaseUrl: string, log: (m: string) => void): Promise<{ releaseId: number; releaseSlug: string; artistSlug: string }> {
+export async function prepareCatalogue(
+  databaseUrl: string,
+  log: (m: string) => void,
+): Promise<{ releaseId: number; releaseSlug: string; artistSlug: string }> {
   return withBenchDatabase(databaseUrl, async ({ db }) => {
-    const tracks = Number((await db.selectFrom('tracks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const tracks = Number(
+      (
+        await db
+          .selectFrom('tracks')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     const first = await db.selectFrom('artists').select('name').orderBy('id').executeTakeFirst();
     if (tracks === 0) {
       log(`Generating ${TRACKS.toLocaleString()} tracks...`);
@@ -43,7 +53,13 @@ export async function prepareCatalogue(databaseUrl: string, log: (m: string) => 
 }
 
 /** Requests per second and latency at `connections`; with `server`, also its CPU time per request (ms). */
-export async function measureRate(url: string, headers: Record<string, string> = {}, server?: Child, connections = CONNECTIONS, seconds = SECONDS) {
+export async function measureRate(
+  url: string,
+  headers: Record<string, string> = {},
+  server?: Child,
+  connections = CONNECTIONS,
+  seconds = SECONDS,
+) {
   await autocannon({ url, headers, connections, duration: 2 }); // warm-up
   const cpuBefore = server?.cpuMs() ?? NaN;
   const result = await autocannon({ url, headers, connections, duration: seconds });
@@ -72,7 +88,8 @@ async function sequentialTimes(url: string, count: number): Promise<number[]> {
 const VISITORS = ['anonymous', 'basket', 'customer'] as const;
 type Visitor = (typeof VISITORS)[number];
 /** BENCH_VISITORS=basket and BENCH_PAGES=home,search narrow a run (to profile one path). */
-const only = <T extends string>(all: readonly T[], asked: string | undefined): T[] => (asked ? all.filter((x) => asked.split(',').includes(x)) : [...all]);
+const only = <T extends string>(all: readonly T[], asked: string | undefined): T[] =>
+  asked ? all.filter((x) => asked.split(',').includes(x)) : [...all];
 
 /** A shopper who has put one release in the basket, as a browser does it: the Cookie header of their session. */
 async function basketCookie(baseUrl: string, releaseId: number, releaseSlug: string): Promise<string> {
@@ -94,21 +111,46 @@ async function customerCookie(baseUrl: string, databaseUrl: string, releaseId: n
   await withBenchDatabase(databaseUrl, async ({ db }) => {
     const now = new Date();
     const email = `catalogue-bench-${now.getTime()}@example.com`;
-    await db.insertInto('customers').values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: toDbTime(now), updated_at: toDbTime(now) }).execute();
+    await db
+      .insertInto('customers')
+      .values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: toDbTime(now), updated_at: toDbTime(now) })
+      .execute();
     const customer = await db.selectFrom('customers').select('id').where('email', '=', email).executeTakeFirstOrThrow();
     const row = await db.selectFrom('sessions').select('data').where('sid', '=', sid).executeTakeFirstOrThrow();
-    const data = { ...(JSON.parse(row.data) as Record<string, unknown>), customerId: customer.id, signedInAt: now.getTime(), lastSeenAt: now.getTime() };
-    await db.updateTable('sessions').set({ data: JSON.stringify(data) }).where('sid', '=', sid).execute();
+    const data = {
+      ...(JSON.parse(row.data) as Record<string, unknown>),
+      customerId: customer.id,
+      signedInAt: now.getTime(),
+      lastSeenAt: now.getTime(),
+    };
+    await db
+      .updateTable('sessions')
+      .set({ data: JSON.stringify(data) })
+      .where('sid', '=', sid)
+      .execute();
   });
   return cookie;
 }
 
-async function visitorCookies(baseUrl: string, databaseUrl: string, releaseId: number, releaseSlug: string): Promise<Record<Visitor, string>> {
-  return { anonymous: '', basket: await basketCookie(baseUrl, releaseId, releaseSlug), customer: await customerCookie(baseUrl, databaseUrl, releaseId, releaseSlug) };
+async function visitorCookies(
+  baseUrl: string,
+  databaseUrl: string,
+  releaseId: number,
+  releaseSlug: string,
+): Promise<Record<Visitor, string>> {
+  return {
+    anonymous: '',
+    basket: await basketCookie(baseUrl, releaseId, releaseSlug),
+    customer: await customerCookie(baseUrl, databaseUrl, releaseId, releaseSlug),
+  };
 }
 
 /** Each page as each visitor gets it, checked to be theirs: the basket badge, and the customer's link to their music. */
-async function fetchPages(baseUrl: string, targets: Record<string, string>, cookies: Record<Visitor, string>): Promise<Record<string, string>> {
+async function fetchPages(
+  baseUrl: string,
+  targets: Record<string, string>,
+  cookies: Record<Visitor, string>,
+): Promise<Record<string, string>> {
   const pages: Record<string, string> = {};
   for (const visitor of VISITORS) {
     for (const [name, p] of Object.entries(targets)) {
@@ -117,7 +159,8 @@ async function fetchPages(baseUrl: string, targets: Record<string, string>, cook
       if (!response.ok) throw new Error(`${visitor} ${name}: ${response.status}`);
       const hasBasket = html.includes('<span class="badge">1</span>');
       const signedIn = html.includes('href="/account/music"');
-      if (hasBasket !== (visitor !== 'anonymous') || signedIn !== (visitor === 'customer')) throw new Error(`${visitor} ${name}: the page is not the one this visitor should get`);
+      if (hasBasket !== (visitor !== 'anonymous') || signedIn !== (visitor === 'customer'))
+        throw new Error(`${visitor} ${name}: the page is not the one this visitor should get`);
       pages[`${visitor}-${name}`] = html;
     }
   }
@@ -130,7 +173,8 @@ async function uncachedSearch(databaseUrl: string, build: Build) {
   try {
     await sequentialTimes(`http://127.0.0.1:${STORE_PORT}/search?q=${benchSearchQuery()}`, 20); // warm-up
     const times = [];
-    for (const word of benchSearchQueries(10)) times.push(...(await sequentialTimes(`http://127.0.0.1:${STORE_PORT}/search?q=${word}`, 20)));
+    for (const word of benchSearchQueries(10))
+      times.push(...(await sequentialTimes(`http://127.0.0.1:${STORE_PORT}/search?q=${word}`, 20)));
     return percentiles(times);
   } finally {
     await store.stop();
@@ -144,7 +188,12 @@ async function uncachedSearch(databaseUrl: string, build: Build) {
  */
 export async function benchCatalogue(databaseUrl: string, log: (m: string) => void) {
   const { releaseId, releaseSlug, artistSlug } = await prepareCatalogue(databaseUrl, log);
-  const targets = { home: '/', artist: `/artist/${artistSlug}`, release: `/release/${releaseSlug}`, search: `/search?q=${benchSearchQuery()}` };
+  const targets = {
+    home: '/',
+    artist: `/artist/${artistSlug}`,
+    release: `/release/${releaseSlug}`,
+    search: `/search?q=${benchSearchQuery()}`,
+  };
   const builds = benchBuilds();
   const searchLatency = await uncachedSearch(databaseUrl, builds.at(-1)!);
   const rows = [];
@@ -157,7 +206,12 @@ export async function benchCatalogue(databaseUrl: string, log: (m: string) => vo
       const cookies = await visitorCookies(baseUrl, databaseUrl, releaseId, releaseSlug);
       const pages = await fetchPages(baseUrl, targets, cookies);
       fs.writeFileSync(pagesFile, JSON.stringify(pages));
-      const bare = await startChild('bench/bare-server.ts', [pagesFile, String(BARE_PORT)], process.env, `http://127.0.0.1:${BARE_PORT}/page/anonymous-home`);
+      const bare = await startChild(
+        'bench/bare-server.ts',
+        [pagesFile, String(BARE_PORT)],
+        process.env,
+        `http://127.0.0.1:${BARE_PORT}/page/anonymous-home`,
+      );
       store.resetPeakRss();
       try {
         for (const visitor of only(VISITORS, process.env.BENCH_VISITORS)) {

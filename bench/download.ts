@@ -24,7 +24,12 @@ const ACCOUNT = { clientId: 'bench-client', clientSecret: 'bench-secret', webhoo
 /** Puts a real 10 MB MP3 where the bench catalogue says track 99's file is. */
 async function placeTrackFile(databaseUrl: string): Promise<{ file: string; releaseSlug: string }> {
   const track = await withBenchDatabase(databaseUrl, ({ db }) =>
-    db.selectFrom('tracks').innerJoin('releases', 'releases.id', 'tracks.release_id').select(['tracks.media_file', 'releases.slug']).where('tracks.id', '=', TRACK_ID).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('tracks')
+      .innerJoin('releases', 'releases.id', 'tracks.release_id')
+      .select(['tracks.media_file', 'releases.slug'])
+      .where('tracks.id', '=', TRACK_ID)
+      .executeTakeFirstOrThrow(),
   );
   const file = path.resolve(DATA_DIR, 'media', track.media_file);
   if (!fs.existsSync(file) || Math.abs(fs.statSync(file).size - FILE_MB * MB) > MB / 2) {
@@ -35,17 +40,30 @@ async function placeTrackFile(databaseUrl: string): Promise<{ file: string; rele
 }
 
 /** Buys the track with PayPal (the stand-in) and signs in with the link in the confirmation, as a customer would. */
-export async function signedInBuyer(baseUrl: string, databaseUrl: string, releaseSlug: string, paypal: Awaited<ReturnType<typeof startPayPalSandbox>>, trackId = TRACK_ID): Promise<VirtualShopper> {
+export async function signedInBuyer(
+  baseUrl: string,
+  databaseUrl: string,
+  releaseSlug: string,
+  paypal: Awaited<ReturnType<typeof startPayPalSandbox>>,
+  trackId = TRACK_ID,
+): Promise<VirtualShopper> {
   const shopper = new VirtualShopper(baseUrl);
   expectStatus(await shopper.get(`/release/${releaseSlug}`), 200, 'release page');
   expectStatus(await shopper.post('/basket/add', { kind: 'track', id: String(trackId) }), 303, 'add to basket');
   expectStatus(await shopper.get('/checkout'), 200, 'checkout page');
   const toPayPal = expectStatus(await shopper.post('/checkout', { method: 'paypal', adult: 'yes' }), 303, 'checkout');
-  const { redirectUrl } = paypal.control.approve(new URL(toPayPal.location!).searchParams.get('token')!, { email: `downloader-${Date.now()}@example.com` });
+  const { redirectUrl } = paypal.control.approve(new URL(toPayPal.location!).searchParams.get('token')!, {
+    email: `downloader-${Date.now()}@example.com`,
+  });
   const back = expectStatus(await shopper.get(redirectUrl!), 303, 'return from PayPal');
   const reference = back.location!.split('/').pop()!;
   const message = await withBenchDatabase(databaseUrl, ({ db }) =>
-    db.selectFrom('outbox').innerJoin('orders', 'orders.id', 'outbox.order_id').select('outbox.body_text').where('orders.reference', '=', reference).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('outbox')
+      .innerJoin('orders', 'orders.id', 'outbox.order_id')
+      .select('outbox.body_text')
+      .where('orders.reference', '=', reference)
+      .executeTakeFirstOrThrow(),
   );
   const link = /\/account\/link\/[^\s"<]+/.exec(message.body_text)?.[0];
   if (!link) throw new Error('no sign-in link in the confirmation');
@@ -55,7 +73,8 @@ export async function signedInBuyer(baseUrl: string, databaseUrl: string, releas
 
 async function throughput(shopper: VirtualShopper, urlPath: string, expectedBytes: number) {
   const first = await shopper.download(urlPath); // warm-up, and a check of what is sent
-  if (first.status !== 200 || first.bytes !== expectedBytes) throw new Error(`${urlPath}: ${first.status}, ${first.bytes} bytes instead of ${expectedBytes}`);
+  if (first.status !== 200 || first.bytes !== expectedBytes)
+    throw new Error(`${urlPath}: ${first.status}, ${first.bytes} bytes instead of ${expectedBytes}`);
   let bytes = 0;
   let count = 0;
   const started = performance.now();
@@ -86,11 +105,17 @@ export async function benchDownload(databaseUrl: string, log: (m: string) => voi
     bare = await startChild('bench/bare-download.ts', [file, String(BARE_PORT)], process.env, `http://127.0.0.1:${BARE_PORT}/`);
     const plain = new VirtualShopper(`http://127.0.0.1:${BARE_PORT}`);
     // Store and baseline take turns, twice each, so a change in the machine's other load falls on both.
-    log(`  ${CONCURRENCY} concurrent downloads of ${(size / MB).toFixed(1)} MB, ${SECONDS} s at a time: store, plain Node, store, plain Node...`);
+    log(
+      `  ${CONCURRENCY} concurrent downloads of ${(size / MB).toFixed(1)} MB, ${SECONDS} s at a time: store, plain Node, store, plain Node...`,
+    );
     store.resetPeakRss();
     bare.resetPeakRss();
     const rounds = [];
-    for (let i = 0; i < ROUNDS; i++) rounds.push({ ours: await throughput(buyer, `/download/track/${TRACK_ID}`, size), baseline: await throughput(plain, '/file.mp3', size) });
+    for (let i = 0; i < ROUNDS; i++)
+      rounds.push({
+        ours: await throughput(buyer, `/download/track/${TRACK_ID}`, size),
+        baseline: await throughput(plain, '/file.mp3', size),
+      });
     const rss = store.peakRssMb();
     const mean = (values: number[]) => Number((values.reduce((a, b) => a + b, 0) / values.length).toFixed(1));
     const ours = { mb_per_s: mean(rounds.map((r) => r.ours.mb_per_s)), downloads: rounds.reduce((n, r) => n + r.ours.downloads, 0) };

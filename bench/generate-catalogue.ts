@@ -4,7 +4,28 @@ import { searchWords, slugify } from '../src/catalogue/words.js';
 
 /** A large, made-up catalogue written straight into the tables (no audio: pages are what is measured). */
 export const BENCH_ARTIST_PREFIX = 'Bench Artist';
-const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ven', 'tor', 'sel', 'dun', 'fay', 'mor', 'quin', 'zed', 'bel', 'cor', 'nia', 'os', 'pri', 'sum', 'tal', 'vex'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'ven',
+  'tor',
+  'sel',
+  'dun',
+  'fay',
+  'mor',
+  'quin',
+  'zed',
+  'bel',
+  'cor',
+  'nia',
+  'os',
+  'pri',
+  'sum',
+  'tal',
+  'vex',
+];
 const GENRES = ['Electronic', 'Jazz', 'Rock', 'Ambient', 'Hip-Hop', 'Folk', 'Classical', 'Soul', 'Pop', 'Metal'];
 
 function wordFrom(n: number): string {
@@ -20,7 +41,10 @@ const titleFrom = (seed: number, words: number) => Array.from({ length: words },
 
 async function insertBatches<T>(db: Db, table: string, rows: T[], size = 1000): Promise<void> {
   for (let i = 0; i < rows.length; i += size) {
-    await db.insertInto(table as 'artists').values(rows.slice(i, i + size) as never).execute();
+    await db
+      .insertInto(table as 'artists')
+      .values(rows.slice(i, i + size) as never)
+      .execute();
   }
 }
 
@@ -30,9 +54,21 @@ export async function generateBenchCatalogue(db: Db, trackCount: number, onProgr
   const releaseCount = Math.ceil(trackCount / tracksPerRelease);
   const artistCount = Math.ceil(releaseCount / 5);
 
-  await insertBatches(db, 'genres', GENRES.map((name, i) => ({ id: i + 1, name, slug: slugify(name) })));
-  const artists = Array.from({ length: artistCount }, (_, i) => ({ id: i + 1, name: `${BENCH_ARTIST_PREFIX} ${wordFrom(i)} ${i + 1}`, created_at: now }));
-  await insertBatches(db, 'artists', artists.map((a) => ({ ...a, slug: slugify(a.name) })));
+  await insertBatches(
+    db,
+    'genres',
+    GENRES.map((name, i) => ({ id: i + 1, name, slug: slugify(name) })),
+  );
+  const artists = Array.from({ length: artistCount }, (_, i) => ({
+    id: i + 1,
+    name: `${BENCH_ARTIST_PREFIX} ${wordFrom(i)} ${i + 1}`,
+    created_at: now,
+  }));
+  await insertBatches(
+    db,
+    'artists',
+    artists.map((a) => ({ ...a, slug: slugify(a.name) })),
+  );
   onProgress(`${artistCount} artists`);
 
   const releases = Array.from({ length: releaseCount }, (_, i) => {
@@ -57,7 +93,8 @@ export async function generateBenchCatalogue(db: Db, trackCount: number, onProgr
   onProgress(`${releaseCount} releases`);
 
   const terms: { term: string; kind: string; entity_id: number }[] = [];
-  const addTerms = (kind: string, id: number, text: string) => searchWords(text).forEach((term) => terms.push({ term, kind, entity_id: id }));
+  const addTerms = (kind: string, id: number, text: string) =>
+    searchWords(text).forEach((term) => terms.push({ term, kind, entity_id: id }));
   artists.forEach((a) => addTerms('artist', a.id, a.name));
   releases.forEach((r) => addTerms('release', r.id, `${r.title} ${artists[r.artist_id - 1]!.name}`));
 
@@ -95,4 +132,9 @@ export async function generateBenchCatalogue(db: Db, trackCount: number, onProgr
 export const benchSearchQuery = () => wordFrom(5).slice(0, 4).toLowerCase();
 
 /** `count` different searches of the same shape (a typed word's first four letters), none answered from a cache. */
-export const benchSearchQueries = (count: number) => Array.from({ length: count }, (_, i) => wordFrom(101 + i * 37).slice(0, 4).toLowerCase());
+export const benchSearchQueries = (count: number) =>
+  Array.from({ length: count }, (_, i) =>
+    wordFrom(101 + i * 37)
+      .slice(0, 4)
+      .toLowerCase(),
+  );

@@ -13,5 +13,12 @@ const started = performance.now();
 const summary = await importer.importFolder(library);
 const ms = performance.now() - started;
 await database.close();
-process.send!({ ms, added: summary.added, updated: summary.updated, unchanged: summary.unchanged, skipped: summary.skipped.length, firstSkip: summary.skipped[0]?.reason });
+process.send!({
+  ms,
+  added: summary.added,
+  updated: summary.updated,
+  unchanged: summary.unchanged,
+  skipped: summary.skipped.length,
+  firstSkip: summary.skipped[0]?.reason,
+});
 process.disconnect();

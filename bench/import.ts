@@ -40,10 +40,16 @@ export async function benchImport(databaseUrl: string, log: (m: string) => void)
   const mediaDir = path.resolve(DATA_DIR, 'import-media');
   fs.rmSync(mediaDir, { recursive: true, force: true });
   await emptyDatabase(databaseUrl);
-  const libraryBytes = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.mp3')).reduce((n, e) => n + fs.statSync(path.join(e.parentPath, e.name)).size, 0);
+  const libraryBytes = fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.mp3'))
+    .reduce((n, e) => n + fs.statSync(path.join(e.parentPath, e.name)).size, 0);
   log(`  importing ${FILES} files (${(libraryBytes / 2 ** 20).toFixed(0)} MB)...`);
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = fork('bench/import-child.ts', [dir, mediaDir, databaseUrl], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork('bench/import-child.ts', [dir, mediaDir, databaseUrl], {
+    execArgv: ['--import', 'tsx', ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const peak = trackPeakRss(child.pid!);
   const result = await new Promise<{ ms: number; added: number; skipped: number; firstSkip?: string }>((resolve, reject) => {
@@ -52,7 +58,8 @@ export async function benchImport(databaseUrl: string, log: (m: string) => void)
   });
   const rss = peak();
   await exited;
-  if (result.added !== FILES) throw new Error(`expected ${FILES} files added, got ${result.added} (skipped ${result.skipped}: ${result.firstSkip})`);
+  if (result.added !== FILES)
+    throw new Error(`expected ${FILES} files added, got ${result.added} (skipped ${result.skipped}: ${result.firstSkip})`);
   fs.rmSync(mediaDir, { recursive: true, force: true });
   return {
     files: FILES,

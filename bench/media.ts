@@ -36,12 +36,46 @@ function cpuSeconds(pid: number): number {
 /** A stereo 44.1 kHz / 16-bit FLAC of MASTER_SECONDS: pink noise, which the encoder cannot coast on. */
 function makeMaster(dir: string): string {
   const file = path.join(dir, 'bench-master.flac');
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `anoisesrc=color=pink:duration=${MASTER_SECONDS}:sample_rate=44100`, '-ac', '2', '-c:a', 'flac', '-metadata', 'artist=Bench Artist', '-metadata', 'title=Bench Master', '-metadata', 'album=Bench Album', file]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `anoisesrc=color=pink:duration=${MASTER_SECONDS}:sample_rate=44100`,
+    '-ac',
+    '2',
+    '-c:a',
+    'flac',
+    '-metadata',
+    'artist=Bench Artist',
+    '-metadata',
+    'title=Bench Master',
+    '-metadata',
+    'album=Bench Album',
+    file,
+  ]);
   return file;
 }
 
 async function encodeSpeed(master: string) {
-  const { stderr } = await runFfmpeg('ffmpeg', ['-benchmark', '-nostats', '-v', 'info', '-i', master, '-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3', '-y', '/dev/null']);
+  const { stderr } = await runFfmpeg('ffmpeg', [
+    '-benchmark',
+    '-nostats',
+    '-v',
+    'info',
+    '-i',
+    master,
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '320k',
+    '-f',
+    'mp3',
+    '-y',
+    '/dev/null',
+  ]);
   const user = Number(/utime=([\d.]+)s/.exec(stderr)?.[1]);
   const real = Number(/rtime=([\d.]+)s/.exec(stderr)?.[1]);
   return { audio_s: MASTER_SECONDS, cpu_s: user, wall_s: real, x_realtime_per_core: Number((MASTER_SECONDS / user).toFixed(1)) };
@@ -70,13 +104,19 @@ export async function benchMedia(databaseUrl: string, log: (m: string) => void) 
     fs.mkdirSync(masterDir);
     const master = makeMaster(masterDir);
     const encoding = await encodeSpeed(master);
-    log(`  FLAC -> MP3 320: ${encoding.x_realtime_per_core}x real time per core (${MASTER_SECONDS} s of audio in ${encoding.cpu_s} s of CPU)`);
+    log(
+      `  FLAC -> MP3 320: ${encoding.x_realtime_per_core}x real time per core (${MASTER_SECONDS} s of audio in ${encoding.cpu_s} s of CPU)`,
+    );
 
     await emptyDatabase(databaseUrl);
     const config = loadConfig({ NODE_ENV: 'test', DATA_DIR, DATABASE_URL: databaseUrl, ...env });
     const { trackId, slug } = await withBenchDatabase(databaseUrl, async ({ db }) => {
       await createImporter({ db, ...importerMedia(config.media) }).importFolder(masterDir);
-      return db.selectFrom('tracks').innerJoin('releases', 'releases.id', 'tracks.release_id').select(['tracks.id as trackId', 'releases.slug']).executeTakeFirstOrThrow();
+      return db
+        .selectFrom('tracks')
+        .innerJoin('releases', 'releases.id', 'tracks.release_id')
+        .select(['tracks.id as trackId', 'releases.slug'])
+        .executeTakeFirstOrThrow();
     });
     store = await startStore({ port: PORT, databaseUrl, paypal: { apiBase: paypal.url, ...ACCOUNT }, env });
     const buyer = await signedInBuyer(`http://127.0.0.1:${PORT}`, databaseUrl, slug, paypal, trackId);
@@ -100,7 +140,9 @@ export async function benchMedia(databaseUrl: string, log: (m: string) => void) 
       downloads_per_s: Math.round(CPU_DOWNLOADS / seconds),
       downloads_per_cpu_s: Math.round(CPU_DOWNLOADS / cpu),
     };
-    log(`  presigned downloads: ${result.cpu_ms_per_download} ms of store CPU each; ${result.downloads_per_s}/s authorised (${CONCURRENCY} at a time, one process); ${result.downloads_per_cpu_s} per CPU second`);
+    log(
+      `  presigned downloads: ${result.cpu_ms_per_download} ms of store CPU each; ${result.downloads_per_s}/s authorised (${CONCURRENCY} at a time, one process); ${result.downloads_per_cpu_s} per CPU second`,
+    );
     return result;
   } finally {
     await store?.stop();

@@ -40,7 +40,8 @@ for (const node of profile.nodes) {
 }
 const show = (title: string, map: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top)))
+    console.log(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
 };
 // Inclusive time of the store's own functions (a function counted once per stack, however deep it recurses).
 const parent = new Map<number, number>();

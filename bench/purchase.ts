@@ -28,15 +28,26 @@ async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function buyOnce(baseUrl: string, paypal: Awaited<ReturnType<typeof startPayPalSandbox>>, release: Release, email: string): Promise<void> {
+async function buyOnce(
+  baseUrl: string,
+  paypal: Awaited<ReturnType<typeof startPayPalSandbox>>,
+  release: Release,
+  email: string,
+): Promise<void> {
   const shopper = new VirtualShopper(baseUrl);
   await step('release page', async () => expectStatus(await shopper.get(`/release/${release.slug}`), 200, 'release page'));
-  await step('add to basket', async () => expectStatus(await shopper.post('/basket/add', { kind: 'release', id: String(release.id) }), 303, 'add to basket'));
+  await step('add to basket', async () =>
+    expectStatus(await shopper.post('/basket/add', { kind: 'release', id: String(release.id) }), 303, 'add to basket'),
+  );
   await step('checkout page', async () => expectStatus(await shopper.get('/checkout'), 200, 'checkout page'));
-  const toPayPal = await step('checkout (creates the PayPal order)', async () => expectStatus(await shopper.post('/checkout', { method: 'paypal', adult: 'yes' }), 303, 'checkout'));
+  const toPayPal = await step('checkout (creates the PayPal order)', async () =>
+    expectStatus(await shopper.post('/checkout', { method: 'paypal', adult: 'yes' }), 303, 'checkout'),
+  );
   // What the buyer does on PayPal's own pages: outside the shop, so done directly on the stand-in.
   const { redirectUrl } = paypal.control.approve(new URL(toPayPal.location!).searchParams.get('token')!, { email });
-  const back = await step('return (captures, marks paid)', async () => expectStatus(await shopper.get(redirectUrl!), 303, 'return from PayPal'));
+  const back = await step('return (captures, marks paid)', async () =>
+    expectStatus(await shopper.get(redirectUrl!), 303, 'return from PayPal'),
+  );
   const order = await step('order page', async () => expectStatus(await shopper.get(back.location!), 200, 'order page'));
   if (!order.text.includes('paid')) throw new Error('the order page does not say paid');
 }
@@ -52,9 +63,25 @@ export async function benchPurchase(databaseUrl: string, log: (m: string) => voi
 }
 
 async function purchaseOn(build: Build, databaseUrl: string, log: (m: string) => void) {
-  const releases = await withBenchDatabase(databaseUrl, ({ db }) => db.selectFrom('releases').select(['id', 'slug']).where('id', '<=', 2000).orderBy('id').execute());
-  const startedAt = await withBenchDatabase(databaseUrl, async ({ db }) => Number((await db.selectFrom('orders').select((eb) => eb.fn.max<number>('id').as('n')).executeTakeFirst())?.n ?? 0));
-  const paypal = await startPayPalSandbox({ ...ACCOUNT, webhookUrl: `http://127.0.0.1:${PORT}/webhooks/paypal`, port: 0, host: '127.0.0.1' });
+  const releases = await withBenchDatabase(databaseUrl, ({ db }) =>
+    db.selectFrom('releases').select(['id', 'slug']).where('id', '<=', 2000).orderBy('id').execute(),
+  );
+  const startedAt = await withBenchDatabase(databaseUrl, async ({ db }) =>
+    Number(
+      (
+        await db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.max<number>('id').as('n'))
+          .executeTakeFirst()
+      )?.n ?? 0,
+    ),
+  );
+  const paypal = await startPayPalSandbox({
+    ...ACCOUNT,
+    webhookUrl: `http://127.0.0.1:${PORT}/webhooks/paypal`,
+    port: 0,
+    host: '127.0.0.1',
+  });
   const smtp = await startSmtpSink();
   const store = await startStore({ port: PORT, databaseUrl, build, paypal: { apiBase: paypal.url, ...ACCOUNT }, smtpUrl: smtp.url });
   const baseUrl = `http://127.0.0.1:${PORT}`;
@@ -85,12 +112,22 @@ async function purchaseOn(build: Build, databaseUrl: string, log: (m: string) =>
     // The store's own CPU per paid order, end to end (its pages, the PayPal calls, the webhooks it takes, the confirmation its worker sends meanwhile).
     const cpuPerOrder = (store.cpuMs() - cpuBefore) / times.length;
     const check = await withBenchDatabase(databaseUrl, async ({ db }) => {
-      const paid = await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('id', '>', startedAt).where('status', '=', 'paid').executeTakeFirstOrThrow();
-      const queued = await db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('order_id', '>', startedAt).executeTakeFirstOrThrow();
+      const paid = await db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('id', '>', startedAt)
+        .where('status', '=', 'paid')
+        .executeTakeFirstOrThrow();
+      const queued = await db
+        .selectFrom('outbox')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('order_id', '>', startedAt)
+        .executeTakeFirstOrThrow();
       return { paid: Number(paid.n), confirmations: Number(queued.n) };
     });
     const expected = times.length + 4;
-    if (check.paid !== expected || check.confirmations < expected) throw new Error(`expected ${expected} paid orders with confirmations, found ${check.paid} paid and ${check.confirmations} messages`);
+    if (check.paid !== expected || check.confirmations < expected)
+      throw new Error(`expected ${expected} paid orders with confirmations, found ${check.paid} paid and ${check.confirmations} messages`);
     return {
       shoppers: SHOPPERS,
       seconds: Number(elapsed.toFixed(1)),

@@ -18,13 +18,25 @@ import { printTables, TARGETS } from './lib/report.js';
  * one; the figures go to bench/results/<time>.json and a table. It asserts nothing about speed,
  * but a part whose shoppers see a wrong answer fails.
  */
-const PARTS = { catalogue: benchCatalogue, purchase: benchPurchase, download: benchDownload, import: benchImport, weight: benchWeight, media: benchMedia } as const;
+const PARTS = {
+  catalogue: benchCatalogue,
+  purchase: benchPurchase,
+  download: benchDownload,
+  import: benchImport,
+  weight: benchWeight,
+  media: benchMedia,
+} as const;
 /** Parts with a database of their own (the others share the 100,000-track catalogue; the page weight needs none). */
 const OWN_DATABASE = { import: 'import', media: 'media' } as const;
 type Part = keyof typeof PARTS;
 
 function options(): { parts: Part[]; dbs: BenchDb[] } {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, db: { type: 'string', default: process.env.DATABASE_URL?.startsWith('mysql') ? 'mysql' : 'both' } } });
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      db: { type: 'string', default: process.env.DATABASE_URL?.startsWith('mysql') ? 'mysql' : 'both' },
+    },
+  });
   const parts = (values.only?.split(',').map((p) => p.trim()) ?? Object.keys(PARTS)) as Part[];
   const unknown = parts.filter((p) => !(p in PARTS));
   if (unknown.length) throw new Error(`--only: unknown part ${unknown.join(', ')} (choose from ${Object.keys(PARTS).join(', ')})`);
@@ -51,7 +63,13 @@ async function main() {
   }
   const report = {
     date: new Date().toISOString(),
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, load_average: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      memory_gb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
+    },
     note: 'load generator, stand-ins and store on the same machine',
     targets: TARGETS,
     results,

@@ -15,8 +15,23 @@ export async function benchWeight(_databaseUrl: string, log: (m: string) => void
   const dir = path.resolve(DATA_DIR, 'weight');
   fs.mkdirSync(dir, { recursive: true });
   log('  starting the store with the demo catalogue (made on first use)...');
-  const store = await startStore({ port: PORT, databaseUrl: path.join(dir, 'demo.sqlite'), env: { DEMO_CATALOGUE: 'true', DATA_DIR: dir } });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const store = await startStore({
+    port: PORT,
+    databaseUrl: path.join(dir, 'demo.sqlite'),
+    env: { DEMO_CATALOGUE: 'true', DATA_DIR: dir },
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
@@ -37,7 +52,9 @@ export async function benchWeight(_databaseUrl: string, log: (m: string) => void
     if (!response?.ok()) throw new Error(`home page: ${response?.status()}`);
     await Promise.all(finished);
     const total = [...byKind.values()].reduce((n, k) => n + k.bytes, 0);
-    const kinds = Object.fromEntries([...byKind].map(([kind, k]) => [kind, { requests: k.requests, kb: Number((k.bytes / 1024).toFixed(1)) }]));
+    const kinds = Object.fromEntries(
+      [...byKind].map(([kind, k]) => [kind, { requests: k.requests, kb: Number((k.bytes / 1024).toFixed(1)) }]),
+    );
     return { page: '/', viewport: '1280x800', transferred_kb: Number((total / 1024).toFixed(1)), by_kind: kinds };
   } finally {
     await browser.close();

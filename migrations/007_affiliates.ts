@@ -54,7 +54,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'datetime', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('affiliate_commissions_by_status').on('affiliate_commissions').columns(['status', 'created_at']).execute();
-  await db.schema.createIndex('affiliate_commissions_by_affiliate').on('affiliate_commissions').columns(['affiliate_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('affiliate_commissions_by_affiliate')
+    .on('affiliate_commissions')
+    .columns(['affiliate_id', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('affiliate_sign_in_codes')
@@ -66,9 +70,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used_at', 'datetime')
     .addColumn('created_at', 'datetime', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('affiliate_sign_in_codes_by_affiliate').on('affiliate_sign_in_codes').columns(['affiliate_id', 'id']).execute();
+  await db.schema
+    .createIndex('affiliate_sign_in_codes_by_affiliate')
+    .on('affiliate_sign_in_codes')
+    .columns(['affiliate_id', 'id'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['affiliate_sign_in_codes', 'affiliate_commissions', 'affiliate_payouts', 'affiliate_visits', 'affiliates']) await db.schema.dropTable(table).execute();
+  for (const table of ['affiliate_sign_in_codes', 'affiliate_commissions', 'affiliate_payouts', 'affiliate_visits', 'affiliates'])
+    await db.schema.dropTable(table).execute();
 }

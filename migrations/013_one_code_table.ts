@@ -39,7 +39,11 @@ export async function down(db: Kysely<any>): Promise<void> {
       .addColumn(owner, 'integer', (c) => c.notNull().references(references))
       .$call(codeColumns)
       .execute();
-    await db.schema.createIndex(`${table}_by_${owner.replace(/_id$/, '')}`).on(table).columns([owner, 'id']).execute();
+    await db.schema
+      .createIndex(`${table}_by_${owner.replace(/_id$/, '')}`)
+      .on(table)
+      .columns([owner, 'id'])
+      .execute();
   }
 }
 

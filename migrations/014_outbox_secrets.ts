@@ -28,7 +28,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       const noLinks = text.replace(/\/account\/link\/[A-Za-z0-9_-]{43}/g, `/account/link/${REMOVED_SECRET}`);
       return isCodeMessage ? noLinks.replace(/\b\d{6}\b/g, REMOVED_SECRET) : noLinks;
     };
-    await db.updateTable('outbox').set({ subject: clean(row.subject), body_text: clean(row.body_text), body_html: clean(row.body_html) }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('outbox')
+      .set({ subject: clean(row.subject), body_text: clean(row.body_text), body_html: clean(row.body_html) })
+      .where('id', '=', row.id)
+      .execute();
   }
 }
 

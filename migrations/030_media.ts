@@ -7,7 +7,10 @@ import { sql, type Kysely } from 'kysely';
  * queue and the index of the files made from masters, worked under a lease like the outbox.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('tracks').addColumn('master_format', 'varchar(8)', (c) => c.notNull().defaultTo('mp3')).execute();
+  await db.schema
+    .alterTable('tracks')
+    .addColumn('master_format', 'varchar(8)', (c) => c.notNull().defaultTo('mp3'))
+    .execute();
   await db.schema.alterTable('tracks').addColumn('sample_rate', 'integer').execute();
   await db.schema.alterTable('tracks').addColumn('bit_depth', 'integer').execute();
   await db.schema.alterTable('tracks').addColumn('channels', 'integer').execute();
@@ -35,6 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('media_encodings').execute();
-  for (const column of ['master_format', 'sample_rate', 'bit_depth', 'channels']) await db.schema.alterTable('tracks').dropColumn(column).execute();
+  for (const column of ['master_format', 'sample_rate', 'bit_depth', 'channels'])
+    await db.schema.alterTable('tracks').dropColumn(column).execute();
   await db.schema.alterTable('customers').dropColumn('download_format').execute();
 }

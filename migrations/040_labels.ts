@@ -25,7 +25,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('labels_by_name').on('labels').column('name').execute();
 
-  await db.schema.alterTable('releases').addColumn('label_id', 'integer', (c) => c.references('labels.id')).execute();
+  await db.schema
+    .alterTable('releases')
+    .addColumn('label_id', 'integer', (c) => c.references('labels.id'))
+    .execute();
   for (const [column, type] of [
     ['icpn', 'varchar(14)'],
     ['catalogue_number', 'varchar(50)'],
@@ -43,7 +46,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('tracks').addColumn('isrc', 'varchar(12)').execute();
 
   await db.schema.alterTable('orders').addColumn('country_code', 'char(2)').execute();
-  await db.schema.alterTable('orders').addColumn('vat_basis_points', 'integer', (c) => c.notNull().defaultTo(2000)).execute();
+  await db.schema
+    .alterTable('orders')
+    .addColumn('vat_basis_points', 'integer', (c) => c.notNull().defaultTo(2000))
+    .execute();
 
   await db.schema
     .createTable('ddex_ingestions')
@@ -62,9 +68,16 @@ export async function up(db: Kysely<any>): Promise<void> {
   const now = toDbTime(new Date());
   const hasReleases = await db.selectFrom('releases').select('id').limit(1).executeTakeFirst();
   if (hasReleases) {
-    await db.insertInto('labels').values({ name: 'Own label', own_label: 1, royalty_basis_points: 7000, created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('labels')
+      .values({ name: 'Own label', own_label: 1, royalty_basis_points: 7000, created_at: now, updated_at: now })
+      .execute();
     const own = await db.selectFrom('labels').select('id').where('own_label', '=', 1).executeTakeFirstOrThrow();
-    await db.updateTable('releases').set({ label_id: Number(own.id) }).where('label_id', 'is', null).execute();
+    await db
+      .updateTable('releases')
+      .set({ label_id: Number(own.id) })
+      .where('label_id', 'is', null)
+      .execute();
   }
 }
 
@@ -75,7 +88,11 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('tracks').dropColumn('isrc').execute();
   if (dialectOf(db) === 'mysql') {
     // MySQL named the foreign key itself; it needs its index, so it goes first.
-    const fk = await sql<{ name: string }>`select constraint_name as name from information_schema.key_column_usage where table_schema = database() and table_name = 'releases' and column_name = 'label_id' and referenced_table_name = 'labels'`.execute(db);
+    const fk = await sql<{
+      name: string;
+    }>`select constraint_name as name from information_schema.key_column_usage where table_schema = database() and table_name = 'releases' and column_name = 'label_id' and referenced_table_name = 'labels'`.execute(
+      db,
+    );
     for (const { name } of fk.rows) await sql`alter table releases drop foreign key ${sql.id(name)}`.execute(db);
   }
   for (const index of ['releases_by_icpn', 'releases_by_label']) {

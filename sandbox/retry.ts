@@ -27,7 +27,12 @@ export class Deliveries {
    * Makes attempts (1, 2, ...) until one is accepted, the delays run out or close() is called;
    * resolves with the last. Each attempt is told how long was waited before it.
    */
-  async untilAccepted<T>(attempt: (n: number, waitedMs: number) => Promise<T>, accepted: (sent: T) => boolean, delaysMs: () => number[], waitedBeforeFirstMs = 0): Promise<T> {
+  async untilAccepted<T>(
+    attempt: (n: number, waitedMs: number) => Promise<T>,
+    accepted: (sent: T) => boolean,
+    delaysMs: () => number[],
+    waitedBeforeFirstMs = 0,
+  ): Promise<T> {
     let waited = waitedBeforeFirstMs;
     for (let n = 1; ; n++) {
       const sent = await attempt(n, waited);
@@ -41,7 +46,13 @@ export class Deliveries {
   /** One POST, never throwing: a refused connection, a timeout or close() becomes `error`. */
   async post(url: string, headers: Record<string, string>, body: string): Promise<Answer> {
     try {
-      const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stop.signal]) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stop.signal]),
+      });
       return { response: { status: response.status, body: await response.text() } };
     } catch (error) {
       return { error: error instanceof Error ? `${error.message}${causeOf(error)}` : String(error) };

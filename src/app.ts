@@ -74,7 +74,12 @@ export function createApp(deps: AppDeps) {
   const wiring: Wiring = { config, database: deps.database, logger, clock, services };
   const app = express();
   configureExpress(app, config);
-  Object.assign(app.locals, viewHelpers, { storeName: config.storeName, contactEmail: config.contactEmail, testMode, messagesPageUrl: messagesPage?.path });
+  Object.assign(app.locals, viewHelpers, {
+    storeName: config.storeName,
+    contactEmail: config.contactEmail,
+    testMode,
+    messagesPageUrl: messagesPage?.path,
+  });
 
   app.use(requestLogger(logger));
   // HTML, CSS, JS and JSON go out compressed to a client that accepts it (a cached visitor page is kept compressed: visitor-page-cache.ts).
@@ -117,7 +122,13 @@ function configureExpress(app: Express, config: Config): void {
 function mountBeforeSessions(app: Express, { config, database, logger, clock, services }: Wiring): void {
   const { methods } = services;
   const behindTls = config.trustProxy !== false && (config.publicUrl?.startsWith('https://') ?? true);
-  app.use(securityHeaders({ behindTls, formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))], analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined }));
+  app.use(
+    securityHeaders({
+      behindTls,
+      formTargets: [...new Set(methods.flatMap((m) => m.redirectOrigins))],
+      analytics: config.gaMeasurementId ? ANALYTICS_HOSTS : undefined,
+    }),
+  );
   app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
   app.get('/healthz', async (_req, res) => {
@@ -170,16 +181,70 @@ function mountSessionChain(app: Express, { config, database, clock, services }: 
 function mountFeatures(app: Express, { config, database, logger, clock, services }: Wiring): void {
   const db = database.db;
   const { rateLimits, methods, orders, signIn, publicUrl } = services;
-  app.use(catalogueRoutes({ catalogue: services.catalogue, repo: services.catalogueRepo, storage: services.storage, publicMediaUrl: config.media.publicMediaUrl, offeredFormats: services.media.offered, publicUrl: config.publicUrl, covers: services.covers, visitorPages: services.visitorPages }));
+  app.use(
+    catalogueRoutes({
+      catalogue: services.catalogue,
+      repo: services.catalogueRepo,
+      storage: services.storage,
+      publicMediaUrl: config.media.publicMediaUrl,
+      offeredFormats: services.media.offered,
+      publicUrl: config.publicUrl,
+      covers: services.covers,
+      visitorPages: services.visitorPages,
+    }),
+  );
   app.use(basketRoutes({ baskets: services.baskets, ownedLines: ownedBasketLines(db) }));
-  app.use(checkoutRoutes({ baskets: services.baskets, orders, methods, publicUrl: config.publicUrl, activeAffiliate: services.affiliates.activeAffiliate, downloads: services.downloadAccess, seller: sellerOf(config) }));
+  app.use(
+    checkoutRoutes({
+      baskets: services.baskets,
+      orders,
+      methods,
+      publicUrl: config.publicUrl,
+      activeAffiliate: services.affiliates.activeAffiliate,
+      downloads: services.downloadAccess,
+      seller: sellerOf(config),
+    }),
+  );
   for (const method of methods) app.use(method.routes());
-  app.use(accountRoutes({ db, signIn, clock, limitPerClient: config.signInLimitPerClient, rateLimits, downloads: services.downloadAccess, offeredFormats: services.media.offered }));
-  app.use(affiliateRoutes({ db, signIn: services.affiliateSignIn, clock, limitPerClient: config.signInLimitPerClient, publicUrl: config.publicUrl, rateLimits }));
+  app.use(
+    accountRoutes({
+      db,
+      signIn,
+      clock,
+      limitPerClient: config.signInLimitPerClient,
+      rateLimits,
+      downloads: services.downloadAccess,
+      offeredFormats: services.media.offered,
+    }),
+  );
+  app.use(
+    affiliateRoutes({
+      db,
+      signIn: services.affiliateSignIn,
+      clock,
+      limitPerClient: config.signInLimitPerClient,
+      publicUrl: config.publicUrl,
+      rateLimits,
+    }),
+  );
   app.use(downloadRoutes({ db, media: services.media, clock, access: services.downloadAccess }));
   app.use(privacyRoutes({ db, config, clock, rateLimits, rememberReferral: rememberReferral({ db, settings: config.affiliates }) }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
-  app.use(adminRoutes({ db, clock, config, logger, orders, methods, signIn, publicUrl, rateLimits, catalogueChanged: services.catalogueChanged, storage: services.storage }));
+  app.use(
+    adminRoutes({
+      db,
+      clock,
+      config,
+      logger,
+      orders,
+      methods,
+      signIn,
+      publicUrl,
+      rateLimits,
+      catalogueChanged: services.catalogueChanged,
+      storage: services.storage,
+    }),
+  );
 }
 
 /** Every minute: pending orders past their time expire (after a last look at the provider), commissions past their hold are approved. */

@@ -6,9 +6,7 @@ import { z } from 'zod';
 const DEFAULT_DATA_DIR = 'data';
 const INSECURE_DEV_SECRET = 'development-only-session-secret-change-me';
 
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const pence = z.coerce.number().int().min(0).max(1_000_000);
 
@@ -44,11 +42,28 @@ const EnvSchema = z.object({
   INFO_OFFICER_NAME: unsetWhenEmpty(z.string().min(1).max(120).optional()),
   INFO_OFFICER_EMAIL: unsetWhenEmpty(z.string().email().optional()),
   DATA_HOSTING: unsetWhenEmpty(z.string().min(1).max(300).default('on servers in the United Kingdom')),
-  GA_MEASUREMENT_ID: unsetWhenEmpty(z.string().regex(/^G-[A-Z0-9]{4,20}$/, 'must be a Google Analytics 4 measurement ID such as G-ABC123XYZ').optional()),
+  GA_MEASUREMENT_ID: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^G-[A-Z0-9]{4,20}$/, 'must be a Google Analytics 4 measurement ID such as G-ABC123XYZ')
+      .optional(),
+  ),
   CONTACT_LIMIT_PER_CLIENT: unsetWhenEmpty(z.coerce.number().int().min(1).max(100_000).default(5)),
   SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(10),
-  PAID_SESSION_DOWNLOAD_HOURS: unsetWhenEmpty(z.coerce.number().int().min(0).max(7 * 24).default(24)),
-  ORDER_PENDING_MINUTES: z.coerce.number().int().min(5).max(7 * 24 * 60).default(60),
+  PAID_SESSION_DOWNLOAD_HOURS: unsetWhenEmpty(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24)
+      .default(24),
+  ),
+  ORDER_PENDING_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(7 * 24 * 60)
+    .default(60),
   PAYPAL_API_BASE: z.string().url().optional(),
   PAYPAL_CLIENT_ID: z.string().min(1).optional(),
   PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
@@ -56,14 +71,34 @@ const EnvSchema = z.object({
   PAYPAL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   PAYFORIT_API_BASE: unsetWhenEmpty(z.string().url().optional()),
   PAYFORIT_MERCHANT_ID: unsetWhenEmpty(z.string().min(1).max(64).optional()),
-  PAYFORIT_SECRET: unsetWhenEmpty(z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes').optional()),
+  PAYFORIT_SECRET: unsetWhenEmpty(
+    z
+      .string()
+      .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes')
+      .optional(),
+  ),
   PAYFORIT_MAX_PENCE: unsetWhenEmpty(z.coerce.number().int().min(1).max(1_000_000).default(1000)),
-  SMTP_URL: unsetWhenEmpty(z.string().regex(/^smtps?:\/\/[^/?#]+/i, 'must be smtp://[user:pass@]host[:port] or smtps://...').optional()),
+  SMTP_URL: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^smtps?:\/\/[^/?#]+/i, 'must be smtp://[user:pass@]host[:port] or smtps://...')
+      .optional(),
+  ),
   MAIL_FROM: unsetWhenEmpty(z.string().max(254).regex(MAIL_FROM_PATTERN, "must be an address, or 'Name <address>'").optional()),
   TWILIO_API_BASE: unsetWhenEmpty(z.string().url().default('https://api.twilio.com')),
-  TWILIO_ACCOUNT_SID: unsetWhenEmpty(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').optional()),
+  TWILIO_ACCOUNT_SID: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits')
+      .optional(),
+  ),
   TWILIO_AUTH_TOKEN: unsetWhenEmpty(z.string().min(16).max(128).optional()),
-  SMS_FROM: unsetWhenEmpty(z.string().regex(SMS_FROM_PATTERN, 'must be an E.164 number such as +447700900000 or an alphanumeric sender ID of up to 11 characters').optional()),
+  SMS_FROM: unsetWhenEmpty(
+    z
+      .string()
+      .regex(SMS_FROM_PATTERN, 'must be an E.164 number such as +447700900000 or an alphanumeric sender ID of up to 11 characters')
+      .optional(),
+  ),
   OUTBOX_POLL_MS: unsetWhenEmpty(z.coerce.number().int().min(50).max(60_000).default(1000)),
   AFFILIATE_COOKIE_DAYS: unsetWhenEmpty(z.coerce.number().int().min(1).max(730).default(30)),
   AFFILIATE_ATTRIBUTION: unsetWhenEmpty(z.enum(['first', 'last']).default('last')),
@@ -73,7 +108,12 @@ const EnvSchema = z.object({
   USAGE_STATS: unsetWhenEmpty(flag.default('true')),
   MEDIA_STORAGE: unsetWhenEmpty(z.enum(['local', 's3']).default('local')),
   S3_ENDPOINT: unsetWhenEmpty(z.string().url().optional()),
-  S3_BUCKET: unsetWhenEmpty(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)').optional()),
+  S3_BUCKET: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)')
+      .optional(),
+  ),
   S3_REGION: unsetWhenEmpty(z.string().min(1).max(40).default('us-east-1')),
   S3_ACCESS_KEY_ID: unsetWhenEmpty(z.string().min(1).max(128).optional()),
   S3_SECRET_ACCESS_KEY: unsetWhenEmpty(z.string().min(1).max(256).optional()),
@@ -82,10 +122,33 @@ const EnvSchema = z.object({
   DOWNLOAD_FORMATS: unsetWhenEmpty(z.string().default('mp3-320,mp3-v0,flac')),
   FFMPEG_PATH: unsetWhenEmpty(z.string().min(1).default('ffmpeg')),
   OWN_LABEL_NAME: unsetWhenEmpty(z.string().min(1).max(200).optional()),
-  VAT_RATE: unsetWhenEmpty(z.string().regex(/^\d{1,2}(\.\d{1,2})?$/, 'must be a percentage such as 20 or 17.5').default('20')),
-  VAT_NUMBER: unsetWhenEmpty(z.string().regex(/^[A-Z]{2}[A-Z0-9 ]{2,14}$/, 'must be a VAT registration number such as GB123456789').optional()),
-  STORE_TERRITORY: unsetWhenEmpty(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 two-letter country code such as GB').default('GB')),
-  DDEX_PRICE_TIERS: unsetWhenEmpty(z.string().regex(/^([A-Za-z0-9_ -]{1,40}=\d{1,6})(,[A-Za-z0-9_ -]{1,40}=\d{1,6})*$/, 'must be TIER=PENCE pairs separated by commas, such as Front=999,Mid=699,Budget=499').default('Front=999,Mid=699,Budget=499')),
+  VAT_RATE: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^\d{1,2}(\.\d{1,2})?$/, 'must be a percentage such as 20 or 17.5')
+      .default('20'),
+  ),
+  VAT_NUMBER: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^[A-Z]{2}[A-Z0-9 ]{2,14}$/, 'must be a VAT registration number such as GB123456789')
+      .optional(),
+  ),
+  STORE_TERRITORY: unsetWhenEmpty(
+    z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 two-letter country code such as GB')
+      .default('GB'),
+  ),
+  DDEX_PRICE_TIERS: unsetWhenEmpty(
+    z
+      .string()
+      .regex(
+        /^([A-Za-z0-9_ -]{1,40}=\d{1,6})(,[A-Za-z0-9_ -]{1,40}=\d{1,6})*$/,
+        'must be TIER=PENCE pairs separated by commas, such as Front=999,Mid=699,Budget=499',
+      )
+      .default('Front=999,Mid=699,Budget=499'),
+  ),
 });
 
 export interface PayPalSettings {
@@ -220,7 +283,14 @@ export const DOWNLOAD_FORMAT_IDS = ['mp3-320', 'mp3-v0', 'flac', 'aac-256'] as c
 export type DownloadFormatId = (typeof DOWNLOAD_FORMAT_IDS)[number];
 
 function parseDownloadFormats(value: string, problems: string[]): DownloadFormatId[] {
-  const names = [...new Set(value.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((f) => f.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = names.filter((n) => !(DOWNLOAD_FORMAT_IDS as readonly string[]).includes(n));
   if (unknown.length) problems.push(`DOWNLOAD_FORMATS: unknown ${unknown.join(', ')} (choose from ${DOWNLOAD_FORMAT_IDS.join(', ')})`);
   if (names.length === 0) problems.push('DOWNLOAD_FORMATS: name at least one format');
@@ -277,51 +347,85 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const paypalVariables = { PAYPAL_CLIENT_ID: e.PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET: e.PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: e.PAYPAL_WEBHOOK_ID };
-  const paypalMissing = Object.entries(paypalVariables).filter(([, v]) => !v).map(([k]) => k);
+  const paypalVariables = {
+    PAYPAL_CLIENT_ID: e.PAYPAL_CLIENT_ID,
+    PAYPAL_CLIENT_SECRET: e.PAYPAL_CLIENT_SECRET,
+    PAYPAL_WEBHOOK_ID: e.PAYPAL_WEBHOOK_ID,
+  };
+  const paypalMissing = Object.entries(paypalVariables)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (paypalMissing.length > 0 && paypalMissing.length < 3) {
     paypalMissing.forEach((name) => problems.push(`${name}: required when the other PayPal settings are given`));
   }
-  const payforitVariables = { PAYFORIT_API_BASE: e.PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID: e.PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: e.PAYFORIT_SECRET };
-  const payforitMissing = Object.entries(payforitVariables).filter(([, v]) => !v).map(([k]) => k);
+  const payforitVariables = {
+    PAYFORIT_API_BASE: e.PAYFORIT_API_BASE,
+    PAYFORIT_MERCHANT_ID: e.PAYFORIT_MERCHANT_ID,
+    PAYFORIT_SECRET: e.PAYFORIT_SECRET,
+  };
+  const payforitMissing = Object.entries(payforitVariables)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (payforitMissing.length > 0 && payforitMissing.length < 3) {
     payforitMissing.forEach((name) => problems.push(`${name}: required when the other PAYFORIT settings are given`));
   }
   const twilioVariables = { TWILIO_ACCOUNT_SID: e.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: e.TWILIO_AUTH_TOKEN, SMS_FROM: e.SMS_FROM };
-  const twilioMissing = Object.entries(twilioVariables).filter(([, v]) => !v).map(([k]) => k);
+  const twilioMissing = Object.entries(twilioVariables)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (twilioMissing.length > 0 && twilioMissing.length < 3) {
     twilioMissing.forEach((name) => problems.push(`${name}: required when the other Twilio settings are given`));
   }
   if (e.SMTP_URL && !e.MAIL_FROM) problems.push('MAIL_FROM: required with SMTP_URL (the address messages come from)');
   if (e.NODE_ENV === 'production') {
     if (!e.SMTP_URL) problems.push('SMTP_URL: required in production (without it email goes to a local folder)');
-    if (twilioMissing.length === 3) problems.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM: required in production (the SMS stand-in is for testing)');
+    if (twilioMissing.length === 3)
+      problems.push('TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM: required in production (the SMS stand-in is for testing)');
   }
   if (e.NODE_ENV === 'production') {
     if (!e.DATABASE_URL) problems.push('DATABASE_URL: required in production (the SQLite default is for trying the store out)');
     if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
     if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: required in production (payment providers send shoppers back to it)');
-    if (paypalMissing.length === 3) problems.push('PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)');
-    if (payforitMissing.length === 3) problems.push('PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production (the mobile-billing stand-in is for testing)');
+    if (paypalMissing.length === 3)
+      problems.push(
+        'PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, PAYPAL_WEBHOOK_ID: required in production (the PayPal stand-in is for testing)',
+      );
+    if (payforitMissing.length === 3)
+      problems.push(
+        'PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production (the mobile-billing stand-in is for testing)',
+      );
     // The privacy policy names who runs the store and who answers for its data: never a placeholder.
     if (!e.COMPANY_NAME) problems.push('COMPANY_NAME: required in production (the privacy policy says who runs the store)');
     if (!e.INFO_OFFICER_NAME) problems.push('INFO_OFFICER_NAME: required in production (the privacy policy names the information officer)');
-    if (e.CONTACT_EMAIL === EXAMPLE_CONTACT_EMAIL && !e.INFO_OFFICER_EMAIL) problems.push(`CONTACT_EMAIL or INFO_OFFICER_EMAIL: required in production (the privacy policy's address; ${EXAMPLE_CONTACT_EMAIL} is a placeholder)`);
+    if (e.CONTACT_EMAIL === EXAMPLE_CONTACT_EMAIL && !e.INFO_OFFICER_EMAIL)
+      problems.push(
+        `CONTACT_EMAIL or INFO_OFFICER_EMAIL: required in production (the privacy policy's address; ${EXAMPLE_CONTACT_EMAIL} is a placeholder)`,
+      );
   }
   const downloadFormats = parseDownloadFormats(e.DOWNLOAD_FORMATS, problems);
   if (e.MEDIA_STORAGE === 's3') {
-    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) if (!e[name]) problems.push(`${name}: required with MEDIA_STORAGE=s3`);
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const)
+      if (!e[name]) problems.push(`${name}: required with MEDIA_STORAGE=s3`);
   }
   if (problems.length) throw new ConfigError(problems);
   const mediaDir = e.MEDIA_DIR ?? path.join(e.DATA_DIR, 'media');
   const s3 =
     e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
-      ? { endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY, forcePathStyle: e.S3_FORCE_PATH_STYLE }
+      ? {
+          endpoint: e.S3_ENDPOINT,
+          bucket: e.S3_BUCKET,
+          region: e.S3_REGION,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        }
       : null;
   const paypal =
     e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET && e.PAYPAL_WEBHOOK_ID
       ? {
-          apiBase: (e.PAYPAL_API_BASE ?? (e.NODE_ENV === 'production' ? 'https://api-m.paypal.com' : 'https://api-m.sandbox.paypal.com')).replace(/\/$/, ''),
+          apiBase: (
+            e.PAYPAL_API_BASE ?? (e.NODE_ENV === 'production' ? 'https://api-m.paypal.com' : 'https://api-m.sandbox.paypal.com')
+          ).replace(/\/$/, ''),
           clientId: e.PAYPAL_CLIENT_ID,
           clientSecret: e.PAYPAL_CLIENT_SECRET,
           webhookId: e.PAYPAL_WEBHOOK_ID,
@@ -329,12 +433,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : null;
   const payforit =
     e.PAYFORIT_API_BASE && e.PAYFORIT_MERCHANT_ID && e.PAYFORIT_SECRET
-      ? { apiBase: e.PAYFORIT_API_BASE.replace(/\/+$/, ''), merchantId: e.PAYFORIT_MERCHANT_ID, secret: e.PAYFORIT_SECRET, maxPence: e.PAYFORIT_MAX_PENCE }
+      ? {
+          apiBase: e.PAYFORIT_API_BASE.replace(/\/+$/, ''),
+          merchantId: e.PAYFORIT_MERCHANT_ID,
+          secret: e.PAYFORIT_SECRET,
+          maxPence: e.PAYFORIT_MAX_PENCE,
+        }
       : null;
 
   const twilio =
     e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && e.SMS_FROM
-      ? { apiBase: e.TWILIO_API_BASE.replace(/\/+$/, ''), accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: e.SMS_FROM }
+      ? {
+          apiBase: e.TWILIO_API_BASE.replace(/\/+$/, ''),
+          accountSid: e.TWILIO_ACCOUNT_SID,
+          authToken: e.TWILIO_AUTH_TOKEN,
+          from: e.SMS_FROM,
+        }
       : null;
 
   return {
@@ -353,7 +467,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogueCacheSeconds: e.CATALOGUE_CACHE_SECONDS,
     logLevel: e.LOG_LEVEL,
     contactEmail: e.CONTACT_EMAIL,
-    privacy: { companyName: e.COMPANY_NAME ?? null, infoOfficerName: e.INFO_OFFICER_NAME ?? null, infoOfficerEmail: e.INFO_OFFICER_EMAIL ?? e.CONTACT_EMAIL, dataHosting: e.DATA_HOSTING },
+    privacy: {
+      companyName: e.COMPANY_NAME ?? null,
+      infoOfficerName: e.INFO_OFFICER_NAME ?? null,
+      infoOfficerEmail: e.INFO_OFFICER_EMAIL ?? e.CONTACT_EMAIL,
+      dataHosting: e.DATA_HOSTING,
+    },
     gaMeasurementId: e.GA_MEASUREMENT_ID ?? null,
     contactLimitPerClient: e.CONTACT_LIMIT_PER_CLIENT,
     pendingOrderMinutes: e.ORDER_PENDING_MINUTES,
@@ -366,7 +485,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: { smtpUrl: e.SMTP_URL ?? null, from: e.MAIL_FROM ?? DEFAULT_MAIL_FROM, folder: path.join(e.DATA_DIR, 'mail') },
     twilio,
     outboxPollMs: e.OUTBOX_POLL_MS,
-    affiliates: { cookieDays: e.AFFILIATE_COOKIE_DAYS, attribution: e.AFFILIATE_ATTRIBUTION, consent: e.AFFILIATE_COOKIE_CONSENT, holdDays: e.AFFILIATE_HOLD_DAYS },
+    affiliates: {
+      cookieDays: e.AFFILIATE_COOKIE_DAYS,
+      attribution: e.AFFILIATE_ATTRIBUTION,
+      consent: e.AFFILIATE_COOKIE_CONSENT,
+      holdDays: e.AFFILIATE_HOLD_DAYS,
+    },
     backupKeep: e.BACKUP_KEEP,
     usageStats: e.USAGE_STATS,
     media: {
@@ -382,7 +506,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       vatBasisPoints: Math.round(Number(e.VAT_RATE) * 100),
       vatNumber: e.VAT_NUMBER ?? null,
       territory: e.STORE_TERRITORY,
-      priceTiers: new Map(e.DDEX_PRICE_TIERS.split(',').map((pair) => pair.split('=') as [string, string]).map(([tier, pence]) => [tier.trim().toLowerCase(), Number(pence)])),
+      priceTiers: new Map(
+        e.DDEX_PRICE_TIERS.split(',')
+          .map((pair) => pair.split('=') as [string, string])
+          .map(([tier, pence]) => [tier.trim().toLowerCase(), Number(pence)]),
+      ),
     },
   };
 }

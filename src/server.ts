@@ -39,7 +39,9 @@ async function main() {
   const config = loadConfig();
   const logger = createServerLogger(config.logLevel, config.env);
   if (config.env === 'production' && import.meta.url.endsWith('.ts')) {
-    logger.warn('Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)');
+    logger.warn(
+      'Production from TypeScript source: `npm run build` then `npm run start:prod` runs the compiled store (faster start, less memory)',
+    );
   }
   const database = await openDatabase(config.database);
   const applied = await migrateToLatest(database.db);
@@ -50,7 +52,11 @@ async function main() {
   if (ffmpeg.problem) logger.warn(ffmpeg.problem);
 
   if (config.demoCatalogue) {
-    const importer = createImporter({ db: database.db, ...importerMedia(config.media), labels: { ownLabelName: config.labels.ownLabelName } });
+    const importer = createImporter({
+      db: database.db,
+      ...importerMedia(config.media),
+      labels: { ownLabelName: config.labels.ownLabelName },
+    });
     await loadDemoCatalogueIfEmpty({ repo: createCatalogueRepository(database.db), importer, dataDir: config.dataDir, logger });
   }
 
@@ -67,7 +73,9 @@ async function main() {
     messagesPage: messaging.messagesPage,
   });
   const outbox = createOutboxWorker({ db: database.db, senders: messaging.senders, logger, pollMs: config.outboxPollMs });
-  const encoder = ffmpeg.available ? createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: ffmpeg.path, logger }) : null;
+  const encoder = ffmpeg.available
+    ? createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: ffmpeg.path, logger })
+    : null;
   const server = app.listen(config.port, config.host, () => {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
@@ -110,7 +118,11 @@ function paymentTargets(config: Config) {
   let paypal = config.paypal;
   if (!paypal) {
     const account = { clientId: 'stand-in-client', clientSecret: randomBytes(24).toString('hex'), webhookId: 'WHSTANDIN01' };
-    const sandbox = createPayPalSandbox({ ...account, webhookUrl: `${loopback}/webhooks/paypal`, publicUrl: `${publicBase}${PAYPAL_SANDBOX_PATH}` });
+    const sandbox = createPayPalSandbox({
+      ...account,
+      webhookUrl: `${loopback}/webhooks/paypal`,
+      publicUrl: `${publicBase}${PAYPAL_SANDBOX_PATH}`,
+    });
     paypal = { apiBase: `${loopback}${PAYPAL_SANDBOX_PATH}`, ...account };
     mounts.push({ path: PAYPAL_SANDBOX_PATH, handler: sandbox.app });
   }
@@ -125,7 +137,12 @@ function paymentTargets(config: Config) {
       maxPence: config.payforitMaxPence,
     });
     // Server-to-server calls on loopback; the shopper's browser goes to the public address.
-    payforit = { apiBase: `${loopback}${PAYFORIT_SANDBOX_PATH}`, payPageBase: `${publicBase}${PAYFORIT_SANDBOX_PATH}`, ...account, maxPence: config.payforitMaxPence };
+    payforit = {
+      apiBase: `${loopback}${PAYFORIT_SANDBOX_PATH}`,
+      payPageBase: `${publicBase}${PAYFORIT_SANDBOX_PATH}`,
+      ...account,
+      maxPence: config.payforitMaxPence,
+    };
     mounts.push({ path: PAYFORIT_SANDBOX_PATH, handler: sandbox.app });
   }
   return { paypal, payforit, testMode: !config.paypal || !config.payforit, mounts };
@@ -149,7 +166,12 @@ function messagingTargets(config: Config) {
   }
   const sms = createTwilioSmsSender(twilio);
   const testMode = email.kind === 'folder' || sandbox !== null;
-  const messagesPage = testMode ? { path: MESSAGES_PAGE_PATH, handler: messagesPageRoutes({ mailDir: email.kind === 'folder' ? config.mail.folder : null, sms: sandbox?.control ?? null }) } : undefined;
+  const messagesPage = testMode
+    ? {
+        path: MESSAGES_PAGE_PATH,
+        handler: messagesPageRoutes({ mailDir: email.kind === 'folder' ? config.mail.folder : null, sms: sandbox?.control ?? null }),
+      }
+    : undefined;
   return {
     senders: { email, sms },
     mounts,

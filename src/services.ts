@@ -62,31 +62,64 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
   const affiliateSignIn = createAffiliateSignIn({ db, secret: config.sessionSecret, clock, storeName: config.storeName });
   const affiliates = createAffiliatesService({ db, settings: config.affiliates, clock });
   // Read when a message is written, by which time the methods below exist.
-  const orderMessages = { storeName: config.storeName, publicUrl, methodName: (id: string) => methods.find((m) => m.id === id)?.words.name ?? id };
+  const orderMessages = {
+    storeName: config.storeName,
+    publicUrl,
+    methodName: (id: string) => methods.find((m) => m.id === id)?.words.name ?? id,
+  };
   const orders = createOrdersService({
     db,
     clock,
     pendingMinutes: config.pendingOrderMinutes,
     vatBasisPoints: config.labels.vatBasisPoints,
     onPaid: [fulfilOrder({ signIn, storeName: config.storeName, publicUrl, clock, seller: sellerOf(config) }), affiliates.creditOrder],
-    onRefunded: [(tx, orderId, now) => revokeOrderTracks(tx, orderId, now), affiliates.rejectOnRefund, tellCustomer('order-refunded', orderMessages)],
+    onRefunded: [
+      (tx, orderId, now) => revokeOrderTracks(tx, orderId, now),
+      affiliates.rejectOnRefund,
+      tellCustomer('order-refunded', orderMessages),
+    ],
     onCancelled: [tellCustomer('order-cancelled', orderMessages)],
   });
-  const paypalClient = createPayPalClient({ baseUrl: paypal.apiBase, clientId: paypal.clientId, clientSecret: paypal.clientSecret, timeoutMs: config.paypalTimeoutMs, clock });
+  const paypalClient = createPayPalClient({
+    baseUrl: paypal.apiBase,
+    clientId: paypal.clientId,
+    clientSecret: paypal.clientSecret,
+    timeoutMs: config.paypalTimeoutMs,
+    clock,
+  });
   const payforitClient = createPayForItClient({ ...payforit, clock });
   const methods = [
-    createPayPalMethod({ client: paypalClient, apiBase: paypal.apiBase, orders, webhookId: paypal.webhookId, storeName: config.storeName, logger }),
-    createPayForItMethod({ client: payforitClient, orders, db, ...payforit, payPageBase: payforit.payPageBase ?? payforit.apiBase, logger, clock }),
+    createPayPalMethod({
+      client: paypalClient,
+      apiBase: paypal.apiBase,
+      orders,
+      webhookId: paypal.webhookId,
+      storeName: config.storeName,
+      logger,
+    }),
+    createPayForItMethod({
+      client: payforitClient,
+      orders,
+      db,
+      ...payforit,
+      payPageBase: payforit.payPageBase ?? payforit.apiBase,
+      logger,
+      clock,
+    }),
   ];
   /** The minute sweep's expiry, with a last look at the provider for each order (a failed look is logged, and the order expires: a payment that arrives later still makes it paid). */
   const expirePendingOrders = () =>
     orders.expireStale(async (payment) => {
       const method = methods.find((m) => m.id === payment.method);
-      await method?.check(payment.provider_ref).catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
+      await method
+        ?.check(payment.provider_ref)
+        .catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
     });
   const downloadAccess = createDownloadAccess({ db, clock, settings: { paidSessionHours: config.paidSessionDownloadHours } });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
-  const sessionStore = new DatabaseSessionStore(db, clock, undefined, (error) => logger.warn({ reason: error.message }, 'session store: an unreadable session was treated as none'));
+  const sessionStore = new DatabaseSessionStore(db, clock, undefined, (error) =>
+    logger.warn({ reason: error.message }, 'session store: an unreadable session was treated as none'),
+  );
   // Rate-limit counts in the database too: a limit holds however many processes serve the store.
   const rateLimits = createRateLimitStores({ db, secret: config.sessionSecret, clock });
 

@@ -52,7 +52,11 @@ export class VirtualShopper {
   }
 
   private send(method: string, path: string, body?: string): Promise<Answer> {
-    const headers = this.headers(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), origin: this.baseUrl });
+    const headers = this.headers(
+      body === undefined
+        ? {}
+        : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), origin: this.baseUrl },
+    );
     return new Promise((resolve, reject) => {
       const req = http.request(new URL(path, this.baseUrl), { method, agent, headers }, (res) => {
         for (const line of res.headers['set-cookie'] ?? []) {
@@ -77,7 +81,8 @@ export class VirtualShopper {
 }
 
 export function expectStatus(answer: Answer, status: number, step: string): Answer {
-  if (answer.status !== status) throw new Error(`${step}: expected ${status}, got ${answer.status} ${answer.text.slice(0, 200).replace(/\s+/g, ' ')}`);
+  if (answer.status !== status)
+    throw new Error(`${step}: expected ${status}, got ${answer.status} ${answer.text.slice(0, 200).replace(/\s+/g, ' ')}`);
   return answer;
 }
 

@@ -41,7 +41,15 @@ export function writeLibrary(dir: string, count: number, seconds = 35): void {
     const folder = path.join(dir, artist, albumTitle);
     fs.mkdirSync(folder, { recursive: true });
     const audio = Buffer.concat(Array.from({ length: seconds }, (_, s) => tones[(i >> s) & 1]!));
-    const tags: NodeID3.Tags = { title, artist, performerInfo: artist, album: albumTitle, trackNumber: String((i % 10) + 1), year: '2026', genre: 'Electronic' };
+    const tags: NodeID3.Tags = {
+      title,
+      artist,
+      performerInfo: artist,
+      album: albumTitle,
+      trackNumber: String((i % 10) + 1),
+      year: '2026',
+      genre: 'Electronic',
+    };
     fs.writeFileSync(path.join(folder, `${String((i % 10) + 1).padStart(2, '0')} ${title}.mp3`), NodeID3.write(tags, audio) as Buffer);
   }
 }

@@ -18,7 +18,13 @@ export interface Child {
 }
 
 /** A TypeScript script runs through tsx; a compiled one (.js, e.g. dist/src/server.js) on plain Node. */
-export function startChild(script: string, args: string[], env: NodeJS.ProcessEnv, readyUrl: string, nodeFlags: string[] = []): Promise<Child> {
+export function startChild(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyUrl: string,
+  nodeFlags: string[] = [],
+): Promise<Child> {
   // BENCH_PROFILE=DIR: each child writes a V8 CPU profile there when it stops (see bench/profile-summary.ts).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   // The child's log lines go to a file beside the bench data, one per child and port, replaced each run.

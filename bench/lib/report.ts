@@ -19,7 +19,8 @@ const mark = (value: number, ok: boolean) => `${value}${ok ? '' : ' ✗'}`;
 function catalogueRows(results: Results): Row[] {
   const rows: Row[] = [];
   for (const [db, parts] of Object.entries(results)) {
-    const part = parts.catalogue as { pages: Row[]; peak_rss_mb: Record<string, number>; search_uncached: { p50: number; p99: number } } | undefined;
+    const part = parts.catalogue as
+      { pages: Row[]; peak_rss_mb: Record<string, number>; search_uncached: { p50: number; p99: number } } | undefined;
     if (!part) continue;
     for (const page of part.pages) {
       rows.push({
@@ -36,8 +37,14 @@ function catalogueRows(results: Results): Row[] {
         'bare CPU ms/req': page.bare_cpu_ms_per_request!,
       });
     }
-    for (const [build, mb] of Object.entries(part.peak_rss_mb)) rows.push({ db, build, page: 'peak RSS MB, all pages', 'p50 ms': mark(mb, mb < TARGETS.peak_rss_mb_max) });
-    rows.push({ db, page: 'search, uncached, 1 at a time', 'p50 ms': mark(part.search_uncached.p50, part.search_uncached.p50 < TARGETS.search_p50_ms_max), 'p99 ms': part.search_uncached.p99 });
+    for (const [build, mb] of Object.entries(part.peak_rss_mb))
+      rows.push({ db, build, page: 'peak RSS MB, all pages', 'p50 ms': mark(mb, mb < TARGETS.peak_rss_mb_max) });
+    rows.push({
+      db,
+      page: 'search, uncached, 1 at a time',
+      'p50 ms': mark(part.search_uncached.p50, part.search_uncached.p50 < TARGETS.search_p50_ms_max),
+      'p99 ms': part.search_uncached.p99,
+    });
   }
   return rows;
 }
@@ -72,15 +79,30 @@ export function printTables(results: Results): void {
     ],
     [
       'Download of a 10 MB track vs plain Node streaming (target: ratio >= 0.8)',
-      partRows(results, 'download', (r) => ({ concurrency: r.concurrency!, 'MB/s': r.mb_per_s!, 'baseline MB/s': r.baseline_mb_per_s!, ratio: mark(r.ratio as number, (r.ratio as number) >= TARGETS.download_ratio_min), 'peak RSS MB': rss(r) })),
+      partRows(results, 'download', (r) => ({
+        concurrency: r.concurrency!,
+        'MB/s': r.mb_per_s!,
+        'baseline MB/s': r.baseline_mb_per_s!,
+        ratio: mark(r.ratio as number, (r.ratio as number) >= TARGETS.download_ratio_min),
+        'peak RSS MB': rss(r),
+      })),
     ],
     [
       'Demo home page, cold load in Chromium (target: under 250 KB transferred)',
-      partRows(results, 'weight', (r) => ({ 'KB transferred': mark(r.transferred_kb as number, (r.transferred_kb as number) < TARGETS.home_page_kb_max), 'by kind': JSON.stringify(r.by_kind) })),
+      partRows(results, 'weight', (r) => ({
+        'KB transferred': mark(r.transferred_kb as number, (r.transferred_kb as number) < TARGETS.home_page_kb_max),
+        'by kind': JSON.stringify(r.by_kind),
+      })),
     ],
     [
       'Import of generated MP3s (target >= 100 files/s)',
-      partRows(results, 'import', (r) => ({ files: r.files!, MB: r.mb!, seconds: r.seconds!, 'files/s': mark(r.files_per_s as number, (r.files_per_s as number) >= TARGETS.import_files_per_s_min), 'peak RSS MB': rss(r) })),
+      partRows(results, 'import', (r) => ({
+        files: r.files!,
+        MB: r.mb!,
+        seconds: r.seconds!,
+        'files/s': mark(r.files_per_s as number, (r.files_per_s as number) >= TARGETS.import_files_per_s_min),
+        'peak RSS MB': rss(r),
+      })),
     ],
   ];
   for (const [title, rows] of tables) {

@@ -58,7 +58,8 @@ export const COMPILED_SERVER = 'dist/src/server.js';
  * under load from about 190 MB to about 110 MB. BENCH_NODE_FLAGS replaces them ("" for Node's defaults).
  */
 export const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
-const nodeFlags = () => (process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : PRODUCTION_NODE_FLAGS);
+const nodeFlags = () =>
+  process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : PRODUCTION_NODE_FLAGS;
 
 /** BENCH_BUILDS=tsx,compiled (the default: both, when a build exists; tsx alone otherwise). */
 export function benchBuilds(): Build[] {
@@ -66,13 +67,21 @@ export function benchBuilds(): Build[] {
   if (asked) {
     const unknown = asked.filter((b) => b !== 'tsx' && b !== 'compiled');
     if (unknown.length) throw new Error(`BENCH_BUILDS: unknown build ${unknown.join(', ')} (tsx, compiled)`);
-    if (asked.includes('compiled') && !fs.existsSync(COMPILED_SERVER)) throw new Error(`BENCH_BUILDS=compiled: ${COMPILED_SERVER} is missing; run npm run build first`);
+    if (asked.includes('compiled') && !fs.existsSync(COMPILED_SERVER))
+      throw new Error(`BENCH_BUILDS=compiled: ${COMPILED_SERVER} is missing; run npm run build first`);
     return asked as Build[];
   }
   return fs.existsSync(COMPILED_SERVER) ? ['tsx', 'compiled'] : ['tsx'];
 }
 
-export function startStore(options: { port: number; databaseUrl: string; build?: Build; paypal?: PaymentAccount; smtpUrl?: string; env?: Record<string, string> }): Promise<Child> {
+export function startStore(options: {
+  port: number;
+  databaseUrl: string;
+  build?: Build;
+  paypal?: PaymentAccount;
+  smtpUrl?: string;
+  env?: Record<string, string>;
+}): Promise<Child> {
   const base = `http://127.0.0.1:${options.port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,

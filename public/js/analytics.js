@@ -5,7 +5,9 @@
   var id = script && script.getAttribute('data-measurement-id');
   if (!id) return;
   window.dataLayer = window.dataLayer || [];
-  function gtag() { window.dataLayer.push(arguments); }
+  function gtag() {
+    window.dataLayer.push(arguments);
+  }
   gtag('js', new Date());
   gtag('config', id);
   var tag = document.createElement('script');

@@ -33,7 +33,10 @@
   document.addEventListener('click', function (event) {
     var button = event.target.closest && event.target.closest('button[data-preview]');
     if (!button) return;
-    if (current === button && !audio.paused) { audio.pause(); return; }
+    if (current === button && !audio.paused) {
+      audio.pause();
+      return;
+    }
     if (current !== button) {
       mark(current, false);
       current = button;
@@ -41,10 +44,18 @@
       title.textContent = button.getAttribute('data-title') || '';
     }
     player.hidden = false;
-    audio.play().catch(function () { mark(current, false); });
+    audio.play().catch(function () {
+      mark(current, false);
+    });
   });
 
-  audio.addEventListener('play', function () { mark(current, true); });
-  audio.addEventListener('pause', function () { mark(current, false); });
-  audio.addEventListener('ended', function () { mark(current, false); });
+  audio.addEventListener('play', function () {
+    mark(current, true);
+  });
+  audio.addEventListener('pause', function () {
+    mark(current, false);
+  });
+  audio.addEventListener('ended', function () {
+    mark(current, false);
+  });
 })();

@@ -22,7 +22,8 @@ const SMS_SID = /^SM[0-9a-f]{32}$/;
 const LISTED = 200;
 
 /** The HTML part's own policy: nothing runs, nothing loads from anywhere, and only our pages may frame it. */
-const HTML_PART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox";
+const HTML_PART_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox";
 
 export interface MessagesPageOptions {
   /** The local mail folder, or null when email goes to a real SMTP server. */
@@ -47,12 +48,30 @@ export function messagesPageRoutes({ mailDir, sms }: MessagesPageOptions): expre
     const emails = mailDir ? await readMailFolder(mailDir, LISTED) : [];
     const texts = sms ? sms.messages().slice(-LISTED) : [];
     const messages: ListedMessage[] = [
-      ...emails.map((m) => ({ channel: 'email' as const, href: `${MESSAGES_PAGE_PATH}/email/${m.file.replace(/\.eml$/, '')}`, to: m.to, subject: m.subject, date: m.date })),
-      ...texts.map((m) => ({ channel: 'sms' as const, href: `${MESSAGES_PAGE_PATH}/sms/${m.sid}`, to: m.to, subject: firstLine(m.body), date: m.receivedAt })),
+      ...emails.map((m) => ({
+        channel: 'email' as const,
+        href: `${MESSAGES_PAGE_PATH}/email/${m.file.replace(/\.eml$/, '')}`,
+        to: m.to,
+        subject: m.subject,
+        date: m.date,
+      })),
+      ...texts.map((m) => ({
+        channel: 'sms' as const,
+        href: `${MESSAGES_PAGE_PATH}/sms/${m.sid}`,
+        to: m.to,
+        subject: firstLine(m.body),
+        date: m.receivedAt,
+      })),
     ]
       .sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))
       .slice(0, LISTED);
-    page(res).render('sandbox/messages', { title: 'Messages sent in test mode', robots: 'noindex', messages, mailLocal: mailDir !== null, smsLocal: sms !== null });
+    page(res).render('sandbox/messages', {
+      title: 'Messages sent in test mode',
+      robots: 'noindex',
+      messages,
+      mailLocal: mailDir !== null,
+      smsLocal: sms !== null,
+    });
   });
 
   router.get(`${MESSAGES_PAGE_PATH}/email/:name`, async (req, res, next) => {
@@ -61,7 +80,17 @@ export function messagesPageRoutes({ mailDir, sms }: MessagesPageOptions): expre
     page(res).render('sandbox/message', {
       title: message.subject,
       robots: 'noindex',
-      message: { channel: 'email', to: message.to, from: message.from, subject: message.subject, date: message.date, text: message.text, hasHtml: Boolean(message.html), messageId: message.messageId, outboxId: message.outboxId },
+      message: {
+        channel: 'email',
+        to: message.to,
+        from: message.from,
+        subject: message.subject,
+        date: message.date,
+        text: message.text,
+        hasHtml: Boolean(message.html),
+        messageId: message.messageId,
+        outboxId: message.outboxId,
+      },
       base: `${MESSAGES_PAGE_PATH}/email/${req.params.name}`,
     });
   });
@@ -91,7 +120,17 @@ export function messagesPageRoutes({ mailDir, sms }: MessagesPageOptions): expre
     page(res).render('sandbox/message', {
       title: `Text message to ${message.to}`,
       robots: 'noindex',
-      message: { channel: 'sms', to: message.to, from: message.from ?? '', subject: null, date: message.receivedAt, text: message.body, hasHtml: false, messageId: message.sid, outboxId: null },
+      message: {
+        channel: 'sms',
+        to: message.to,
+        from: message.from ?? '',
+        subject: null,
+        date: message.receivedAt,
+        text: message.body,
+        hasHtml: false,
+        messageId: message.sid,
+        outboxId: null,
+      },
       base: null,
     });
   });

@@ -25,7 +25,8 @@ export function apiRoutes(ctx: SandboxContext): express.Router {
     const params = singleValued(new URLSearchParams(typeof req.body === 'string' ? req.body : ''));
     if (!authentic(ctx, params, res) || fault(ctx, 'refund', res)) return;
     const transaction = ctx.book.find(params!.transaction_id ?? '');
-    if (!transaction || transaction.request.merchantId !== params!.merchant_id || transaction.state !== 'charged') return answer(ctx, res, 404, { error: 'unknown transaction' });
+    if (!transaction || transaction.request.merchantId !== params!.merchant_id || transaction.state !== 'charged')
+      return answer(ctx, res, 404, { error: 'unknown transaction' });
     const amount = /^[1-9]\d{0,8}$/.test(params!.amount_pence ?? '') ? Number(params!.amount_pence) : NaN;
     const left = transaction.request.amountPence - ctx.book.refundedPence(transaction);
     if (left <= 0) return answer(ctx, res, 409, { error: 'already refunded' });
@@ -66,4 +67,3 @@ function fault(ctx: SandboxContext, point: FaultPoint, res: Response): boolean {
 function answer(ctx: SandboxContext, res: Response, status: number, body: SignedParams): void {
   res.status(status).json(signParams(body, ctx.options.secret, ctx.clock()));
 }
-

@@ -44,7 +44,12 @@ export function createContext(options: PayForItSandboxOptions): SandboxContext {
     maxPence: options.maxPence ?? 1000,
     returnOrigins: options.returnOrigins.map((o) => new URL(o).origin),
     book: new TransactionBook(clock),
-    notifier: new Notifier({ url: options.callbackUrl, secret: options.secret, clock, retryDelaysMs: (options.retryDelaysMs ?? RETRY_SCHEDULE_MS).map((ms) => Math.round(ms * scale)) }),
+    notifier: new Notifier({
+      url: options.callbackUrl,
+      secret: options.secret,
+      clock,
+      retryDelaysMs: (options.retryDelaysMs ?? RETRY_SCHEDULE_MS).map((ms) => Math.round(ms * scale)),
+    }),
     faults: new Map(),
   };
 }

@@ -49,7 +49,8 @@ export function createControl(ctx: SandboxContext): PayForItSandboxControl {
     setNetwork: (msisdn, network) => ctx.book.setNetwork(msisdn, network),
     finish(transactionId, outcome) {
       const open = transaction(transactionId);
-      if (open.state !== 'open' && open.state !== 'pin-sent') throw new Error(`PayForIt stand-in: transaction ${transactionId} is already ${open.state}`);
+      if (open.state !== 'open' && open.state !== 'pin-sent')
+        throw new Error(`PayForIt stand-in: transaction ${transactionId} is already ${open.state}`);
       return finish(ctx, undefined, undefined, open, outcome);
     },
     returnUrl: (transactionId) => signedReturnUrl(ctx, transaction(transactionId)),
@@ -63,7 +64,8 @@ export function createControl(ctx: SandboxContext): PayForItSandboxControl {
       ctx.notifier.retryDelaysMs = delays;
     },
     failNext: (point, times = 1) => void ctx.faults.set(point, (ctx.faults.get(point) ?? 0) + times),
-    sentNotifications: (transactionId) => ctx.notifier.sent().filter((n) => transactionId === undefined || n.transactionId === transactionId),
+    sentNotifications: (transactionId) =>
+      ctx.notifier.sent().filter((n) => transactionId === undefined || n.transactionId === transactionId),
     notificationsSettled: () => ctx.notifier.settled(),
     sentTexts: (msisdn) => ctx.book.sentTexts().filter((t) => msisdn === undefined || t.to === msisdn),
     transactions: () => ctx.book.all(),

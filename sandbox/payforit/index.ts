@@ -36,7 +36,9 @@ export function createPayForItSandbox(options: PayForItSandboxOptions): PayForIt
   return { app: assemble(ctx), control: createControl(ctx), close: () => ctx.notifier.close() };
 }
 
-export async function startPayForItSandbox(options: PayForItSandboxOptions & { port?: number; host?: string }): Promise<RunningPayForItSandbox> {
+export async function startPayForItSandbox(
+  options: PayForItSandboxOptions & { port?: number; host?: string },
+): Promise<RunningPayForItSandbox> {
   const ctx = createContext(options);
   const server = await listen(assemble(ctx), options);
   return {
@@ -61,7 +63,10 @@ function assemble(ctx: SandboxContext): express.Express {
     // A body too large or unreadable is the sender's mistake; anything else is the stand-in's.
     const status = errorStatus(err);
     if (status === 500) console.error('PayForIt stand-in: unexpected error', err);
-    res.status(status).type('text').send(status === 500 ? 'The PayForIt stand-in failed; see its log.' : 'Bad request');
+    res
+      .status(status)
+      .type('text')
+      .send(status === 500 ? 'The PayForIt stand-in failed; see its log.' : 'Bad request');
   }) satisfies express.ErrorRequestHandler);
   return app;
 }

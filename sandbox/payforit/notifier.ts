@@ -115,7 +115,14 @@ export class Notifier {
     );
   }
 
-  private async post(transactionId: string, status: string, body: string, attempt: number, replay: boolean, waitedMs: number): Promise<SentNotification> {
+  private async post(
+    transactionId: string,
+    status: string,
+    body: string,
+    attempt: number,
+    replay: boolean,
+    waitedMs: number,
+  ): Promise<SentNotification> {
     const url = this.options.url!;
     const record: SentNotification = { transactionId, status, attempt, replay, url, body, sentAt: this.options.clock(), waitedMs };
     this.log.push(record);

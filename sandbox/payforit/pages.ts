@@ -47,13 +47,24 @@ export function paymentPageRoutes(ctx: SandboxContext): express.Router {
   router.get('/pay', (req, res) => {
     const params = singleValued(new URL(req.originalUrl, 'http://stand-in.invalid').searchParams);
     if (!params) return sendPage(ctx, req, res, 400, errorPage(req, 'A parameter of this payment request is repeated.'));
-    if (params.merchant_id !== ctx.options.merchantId) return sendPage(ctx, req, res, 400, errorPage(req, 'This payment request names a merchant we do not know.'));
+    if (params.merchant_id !== ctx.options.merchantId)
+      return sendPage(ctx, req, res, 400, errorPage(req, 'This payment request names a merchant we do not know.'));
     const verified = verifyParams(params, ctx.options.secret, ctx.clock());
-    if (!verified.ok) return sendPage(ctx, req, res, 400, errorPage(req, `This payment request could not be verified (${verified.reason}).`));
+    if (!verified.ok)
+      return sendPage(ctx, req, res, 400, errorPage(req, `This payment request could not be verified (${verified.reason}).`));
     const parsed = parsePaymentRequest(params);
     if (!parsed.ok) return sendPage(ctx, req, res, 400, errorPage(req, `This payment request is not valid: ${parsed.problem}.`));
     if (parsed.value.amountPence > ctx.maxPence) {
-      return sendPage(ctx, req, res, 400, errorPage(req, `Payments by mobile are limited to ${formatPence(ctx.maxPence)}; this one is for ${formatPence(parsed.value.amountPence)}.`));
+      return sendPage(
+        ctx,
+        req,
+        res,
+        400,
+        errorPage(
+          req,
+          `Payments by mobile are limited to ${formatPence(ctx.maxPence)}; this one is for ${formatPence(parsed.value.amountPence)}.`,
+        ),
+      );
     }
     if (!ctx.returnOrigins.includes(parsed.value.returnUrl.origin)) {
       return sendPage(ctx, req, res, 400, errorPage(req, 'This payment request would send you back to a site that is not the merchant’s.'));
@@ -74,7 +85,13 @@ export function paymentPageRoutes(ctx: SandboxContext): express.Router {
     const typed = form(req).get('msisdn') ?? '';
     const msisdn = normaliseMsisdn(typed);
     if (!msisdn || !isUkMobile(msisdn)) {
-      return sendPage(ctx, req, res, 400, paymentPage(ctx, req, transaction, { typed, error: 'Enter a UK mobile number, such as 07700 900123.' }));
+      return sendPage(
+        ctx,
+        req,
+        res,
+        400,
+        paymentPage(ctx, req, transaction, { typed, error: 'Enter a UK mobile number, such as 07700 900123.' }),
+      );
     }
     ctx.book.sendPin(transaction, msisdn, name);
     res.redirect(303, `${req.baseUrl}/pay/${transaction.id}`);
@@ -84,13 +101,27 @@ export function paymentPageRoutes(ctx: SandboxContext): express.Router {
     const transaction = openTransaction(ctx, req, res);
     if (!transaction) return;
     if (transaction.state !== 'pin-sent' || !transaction.msisdn) {
-      return sendPage(ctx, req, res, 400, paymentPage(ctx, req, transaction, { error: 'Enter your mobile number first: we text you a PIN to confirm with.' }));
+      return sendPage(
+        ctx,
+        req,
+        res,
+        400,
+        paymentPage(ctx, req, transaction, { error: 'Enter your mobile number first: we text you a PIN to confirm with.' }),
+      );
     }
     const pin = (form(req).get('pin') ?? '').replace(/\s/g, '');
     if (pin !== transaction.pin) {
       transaction.pinTries++;
       if (transaction.pinTries < PIN_TRIES) {
-        return sendPage(ctx, req, res, 400, paymentPage(ctx, req, transaction, { error: `That PIN is not the one we texted. ${PIN_TRIES - transaction.pinTries} tries left.` }));
+        return sendPage(
+          ctx,
+          req,
+          res,
+          400,
+          paymentPage(ctx, req, transaction, {
+            error: `That PIN is not the one we texted. ${PIN_TRIES - transaction.pinTries} tries left.`,
+          }),
+        );
       }
       return finish(ctx, req, res, transaction, 'failed');
     }
@@ -120,7 +151,13 @@ function openTransaction(ctx: SandboxContext, req: Request, res: Response): Tran
 }
 
 /** Ends the transaction: the result goes to the merchant's callback, the browser back to the merchant. */
-export function finish(ctx: SandboxContext, req: Request | undefined, res: Response | undefined, transaction: Transaction, status: ResultStatus): string {
+export function finish(
+  ctx: SandboxContext,
+  req: Request | undefined,
+  res: Response | undefined,
+  transaction: Transaction,
+  status: ResultStatus,
+): string {
   ctx.book.finish(transaction, status, ctx.options.merchantName);
   void ctx.notifier.send(resultFields(transaction)!);
   const back = signedReturnUrl(ctx, transaction);
@@ -185,7 +222,11 @@ ${content}
 }
 
 function errorPage(req: Request, message: string): string {
-  return layout(req, 'Payment not possible', `<h1>Payment not possible</h1>\n<p class="error" role="alert">${escapeHtml(message)}</p>\n<p>Nothing has been charged. Please go back to the shop and try again.</p>`);
+  return layout(
+    req,
+    'Payment not possible',
+    `<h1>Payment not possible</h1>\n<p class="error" role="alert">${escapeHtml(message)}</p>\n<p>Nothing has been charged. Please go back to the shop and try again.</p>`,
+  );
 }
 
 const OUTCOME_TEXT: Record<ResultStatus, string> = {
@@ -207,7 +248,9 @@ function paymentPage(ctx: SandboxContext, req: Request, transaction: Transaction
   ];
   const cancel = `<form method="post" action="${action('cancel')}"><button type="submit" class="cancel">Cancel</button></form>`;
   if (transaction.state === 'open') {
-    const examples = Object.entries(TEST_NUMBERS).map(([msisdn, outcome]) => `${formatUkMobile(msisdn)} is ${outcome}`).join(', ');
+    const examples = Object.entries(TEST_NUMBERS)
+      .map(([msisdn, outcome]) => `${formatUkMobile(msisdn)} is ${outcome}`)
+      .join(', ');
     parts.push(
       `<form method="post" action="${action('number')}">
 <label for="msisdn">Your mobile number</label>
@@ -219,7 +262,10 @@ ${cancel}
 <p class="note">Test numbers: ${escapeHtml(examples)}; any other UK mobile number is charged.</p>`,
     );
   } else if (transaction.state === 'pin-sent') {
-    const text = ctx.book.sentTexts().filter((t) => t.kind === 'pin' && t.to === transaction.msisdn).at(-1);
+    const text = ctx.book
+      .sentTexts()
+      .filter((t) => t.kind === 'pin' && t.to === transaction.msisdn)
+      .at(-1);
     parts.push(
       `<p class="test-text" role="note">Test mode: the text sent to ${escapeHtml(formatUkMobile(transaction.msisdn!))} says: <q>${escapeHtml(text?.body ?? '')}</q> Your PIN is <strong class="pin" id="test-pin">${escapeHtml(transaction.pin!)}</strong>.</p>
 <form method="post" action="${action('confirm')}">
@@ -230,7 +276,10 @@ ${cancel}
 ${cancel}`,
     );
   } else {
-    parts.push(`<p role="status">${escapeHtml(OUTCOME_TEXT[transaction.state])}</p>`, `<p><a href="${escapeHtml(signedReturnUrl(ctx, transaction))}">Back to ${escapeHtml(merchant)}</a></p>`);
+    parts.push(
+      `<p role="status">${escapeHtml(OUTCOME_TEXT[transaction.state])}</p>`,
+      `<p><a href="${escapeHtml(signedReturnUrl(ctx, transaction))}">Back to ${escapeHtml(merchant)}</a></p>`,
+    );
   }
   return layout(req, `Pay ${merchant}`, parts.filter(Boolean).join('\n'));
 }

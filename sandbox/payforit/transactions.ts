@@ -45,7 +45,14 @@ export class TransactionBook {
   constructor(private readonly clock: () => Date) {}
 
   open(request: PaymentRequest): Transaction {
-    const transaction: Transaction = { id: `pfi_${crypto.randomBytes(12).toString('hex')}`, request, createdAt: this.clock(), state: 'open', pinTries: 0, refunds: [] };
+    const transaction: Transaction = {
+      id: `pfi_${crypto.randomBytes(12).toString('hex')}`,
+      request,
+      createdAt: this.clock(),
+      state: 'open',
+      pinTries: 0,
+      refunds: [],
+    };
     this.transactions.set(transaction.id, transaction);
     return transaction;
   }
@@ -65,7 +72,11 @@ export class TransactionBook {
     transaction.pin = String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
     transaction.pinTries = 0;
     transaction.state = 'pin-sent';
-    this.text(msisdn, 'pin', `Your PIN to pay ${merchantName} ${formatPence(transaction.request.amountPence)} on your phone bill is ${transaction.pin}. If you did not ask for it, ignore this text.`);
+    this.text(
+      msisdn,
+      'pin',
+      `Your PIN to pay ${merchantName} ${formatPence(transaction.request.amountPence)} on your phone bill is ${transaction.pin}. If you did not ask for it, ignore this text.`,
+    );
   }
 
   /** The outcome of confirming: a choice queued for the next payment, then one for the phone, then the default. */
@@ -78,7 +89,11 @@ export class TransactionBook {
     transaction.finishedAt = this.clock();
     if (status === 'charged' && transaction.msisdn) {
       // The scheme's receipt, sent by the intermediary for every charge.
-      this.text(transaction.msisdn, 'receipt', `Receipt: ${merchantName} charged ${formatPence(transaction.request.amountPence)} to your phone bill for ${transaction.request.description}. Ref ${transaction.id}.`);
+      this.text(
+        transaction.msisdn,
+        'receipt',
+        `Receipt: ${merchantName} charged ${formatPence(transaction.request.amountPence)} to your phone bill for ${transaction.request.description}. Ref ${transaction.id}.`,
+      );
     }
   }
 

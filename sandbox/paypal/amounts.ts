@@ -10,9 +10,11 @@ import type { AmountBreakdown, Money, OrderRequest, PurchaseUnitRequest } from '
 const DESCRIPTIONS = {
   AMOUNT_MISMATCH: 'Should equal item_total + tax_total + shipping + handling + insurance - shipping_discount - discount.',
   ITEM_TOTAL_MISMATCH: 'Should equal sum of (unit_amount * quantity) across all items for a given purchase_unit.',
-  ITEM_TOTAL_REQUIRED: 'If item details are specified (items.unit_amount and items.quantity) corresponding amount.breakdown.item_total is required.',
+  ITEM_TOTAL_REQUIRED:
+    'If item details are specified (items.unit_amount and items.quantity) corresponding amount.breakdown.item_total is required.',
   TAX_TOTAL_MISMATCH: 'Should equal sum of (tax * quantity) across all items for a given purchase_unit.',
-  TAX_TOTAL_REQUIRED: 'If item details are specified (items.tax_total and items.quantity) corresponding amount.breakdown.tax_total is required.',
+  TAX_TOTAL_REQUIRED:
+    'If item details are specified (items.tax_total and items.quantity) corresponding amount.breakdown.tax_total is required.',
   CANNOT_BE_ZERO_OR_NEGATIVE: 'Must be greater than zero.',
   CANNOT_BE_NEGATIVE: 'Must be greater than or equal to 0.',
   DECIMAL_PRECISION: 'The value has more decimal places than the currency supports.',
@@ -46,7 +48,9 @@ function checkReferenceIds(units: PurchaseUnitRequest[]): ErrorDetail[] {
   if (missing >= 0) return [detail('REFERENCE_ID_REQUIRED', `/purchase_units/${missing}/reference_id`)];
   const ids = units.map((u) => u.reference_id!);
   const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-  return duplicate === undefined ? [] : [detail('DUPLICATE_REFERENCE_ID', `/purchase_units/@reference_id=='${duplicate}'/reference_id`, duplicate)];
+  return duplicate === undefined
+    ? []
+    : [detail('DUPLICATE_REFERENCE_ID', `/purchase_units/@reference_id=='${duplicate}'/reference_id`, duplicate)];
 }
 
 /** Where PayPal says a problem is: the unit by its reference_id ('default' when there is none). */

@@ -40,7 +40,8 @@ export function approvalRoutes(ctx: SandboxContext): express.Router {
   const router = express.Router();
   router.get('/checkoutnow', (req, res) => {
     const order = findOrder(ctx, req.query.token);
-    if (!order) return sendPage(res, 404, messagePage('Order not found', 'This checkout link does not match any order. It may have expired.'));
+    if (!order)
+      return sendPage(res, 404, messagePage('Order not found', 'This checkout link does not match any order. It may have expired.'));
     sendPage(res, 200, orderPage(order, req.baseUrl));
   });
   router.post('/checkoutnow/approve', (req, res) => approveFromForm(ctx, req, res));
@@ -63,7 +64,11 @@ function approveFromForm(ctx: SandboxContext, req: Request, res: Response): void
   if (!canApprove(order)) return sendPage(res, 409, orderPage(order, req.baseUrl));
   const { redirectUrl } = approveOrder(ctx, order.id, { email, declined: form.get('choice') === 'decline' });
   if (redirectUrl) return void res.redirect(303, redirectUrl);
-  sendPage(res, 200, messagePage('Payment approved', 'The merchant gave no return address, so there is nowhere to send you. You can close this window.'));
+  sendPage(
+    res,
+    200,
+    messagePage('Payment approved', 'The merchant gave no return address, so there is nowhere to send you. You can close this window.'),
+  );
 }
 
 function cancelFromForm(ctx: SandboxContext, req: Request, res: Response): void {
@@ -98,7 +103,12 @@ function withParams(base: string, params: Record<string, string>): string {
 }
 
 function sendPage(res: Response, status: number, html: string): void {
-  res.status(status).set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+  res.status(status).set({
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+  });
   res.type('html').send(html);
 }
 
@@ -136,7 +146,11 @@ function messagePage(title: string, message: string): string {
 /** `mount` is where the stand-in's app is mounted ('' at the root), so the forms post back to it. */
 function orderPage(order: OrderRecord, mount: string, form: { email?: string; error?: string } = {}): string {
   const merchant = experienceOf(order.request).brand_name ?? 'the merchant';
-  const parts = [`<h1>Pay ${escapeHtml(merchant)}</h1>`, statusNotice(order), form.error ? `<p class="error" role="alert">${escapeHtml(form.error)}</p>` : ''];
+  const parts = [
+    `<h1>Pay ${escapeHtml(merchant)}</h1>`,
+    statusNotice(order),
+    form.error ? `<p class="error" role="alert">${escapeHtml(form.error)}</p>` : '',
+  ];
   parts.push(itemsTable(order.request), `<p class="total">Total ${escapeHtml(formatMoney(orderTotal(order.request)))}</p>`);
   if (canApprove(order)) parts.push(approvalForms(order, mount, form.email ?? order.buyer?.email ?? DEFAULT_BUYER_EMAIL));
   return layout(`Pay ${merchant}`, parts.filter(Boolean).join('\n'));

@@ -73,10 +73,18 @@ export function unprocessable(issue: string, description: string, field?: string
 
 export function notFound(field: string, value: string): PayPalApiError {
   return new PayPalApiError(404, [
-    { issue: 'INVALID_RESOURCE_ID', description: 'Specified resource ID does not exist. Please check the resource ID and try again.', field, value, location: 'path' },
+    {
+      issue: 'INVALID_RESOURCE_ID',
+      description: 'Specified resource ID does not exist. Please check the resource ID and try again.',
+      field,
+      value,
+      location: 'path',
+    },
   ]);
 }
 
 export function malformedJson(): PayPalApiError {
-  return new PayPalApiError(400, [{ issue: 'MALFORMED_REQUEST_JSON', description: 'The request JSON is not well formed.', location: 'body' }]);
+  return new PayPalApiError(400, [
+    { issue: 'MALFORMED_REQUEST_JSON', description: 'The request JSON is not well formed.', location: 'body' },
+  ]);
 }

@@ -15,7 +15,14 @@ export function readJson(req: Request): unknown {
   const text = rawBody(req);
   if (text.trim() === '') return {};
   if (!req.is('application/json')) {
-    throw new PayPalApiError(415, [{ issue: 'UNSUPPORTED_MEDIA_TYPE', description: 'The request must have Content-Type: application/json.', location: 'header', field: 'Content-Type' }]);
+    throw new PayPalApiError(415, [
+      {
+        issue: 'UNSUPPORTED_MEDIA_TYPE',
+        description: 'The request must have Content-Type: application/json.',
+        location: 'header',
+        field: 'Content-Type',
+      },
+    ]);
   }
   try {
     return JSON.parse(text);

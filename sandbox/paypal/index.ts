@@ -58,7 +58,14 @@ function assemble(ctx: SandboxContext): PayPalSandbox {
   // Raw bytes for every request: the log keeps what was really sent, and JSON errors are PayPal's.
   app.use(express.raw({ type: () => true, limit: '1mb' }));
   app.use((req, _res, next) => {
-    ctx.received.push({ method: req.method, path: req.path, query: { ...req.query }, headers: { ...req.headers }, body: loggableBody(req), receivedAt: paypalTime(ctx.clock()) });
+    ctx.received.push({
+      method: req.method,
+      path: req.path,
+      query: { ...req.query },
+      headers: { ...req.headers },
+      body: loggableBody(req),
+      receivedAt: paypalTime(ctx.clock()),
+    });
     if (ctx.received.length > MAX_LOGGED_REQUESTS) ctx.received.shift();
     next();
   });
@@ -68,7 +75,11 @@ function assemble(ctx: SandboxContext): PayPalSandbox {
   app.use(((err, _req, res, _next) => {
     // A body too large or cut short is the client's doing; anything else is a fault here.
     const status = errorStatus(err);
-    if (status !== 500) return void res.status(status).type('text').send(String((err as Error).message));
+    if (status !== 500)
+      return void res
+        .status(status)
+        .type('text')
+        .send(String((err as Error).message));
     console.error('PayPal stand-in: unexpected error', err);
     res.status(500).type('text').send('The PayPal stand-in failed; see its log.');
   }) satisfies express.ErrorRequestHandler);

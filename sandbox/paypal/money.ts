@@ -6,8 +6,30 @@ import type { Money } from './types.js';
  * which is past what a double holds exactly.
  */
 const DECIMALS: Record<string, number> = {
-  AUD: 2, BRL: 2, CAD: 2, CNY: 2, CZK: 2, DKK: 2, EUR: 2, HKD: 2, HUF: 0, ILS: 2, JPY: 0, MYR: 2,
-  MXN: 2, TWD: 0, NZD: 2, NOK: 2, PHP: 2, PLN: 2, GBP: 2, SGD: 2, SEK: 2, CHF: 2, THB: 2, USD: 2,
+  AUD: 2,
+  BRL: 2,
+  CAD: 2,
+  CNY: 2,
+  CZK: 2,
+  DKK: 2,
+  EUR: 2,
+  HKD: 2,
+  HUF: 0,
+  ILS: 2,
+  JPY: 0,
+  MYR: 2,
+  MXN: 2,
+  TWD: 0,
+  NZD: 2,
+  NOK: 2,
+  PHP: 2,
+  PLN: 2,
+  GBP: 2,
+  SGD: 2,
+  SEK: 2,
+  CHF: 2,
+  THB: 2,
+  USD: 2,
 };
 
 export function isSupportedCurrency(code: string): boolean {

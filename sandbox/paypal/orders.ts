@@ -95,7 +95,8 @@ const DESCRIPTIONS = {
     "Payer has not yet approved the Order for payment. Please redirect the payer to the 'rel':'approve' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.",
   ORDER_ALREADY_CAPTURED: "Order already captured. If 'intent=CAPTURE' only one capture per order is allowed.",
   INSTRUMENT_DECLINED: "The instrument presented was either declined by the processor or bank, or it can't be used for this payment.",
-  PENDING_CAPTURE: 'Cannot initiate a refund as the capture is pending. Capture is typically pending when the payer has funded the transaction by using an e-check or bank account.',
+  PENDING_CAPTURE:
+    'Cannot initiate a refund as the capture is pending. Capture is typically pending when the payer has funded the transaction by using an e-check or bank account.',
   REFUND_NOT_ALLOWED: 'Capture cannot be refunded because it was not completed.',
   CAPTURE_FULLY_REFUNDED: 'The capture has already been fully refunded.',
   CURRENCY_MISMATCH: 'Refund must be in the same currency as the capture.',
@@ -113,7 +114,14 @@ export class OrderBook {
 
   create(request: OrderRequest): OrderRecord {
     const now = this.clock();
-    const order: OrderRecord = { id: resourceId(), request, status: awaitingApproval(request), createTime: now, updateTime: now, captureIds: [] };
+    const order: OrderRecord = {
+      id: resourceId(),
+      request,
+      status: awaitingApproval(request),
+      createTime: now,
+      updateTime: now,
+      captureIds: [],
+    };
     this.orders.set(order.id, order);
     return order;
   }
@@ -256,7 +264,8 @@ export class OrderBook {
     }
     const minor = toMinor(asked);
     if (minor === undefined) throw unprocessable('DECIMAL_PRECISION', DESCRIPTIONS.DECIMAL_PRECISION, '/amount/value', asked.value);
-    if (minor <= 0n) throw unprocessable('CANNOT_BE_ZERO_OR_NEGATIVE', DESCRIPTIONS.CANNOT_BE_ZERO_OR_NEGATIVE, '/amount/value', asked.value);
+    if (minor <= 0n)
+      throw unprocessable('CANNOT_BE_ZERO_OR_NEGATIVE', DESCRIPTIONS.CANNOT_BE_ZERO_OR_NEGATIVE, '/amount/value', asked.value);
     if (minor > remaining) throw unprocessable('REFUND_AMOUNT_EXCEEDED', DESCRIPTIONS.REFUND_AMOUNT_EXCEEDED, '/amount/value', asked.value);
     return fromMinor(minor, asked.currency_code);
   }

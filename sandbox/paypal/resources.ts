@@ -61,7 +61,14 @@ export function renderCapturedMinimal(order: OrderRecord, book: OrderBook, bases
   const units = (full.purchase_units as Json[]).map((unit) =>
     compact({ reference_id: unit.reference_id, shipping: unit.shipping, payments: unit.payments }),
   );
-  return compact({ id: order.id, status: order.status, payment_source: full.payment_source, purchase_units: units, payer: full.payer, links: full.links });
+  return compact({
+    id: order.id,
+    status: order.status,
+    payment_source: full.payment_source,
+    purchase_units: units,
+    payer: full.payer,
+    links: full.links,
+  });
 }
 
 function paymentSource(order: OrderRecord): Json | undefined {
@@ -69,7 +76,13 @@ function paymentSource(order: OrderRecord): Json | undefined {
   if (!buyer) return order.request.payment_source?.paypal ? { paypal: {} } : undefined;
   const name = { given_name: buyer.givenName, surname: buyer.surname };
   return {
-    paypal: { email_address: buyer.email, account_id: buyer.payerId, account_status: 'VERIFIED', name, address: { country_code: buyer.address.country_code } },
+    paypal: {
+      email_address: buyer.email,
+      account_id: buyer.payerId,
+      account_status: 'VERIFIED',
+      name,
+      address: { country_code: buyer.address.country_code },
+    },
   };
 }
 
@@ -143,7 +156,10 @@ export function renderRefund(refund: RefundRecord, book: OrderBook, bases: Bases
   const currency = refund.amount.currency_code;
   const refunds = book.refundsOf(capture);
   const upTo = refunds.slice(0, refunds.indexOf(refund) + 1);
-  const totalRefunded = fromMinor(upTo.reduce((sum, r) => sum + toMinor(r.amount)!, 0n), currency);
+  const totalRefunded = fromMinor(
+    upTo.reduce((sum, r) => sum + toMinor(r.amount)!, 0n),
+    currency,
+  );
   return compact({
     id: refund.id,
     amount: refund.amount,
@@ -158,7 +174,10 @@ export function renderRefund(refund: RefundRecord, book: OrderBook, bases: Bases
       total_refunded_amount: totalRefunded,
     },
     payer: MERCHANT,
-    links: [link(`${bases.api}/v2/payments/refunds/${refund.id}`, 'self'), link(`${bases.api}/v2/payments/captures/${refund.captureId}`, 'up')],
+    links: [
+      link(`${bases.api}/v2/payments/refunds/${refund.id}`, 'self'),
+      link(`${bases.api}/v2/payments/captures/${refund.captureId}`, 'up'),
+    ],
     create_time: paypalTime(refund.createTime),
     update_time: paypalTime(refund.updateTime),
   });

@@ -97,7 +97,8 @@ class DocumentSchemas implements PayPalSchemas {
   private buildOperation(spec: SpecName, method: string, route: string): OperationValidator {
     const op = findOperation(this.documents.get(spec)!, spec, method, route);
     const bodySchema = jsonContent(op.requestBody);
-    const validateBody = bodySchema === undefined ? undefined : this.compileOnce(`${spec} ${method} ${route} body`, () => convert(bodySchema, spec) as Json);
+    const validateBody =
+      bodySchema === undefined ? undefined : this.compileOnce(`${spec} ${method} ${route} body`, () => convert(bodySchema, spec) as Json);
     const parameters = resolveParameters(this.documents.get(spec)!, op).map((p) => ({
       ...p,
       validate: this.compileOnce(`${spec} param ${JSON.stringify(p.schema)}`, () => convert(p.schema, spec) as Json),
@@ -213,7 +214,10 @@ export function convertOpenApiSchema(node: unknown, documentId: string): unknown
     // PayPal tags whole objects with internal format names (payer_v1); formats only apply to strings.
     if (key === 'format' && node.type !== 'string') continue;
     if (key === '$ref') out.$ref = rewriteRef(value as string, documentId);
-    else if (key === 'properties') out.properties = Object.fromEntries(Object.entries(value as Json).map(([name, schema]) => [name, convertOpenApiSchema(schema, documentId)]));
+    else if (key === 'properties')
+      out.properties = Object.fromEntries(
+        Object.entries(value as Json).map(([name, schema]) => [name, convertOpenApiSchema(schema, documentId)]),
+      );
     else if (DATA_KEYWORDS.has(key)) out[key] = value;
     else out[key] = convertOpenApiSchema(value, documentId);
   }

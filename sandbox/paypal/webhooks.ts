@@ -131,7 +131,13 @@ export class WebhookSender {
     return crypto.createHmac('sha256', this.key).update(message).digest('hex');
   }
 
-  private async post(event: WebhookEvent, body: string, headers: Record<string, string>, attempt: number, replay: boolean): Promise<SentWebhook> {
+  private async post(
+    event: WebhookEvent,
+    body: string,
+    headers: Record<string, string>,
+    attempt: number,
+    replay: boolean,
+  ): Promise<SentWebhook> {
     const url = this.options.url!;
     const record: SentWebhook = { event, attempt, replay, url, headers, body, sentAt: paypalTime(this.options.clock()) };
     this.last = { event, headers, body };

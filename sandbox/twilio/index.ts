@@ -123,7 +123,8 @@ export function createTwilioSandbox(options: TwilioSandboxOptions): TwilioSandbo
     faults: [],
     held: new Set(),
   };
-  if (!/^AC[0-9a-fA-F]{32}$/.test(ctx.accountSid)) throw new Error('Twilio stand-in: accountSid must look like AC followed by 32 hex digits');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(ctx.accountSid))
+    throw new Error('Twilio stand-in: accountSid must look like AC followed by 32 hex digits');
   const releaseHeld = () => {
     for (const res of ctx.held) res.destroy();
     ctx.held.clear();
@@ -237,7 +238,12 @@ function assemble(ctx: Context): express.Express {
   app.use(((err, _req, res, _next) => {
     const status = errorStatus(err);
     if (status === 500) console.error('Twilio stand-in: unexpected error', err);
-    twilioError(res, status, status === 413 ? 21617 : status === 500 ? 20500 : 20001, status === 500 ? 'Internal Server Error' : 'The request could not be read');
+    twilioError(
+      res,
+      status,
+      status === 413 ? 21617 : status === 500 ? 20500 : 20001,
+      status === 500 ? 'Internal Server Error' : 'The request could not be read',
+    );
   }) satisfies express.ErrorRequestHandler);
   return app;
 }
@@ -250,7 +256,12 @@ function isForm(req: express.Request): boolean {
  * HTTP Basic with the account SID as user and the auth token as password, for the account named
  * in the path. A malformed SID in the path is refused as Twilio refuses it.
  */
-function authorised(ctx: Context, req: express.Request, res: express.Response, route: typeof MESSAGES_ROUTE | typeof MESSAGE_ROUTE): boolean {
+function authorised(
+  ctx: Context,
+  req: express.Request,
+  res: express.Response,
+  route: typeof MESSAGES_ROUTE | typeof MESSAGE_ROUTE,
+): boolean {
   const [scheme, encoded] = (req.get('authorization') ?? '').split(' ');
   const [user, ...rest] = scheme?.toLowerCase() === 'basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8').split(':') : [];
   const password = rest.join(':');
@@ -286,13 +297,15 @@ function firstProblem(params: Record<string, unknown>, errors: ErrorObject[]): {
   const field = (e: ErrorObject) => (e.params as { missingProperty?: string }).missingProperty ?? e.instancePath.split('/')[1] ?? '';
   const on = (name: string) => errors.find((e) => field(e) === name);
   if (on('To')?.keyword === 'required' || params.To === '') return { code: 21604, message: "A 'To' phone number is required." };
-  if (on('To') || (typeof params.To === 'string' && !ADDRESSABLE.test(params.To))) return { code: 21211, message: "Invalid 'To' Phone Number" };
+  if (on('To') || (typeof params.To === 'string' && !ADDRESSABLE.test(params.To)))
+    return { code: 21211, message: "Invalid 'To' Phone Number" };
   if (on('From')) return { code: 21212, message: "Invalid 'From' Phone Number" };
   const other = errors.find((e) => !['To', 'From'].includes(field(e)));
   if (other) return { code: 20001, message: `Invalid parameter ${field(other) || '(body)'}: ${other.message ?? 'is not valid'}` };
   if (!params.From && !params.MessagingServiceSid) return { code: 21603, message: "A 'From' phone number is required." };
   if (!params.Body && !params.MediaUrl && !params.ContentSid) return { code: 21602, message: 'Message body is required.' };
-  if (typeof params.Body === 'string' && [...params.Body].length > MAX_BODY) return { code: 21617, message: 'The concatenated message body exceeds the 1600 character limit.' };
+  if (typeof params.Body === 'string' && [...params.Body].length > MAX_BODY)
+    return { code: 21617, message: 'The concatenated message body exceeds the 1600 character limit.' };
   return null;
 }
 

@@ -36,7 +36,10 @@ export interface TwilioSchemas {
   /** The create-message form, typed and checked: the errors are Ajv's. */
   createMessage(form: URLSearchParams): { params: Json; errors: ErrorObject[] };
   /** Path parameters of an operation, by the names the document gives them. */
-  pathErrors(route: typeof MESSAGES_ROUTE | typeof MESSAGE_ROUTE, values: Record<string, string>): { name: string; errors: ErrorObject[] }[];
+  pathErrors(
+    route: typeof MESSAGES_ROUTE | typeof MESSAGE_ROUTE,
+    values: Record<string, string>,
+  ): { name: string; errors: ErrorObject[] }[];
   /** The documented message resource (api.v2010.account.message), for answers and tests. */
   messageResource: ValidateFunction;
 }
@@ -56,7 +59,9 @@ function build(file: string): TwilioSchemas {
   const components = ((document.components as Json).schemas ?? {}) as Json;
   const ajv = createAjv();
   // Only the message family is registered: the whole document is 1.8 MB of schemas we never use.
-  const used = Object.fromEntries(Object.entries(components).filter(([name]) => name.startsWith('message_enum_') || name === 'api.v2010.account.message'));
+  const used = Object.fromEntries(
+    Object.entries(components).filter(([name]) => name.startsWith('message_enum_') || name === 'api.v2010.account.message'),
+  );
   ajv.addSchema({ $id: DOCUMENT_ID, definitions: Object.fromEntries(Object.entries(used).map(([n, s]) => [n, convert(s)])) });
 
   const create = operation(document, MESSAGES_ROUTE, 'post');
@@ -66,7 +71,8 @@ function build(file: string): TwilioSchemas {
   const typeOf = (name: string): string | undefined => {
     const property = declared[name] as Json | undefined;
     if (!property) return undefined;
-    if (typeof property.$ref === 'string') return (components[property.$ref.split('/').pop()!] as Json | undefined)?.type as string | undefined;
+    if (typeof property.$ref === 'string')
+      return (components[property.$ref.split('/').pop()!] as Json | undefined)?.type as string | undefined;
     return property.type as string | undefined;
   };
 
@@ -93,7 +99,9 @@ function build(file: string): TwilioSchemas {
       return { params, errors: ok ? [] : [...(validateForm.errors ?? [])] };
     },
     pathErrors(route, values) {
-      return (pathValidators.get(route) ?? []).flatMap(({ name, validate }) => (validate(values[name]) ? [] : [{ name, errors: [...(validate.errors ?? [])] }]));
+      return (pathValidators.get(route) ?? []).flatMap(({ name, validate }) =>
+        validate(values[name]) ? [] : [{ name, errors: [...(validate.errors ?? [])] }],
+      );
     },
     messageResource: ajv.compile({ $ref: `${DOCUMENT_ID}#/definitions/api.v2010.account.message` }),
   };
@@ -147,8 +155,12 @@ function createAjv(): Ajv {
   });
   addFormats(ajv);
   ajv.addFormat('phone-number', PHONE_NUMBER);
-  ajv.addFormat('date-time-rfc-2822', /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/);
+  ajv.addFormat(
+    'date-time-rfc-2822',
+    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/,
+  );
   ajv.addFormat('currency', /^[A-Za-z]{3}$/);
-  for (const name of ['uri-map', 'endpoint', 'ice-server', 'phone-number-capabilities', 'twiml', 'iso-country-code', 'http-method']) ajv.addFormat(name, true);
+  for (const name of ['uri-map', 'endpoint', 'ice-server', 'phone-number-capabilities', 'twiml', 'iso-country-code', 'http-method'])
+    ajv.addFormat(name, true);
   return ajv;
 }

@@ -47,7 +47,10 @@ export interface AuditRow {
 export const AUDIT_PAGE_SIZE = 100;
 
 /** The audit log, newest first, optionally for one action or target; a page at a time. */
-export async function readAudit(db: Tx, filter: { action?: string; target?: string; page: number }): Promise<{ rows: AuditRow[]; more: boolean }> {
+export async function readAudit(
+  db: Tx,
+  filter: { action?: string; target?: string; page: number },
+): Promise<{ rows: AuditRow[]; more: boolean }> {
   let query = db
     .selectFrom('admin_audit as a')
     .leftJoin('operators as o', 'o.id', 'a.operator_id')

@@ -19,7 +19,12 @@ import { labelsAdminRoutes } from './labels/routes.js';
  */
 export function adminRoutes(deps: AdminDeps): Router {
   const router = Router();
-  const signIn = createOperatorSignIn({ db: deps.db, secret: deps.config.sessionSecret, clock: deps.clock, storeName: deps.config.storeName });
+  const signIn = createOperatorSignIn({
+    db: deps.db,
+    secret: deps.config.sessionSecret,
+    clock: deps.clock,
+    storeName: deps.config.storeName,
+  });
 
   // Admin pages carry personal data and change with every action: never stored by any cache.
   router.use('/admin', (_req, res, next) => {

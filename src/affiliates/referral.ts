@@ -47,9 +47,19 @@ export function rememberReferral({ db, settings }: { db: Db; settings: Affiliate
     const affiliate = await findActiveAffiliate(db, affiliateId);
     if (!affiliate) return;
     const current = affiliateCookie(req);
-    const keepFirst = settings.attribution === 'first' && current !== null && current !== affiliate.id && (await findActiveAffiliate(db, current)) !== undefined;
+    const keepFirst =
+      settings.attribution === 'first' &&
+      current !== null &&
+      current !== affiliate.id &&
+      (await findActiveAffiliate(db, current)) !== undefined;
     if (keepFirst) return;
-    res.cookie(AFFILIATE_COOKIE_NAME, String(affiliate.id), { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: cookieMaxAge({ affiliates: settings }, AFFILIATE_COOKIE_NAME) });
+    res.cookie(AFFILIATE_COOKIE_NAME, String(affiliate.id), {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      maxAge: cookieMaxAge({ affiliates: settings }, AFFILIATE_COOKIE_NAME),
+    });
   };
 }
 
@@ -80,7 +90,17 @@ export function withoutAffiliateParam(req: Request): string {
  * When the cookie needs consent the visitor has not yet given or refused, the number is held in
  * the address instead (PENDING_REFERRAL_PARAM) until they answer the banner.
  */
-export function referralLanding({ db, settings, clock, logger }: { db: Db; settings: AffiliateSettings; clock: () => Date; logger: Logger }): RequestHandler {
+export function referralLanding({
+  db,
+  settings,
+  clock,
+  logger,
+}: {
+  db: Db;
+  settings: AffiliateSettings;
+  clock: () => Date;
+  logger: Logger;
+}): RequestHandler {
   const remember = rememberReferral({ db, settings });
   return async (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();

@@ -23,17 +23,33 @@ export async function findAffiliateByEmail(db: Tx, email: string) {
   return db.selectFrom('affiliates').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
 }
 
-export async function addAffiliate(db: Tx, input: { name: string; email: string; rateBasisPoints: number | null; flatPence: number | null }, now: Date): Promise<number> {
+export async function addAffiliate(
+  db: Tx,
+  input: { name: string; email: string; rateBasisPoints: number | null; flatPence: number | null },
+  now: Date,
+): Promise<number> {
   const at = toDbTime(now);
   const result = await db
     .insertInto('affiliates')
-    .values({ name: input.name, email: input.email.trim().toLowerCase(), rate_basis_points: input.rateBasisPoints, flat_pence: input.flatPence, active: 1, created_at: at, updated_at: at })
+    .values({
+      name: input.name,
+      email: input.email.trim().toLowerCase(),
+      rate_basis_points: input.rateBasisPoints,
+      flat_pence: input.flatPence,
+      active: 1,
+      created_at: at,
+      updated_at: at,
+    })
     .executeTakeFirstOrThrow();
   return insertedId(result);
 }
 
 export async function setActive(db: Tx, id: number, active: boolean, now: Date): Promise<boolean> {
-  const result = await db.updateTable('affiliates').set({ active: active ? 1 : 0, updated_at: toDbTime(now) }).where('id', '=', id).executeTakeFirst();
+  const result = await db
+    .updateTable('affiliates')
+    .set({ active: active ? 1 : 0, updated_at: toDbTime(now) })
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
@@ -43,7 +59,14 @@ export async function listAffiliates(db: Tx) {
 
 /** One more landing for the affiliate on that day and path (a count, nothing about the visitor). */
 export async function countVisit(db: Kysely<Database>, affiliateId: number, day: string, path: string): Promise<void> {
-  const bump = () => db.updateTable('affiliate_visits').set((eb) => ({ visits: eb('visits', '+', 1) })).where('affiliate_id', '=', affiliateId).where('day', '=', day).where('path', '=', path).executeTakeFirst();
+  const bump = () =>
+    db
+      .updateTable('affiliate_visits')
+      .set((eb) => ({ visits: eb('visits', '+', 1) }))
+      .where('affiliate_id', '=', affiliateId)
+      .where('day', '=', day)
+      .where('path', '=', path)
+      .executeTakeFirst();
   if (Number((await bump()).numUpdatedRows) > 0) return;
   try {
     await db.insertInto('affiliate_visits').values({ affiliate_id: affiliateId, day, path, visits: 1 }).execute();
@@ -103,21 +126,47 @@ export async function rejectForRefund(tx: Tx, orderId: number, now: string): Pro
 
 /** Pending commissions created at or before `cutoff` become approved. */
 export async function approvePendingBefore(db: Tx, cutoff: string, now: string): Promise<number> {
-  const result = await db.updateTable('affiliate_commissions').set({ status: 'approved', approved_at: now, updated_at: now }).where('status', '=', 'pending').where('created_at', '<=', cutoff).executeTakeFirst();
+  const result = await db
+    .updateTable('affiliate_commissions')
+    .set({ status: 'approved', approved_at: now, updated_at: now })
+    .where('status', '=', 'pending')
+    .where('created_at', '<=', cutoff)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
 /** Records a payout of every approved commission of the affiliate; null when nothing is due. */
-export async function recordPayout(db: Kysely<Database>, affiliateId: number, now: Date): Promise<{ payoutId: number; amountPence: number; count: number } | null> {
+export async function recordPayout(
+  db: Kysely<Database>,
+  affiliateId: number,
+  now: Date,
+): Promise<{ payoutId: number; amountPence: number; count: number } | null> {
   const at = toDbTime(now);
   return db.transaction().execute(async (tx) => {
-    const due = await tx.selectFrom('affiliate_commissions').select(['id', 'amount_pence']).where('affiliate_id', '=', affiliateId).where('status', '=', 'approved').orderBy('id').execute();
+    const due = await tx
+      .selectFrom('affiliate_commissions')
+      .select(['id', 'amount_pence'])
+      .where('affiliate_id', '=', affiliateId)
+      .where('status', '=', 'approved')
+      .orderBy('id')
+      .execute();
     if (due.length === 0) return null;
     const amountPence = due.reduce((sum, c) => sum + c.amount_pence, 0);
-    const payoutId = insertedId(await tx.insertInto('affiliate_payouts').values({ affiliate_id: affiliateId, amount_pence: amountPence, commission_count: due.length, created_at: at }).executeTakeFirstOrThrow());
+    const payoutId = insertedId(
+      await tx
+        .insertInto('affiliate_payouts')
+        .values({ affiliate_id: affiliateId, amount_pence: amountPence, commission_count: due.length, created_at: at })
+        .executeTakeFirstOrThrow(),
+    );
     const ids = due.map((c) => c.id);
-    const moved = await tx.updateTable('affiliate_commissions').set({ status: 'paid', paid_at: at, payout_id: payoutId, updated_at: at }).where('id', 'in', ids).where('status', '=', 'approved').executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== ids.length) throw new Error('commissions changed while the payout was recorded; nothing was recorded, please run it again');
+    const moved = await tx
+      .updateTable('affiliate_commissions')
+      .set({ status: 'paid', paid_at: at, payout_id: payoutId, updated_at: at })
+      .where('id', 'in', ids)
+      .where('status', '=', 'approved')
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== ids.length)
+      throw new Error('commissions changed while the payout was recorded; nothing was recorded, please run it again');
     return { payoutId, amountPence, count: due.length };
   });
 }
@@ -139,7 +188,11 @@ export async function monthlyFigures(db: Tx, affiliateId: number): Promise<Month
     .where('affiliate_id', '=', affiliateId)
     .groupBy('day')
     .execute();
-  const commissions = await db.selectFrom('affiliate_commissions').select(['created_at', 'status', 'amount_pence', 'reason']).where('affiliate_id', '=', affiliateId).execute();
+  const commissions = await db
+    .selectFrom('affiliate_commissions')
+    .select(['created_at', 'status', 'amount_pence', 'reason'])
+    .where('affiliate_id', '=', affiliateId)
+    .execute();
   const months = new Map<string, MonthFigures>();
   const month = (key: string) => {
     let figures = months.get(key);

@@ -16,7 +16,8 @@ const EMAIL = /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:]+$/;
 export function sitePath(typed: string, origin: string): string | null {
   const text = typed.trim();
   // eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
-  if (text.length === 0 || text.length > 500 || !text.startsWith('/') || /^[/\\]{2}|\\/.test(text) || /[\s\x00-\x1f]/.test(text)) return null;
+  if (text.length === 0 || text.length > 500 || !text.startsWith('/') || /^[/\\]{2}|\\/.test(text) || /[\s\x00-\x1f]/.test(text))
+    return null;
   let url: URL;
   try {
     url = new URL(text, origin);
@@ -46,20 +47,36 @@ function affiliateIdOf(req: Request, clock: () => Date): number | undefined {
   return affiliateId;
 }
 
-export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, rateLimits }: { db: Db; signIn: AffiliateSignIn; clock: () => Date; limitPerClient: number; publicUrl: string | undefined; rateLimits: RateLimitStores }): Router {
+export function affiliateRoutes({
+  db,
+  signIn,
+  clock,
+  limitPerClient,
+  publicUrl,
+  rateLimits,
+}: {
+  db: Db;
+  signIn: AffiliateSignIn;
+  clock: () => Date;
+  limitPerClient: number;
+  publicUrl: string | undefined;
+  rateLimits: RateLimitStores;
+}): Router {
   const router = Router();
   const requestLimit = perClientLimit({ max: limitPerClient, minutes: 15, store: rateLimits.store('affiliate-code-request') });
   const verifyLimit = perClientLimit({ max: limitPerClient * 3, minutes: 15, store: rateLimits.store('affiliate-code-check') });
   const origin = (req: Request) => publicUrl ?? `${req.protocol}://${req.get('host')}`;
 
-  const renderSignIn = (res: Response, status = 200, error?: string, email = '') => res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });
+  const renderSignIn = (res: Response, status = 200, error?: string, email = '') =>
+    res.status(status).render('affiliates/sign-in', { title: 'Affiliate sign-in', robots: 'noindex', error, email });
   const code = codeEntryHandlers<string>({
     pending: (req) => req.session.affiliateSignInEmail,
     startPath: '/affiliate/sign-in',
     verify: (email, digits) => signIn.verifyCode(email, digits),
     signIn: (req, affiliateId) => signInAffiliate(req, affiliateId, clock()),
     donePath: '/affiliate',
-    render: (res, email, status = 200, error) => res.status(status).render('affiliates/code', { title: 'Enter your code', robots: 'noindex', email, error }),
+    render: (res, email, status = 200, error) =>
+      res.status(status).render('affiliates/code', { title: 'Enter your code', robots: 'noindex', email, error }),
   });
 
   router.get('/affiliate/sign-in', (req, res) => {
@@ -70,7 +87,8 @@ export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, 
   router.post('/affiliate/sign-in', requestLimit, async (req, res) => {
     const { email: typed } = parseBody(z.object({ email: z.string().max(300) }), req.body);
     const email = typed.trim().toLowerCase();
-    if (!EMAIL.test(email) || email.length > 254) return renderSignIn(res, 400, 'Please enter the email address you registered as an affiliate.', typed);
+    if (!EMAIL.test(email) || email.length > 254)
+      return renderSignIn(res, 400, 'Please enter the email address you registered as an affiliate.', typed);
     await signIn.requestCode(email);
     req.session.affiliateSignInEmail = email;
     res.redirect(303, '/affiliate/code');
@@ -103,9 +121,18 @@ export function affiliateRoutes({ db, signIn, clock, limitPerClient, publicUrl, 
     res.render('affiliates/dashboard', {
       title: 'Affiliate dashboard',
       robots: 'noindex',
-      affiliate: { id: affiliate.id, name: affiliate.name, rate: affiliate.flat_pence !== null ? { flatPence: affiliate.flat_pence } : { percent: (affiliate.rate_basis_points ?? 0) / 100 } },
+      affiliate: {
+        id: affiliate.id,
+        name: affiliate.name,
+        rate: affiliate.flat_pence !== null ? { flatPence: affiliate.flat_pence } : { percent: (affiliate.rate_basis_points ?? 0) / 100 },
+      },
       referralLink: referralLink(base, '/', affiliate.id),
-      builder: typed === undefined ? null : built ? { path: typed, link: referralLink(base, built, affiliate.id) } : { path: typed, error: 'Please enter a path on this site, starting with /, such as /release/some-album.' },
+      builder:
+        typed === undefined
+          ? null
+          : built
+            ? { path: typed, link: referralLink(base, built, affiliate.id) }
+            : { path: typed, error: 'Please enter a path on this site, starting with /, such as /release/some-album.' },
       months,
       totals: allTime(months),
       monthLabel,

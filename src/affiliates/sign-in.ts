@@ -33,7 +33,11 @@ export function createAffiliateSignIn({ db, secret, clock, storeName }: { db: Db
         queueCodeEmail(
           tx,
           affiliate.email,
-          { subject: `Your ${storeName} affiliate sign-in code`, signInTo: `your ${storeName} affiliate dashboard`, ifNotYou: 'If you did not ask for it, you can ignore this email.' },
+          {
+            subject: `Your ${storeName} affiliate sign-in code`,
+            signInTo: `your ${storeName} affiliate dashboard`,
+            ifNotYou: 'If you did not ask for it, you can ignore this email.',
+          },
           code,
           now,
         ),

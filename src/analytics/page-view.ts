@@ -37,7 +37,10 @@ export function pagePath(originalUrl: string): string | null {
   if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
   if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '') || '/';
   // Routes match case-insensitively and decode escapes, so /Release/%61bc is /release/abc: one row, not many.
-  if (path.includes('%')) path = path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => (UNRESERVED.test(String.fromCharCode(parseInt(hex, 16))) ? String.fromCharCode(parseInt(hex, 16)) : escape));
+  if (path.includes('%'))
+    path = path.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) =>
+      UNRESERVED.test(String.fromCharCode(parseInt(hex, 16))) ? String.fromCharCode(parseInt(hex, 16)) : escape,
+    );
   path = path.toLowerCase();
   if (NOT_PAGES.test(path)) return null;
   for (const [pattern, label] of PRIVATE_SEGMENTS) {

@@ -57,7 +57,8 @@ export function lastDays(days: number, now: Date): { from: string; to: string } 
 
 function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS) out.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY_MS)
+    out.push(new Date(t).toISOString().slice(0, 10));
   return out;
 }
 
@@ -67,7 +68,8 @@ function daysBetween(from: string, to: string): string[] {
  * process (at most a few seconds' worth) are not included.
  */
 export async function usageSummary(db: Db, fromDay: string, toDay: string, { top = 20 }: { top?: number } = {}): Promise<UsageSummary> {
-  if (!DAY.test(fromDay) || !DAY.test(toDay) || Number.isNaN(Date.parse(fromDay)) || Number.isNaN(Date.parse(toDay))) throw new RangeError('days must be YYYY-MM-DD');
+  if (!DAY.test(fromDay) || !DAY.test(toDay) || Number.isNaN(Date.parse(fromDay)) || Number.isNaN(Date.parse(toDay)))
+    throw new RangeError('days must be YYYY-MM-DD');
   if (fromDay > toDay) throw new RangeError('the range must not end before it starts');
   if (Date.parse(toDay) - Date.parse(fromDay) > 3660 * DAY_MS) throw new RangeError('the range must be at most ten years');
   const [views, visitors, topPaths, topReferrers] = await Promise.all([

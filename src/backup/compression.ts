@@ -53,7 +53,9 @@ export function gunzipStream(file: string, onBytes: (total: number) => void = ()
 export function explainGzipError(file: string, error: unknown): Error {
   const code = (error as { code?: string }).code ?? '';
   if (code.startsWith('Z_') || /unexpected end of file|incorrect header check|invalid/i.test(String((error as Error).message))) {
-    return new DamagedBackupError(`${file} is not a complete backup: the compressed data is truncated or corrupt (${(error as Error).message}).`);
+    return new DamagedBackupError(
+      `${file} is not a complete backup: the compressed data is truncated or corrupt (${(error as Error).message}).`,
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }

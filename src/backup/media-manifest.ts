@@ -32,5 +32,12 @@ export async function buildMediaManifest(
     files.push({ path: object.key, size: object.size, sha256: await objectSha256(storage, object.key) });
     callbacks.onFile(files.length);
   }
-  return { createdAt: now.toISOString(), storage: storage.kind, mediaDir: storage.location, fileCount: files.length, totalBytes: files.reduce((sum, f) => sum + f.size, 0), files };
+  return {
+    createdAt: now.toISOString(),
+    storage: storage.kind,
+    mediaDir: storage.location,
+    fileCount: files.length,
+    totalBytes: files.reduce((sum, f) => sum + f.size, 0),
+    files,
+  };
 }

@@ -61,7 +61,13 @@ export async function listMysqlTables(connection: Connection): Promise<{ name: s
  * password in a private option file, while `use` feeds or drains its streams. Resolves once both
  * are done, with the exit code and the end of what the tool wrote to stderr (its error message).
  */
-export async function runClientTool<T>(url: string, program: string, args: string[], stdio: StdioOptions, use: (child: ChildProcess) => Promise<T>): Promise<{ code: number | null; stderr: string; result: T }> {
+export async function runClientTool<T>(
+  url: string,
+  program: string,
+  args: string[],
+  stdio: StdioOptions,
+  use: (child: ChildProcess) => Promise<T>,
+): Promise<{ code: number | null; stderr: string; result: T }> {
   const endpoint = mysqlEndpoint(url);
   const defaults = writeDefaultsFile(endpoint);
   try {

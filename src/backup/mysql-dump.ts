@@ -76,7 +76,12 @@ async function* driverDump(connection: Connection, stats: DumpStats, callbacks: 
     yield `\n-- Table ${escapeId(table.name)}\nDROP TABLE IF EXISTS ${escapeId(table.name)};\n${(created as Record<string, string>[])[0]!['Create Table']};\n`;
     yield* tableRows(connection, table.name, stats);
   }
-  for (const view of orderViews(await viewDefinitions(connection, tables.filter((t) => t.view).map((t) => t.name)))) {
+  for (const view of orderViews(
+    await viewDefinitions(
+      connection,
+      tables.filter((t) => t.view).map((t) => t.name),
+    ),
+  )) {
     callbacks.onTable(++stats.tables, view.name);
     yield `\n-- View ${escapeId(view.name)}\nDROP VIEW IF EXISTS ${escapeId(view.name)};\n${view.definition};\n`;
   }
@@ -91,7 +96,9 @@ async function refuseUnsupportedObjects(connection: Connection): Promise<void> {
           + (select count(*) from information_schema.routines where routine_schema = database()) as n`,
   );
   if (Number((rows as { n: number | string }[])[0]!.n) > 0) {
-    throw new Error('the database has triggers or stored routines, which the driver-based dump does not copy: install mariadb-dump or mysqldump');
+    throw new Error(
+      'the database has triggers or stored routines, which the driver-based dump does not copy: install mariadb-dump or mysqldump',
+    );
   }
 }
 

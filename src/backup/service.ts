@@ -3,7 +3,16 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';
 import { DamagedBackupError, syncFile, verifyGzip } from './compression.js';
-import { backupFileName, backupStamp, formatBytes, kindOfBackupFile, manifestFileName, pruneBackups, temporaryName, type BackupKind } from './files.js';
+import {
+  backupFileName,
+  backupStamp,
+  formatBytes,
+  kindOfBackupFile,
+  manifestFileName,
+  pruneBackups,
+  temporaryName,
+  type BackupKind,
+} from './files.js';
 import { buildMediaManifest } from './media-manifest.js';
 import { createMediaStorage, type MediaStorage } from '../media/index.js';
 import { chooseMethod, type MysqlMethod } from './mysql-connection.js';
@@ -155,9 +164,14 @@ export async function restoreBackup(config: Config, file: string, options: Resto
   if (!kind) throw new RestoreRefused(`${file}: not a backup name (store-...sqlite.gz or store-...sql.gz)`);
   if (!fs.existsSync(file)) throw new RestoreRefused(`${file}: no such file`);
   if (kind !== config.database.kind) {
-    throw new RestoreRefused(`${file} is a ${kind === 'sqlite' ? 'SQLite' : 'MySQL'} backup, but DATABASE_URL names a ${config.database.kind === 'sqlite' ? 'SQLite' : 'MySQL'} database`);
+    throw new RestoreRefused(
+      `${file} is a ${kind === 'sqlite' ? 'SQLite' : 'MySQL'} backup, but DATABASE_URL names a ${config.database.kind === 'sqlite' ? 'SQLite' : 'MySQL'} database`,
+    );
   }
-  const via = config.database.kind === 'sqlite' ? await restoreSqlite(config.database.file, file, options) : await restoreMysql(config.database.url, file, options);
+  const via =
+    config.database.kind === 'sqlite'
+      ? await restoreSqlite(config.database.file, file, options)
+      : await restoreMysql(config.database.url, file, options);
   const database = await openDatabase(config.database);
   try {
     const migrationsApplied = await migrateToLatest(database.db);
@@ -194,11 +208,17 @@ async function restoreMysql(url: string, archive: string, options: RestoreOption
   // Opening creates the database when it is missing ("restore into an empty database").
   await (await openDatabase({ kind: 'mysql', url })).close();
   const existing = await existingMysqlTables(url);
-  refuseUnlessEmpty(existing.map((t) => t.name), options, 'The target database');
+  refuseUnlessEmpty(
+    existing.map((t) => t.name),
+    options,
+    'The target database',
+  );
   options.progress.start('Checking the backup', 0, 'bytes');
   const tail = await verifyGzip(archive).finally(() => options.progress.stop());
   if (!/-- Dump completed|-- store backup completed/.test(tail)) {
-    throw new DamagedBackupError(`${archive} is not a complete backup: the dump does not end with its completion line (${DRIVER_DUMP_END} or "-- Dump completed").`);
+    throw new DamagedBackupError(
+      `${archive} is not a complete backup: the dump does not end with its completion line (${DRIVER_DUMP_END} or "-- Dump completed").`,
+    );
   }
   if (existing.length) await emptyMysqlDatabase(url);
   const chosen = chooseMethod(options.method, ['mariadb', 'mysql']);

@@ -47,7 +47,13 @@ export function countRows(file: string): SqliteCopyStats {
     if (check !== 'ok') throw new Error(`the database in the backup is damaged (${String(check)})`);
     const tables = db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`).pluck().all() as string[];
     let rows = 0;
-    for (const table of tables) rows += Number(db.prepare(`select count(*) from "${table.replace(/"/g, '""')}"`).pluck().get());
+    for (const table of tables)
+      rows += Number(
+        db
+          .prepare(`select count(*) from "${table.replace(/"/g, '""')}"`)
+          .pluck()
+          .get(),
+      );
     return { tables: tables.length, rows };
   } finally {
     db.close();
@@ -59,7 +65,10 @@ export function existingSqliteTables(file: string): string[] {
   if (!fs.existsSync(file)) return [];
   const db = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare(`select name from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%'`).pluck().all() as string[];
+    return db
+      .prepare(`select name from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%'`)
+      .pluck()
+      .all() as string[];
   } finally {
     db.close();
   }
@@ -73,7 +82,8 @@ export async function unpackSqlite(archiveFile: string, temporaryFile: string, o
     return countRows(temporaryFile);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new Error(`${archiveFile} does not hold a SQLite database (${(error as Error).message})`);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      throw new Error(`${archiveFile} does not hold a SQLite database (${(error as Error).message})`);
     throw error;
   }
 }

@@ -39,7 +39,8 @@ export function createBasketService(catalogue: CatalogueService) {
   async function addTrack(basket: BasketState, id: number): Promise<AddResult> {
     const [track] = await catalogue.tracksForSale([id]);
     if (!track) return { outcome: 'not-for-sale' };
-    if (basket.releases.includes(track.releaseId)) return { outcome: 'covered-by-release', title: track.title, releaseTitle: track.releaseTitle };
+    if (basket.releases.includes(track.releaseId))
+      return { outcome: 'covered-by-release', title: track.title, releaseTitle: track.releaseTitle };
     if (basket.tracks.includes(id)) return { outcome: 'already-in-basket', title: track.title };
     basket.tracks.push(id);
     return { outcome: 'added', title: track.title, replacedTracks: 0 };
@@ -57,8 +58,28 @@ export function createBasketService(catalogue: CatalogueService) {
     async priced(basket: BasketState) {
       const [releases, tracks] = await Promise.all([catalogue.releasesForSale(basket.releases), catalogue.tracksForSale(basket.tracks)]);
       const lines = [
-        ...releases.map((r) => ({ kind: 'release' as const, id: r.id, releaseId: r.id, title: r.title, artistName: r.artistName, url: r.url, coverUrl: r.coverUrl, detail: `${r.kind === 'ep' ? 'EP' : r.kind === 'single' ? 'Single' : 'Album'}, ${r.trackCount} track${r.trackCount === 1 ? '' : 's'}`, pricePence: r.pricePence })),
-        ...tracks.map((t) => ({ kind: 'track' as const, id: t.id, releaseId: t.releaseId, title: t.title, artistName: t.artistName, url: t.releaseUrl, coverUrl: t.coverUrl, detail: `Track from ${t.releaseTitle}`, pricePence: t.pricePence })),
+        ...releases.map((r) => ({
+          kind: 'release' as const,
+          id: r.id,
+          releaseId: r.id,
+          title: r.title,
+          artistName: r.artistName,
+          url: r.url,
+          coverUrl: r.coverUrl,
+          detail: `${r.kind === 'ep' ? 'EP' : r.kind === 'single' ? 'Single' : 'Album'}, ${r.trackCount} track${r.trackCount === 1 ? '' : 's'}`,
+          pricePence: r.pricePence,
+        })),
+        ...tracks.map((t) => ({
+          kind: 'track' as const,
+          id: t.id,
+          releaseId: t.releaseId,
+          title: t.title,
+          artistName: t.artistName,
+          url: t.releaseUrl,
+          coverUrl: t.coverUrl,
+          detail: `Track from ${t.releaseTitle}`,
+          pricePence: t.pricePence,
+        })),
       ];
       const dropped = basketCount(basket) - lines.length;
       return { lines, totalPence: lines.reduce((sum, l) => sum + l.pricePence, 0), dropped };

@@ -34,7 +34,10 @@ export function basketRoutes({ baskets, ownedLines }: BasketRouteDeps): Router {
     const priced = await baskets.priced(req.session.basket ?? emptyBasket());
     if (priced.dropped > 0 && req.session.basket) {
       // Something in the basket was withdrawn from sale; keep the basket true to what can be bought.
-      req.session.basket = { releases: priced.lines.filter((l) => l.kind === 'release').map((l) => l.id), tracks: priced.lines.filter((l) => l.kind === 'track').map((l) => l.id) };
+      req.session.basket = {
+        releases: priced.lines.filter((l) => l.kind === 'release').map((l) => l.id),
+        tracks: priced.lines.filter((l) => l.kind === 'track').map((l) => l.id),
+      };
       flashNow(res, 'info', 'Something in your basket is no longer on sale and has been taken out.');
     }
     res.render('basket/basket', { title: 'Your basket', robots: 'noindex', basket: priced, owned: await ownedLines(req, priced.lines) });
@@ -61,7 +64,15 @@ function messagesFor(result: AddResult): { kind: 'info' | 'error'; text: string 
   switch (result.outcome) {
     case 'added': {
       const n = result.replacedTracks;
-      const replaced = n === 0 ? [] : [{ kind: 'info' as const, text: `The release includes ${n === 1 ? 'a track' : `${n} tracks`} you had added, so ${n === 1 ? 'it was' : 'they were'} taken out.` }];
+      const replaced =
+        n === 0
+          ? []
+          : [
+              {
+                kind: 'info' as const,
+                text: `The release includes ${n === 1 ? 'a track' : `${n} tracks`} you had added, so ${n === 1 ? 'it was' : 'they were'} taken out.`,
+              },
+            ];
       return [{ kind: 'info', text: `“${result.title}” is in your basket.` }, ...replaced];
     }
     case 'already-in-basket':

@@ -154,7 +154,10 @@ export function createCatalogueRepository(db: Db) {
     },
 
     async releasesInGenre(genreId: number, limit: number, offset: number): Promise<ReleaseRow[]> {
-      return newestFirst(selectReleases(db).where('releases.genre_id', '=', genreId)).limit(limit).offset(offset).execute();
+      return newestFirst(selectReleases(db).where('releases.genre_id', '=', genreId))
+        .limit(limit)
+        .offset(offset)
+        .execute();
     },
 
     async countReleasesInGenre(genreId: number): Promise<number> {
@@ -169,7 +172,12 @@ export function createCatalogueRepository(db: Db) {
 
     /** An artist with something on sale (a release of their own, or a track on someone else's); else undefined. */
     async artistBySlug(slug: string) {
-      return db.selectFrom('artists').select(['id', 'name', 'slug']).where('slug', '=', slug).where(artistIsShown('artists.id')).executeTakeFirst();
+      return db
+        .selectFrom('artists')
+        .select(['id', 'name', 'slug'])
+        .where('slug', '=', slug)
+        .where(artistIsShown('artists.id'))
+        .executeTakeFirst();
     },
 
     async releasesByArtist(artistId: number): Promise<ReleaseRow[]> {
@@ -179,9 +187,7 @@ export function createCatalogueRepository(db: Db) {
     /** Releases by someone else on which the artist plays a track (compilations, features). */
     async releasesArtistAppearsOn(artistId: number): Promise<ReleaseRow[]> {
       const appearances = db.selectFrom('tracks').select('tracks.release_id').where('tracks.artist_id', '=', artistId);
-      return newestFirst(
-        selectReleases(db).where('releases.artist_id', '!=', artistId).where('releases.id', 'in', appearances),
-      ).execute();
+      return newestFirst(selectReleases(db).where('releases.artist_id', '!=', artistId).where('releases.id', 'in', appearances)).execute();
     },
 
     async releaseBySlug(slug: string): Promise<ReleaseRow | undefined> {
@@ -246,7 +252,8 @@ export function createCatalogueRepository(db: Db) {
      * id for stable pages. Each join is an index range scan on (kind, term).
      */
     async searchIds(kind: SearchKind, words: string[], limit: number, offset: number): Promise<{ ids: number[]; total: number }> {
-      const matching = kind === 'artist' ? matchingEntities(db, kind, words).where(artistIsShown('t0.entity_id')) : matchingEntities(db, kind, words);
+      const matching =
+        kind === 'artist' ? matchingEntities(db, kind, words).where(artistIsShown('t0.entity_id')) : matchingEntities(db, kind, words);
       const [rows, count] = await Promise.all([
         matching.select('t0.entity_id').distinct().orderBy('t0.entity_id').limit(limit).offset(offset).execute(),
         db

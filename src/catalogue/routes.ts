@@ -57,7 +57,16 @@ function idFrom(segment: string | undefined, pattern: RegExp, what: string): num
   return id;
 }
 
-export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offeredFormats, covers, publicUrl, visitorPages }: CatalogueRouteDeps): Router {
+export function catalogueRoutes({
+  catalogue,
+  repo,
+  storage,
+  publicMediaUrl,
+  offeredFormats,
+  covers,
+  publicUrl,
+  visitorPages,
+}: CatalogueRouteDeps): Router {
   const router = Router();
 
   router.get('/', visitorPages, async (_req, res) => {
@@ -88,11 +97,16 @@ export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offe
     const { page } = parseQuery(z.object({ page: pageNumber }), req.query);
     const genre = await catalogue.genre(slugOf(req, 'genre'), page, GENRE_PAGE_SIZE);
     if (!genre) throw notFound('genre');
-    res.render('catalogue/genre', { title: `${genre.name} music`, description: `${genre.name} releases to preview and download as MP3.`, genre });
+    res.render('catalogue/genre', {
+      title: `${genre.name} music`,
+      description: `${genre.name} releases to preview and download as MP3.`,
+      genre,
+    });
   });
 
   router.get('/search', visitorPages, async (req, res) => {
-    if (typeof req.query.q === 'string' && req.query.q.length > MAX_SEARCH_LENGTH) throw new HttpError(400, `Your search is too long: use at most ${MAX_SEARCH_LENGTH} characters.`);
+    if (typeof req.query.q === 'string' && req.query.q.length > MAX_SEARCH_LENGTH)
+      throw new HttpError(400, `Your search is too long: use at most ${MAX_SEARCH_LENGTH} characters.`);
     const { q, type, page } = parseQuery(searchQuery, req.query);
     const kinds = type ? [type] : SEARCH_KINDS;
     const pageSize = type ? SEARCH_PAGE_SIZE : SEARCH_OVERVIEW_SIZE;
@@ -105,14 +119,24 @@ export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offe
     const track = await repo.previewFile(idFrom(req.params.file, /^(\d{1,12})\.mp3$/, 'preview'));
     if (!track) throw notFound('preview');
     // Range requests are answered (by the store or the object store), so the player can seek and resume.
-    await deliverObject(req, res, storage, track.preview_file, { contentType: 'audio/mpeg', cacheControl: `public, max-age=${ONE_DAY_S}`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
+    await deliverObject(req, res, storage, track.preview_file, {
+      contentType: 'audio/mpeg',
+      cacheControl: `public, max-age=${ONE_DAY_S}`,
+      presignSeconds: ONE_DAY_S,
+      publicBase: publicMediaUrl,
+    });
   });
 
   router.get('/cover/:id', async (req, res) => {
     const release = await repo.coverFile(idFrom(req.params.id, /^(\d{1,12})$/, 'cover'));
     if (!release?.cover_file) throw notFound('cover');
     // A cover's key is its content hash: the object never changes, so it is cached for a year.
-    await deliverObject(req, res, storage, release.cover_file, { contentType: contentTypeOf(release.cover_file), cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
+    await deliverObject(req, res, storage, release.cover_file, {
+      contentType: contentTypeOf(release.cover_file),
+      cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`,
+      presignSeconds: ONE_DAY_S,
+      publicBase: publicMediaUrl,
+    });
   });
 
   // A cover at the size a page shows it: /cover/42/card.webp, or /cover/42/card in the cover's own format.
@@ -124,7 +148,12 @@ export function catalogueRoutes({ catalogue, repo, storage, publicMediaUrl, offe
     const file = await covers.variant(release.cover_file, size, webp ? 'webp' : fallbackFormat(release.cover_file));
     if (!file) throw notFound('cover');
     // Named by the original's content hash, a variant never changes either.
-    await deliverObject(req, res, storage, file, { contentType: contentTypeOf(file), cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`, presignSeconds: ONE_DAY_S, publicBase: publicMediaUrl });
+    await deliverObject(req, res, storage, file, {
+      contentType: contentTypeOf(file),
+      cacheControl: `public, max-age=${ONE_YEAR_S}, immutable`,
+      presignSeconds: ONE_DAY_S,
+      publicBase: publicMediaUrl,
+    });
   });
 
   router.get('/sitemap.xml', async (req, res) => {

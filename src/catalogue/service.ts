@@ -83,7 +83,12 @@ export const previewUrl = (trackId: number) => `/preview/${trackId}.mp3`;
 const coverUrl = (releaseId: number, coverFile: string | null, updatedAt: string) =>
   coverFile ? `/cover/${releaseId}?v=${updatedAt.replace(/\D/g, '')}` : null;
 
-export function createCatalogueService(repo: CatalogueRepository, prices: Prices, clock: () => Date = () => new Date(), cached: PageCache = (_key, load) => load()) {
+export function createCatalogueService(
+  repo: CatalogueRepository,
+  prices: Prices,
+  clock: () => Date = () => new Date(),
+  cached: PageCache = (_key, load) => load(),
+) {
   const trackPrice = (pricePence: number | null) => pricePence ?? prices.trackPence;
   // A release never costs more than buying its tracks one by one.
   const releasePrice = (row: ReleaseRow) => row.price_pence ?? Math.min(prices.releasePence, Number(row.track_count) * prices.trackPence);
@@ -173,7 +178,11 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
 
   async function home() {
     const since = toDbTime(new Date(clock().getTime() - CHART_DAYS * 24 * 3600 * 1000));
-    const [newest, sellers, genres] = await Promise.all([repo.newestReleases(SHELF_MAX + CHART_SIZE * 2), repo.bestSellingReleases(since, CHART_SIZE), repo.genresWithCounts()]);
+    const [newest, sellers, genres] = await Promise.all([
+      repo.newestReleases(SHELF_MAX + CHART_SIZE * 2),
+      repo.bestSellingReleases(since, CHART_SIZE),
+      repo.genresWithCounts(),
+    ]);
     const chartIsSales = sellers.length > 0;
     // The two sections never show the same release: the shelf leaves out what the chart ranks, and
     // without sales the list carries on where the shelf stops.
@@ -206,7 +215,10 @@ export function createCatalogueService(repo: CatalogueRepository, prices: Prices
   async function genre(slug: string, page: number, pageSize: number) {
     const found = await repo.genreBySlug(slug);
     if (!found) return undefined;
-    const [rows, total] = await Promise.all([repo.releasesInGenre(found.id, pageSize, (page - 1) * pageSize), repo.countReleasesInGenre(found.id)]);
+    const [rows, total] = await Promise.all([
+      repo.releasesInGenre(found.id, pageSize, (page - 1) * pageSize),
+      repo.countReleasesInGenre(found.id),
+    ]);
     return { name: found.name, url: genreUrl(found.slug), releases: pageOf(rows.map(toCard), page, pageSize, total) };
   }
 

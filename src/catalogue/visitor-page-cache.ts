@@ -20,7 +20,11 @@ const SHAREABLE_SESSION_KEYS = new Set(['cookie', 'csrfToken', 'basket', 'orderR
 function isShopperWithShareablePage(req: Request, res: Response): boolean {
   const session = req.session as unknown as Record<string, unknown> | undefined;
   // res.locals.flash is read only when the session holds none: reading it takes the session's messages.
-  return !!session && Object.keys(session).every((key) => SHAREABLE_SESSION_KEYS.has(key)) && !(res.locals.flash as unknown[] | undefined)?.length;
+  return (
+    !!session &&
+    Object.keys(session).every((key) => SHAREABLE_SESSION_KEYS.has(key)) &&
+    !(res.locals.flash as unknown[] | undefined)?.length
+  );
 }
 
 /** The cookie banner (and anything waiting for consent) differs with the visitor's consent cookie. */
@@ -67,7 +71,13 @@ function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: V
     return void res.set('ETag', etag).send(page.html.replaceAll(TOKEN_SLOT, token));
   }
   res.set('ETag', page.etag);
-  const encoding = !req.headers['accept-encoding'] ? undefined : req.acceptsEncodings('br') ? 'br' : req.acceptsEncodings('gzip') ? 'gzip' : undefined;
+  const encoding = !req.headers['accept-encoding']
+    ? undefined
+    : req.acceptsEncodings('br')
+      ? 'br'
+      : req.acceptsEncodings('gzip')
+        ? 'gzip'
+        : undefined;
   if (!encoding) return void res.send(page.html);
   const body = (page[encoding] ??= compressors[encoding](page.html));
   res.set('Content-Encoding', encoding).send(body);
@@ -113,8 +123,15 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const TOKEN = `csrf${marker}`;
   const COUNT = `count${marker}`;
   const holes = new RegExp(`(${TOKEN}|${COUNT})`);
-  const pages = new LRUCache<string, string[]>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: partsBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
-  const keyFor = (req: Request, locals: ShopperLocals) => `${locals.signedIn ? 'in' : 'out'} ${locals.basketCount > 0 ? 'basket' : 'empty'} ${keyOf(req)}`;
+  const pages = new LRUCache<string, string[]>({
+    max: 1000,
+    maxSize: CACHE_BYTES,
+    sizeCalculation: partsBytes,
+    ttl: ttlSeconds * 1000,
+    perf: { now: () => clock().getTime() },
+  });
+  const keyFor = (req: Request, locals: ShopperLocals) =>
+    `${locals.signedIn ? 'in' : 'out'} ${locals.basketCount > 0 ? 'basket' : 'empty'} ${keyOf(req)}`;
 
   const fill = (parts: string[], locals: ShopperLocals) => {
     const token = parts.includes(TOKEN) ? escapeHtml(locals.csrfToken()) : '';
@@ -129,7 +146,12 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
     // Rendered with markers in the holes; the markers are replaced before anything is sent.
     const own = { csrfToken: locals.csrfToken, basketCount: locals.basketCount };
     Object.defineProperty(res.locals, 'csrfToken', { value: () => TOKEN, configurable: true, writable: true, enumerable: true });
-    Object.defineProperty(res.locals, 'basketCount', { value: own.basketCount > 0 ? COUNT : 0, configurable: true, writable: true, enumerable: true });
+    Object.defineProperty(res.locals, 'basketCount', {
+      value: own.basketCount > 0 ? COUNT : 0,
+      configurable: true,
+      writable: true,
+      enumerable: true,
+    });
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
       if (typeof body !== 'string') return send(body);
@@ -146,9 +168,19 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
 const pass: RequestHandler = (_req, _res, next) => next();
 
 export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorToken: VisitorToken): VisitorPageCache {
-  if (ttlSeconds <= 0) return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, { clear: () => {}, beforeSession: () => pass });
+  if (ttlSeconds <= 0)
+    return Object.assign<RequestHandler, Omit<VisitorPageCache, keyof RequestHandler>>(pass, {
+      clear: () => {},
+      beforeSession: () => pass,
+    });
   // Each page with its ETag, worked out once rather than hashed again on every send.
-  const pages = new LRUCache<string, CachedPage>({ max: 1000, maxSize: CACHE_BYTES, sizeCalculation: pageBytes, ttl: ttlSeconds * 1000, perf: { now: () => clock().getTime() } });
+  const pages = new LRUCache<string, CachedPage>({
+    max: 1000,
+    maxSize: CACHE_BYTES,
+    sizeCalculation: pageBytes,
+    ttl: ttlSeconds * 1000,
+    perf: { now: () => clock().getTime() },
+  });
   const shoppers = shopperPages(ttlSeconds, clock);
   const handler: RequestHandler = (req, res, next) => {
     if (req.method !== 'GET') return next();
@@ -166,7 +198,7 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorT
       const page = { html: body, etag: weakEtag(body) };
       if (res.statusCode === 200 && !res.getHeader('set-cookie')) pages.set(key, page);
       if (!body.includes(TOKEN_SLOT)) return send(body);
-      return sendPage(req, res, page, visitorToken), res;
+      return (sendPage(req, res, page, visitorToken), res);
     };
     next();
   };

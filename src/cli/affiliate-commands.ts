@@ -13,7 +13,8 @@ const affiliateNumber = (value: string) => {
 };
 /** A percentage with at most two decimals (12.5), kept as basis points. */
 const percentage = (value: string) => {
-  if (!/^\d{1,3}(\.\d{1,2})?$/.test(value) || Number(value) > 100) throw new InvalidArgumentError('must be a percentage from 0 to 100, such as 20 or 12.5');
+  if (!/^\d{1,3}(\.\d{1,2})?$/.test(value) || Number(value) > 100)
+    throw new InvalidArgumentError('must be a percentage from 0 to 100, such as 20 or 12.5');
   return Math.round(Number(value) * 100);
 };
 const pence = (value: string) => {
@@ -26,7 +27,9 @@ export function registerAffiliateCommands(program: Command): void {
 
   affiliate
     .command('add')
-    .description('Add an affiliate; prints their number and referral link. Commission: --rate percent (default 20) or --flat-pence per order.')
+    .description(
+      'Add an affiliate; prints their number and referral link. Commission: --rate percent (default 20) or --flat-pence per order.',
+    )
     .requiredOption('--name <name>', 'the affiliate name')
     .requiredOption('--email <email>', 'where their sign-in codes go')
     .option('--rate <percent>', 'percentage of each order (rounded half down to whole pence)', percentage)
@@ -39,11 +42,17 @@ export function registerAffiliateCommands(program: Command): void {
       if (options.rate !== undefined && options.flatPence !== undefined) throw new Error('give --rate or --flat-pence, not both');
       await withDatabase(async ({ config, database }) => {
         const rateBasisPoints = options.flatPence !== undefined ? null : (options.rate ?? 2000);
-        const id = await addAffiliate(database.db, { name, email, rateBasisPoints, flatPence: options.flatPence ?? null }, new Date()).catch((error: unknown) => {
+        const id = await addAffiliate(
+          database.db,
+          { name, email, rateBasisPoints, flatPence: options.flatPence ?? null },
+          new Date(),
+        ).catch((error: unknown) => {
           throw isDuplicateKeyError(error) ? new Error(`an affiliate with the email ${email} already exists`) : error;
         });
         const base = config.publicUrl ?? `http://localhost:${config.port}`;
-        console.log(`Added affiliate ${id}: ${name} <${email}>, ${rateBasisPoints !== null ? `${rateBasisPoints / 100}% of each order` : `${formatPrice(options.flatPence!)} per order`}.`);
+        console.log(
+          `Added affiliate ${id}: ${name} <${email}>, ${rateBasisPoints !== null ? `${rateBasisPoints / 100}% of each order` : `${formatPrice(options.flatPence!)} per order`}.`,
+        );
         console.log(`Referral link: ${base}/?a=${id}`);
       });
     });
@@ -78,7 +87,11 @@ export function registerAffiliateCommands(program: Command): void {
     .description('Approve pending commissions older than AFFILIATE_HOLD_DAYS (the running app does this every minute too).')
     .action(async () => {
       await withDatabase(async ({ config, database }) => {
-        const approved = await createAffiliatesService({ db: database.db, settings: config.affiliates, clock: () => new Date() }).approveDueCommissions();
+        const approved = await createAffiliatesService({
+          db: database.db,
+          settings: config.affiliates,
+          clock: () => new Date(),
+        }).approveDueCommissions();
         console.log(`Approved ${approved} commission${approved === 1 ? '' : 's'}.`);
       });
     });
@@ -92,7 +105,9 @@ export function registerAffiliateCommands(program: Command): void {
         if (!(await findAffiliate(database.db, options.number))) throw new Error(`there is no affiliate ${options.number}`);
         const payout = await recordPayout(database.db, options.number, new Date());
         if (!payout) return console.log(`Nothing to pay affiliate ${options.number}: no approved commissions.`);
-        console.log(`Recorded payout ${payout.payoutId} to affiliate ${options.number}: ${formatPrice(payout.amountPence)} for ${payout.count} commission${payout.count === 1 ? '' : 's'}.`);
+        console.log(
+          `Recorded payout ${payout.payoutId} to affiliate ${options.number}: ${formatPrice(payout.amountPence)} for ${payout.count} commission${payout.count === 1 ? '' : 's'}.`,
+        );
       });
     });
 }

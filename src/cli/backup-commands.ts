@@ -10,7 +10,9 @@ import { loadConfig, loadDotEnv } from '../config.js';
 export function registerBackupCommands(program: Command): void {
   program
     .command('backup')
-    .description('Write a consistent, compressed, timestamped backup of the database and a manifest of the media folder; keep the newest N.')
+    .description(
+      'Write a consistent, compressed, timestamped backup of the database and a manifest of the media folder; keep the newest N.',
+    )
     .argument('[dir]', 'folder for the backups (default: DATA_DIR/backups)')
     .option('--keep <n>', 'how many backups of this kind to keep (default: BACKUP_KEEP, 7)', positiveInteger)
     .option('--method <method>', 'MySQL: client (mariadb-dump/mysqldump), driver, or auto (the tools when installed)', parseMethod, 'auto')
@@ -26,13 +28,17 @@ export function registerBackupCommands(program: Command): void {
       });
       console.log(`Backup written: ${summary.file} (${formatBytes(summary.bytes)}, through ${summary.via})`);
       console.log(`Tables: ${summary.tables}, rows: ${summary.rows}, time: ${summary.seconds.toFixed(1)} s`);
-      console.log(`Media manifest: ${summary.manifest.file} (${summary.manifest.files} files, ${formatBytes(summary.manifest.bytes)}; the media files themselves are not in the backup)`);
+      console.log(
+        `Media manifest: ${summary.manifest.file} (${summary.manifest.files} files, ${formatBytes(summary.manifest.bytes)}; the media files themselves are not in the backup)`,
+      );
       for (const removed of summary.removed) console.log(`Removed older backup: ${removed}`);
     });
 
   program
     .command('restore')
-    .description('Restore a backup into the configured database, which must be empty (SQLite: stop the store first). Then migrates to the latest schema.')
+    .description(
+      'Restore a backup into the configured database, which must be empty (SQLite: stop the store first). Then migrates to the latest schema.',
+    )
     .argument('<file>', 'a store-...sqlite.gz or store-...sql.gz backup')
     .option('--force', 'restore even into a database that has tables: everything in it is dropped first')
     .option('--method <method>', 'MySQL: client (mariadb/mysql), driver, or auto (the client when installed)', parseMethod, 'auto')
@@ -51,7 +57,11 @@ export function registerBackupCommands(program: Command): void {
         progress: progressReporter(options.progress),
       });
       console.log(`Restored ${file} (through ${summary.via}) in ${summary.seconds.toFixed(1)} s.`);
-      console.log(summary.migrationsApplied.length ? `Migrations applied since the backup: ${summary.migrationsApplied.join(', ')}` : 'The schema was already up to date.');
+      console.log(
+        summary.migrationsApplied.length
+          ? `Migrations applied since the backup: ${summary.migrationsApplied.join(', ')}`
+          : 'The schema was already up to date.',
+      );
     });
 }
 

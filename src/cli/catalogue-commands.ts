@@ -14,13 +14,19 @@ export function registerCatalogueCommands(program: Command): void {
     .option('--label <name>', "the label of files without a label tag (default: the store's own label, OWN_LABEL_NAME)")
     .action(async (dir: string, options: { progress: boolean; label?: string }) => {
       const summary = await withDatabase(async ({ config, database }) => {
-        const importer = createImporter({ db: database.db, ...importerMedia(config.media), labels: { fallback: options.label?.trim() || undefined, ownLabelName: config.labels.ownLabelName } });
+        const importer = createImporter({
+          db: database.db,
+          ...importerMedia(config.media),
+          labels: { fallback: options.label?.trim() || undefined, ownLabelName: config.labels.ownLabelName },
+        });
         const bar = new SingleBar({ format: 'Importing [{bar}] {value}/{total} files | {file}', hideCursor: true }, Presets.shades_classic);
         const showBar = options.progress && process.stdout.isTTY;
-        return importer.importFolder(path.resolve(dir), {
-          onStart: (total) => showBar && bar.start(total, 0, { file: '' }),
-          onFile: (file) => showBar && bar.increment({ file: path.basename(file).slice(0, 40) }),
-        }).finally(() => showBar && bar.stop());
+        return importer
+          .importFolder(path.resolve(dir), {
+            onStart: (total) => showBar && bar.start(total, 0, { file: '' }),
+            onFile: (file) => showBar && bar.increment({ file: path.basename(file).slice(0, 40) }),
+          })
+          .finally(() => showBar && bar.stop());
       });
       printSummary(summary);
       if (summary.added + summary.updated + summary.unchanged === 0 && summary.skipped.length > 0) process.exitCode = 2;

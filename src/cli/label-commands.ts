@@ -16,7 +16,9 @@ const seconds = (value: string) => {
 
 function printOutcome(o: MessageOutcome): void {
   const releases = o.releases.map((r) => `${r.icpn ?? r.reference}: ${r.status}`).join('; ');
-  console.log(`${o.batch}/${o.file}\t${o.messageId ?? '-'}\t${o.status}${o.reason ? `: ${o.reason}` : ''}${releases ? `\t${releases}` : ''}`);
+  console.log(
+    `${o.batch}/${o.file}\t${o.messageId ?? '-'}\t${o.status}${o.reason ? `: ${o.reason}` : ''}${releases ? `\t${releases}` : ''}`,
+  );
 }
 
 const month = (value: string) => {
@@ -35,7 +37,9 @@ const labelNumber = (value: string) => {
 export function registerLabelCommands(program: Command): void {
   program
     .command('ingest')
-    .description('Apply DDEX ERN 4.3 deliveries: every complete batch folder (with its BatchComplete_*.xml) in DIR; writes ACK_<message>.xml beside each message.')
+    .description(
+      'Apply DDEX ERN 4.3 deliveries: every complete batch folder (with its BatchComplete_*.xml) in DIR; writes ACK_<message>.xml beside each message.',
+    )
     .argument('<dir>', 'the delivery folder, holding one folder per batch')
     .option('--watch', 'keep polling the folder for new batches')
     .option('--every <seconds>', 'how often --watch looks', seconds, 30)
@@ -60,7 +64,9 @@ export function registerLabelCommands(program: Command): void {
 
   program
     .command('statements')
-    .description("Label sales statements for a month, computed from orders and refunds: a summary per label, and each label's CSV with --out.")
+    .description(
+      "Label sales statements for a month, computed from orders and refunds: a summary per label, and each label's CSV with --out.",
+    )
     .requiredOption('--month <YYYY-MM>', 'the month (UTC)', month)
     .option('--label <n>', 'only this label', labelNumber)
     .option('--out <dir>', 'write statement-MONTH-label-N.csv files here')
@@ -71,16 +77,22 @@ export function registerLabelCommands(program: Command): void {
         if (options.out) await fs.mkdir(options.out, { recursive: true });
         for (const statement of result.statements) {
           const t = statement.totals;
-          console.log(`${statement.label.id}\t${statement.label.name}\tunits ${t.unitsSold - t.unitsRefunded}\tgross ${formatPrice(t.grossPence)}\trefunds ${formatPrice(t.refundsPence)}\tVAT ${formatPrice(t.vatPence)}\tnet ${formatPrice(t.netPence)}\towed ${formatPrice(t.owedPence)}`);
-          if (options.out) await fs.writeFile(path.join(options.out, statementFileName(statement)), statementCsv(statement, config.storeName));
+          console.log(
+            `${statement.label.id}\t${statement.label.name}\tunits ${t.unitsSold - t.unitsRefunded}\tgross ${formatPrice(t.grossPence)}\trefunds ${formatPrice(t.refundsPence)}\tVAT ${formatPrice(t.vatPence)}\tnet ${formatPrice(t.netPence)}\towed ${formatPrice(t.owedPence)}`,
+          );
+          if (options.out)
+            await fs.writeFile(path.join(options.out, statementFileName(statement)), statementCsv(statement, config.storeName));
           if (options.email) {
             const queued = await queueStatementEmail(database.db, statement, config.storeName, toDbTime(new Date()));
             console.log(queued ? `\tqueued to the label's contact (outbox ${queued})` : '\tnot emailed: the label has no contact address');
           }
         }
-        if (result.statements.length === 0) console.log(`No sales or refunds in ${options.month}${options.label ? ` for label ${options.label}` : ''}.`);
+        if (result.statements.length === 0)
+          console.log(`No sales or refunds in ${options.month}${options.label ? ` for label ${options.label}` : ''}.`);
         const r = result.reconciliation;
-        console.log(`All labels: owed ${formatPrice(result.totals.owedPence)} + store ${formatPrice(result.totals.storeSharePence)} + VAT ${formatPrice(result.totals.vatPence)} = ${formatPrice(r.statedPence)}; orders: sales ${formatPrice(r.salesPence)} - refunds ${formatPrice(r.refundsPence)} = ${formatPrice(r.salesPence - r.refundsPence)}${r.balanced ? ' (balanced)' : ' (NOT BALANCED)'}.`);
+        console.log(
+          `All labels: owed ${formatPrice(result.totals.owedPence)} + store ${formatPrice(result.totals.storeSharePence)} + VAT ${formatPrice(result.totals.vatPence)} = ${formatPrice(r.statedPence)}; orders: sales ${formatPrice(r.salesPence)} - refunds ${formatPrice(r.refundsPence)} = ${formatPrice(r.salesPence - r.refundsPence)}${r.balanced ? ' (balanced)' : ' (NOT BALANCED)'}.`,
+        );
         if (!r.balanced) process.exitCode = 3;
       });
     });
@@ -93,9 +105,13 @@ export function registerLabelCommands(program: Command): void {
       await withDatabase(async ({ database }) => {
         const summary = await quarterVat(database.db, options.quarter);
         for (const row of summary.byMethodAndCountry) {
-          console.log(`${row.paymentMethod}\t${row.country}\tsales ${formatPrice(row.salesPence)}\trefunds ${formatPrice(row.refundsPence)}\tVAT ${formatPrice(row.vatPence)}\tnet ${formatPrice(row.netPence)}`);
+          console.log(
+            `${row.paymentMethod}\t${row.country}\tsales ${formatPrice(row.salesPence)}\trefunds ${formatPrice(row.refundsPence)}\tVAT ${formatPrice(row.vatPence)}\tnet ${formatPrice(row.netPence)}`,
+          );
         }
-        console.log(`Total: sales ${formatPrice(summary.totals.salesPence)}, refunds ${formatPrice(summary.totals.refundsPence)}, VAT ${formatPrice(summary.totals.vatPence)}, net ${formatPrice(summary.totals.netPence)}${summary.reconciled ? ' (reconciled with the statements)' : ' (NOT RECONCILED)'}.`);
+        console.log(
+          `Total: sales ${formatPrice(summary.totals.salesPence)}, refunds ${formatPrice(summary.totals.refundsPence)}, VAT ${formatPrice(summary.totals.vatPence)}, net ${formatPrice(summary.totals.netPence)}${summary.reconciled ? ' (reconciled with the statements)' : ' (NOT RECONCILED)'}.`,
+        );
         if (!summary.reconciled) process.exitCode = 3;
       });
     });

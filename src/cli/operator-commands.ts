@@ -72,7 +72,9 @@ export function registerOperatorCommands(program: Command): void {
         const now = toDbTime(new Date());
         for (const o of rows) {
           const lock = o.locked_until && o.locked_until > now ? `locked until ${o.locked_until} UTC` : 'not locked';
-          console.log(`${o.id}\t${o.email}\t${o.active === 1 ? 'active' : 'inactive'}\t${lock}\t${o.failed_attempts} failed\tlast sign-in ${o.last_sign_in_at ?? 'never'}`);
+          console.log(
+            `${o.id}\t${o.email}\t${o.active === 1 ? 'active' : 'inactive'}\t${lock}\t${o.failed_attempts} failed\tlast sign-in ${o.last_sign_in_at ?? 'never'}`,
+          );
         }
       });
     });

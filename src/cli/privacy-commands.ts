@@ -62,7 +62,11 @@ export function registerPrivacyCommands(program: Command): void {
       const text = readBody(options.messageFile);
       const subject = oneLine(options.subject, '--subject');
       await withDatabase(async ({ database }) => {
-        const { noticeId, recipients } = await sendServiceNotice(database.db, { ordersFrom, ordersTo, subject, text, reason: options.reason, sentBy: options.by }, new Date());
+        const { noticeId, recipients } = await sendServiceNotice(
+          database.db,
+          { ordersFrom, ordersTo, subject, text, reason: options.reason, sentBy: options.by },
+          new Date(),
+        );
         console.log(`Service notice ${noticeId}: queued for ${recipients} customer${recipients === 1 ? '' : 's'}.`);
       });
     });

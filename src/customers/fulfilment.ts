@@ -34,7 +34,11 @@ export async function queueOrderConfirmation(
   const token = await deps.signIn.createLink(tx, customerId, deps.clock());
   const base = deps.publicUrl;
   const items = await orderLines(tx, order.id);
-  const { vat_basis_points: rate } = await tx.selectFrom('orders').select('vat_basis_points').where('id', '=', order.id).executeTakeFirstOrThrow();
+  const { vat_basis_points: rate } = await tx
+    .selectFrom('orders')
+    .select('vat_basis_points')
+    .where('id', '=', order.id)
+    .executeTakeFirstOrThrow();
   const data = {
     storeName: deps.storeName,
     reference: order.reference,
@@ -48,7 +52,10 @@ export async function queueOrderConfirmation(
     shortSignInUrl: `${base}${SHORT_LINK_PATH}${token}`,
     musicUrl: `${base}/account/music`,
   };
-  const message = 'email' in contact ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) } : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
+  const message =
+    'email' in contact
+      ? { channel: 'email' as const, recipient: contact.email, ...(await orderConfirmationEmail(data)) }
+      : { channel: 'sms' as const, recipient: contact.msisdn, ...(await orderConfirmationSms(data)) };
   // The payment stands whatever happens to its message: one the outbox refuses is recorded as undeliverable.
   await queueOrRecordUndeliverable(tx, { ...message, kind: 'transactional', customerId, orderId: order.id, secret: token }, now);
 }
@@ -64,7 +71,12 @@ export interface ConfirmationDeps {
 
 /** Sends a sign-in code to the customer's own contact detail, by the channel it belongs to. */
 export function sendSignInCode(storeName: string) {
-  return async (tx: Transaction<Database>, customer: { id: number; email: string | null; msisdn: string | null }, code: string, now: string) => {
+  return async (
+    tx: Transaction<Database>,
+    customer: { id: number; email: string | null; msisdn: string | null },
+    code: string,
+    now: string,
+  ) => {
     const message = customer.email
       ? { channel: 'email' as const, recipient: customer.email, ...(await signInCodeEmail({ storeName, code })) }
       : { channel: 'sms' as const, recipient: customer.msisdn!, ...(await signInCodeSms({ storeName, code })) };

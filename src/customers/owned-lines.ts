@@ -13,8 +13,13 @@ export function ownedBasketLines(db: Db) {
     const customerId = customerIdOf(req);
     if (customerId === undefined || lines.length === 0) return new Set();
     const releaseIds = lines.filter((l) => l.kind === 'release').map((l) => l.id);
-    const releaseTracks = releaseIds.length ? await db.selectFrom('tracks').select(['id', 'release_id']).where('release_id', 'in', releaseIds).execute() : [];
-    const owned = await ownedTrackIds(db, customerId, [...lines.filter((l) => l.kind === 'track').map((l) => l.id), ...releaseTracks.map((t) => t.id)]);
+    const releaseTracks = releaseIds.length
+      ? await db.selectFrom('tracks').select(['id', 'release_id']).where('release_id', 'in', releaseIds).execute()
+      : [];
+    const owned = await ownedTrackIds(db, customerId, [
+      ...lines.filter((l) => l.kind === 'track').map((l) => l.id),
+      ...releaseTracks.map((t) => t.id),
+    ]);
     const result = new Set<string>();
     for (const line of lines) {
       const tracks = line.kind === 'track' ? [line.id] : releaseTracks.filter((t) => t.release_id === line.id).map((t) => t.id);

@@ -17,7 +17,14 @@ export async function findOrCreateCustomer(tx: Transaction<Database>, contact: C
   const existing = (await query.executeTakeFirst()) && (await find());
   if (existing) return existing.id;
   try {
-    const row = { email: 'email' in contact ? contact.email : null, msisdn: 'msisdn' in contact ? contact.msisdn : null, marketing_opt_in: 0, marketing_choice_at: null, created_at: now, updated_at: now };
+    const row = {
+      email: 'email' in contact ? contact.email : null,
+      msisdn: 'msisdn' in contact ? contact.msisdn : null,
+      marketing_opt_in: 0,
+      marketing_choice_at: null,
+      created_at: now,
+      updated_at: now,
+    };
     return insertedId(await tx.insertInto('customers').values(row).executeTakeFirstOrThrow());
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
@@ -26,7 +33,11 @@ export async function findOrCreateCustomer(tx: Transaction<Database>, contact: C
 }
 
 export async function recordMarketingChoice(tx: Transaction<Database>, customerId: number, optIn: boolean, now: string): Promise<void> {
-  await tx.updateTable('customers').set({ marketing_opt_in: optIn ? 1 : 0, marketing_choice_at: now, updated_at: now }).where('id', '=', customerId).execute();
+  await tx
+    .updateTable('customers')
+    .set({ marketing_opt_in: optIn ? 1 : 0, marketing_choice_at: now, updated_at: now })
+    .where('id', '=', customerId)
+    .execute();
 }
 
 type Tx = Transaction<Database> | Kysely<Database>;
@@ -37,7 +48,11 @@ export async function findCustomerByContact(db: Tx, contact: Contact) {
 }
 
 export async function findCustomer(db: Tx, id: number) {
-  return db.selectFrom('customers').select(['id', 'email', 'msisdn', 'marketing_opt_in', 'marketing_choice_at']).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('customers')
+    .select(['id', 'email', 'msisdn', 'marketing_opt_in', 'marketing_choice_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Every track of every paid order item: a release grants all its tracks. */
@@ -51,7 +66,15 @@ export async function grantOrderTracks(tx: Tx, orderId: number, customerId: numb
   if (trackIds.size === 0) return 0;
   await tx
     .insertInto('entitlements')
-    .values([...trackIds].map((trackId) => ({ customer_id: customerId, order_id: orderId, track_id: trackId, created_at: now, revoked_at: null })))
+    .values(
+      [...trackIds].map((trackId) => ({
+        customer_id: customerId,
+        order_id: orderId,
+        track_id: trackId,
+        created_at: now,
+        revoked_at: null,
+      })),
+    )
     .execute();
   return trackIds.size;
 }

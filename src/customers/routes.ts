@@ -43,7 +43,13 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
     signIn: (req, customerId) => signInSession(req, customerId, clock()),
     donePath: '/account/music',
     render: (res, contact, status = 200, error) =>
-      res.status(status).render('account/code', { title: 'Enter your code', robots: 'noindex', masked: maskContact(contact), channel: 'email' in contact ? 'email' : 'text message', error }),
+      res.status(status).render('account/code', {
+        title: 'Enter your code',
+        robots: 'noindex',
+        masked: maskContact(contact),
+        channel: 'email' in contact ? 'email' : 'text message',
+        error,
+      }),
   });
 
   router.get('/account', (req, res) => {
@@ -67,7 +73,8 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
   // /l/ is the same link, shorter, so that a text message with it fits one SMS (fulfilment.ts).
   router.get(['/account/link/:token', `${SHORT_LINK_PATH}:token`], async (req, res) => {
     const result = await signIn.useLink(String(req.params.token));
-    if (!result.ok) return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
+    if (!result.ok)
+      return renderSignIn(res, 400, 'That sign-in link has expired, been used up, or is not complete. Sign in with a code instead.');
     await signInSession(req, result.customerId, clock());
     res.redirect(303, '/account/music');
   });
@@ -89,7 +96,14 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
     const customer = customerId === undefined ? undefined : await findCustomer(db, customerId);
     if (customerId !== undefined && !customer) throw new HttpError(404, 'We could not find your account.');
     const login = customer ? contactText(customer.email ? { email: customer.email } : { msisdn: customer.msisdn! }) : null;
-    res.render('account/music', { title: 'Your music', robots: 'noindex', releases, login, paidSessionHours: downloads.settings.paidSessionHours, formatLabel: (id: FormatId) => FORMATS[id].label });
+    res.render('account/music', {
+      title: 'Your music',
+      robots: 'noindex',
+      releases,
+      login,
+      paidSessionHours: downloads.settings.paidSessionHours,
+      formatLabel: (id: FormatId) => FORMATS[id].label,
+    });
   });
 
   return router;

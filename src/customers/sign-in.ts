@@ -18,7 +18,12 @@ export interface SignInDeps {
   secret: string;
   clock: () => Date;
   /** Sends a code to a known customer (through the outbox, in the given transaction). */
-  sendCode: (tx: Transaction<Database>, customer: { id: number; email: string | null; msisdn: string | null }, code: string, now: string) => Promise<void>;
+  sendCode: (
+    tx: Transaction<Database>,
+    customer: { id: number; email: string | null; msisdn: string | null },
+    code: string,
+    now: string,
+  ) => Promise<void>;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -38,7 +43,13 @@ export function createSignIn({ db, secret, clock, sendCode }: SignInDeps) {
       const token = randomBytes(32).toString('base64url');
       await tx
         .insertInto('sign_in_links')
-        .values({ customer_id: customerId, token_hash: sha256(token), uses_left: LINK_USES, expires_at: toDbTime(new Date(now.getTime() + LINK_HOURS * 3600_000)), created_at: toDbTime(now) })
+        .values({
+          customer_id: customerId,
+          token_hash: sha256(token),
+          uses_left: LINK_USES,
+          expires_at: toDbTime(new Date(now.getTime() + LINK_HOURS * 3600_000)),
+          created_at: toDbTime(now),
+        })
         .execute();
       return token;
     },
@@ -57,7 +68,11 @@ export function createSignIn({ db, secret, clock, sendCode }: SignInDeps) {
           .where('expires_at', '>', toDbTime(clock()))
           .executeTakeFirst();
         if (Number(used.numUpdatedRows) !== 1) return { ok: false };
-        const link = await tx.selectFrom('sign_in_links').select('customer_id').where('token_hash', '=', tokenHash).executeTakeFirstOrThrow();
+        const link = await tx
+          .selectFrom('sign_in_links')
+          .select('customer_id')
+          .where('token_hash', '=', tokenHash)
+          .executeTakeFirstOrThrow();
         return { ok: true, customerId: link.customer_id };
       });
     },

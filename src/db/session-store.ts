@@ -66,7 +66,10 @@ export class DatabaseSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     const row = { sid, expires_at: this.expiryOf(data), data: JSON.stringify(data) };
-    upsert(this.db, 'sessions', row, ['sid'], ['expires_at', 'data']).then(() => callback?.(), (e) => callback?.(e));
+    upsert(this.db, 'sessions', row, ['sid'], ['expires_at', 'data']).then(
+      () => callback?.(),
+      (e) => callback?.(e),
+    );
   }
 
   /** Extends an active session; writes at most once per TOUCH_INTERVAL, not on every page view. */
@@ -83,7 +86,10 @@ export class DatabaseSessionStore extends session.Store {
       .where('sid', '=', sid)
       .where('expires_at', '<', staleBefore)
       .execute()
-      .then(() => callback?.(), (e) => callback?.(e));
+      .then(
+        () => callback?.(),
+        (e) => callback?.(e),
+      );
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -91,7 +97,10 @@ export class DatabaseSessionStore extends session.Store {
       .deleteFrom('sessions')
       .where('sid', '=', sid)
       .execute()
-      .then(() => callback?.(), (e) => callback?.(e));
+      .then(
+        () => callback?.(),
+        (e) => callback?.(e),
+      );
   }
 
   async prune(): Promise<void> {

@@ -29,7 +29,14 @@ function ownedTracks(db: Db, holder: DownloadHolder | number) {
 export async function ownedTrack(db: Db, holder: DownloadHolder, trackId: number) {
   return ownedTracks(db, holder)
     .where('tracks.id', '=', trackId)
-    .select(['tracks.id', 'tracks.title', 'tracks.media_file', 'tracks.master_format', 'track_artist.name as artist', 'entitlements.customer_id'])
+    .select([
+      'tracks.id',
+      'tracks.title',
+      'tracks.media_file',
+      'tracks.master_format',
+      'track_artist.name as artist',
+      'entitlements.customer_id',
+    ])
     .executeTakeFirst();
 }
 
@@ -55,7 +62,21 @@ export async function library(db: Db, holder: DownloadHolder | number, orderId?:
       // For the download log: a browser's orders may belong to more than one customer (a PayPal and a mobile purchase).
       eb.fn.max('entitlements.customer_id').as('customer_id'),
     ])
-    .groupBy(['tracks.id', 'tracks.title', 'tracks.track_number', 'tracks.disc_number', 'tracks.duration_ms', 'tracks.media_file', 'tracks.master_format', 'track_artist.name', 'releases.id', 'releases.title', 'release_artist.name', 'releases.cover_file', 'releases.updated_at'])
+    .groupBy([
+      'tracks.id',
+      'tracks.title',
+      'tracks.track_number',
+      'tracks.disc_number',
+      'tracks.duration_ms',
+      'tracks.media_file',
+      'tracks.master_format',
+      'track_artist.name',
+      'releases.id',
+      'releases.title',
+      'release_artist.name',
+      'releases.cover_file',
+      'releases.updated_at',
+    ])
     .orderBy('bought_at', 'desc')
     .orderBy('releases.id')
     .orderBy('tracks.disc_number')
@@ -64,7 +85,10 @@ export async function library(db: Db, holder: DownloadHolder | number, orderId?:
 }
 
 export async function logDownload(db: Db, entry: { customerId: number; trackId: number | null; releaseId: number | null; at: string }) {
-  await db.insertInto('downloads').values({ customer_id: entry.customerId, track_id: entry.trackId, release_id: entry.releaseId, created_at: entry.at }).execute();
+  await db
+    .insertInto('downloads')
+    .values({ customer_id: entry.customerId, track_id: entry.trackId, release_id: entry.releaseId, created_at: entry.at })
+    .execute();
 }
 
 /** Of these tracks, the ones the customer already owns (for the basket's "you already own this"). */
@@ -81,5 +105,10 @@ export async function preferredFormat(db: Db, customerId: number): Promise<strin
 }
 
 export async function rememberFormat(db: Db, customerId: number, format: string): Promise<void> {
-  await db.updateTable('customers').set({ download_format: format }).where('id', '=', customerId).where((eb) => eb.or([eb('download_format', 'is', null), eb('download_format', '!=', format)])).execute();
+  await db
+    .updateTable('customers')
+    .set({ download_format: format })
+    .where('id', '=', customerId)
+    .where((eb) => eb.or([eb('download_format', 'is', null), eb('download_format', '!=', format)]))
+    .execute();
 }

@@ -68,9 +68,19 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
 
   function notReady(res: Response, prepared: Prepared, what: string) {
     const label = FORMATS[prepared.format].label;
-    if (prepared.state === 'failed') throw new HttpError(503, `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`);
+    if (prepared.state === 'failed')
+      throw new HttpError(
+        503,
+        `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`,
+      );
     res.status(202).setHeader('Cache-Control', 'no-store');
-    res.render('downloads/preparing', { title: 'Preparing your download', robots: 'noindex', refreshSeconds: PREPARING_REFRESH_SECONDS, what, label });
+    res.render('downloads/preparing', {
+      title: 'Preparing your download',
+      robots: 'noindex',
+      refreshSeconds: PREPARING_REFRESH_SECONDS,
+      what,
+      label,
+    });
   }
 
   router.get('/download/track/:id', async (req, res) => {
@@ -80,10 +90,12 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
     const offered = media.offered(track.master_format);
     const wished = await wantedFormat(req, holder.customerId);
     const format = chooseFormat(offered, wished);
-    if (!format) throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
+    if (!format)
+      throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
     const prepared = await media.trackFile(track, format);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
-    if (startsAtZero(req)) await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
+    if (startsAtZero(req))
+      await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
     const kind = FORMATS[format];
     await deliverObject(req, res, media.storage, prepared.key, {
       contentType: kind.contentType,
@@ -111,7 +123,8 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
       await wantedFormat(req, holder.customerId),
     );
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${first.release_title}”`);
-    if (startsAtZero(req)) await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
+    if (startsAtZero(req))
+      await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
     await deliverObject(req, res, media.storage, prepared.key, {
       contentType: 'application/zip',
       fileName: `${safeFileName(folder)}.zip`,

@@ -19,7 +19,13 @@ export async function listLabels(db: Tx) {
   return db
     .selectFrom('labels')
     .selectAll()
-    .select((eb) => eb.selectFrom('releases').whereRef('releases.label_id', '=', 'labels.id').select((e) => e.fn.countAll<number>().as('n')).as('release_count'))
+    .select((eb) =>
+      eb
+        .selectFrom('releases')
+        .whereRef('releases.label_id', '=', 'labels.id')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .as('release_count'),
+    )
     .orderBy('own_label', 'desc')
     .orderBy('name')
     .orderBy('id')
@@ -43,7 +49,14 @@ export async function addLabel(tx: Tx, fields: LabelFields, now: Date): Promise<
   return insertedId(
     await tx
       .insertInto('labels')
-      .values({ name: fields.name, contact_email: fields.contactEmail, ddex_party_id: fields.ddexPartyId, royalty_basis_points: fields.royaltyBasisPoints, created_at: at, updated_at: at })
+      .values({
+        name: fields.name,
+        contact_email: fields.contactEmail,
+        ddex_party_id: fields.ddexPartyId,
+        royalty_basis_points: fields.royaltyBasisPoints,
+        created_at: at,
+        updated_at: at,
+      })
       .executeTakeFirstOrThrow(),
   );
 }
@@ -51,7 +64,13 @@ export async function addLabel(tx: Tx, fields: LabelFields, now: Date): Promise<
 export async function updateLabel(tx: Tx, id: number, fields: LabelFields, now: Date): Promise<boolean> {
   const result = await tx
     .updateTable('labels')
-    .set({ name: fields.name, contact_email: fields.contactEmail, ddex_party_id: fields.ddexPartyId, royalty_basis_points: fields.royaltyBasisPoints, updated_at: toDbTime(now) })
+    .set({
+      name: fields.name,
+      contact_email: fields.contactEmail,
+      ddex_party_id: fields.ddexPartyId,
+      royalty_basis_points: fields.royaltyBasisPoints,
+      updated_at: toDbTime(now),
+    })
     .where('id', '=', id)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
@@ -64,7 +83,12 @@ export async function updateLabel(tx: Tx, id: number, fields: LabelFields, now: 
 export async function ownLabelId(tx: Tx, name: string, now: Date): Promise<number> {
   const own = await tx.selectFrom('labels').select(['id', 'name']).where('own_label', '=', 1).executeTakeFirst();
   if (own) {
-    if (own.name === 'Own label' && name !== own.name) await tx.updateTable('labels').set({ name, updated_at: toDbTime(now) }).where('id', '=', own.id).execute();
+    if (own.name === 'Own label' && name !== own.name)
+      await tx
+        .updateTable('labels')
+        .set({ name, updated_at: toDbTime(now) })
+        .where('id', '=', own.id)
+        .execute();
     return own.id;
   }
   const at = toDbTime(now);

@@ -19,9 +19,20 @@ export interface DeliverOptions {
  * bytes never pass through Node and range requests are the store's; with the local folder, the
  * object itself, answering a single byte range so an interrupted download resumes.
  */
-export async function deliverObject(req: Request, res: Response, storage: MediaStorage, key: string, options: DeliverOptions): Promise<void> {
+export async function deliverObject(
+  req: Request,
+  res: Response,
+  storage: MediaStorage,
+  key: string,
+  options: DeliverOptions,
+): Promise<void> {
   if (options.publicBase) return res.redirect(302, `${options.publicBase}/${key}`);
-  const url = await storage.presignedUrl(key, { expiresSeconds: options.presignSeconds, fileName: options.fileName, contentType: options.contentType, cacheControl: options.cacheControl });
+  const url = await storage.presignedUrl(key, {
+    expiresSeconds: options.presignSeconds,
+    fileName: options.fileName,
+    contentType: options.contentType,
+    cacheControl: options.cacheControl,
+  });
   if (url) {
     // The redirect is good only while the signature is: never cached for longer than that.
     res.setHeader('Cache-Control', options.fileName ? 'private, no-store' : `private, max-age=${Math.floor(options.presignSeconds / 2)}`);

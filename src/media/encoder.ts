@@ -51,7 +51,16 @@ export function createEncoder(options: EncoderOptions) {
       await fetchTo(inputs.master, master);
       if (cover) await fetchTo(inputs.cover!, cover);
       const output = path.join(work, `out.${format.extension}`);
-      await encodeDelivery(ffmpegPath, { master, masterFormat: inputs.masterFormat, sampleRate: inputs.sampleRate, channels: inputs.channels, cover, format: job.format, tags: inputs.tags, output });
+      await encodeDelivery(ffmpegPath, {
+        master,
+        masterFormat: inputs.masterFormat,
+        sampleRate: inputs.sampleRate,
+        channels: inputs.channels,
+        cover,
+        format: job.format,
+        tags: inputs.tags,
+        output,
+      });
       const key = encodingKey(job.format, inputs);
       await storage.putFile(key, output, { contentType: format.contentType });
       await encodingDone(db, job.id, workerId, key, (await fsp.stat(output)).size, toDbTime(clock()));

@@ -50,7 +50,11 @@ export async function encodingInputs(db: Db, trackId: number) {
     .select((eb) => eb.fn.countAll<number>().as('tracks'))
     .where('disc_number', '=', row.disc_number)
     .executeTakeFirstOrThrow();
-  const discs = await db.selectFrom('tracks').where('release_id', '=', row.release_id).select((eb) => eb.fn.max('disc_number').as('discs')).executeTakeFirstOrThrow();
+  const discs = await db
+    .selectFrom('tracks')
+    .where('release_id', '=', row.release_id)
+    .select((eb) => eb.fn.max('disc_number').as('discs'))
+    .executeTakeFirstOrThrow();
   const tags: DeliveryTags = {
     title: row.title,
     artist: row.artist,
@@ -63,7 +67,14 @@ export async function encodingInputs(db: Db, trackId: number) {
     year: row.release_date ? String(row.release_date).slice(0, 4) : null,
     genre: row.genre,
   };
-  return { master: row.media_file, masterFormat: row.master_format, sampleRate: row.sample_rate, channels: row.channels, cover: row.cover_file, tags };
+  return {
+    master: row.media_file,
+    masterFormat: row.master_format,
+    sampleRate: row.sample_rate,
+    channels: row.channels,
+    cover: row.cover_file,
+    tags,
+  };
 }
 
 export type EncodingInputs = NonNullable<Awaited<ReturnType<typeof encodingInputs>>>;
@@ -75,7 +86,12 @@ export function encodingKey(format: FormatId, inputs: EncodingInputs): string {
 }
 
 export async function findEncoding(db: Db, trackId: number, format: FormatId) {
-  return db.selectFrom('media_encodings').select(['id', 'output_key', 'status', 'last_error']).where('track_id', '=', trackId).where('format', '=', format).executeTakeFirst();
+  return db
+    .selectFrom('media_encodings')
+    .select(['id', 'output_key', 'status', 'last_error'])
+    .where('track_id', '=', trackId)
+    .where('format', '=', format)
+    .executeTakeFirst();
 }
 
 /** Queues an encoding (or re-queues one whose inputs changed or whose file was lost). */
@@ -83,7 +99,22 @@ export async function queueEncoding(db: Db, trackId: number, format: FormatId, o
   const existing = await findEncoding(db, trackId, format);
   if (!existing) {
     try {
-      await db.insertInto('media_encodings').values({ track_id: trackId, format, output_key: outputKey, status: 'pending', attempts: 0, lease_until: null, claimed_by: null, last_error: null, output_bytes: null, created_at: now, updated_at: now }).execute();
+      await db
+        .insertInto('media_encodings')
+        .values({
+          track_id: trackId,
+          format,
+          output_key: outputKey,
+          status: 'pending',
+          attempts: 0,
+          lease_until: null,
+          claimed_by: null,
+          last_error: null,
+          output_bytes: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error; // another request queued it first
     }
@@ -98,7 +129,13 @@ export async function queueEncoding(db: Db, trackId: number, format: FormatId, o
 }
 
 /** Claims up to `limit` waiting encodings (or ones whose lease ran out) for this worker. */
-export async function claimEncodings(db: Db, workerId: string, now: Date, leaseMs: number, limit: number): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
+export async function claimEncodings(
+  db: Db,
+  workerId: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
   const at = toDbTime(now);
   const leaseEnd = toDbTime(new Date(now.getTime() + leaseMs));
   const waiting = (qb: Db) =>
@@ -108,7 +145,13 @@ export async function claimEncodings(db: Db, workerId: string, now: Date, leaseM
       .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'working'), eb('lease_until', '<=', at)])]))
       .orderBy('id')
       .limit(limit);
-  const claim = { status: 'working' as EncodingStatus, claimed_by: workerId, lease_until: leaseEnd, attempts: sql<number>`attempts + 1`, updated_at: at };
+  const claim = {
+    status: 'working' as EncodingStatus,
+    claimed_by: workerId,
+    lease_until: leaseEnd,
+    attempts: sql<number>`attempts + 1`,
+    updated_at: at,
+  };
   let ids: number[] = [];
   if (dialectIsMysql(db)) {
     ids = await db
@@ -132,19 +175,43 @@ export async function claimEncodings(db: Db, workerId: string, now: Date, leaseM
     }
   }
   if (!ids.length) return [];
-  return db.selectFrom('media_encodings').select(['id', 'track_id', 'format', 'attempts']).where('id', 'in', ids).where('claimed_by', '=', workerId).execute();
+  return db
+    .selectFrom('media_encodings')
+    .select(['id', 'track_id', 'format', 'attempts'])
+    .where('id', 'in', ids)
+    .where('claimed_by', '=', workerId)
+    .execute();
 }
 
 /** Records a finished encoding, if this worker still holds the row. */
 export async function encodingDone(db: Db, id: number, workerId: string, outputKey: string, bytes: number, now: string): Promise<void> {
-  await db.updateTable('media_encodings').set({ status: 'ready', output_key: outputKey, output_bytes: bytes, claimed_by: null, lease_until: null, last_error: null, updated_at: now }).where('id', '=', id).where('claimed_by', '=', workerId).execute();
+  await db
+    .updateTable('media_encodings')
+    .set({
+      status: 'ready',
+      output_key: outputKey,
+      output_bytes: bytes,
+      claimed_by: null,
+      lease_until: null,
+      last_error: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('claimed_by', '=', workerId)
+    .execute();
 }
 
 /** Records a failed attempt: back in the queue, or failed once out of attempts. */
 export async function encodingFailed(db: Db, id: number, workerId: string, attempts: number, error: string, now: string): Promise<void> {
   await db
     .updateTable('media_encodings')
-    .set({ status: attempts >= MAX_ENCODING_ATTEMPTS ? 'failed' : 'pending', claimed_by: null, lease_until: null, last_error: error.slice(0, 255), updated_at: now })
+    .set({
+      status: attempts >= MAX_ENCODING_ATTEMPTS ? 'failed' : 'pending',
+      claimed_by: null,
+      lease_until: null,
+      last_error: error.slice(0, 255),
+      updated_at: now,
+    })
     .where('id', '=', id)
     .where('claimed_by', '=', workerId)
     .execute();

@@ -51,7 +51,14 @@ export async function detectFfmpeg(path: string, wanted: readonly DownloadFormat
   const has = (name: string) => new RegExp(`^\\s*A\\S*\\s+${name}\\s`, 'm').test(encoders);
   const formats = wanted.filter((f) => has(ENCODER_OF[f]));
   const off = wanted.filter((f) => !formats.includes(f));
-  return { path, available: true, formats, problem: off.length ? `ffmpeg at ${path} lacks the encoders for ${off.join(', ')} (${off.map((f) => ENCODER_OF[f]).join(', ')}): those formats are off.` : null };
+  return {
+    path,
+    available: true,
+    formats,
+    problem: off.length
+      ? `ffmpeg at ${path} lacks the encoders for ${off.join(', ')} (${off.map((f) => ENCODER_OF[f]).join(', ')}): those formats are off.`
+      : null,
+  };
 }
 
 /**
@@ -61,14 +68,43 @@ export async function detectFfmpeg(path: string, wanted: readonly DownloadFormat
 export async function decodedSeconds(ffmpegPath: string, file: string): Promise<number> {
   const { stderr } = await runFfmpeg(ffmpegPath, ['-v', 'error', '-stats', '-i', file, '-map', '0:a:0', '-f', 'null', '-']);
   const problems = stderr.split(/[\r\n]+/).filter((line) => line.trim() && !/^size=/.test(line.trim()));
-  if (problems.length) throw new FfmpegError(problems.slice(0, 2).join(' ').replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '').slice(0, 200));
+  if (problems.length)
+    throw new FfmpegError(
+      problems
+        .slice(0, 2)
+        .join(' ')
+        .replace(/\[[^\]]*@ 0x[0-9a-f]+\]\s*/g, '')
+        .slice(0, 200),
+    );
   const times = [...stderr.matchAll(/time=(\d+):(\d+):(\d+(?:\.\d+)?)/g)].at(-1);
   return times ? Number(times[1]) * 3600 + Number(times[2]) * 60 + Number(times[3]) : 0;
 }
 
 /** The first seconds of a master as a 128 kbps MP3, for the player on the release page. */
 export async function previewMp3(ffmpegPath: string, file: string, seconds: number): Promise<Buffer> {
-  const { stdout } = await runFfmpeg(ffmpegPath, ['-v', 'error', '-i', file, '-t', String(seconds), '-map', '0:a:0', '-map_metadata', '-1', '-ac', '2', '-ar', '44100', '-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3', 'pipe:1']);
+  const { stdout } = await runFfmpeg(ffmpegPath, [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-t',
+    String(seconds),
+    '-map',
+    '0:a:0',
+    '-map_metadata',
+    '-1',
+    '-ac',
+    '2',
+    '-ar',
+    '44100',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '128k',
+    '-f',
+    'mp3',
+    'pipe:1',
+  ]);
   return stdout;
 }
 
@@ -92,7 +128,16 @@ export interface DeliveryTags {
  */
 export async function encodeDelivery(
   ffmpegPath: string,
-  job: { master: string; masterFormat: MasterFormat; sampleRate: number | null; channels: number | null; cover: string | null; format: FormatId; tags: DeliveryTags; output: string },
+  job: {
+    master: string;
+    masterFormat: MasterFormat;
+    sampleRate: number | null;
+    channels: number | null;
+    cover: string | null;
+    format: FormatId;
+    tags: DeliveryTags;
+    output: string;
+  },
 ): Promise<void> {
   const format = FORMATS[job.format];
   const t = job.tags;
@@ -108,19 +153,38 @@ export async function encodeDelivery(
   ];
   const copying = format.codecArgs(job.masterFormat).includes('copy');
   const args = [
-    '-v', 'error', '-y',
-    '-i', job.master,
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    job.master,
     ...(job.cover ? ['-i', job.cover] : []),
-    '-map', '0:a:0',
-    ...(job.cover ? ['-map', '1:v:0', '-c:v', 'copy', '-disposition:v', 'attached_pic', '-metadata:s:v', 'title=Cover', '-metadata:s:v', 'comment=Cover (front)'] : []),
-    '-map_metadata', '-1',
+    '-map',
+    '0:a:0',
+    ...(job.cover
+      ? [
+          '-map',
+          '1:v:0',
+          '-c:v',
+          'copy',
+          '-disposition:v',
+          'attached_pic',
+          '-metadata:s:v',
+          'title=Cover',
+          '-metadata:s:v',
+          'comment=Cover (front)',
+        ]
+      : []),
+    '-map_metadata',
+    '-1',
     ...format.codecArgs(job.masterFormat),
     ...(copying ? [] : sampleRateArgs(format, job.sampleRate)),
     ...(copying || !job.channels || job.channels <= format.maxChannels ? [] : ['-ac', '2']),
     ...(format.container === 'mp3' ? ['-id3v2_version', '3', '-write_id3v1', '1'] : []),
     ...(format.container === 'ipod' ? ['-movflags', '+faststart'] : []),
     ...metadata.flatMap(([name, value]) => (value ? ['-metadata', `${name}=${value}`] : [])),
-    '-f', format.container,
+    '-f',
+    format.container,
     job.output,
   ];
   await runFfmpeg(ffmpegPath, args);

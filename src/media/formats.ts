@@ -24,16 +24,66 @@ export interface DownloadFormat {
 export type MasterFormat = 'mp3' | 'flac' | 'wav';
 
 export const FORMATS: Record<FormatId, DownloadFormat> = {
-  mp3: { id: 'mp3', label: 'MP3', extension: 'mp3', contentType: 'audio/mpeg', container: 'mp3', maxSampleRate: 48000, maxChannels: 2, codecArgs: () => ['-c:a', 'copy'] },
-  'mp3-320': { id: 'mp3-320', label: 'MP3 320', extension: 'mp3', contentType: 'audio/mpeg', container: 'mp3', maxSampleRate: 48000, maxChannels: 2, codecArgs: () => ['-c:a', 'libmp3lame', '-b:a', '320k'] },
-  'mp3-v0': { id: 'mp3-v0', label: 'MP3 V0', extension: 'mp3', contentType: 'audio/mpeg', container: 'mp3', maxSampleRate: 48000, maxChannels: 2, codecArgs: () => ['-c:a', 'libmp3lame', '-q:a', '0'] },
+  mp3: {
+    id: 'mp3',
+    label: 'MP3',
+    extension: 'mp3',
+    contentType: 'audio/mpeg',
+    container: 'mp3',
+    maxSampleRate: 48000,
+    maxChannels: 2,
+    codecArgs: () => ['-c:a', 'copy'],
+  },
+  'mp3-320': {
+    id: 'mp3-320',
+    label: 'MP3 320',
+    extension: 'mp3',
+    contentType: 'audio/mpeg',
+    container: 'mp3',
+    maxSampleRate: 48000,
+    maxChannels: 2,
+    codecArgs: () => ['-c:a', 'libmp3lame', '-b:a', '320k'],
+  },
+  'mp3-v0': {
+    id: 'mp3-v0',
+    label: 'MP3 V0',
+    extension: 'mp3',
+    contentType: 'audio/mpeg',
+    container: 'mp3',
+    maxSampleRate: 48000,
+    maxChannels: 2,
+    codecArgs: () => ['-c:a', 'libmp3lame', '-q:a', '0'],
+  },
   // A FLAC master's frames are copied as they are (bit for bit); a WAV master is compressed.
-  flac: { id: 'flac', label: 'FLAC', extension: 'flac', contentType: 'audio/flac', container: 'flac', maxSampleRate: 655_350, maxChannels: 8, codecArgs: (master) => (master === 'flac' ? ['-c:a', 'copy'] : ['-c:a', 'flac', '-compression_level', '8']) },
-  'aac-256': { id: 'aac-256', label: 'AAC 256', extension: 'm4a', contentType: 'audio/mp4', container: 'ipod', maxSampleRate: 48000, maxChannels: 2, codecArgs: () => ['-c:a', 'aac', '-b:a', '256k'] },
+  flac: {
+    id: 'flac',
+    label: 'FLAC',
+    extension: 'flac',
+    contentType: 'audio/flac',
+    container: 'flac',
+    maxSampleRate: 655_350,
+    maxChannels: 8,
+    codecArgs: (master) => (master === 'flac' ? ['-c:a', 'copy'] : ['-c:a', 'flac', '-compression_level', '8']),
+  },
+  'aac-256': {
+    id: 'aac-256',
+    label: 'AAC 256',
+    extension: 'm4a',
+    contentType: 'audio/mp4',
+    container: 'ipod',
+    maxSampleRate: 48000,
+    maxChannels: 2,
+    codecArgs: () => ['-c:a', 'aac', '-b:a', '256k'],
+  },
 };
 
 /** ffmpeg encoders each format needs; a format whose encoder is missing is off. */
-export const ENCODER_OF: Record<DownloadFormatId, string> = { 'mp3-320': 'libmp3lame', 'mp3-v0': 'libmp3lame', flac: 'flac', 'aac-256': 'aac' };
+export const ENCODER_OF: Record<DownloadFormatId, string> = {
+  'mp3-320': 'libmp3lame',
+  'mp3-v0': 'libmp3lame',
+  flac: 'flac',
+  'aac-256': 'aac',
+};
 
 export const isFormatId = (value: unknown): value is FormatId => typeof value === 'string' && Object.hasOwn(FORMATS, value);
 

@@ -49,7 +49,10 @@ export function createLocalStorage(mediaDir: string): MediaStorage {
       const file = fileOf(key);
       try {
         const handle = await fsp.open(file, 'r');
-        return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) }) as Readable;
+        return handle.createReadStream({
+          highWaterMark: READ_CHUNK_BYTES,
+          ...(range ? { start: range.start, end: range.end } : {}),
+        }) as Readable;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MediaMissingError(key);
         throw error;

@@ -1,7 +1,15 @@
 import { keys } from './keys.js';
 import type { MediaStorage } from './storage.js';
 
-const CONTENT_TYPES: Record<string, string> = { mp3: 'audio/mpeg', flac: 'audio/flac', wav: 'audio/wav', jpg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp' };
+const CONTENT_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+};
 export const contentTypeOf = (key: string) => CONTENT_TYPES[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
 
 /** The importer's and the admin's writes: each returns the key it stored under. */
@@ -13,7 +21,8 @@ export function createMediaFiles(storage: MediaStorage) {
   return {
     storage,
     saveMp3Master: (audioSha256: string, data: Buffer) => save(keys.mp3Master(audioSha256), data),
-    saveLosslessMaster: (fileSha256: string, extension: 'flac' | 'wav', data: Buffer) => save(keys.losslessMaster(fileSha256, extension), data),
+    saveLosslessMaster: (fileSha256: string, extension: 'flac' | 'wav', data: Buffer) =>
+      save(keys.losslessMaster(fileSha256, extension), data),
     savePreview: (audioSha256: string, data: Buffer) => save(keys.preview(audioSha256), data),
     saveCover: (data: Buffer, extension: string) => save(keys.cover(data, extension), data),
   };

@@ -1,4 +1,11 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -38,11 +45,21 @@ export function createS3Storage(settings: S3Settings): MediaStorage {
     },
     async putFile(key, file, options = {}) {
       const { size } = await fsp.stat(file);
-      await client.send(new PutObjectCommand({ Bucket, Key: checkKey(key), Body: fs.createReadStream(file), ContentLength: size, ContentType: options.contentType }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket,
+          Key: checkKey(key),
+          Body: fs.createReadStream(file),
+          ContentLength: size,
+          ContentType: options.contentType,
+        }),
+      );
     },
     async get(key, range) {
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket, Key: checkKey(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
+        const answer = await client.send(
+          new GetObjectCommand({ Bucket, Key: checkKey(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+        );
         return answer.Body as Readable;
       } catch (error) {
         if (isMissing(error)) throw new MediaMissingError(key);

@@ -14,7 +14,8 @@ import { keys, sha256Hex } from './keys.js';
 import type { MediaStorage } from './storage.js';
 
 /** A file ready to hand over, one being made, or one that could not be made. */
-export type Prepared = { state: 'ready'; key: string; format: FormatId } | { state: 'preparing'; format: FormatId } | { state: 'failed'; format: FormatId };
+export type Prepared =
+  { state: 'ready'; key: string; format: FormatId } | { state: 'preparing'; format: FormatId } | { state: 'failed'; format: FormatId };
 
 export interface OwnedTrackFile {
   id: number;
@@ -58,11 +59,16 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
     coverKey: string | null,
     wish: string | null | undefined,
   ): Promise<Prepared & { format: FormatId }> {
-    const files = await Promise.all(tracks.map(async (track) => ({ track, file: await trackFile(track, chooseFormat(offered(track.master_format), wish)!) })));
+    const files = await Promise.all(
+      tracks.map(async (track) => ({ track, file: await trackFile(track, chooseFormat(offered(track.master_format), wish)!) })),
+    );
     const format = files[0]!.file.format;
     if (files.some((f) => f.file.state === 'failed')) return { state: 'failed', format };
     if (files.some((f) => f.file.state !== 'ready')) return { state: 'preparing', format };
-    const entries = files.map(({ track, file }) => ({ key: (file as { key: string }).key, name: names.entry(track, FORMATS[file.format].extension) }));
+    const entries = files.map(({ track, file }) => ({
+      key: (file as { key: string }).key,
+      name: names.entry(track, FORMATS[file.format].extension),
+    }));
     if (coverKey) entries.push({ key: coverKey, name: names.cover });
     const key = keys.releaseZip(sha256Hex(JSON.stringify(entries)));
     if (!(await storage.stat(key))) await buildZip(key, entries);

@@ -26,7 +26,10 @@ export interface MediaStorage {
    * store's), with the headers the response should carry; null when the storage cannot hand one out
    * (the local folder), and the store streams the object itself.
    */
-  presignedUrl(key: string, options: { expiresSeconds: number; fileName?: string; contentType?: string; cacheControl?: string }): Promise<string | null>;
+  presignedUrl(
+    key: string,
+    options: { expiresSeconds: number; fileName?: string; contentType?: string; cacheControl?: string },
+  ): Promise<string | null>;
   /** The local folder only: where an object is on this machine, for the HTTP layer's file sending (send's Range, ETag, HEAD). */
   localFile?(key: string): string;
 }
@@ -39,7 +42,8 @@ export class MediaMissingError extends Error {
 
 /** A key is ours: lower-case folders, hex names, one extension; nothing that climbs out of a folder. */
 export function checkKey(key: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9_-]+)*\/[a-z0-9_-]+(\.[a-z0-9]+)?$/.test(key)) throw new Error(`not a media key: ${JSON.stringify(key)}`);
+  if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9_-]+)*\/[a-z0-9_-]+(\.[a-z0-9]+)?$/.test(key))
+    throw new Error(`not a media key: ${JSON.stringify(key)}`);
   return key;
 }
 

@@ -19,7 +19,10 @@ export const DEFAULT_SMTP_TIMEOUT_MS = 30_000;
 export function messageIdFor(message: OutgoingEmail, from: string): string {
   const address = /<([^>]+)>/.exec(from)?.[1] ?? from;
   const domain = address.split('@')[1]?.trim() || 'localhost';
-  const digest = createHash('sha256').update(JSON.stringify([message.outboxId, message.to, message.subject, message.text])).digest('hex').slice(0, 20);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([message.outboxId, message.to, message.subject, message.text]))
+    .digest('hex')
+    .slice(0, 20);
   return `<outbox-${message.outboxId}.${digest}@${domain}>`;
 }
 
@@ -153,7 +156,11 @@ export async function readMailFolder(dir: string, limit = 200): Promise<FolderMe
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const summaries = names.filter((n) => n.endsWith('.json')).sort().reverse().slice(0, limit);
+  const summaries = names
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .reverse()
+    .slice(0, limit);
   const messages = await Promise.all(
     summaries.map(async (n) => {
       try {
@@ -174,5 +181,7 @@ export interface EmailSettings {
 }
 
 export function createEmailSender(settings: EmailSettings): EmailSender {
-  return settings.smtpUrl ? createSmtpEmailSender({ smtpUrl: settings.smtpUrl, from: settings.from }) : createMailFolderSender({ dir: settings.mailDir, from: settings.from });
+  return settings.smtpUrl
+    ? createSmtpEmailSender({ smtpUrl: settings.smtpUrl, from: settings.from })
+    : createMailFolderSender({ dir: settings.mailDir, from: settings.from });
 }

@@ -33,7 +33,11 @@ export interface HeldResults {
   stop(): void;
 }
 
-export function createHeldResults(logger: Logger, backoff: BackoffPolicy = HELD_RESULT_BACKOFF, random: () => number = Math.random): HeldResults {
+export function createHeldResults(
+  logger: Logger,
+  backoff: BackoffPolicy = HELD_RESULT_BACKOFF,
+  random: () => number = Math.random,
+): HeldResults {
   const held = new Map<number, HeldResult>();
   let timer: NodeJS.Timeout | undefined;
   let failures = 0;
@@ -62,10 +66,13 @@ export function createHeldResults(logger: Logger, backoff: BackoffPolicy = HELD_
 
   function scheduleRetry(): void {
     if (timer || held.size === 0) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void flush().then((done) => done || scheduleRetry());
-    }, backoffDelayMs(failures + 1, backoff, random));
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        void flush().then((done) => done || scheduleRetry());
+      },
+      backoffDelayMs(failures + 1, backoff, random),
+    );
     timer.unref();
   }
 
@@ -73,7 +80,10 @@ export function createHeldResults(logger: Logger, backoff: BackoffPolicy = HELD_
     hold(result, error) {
       held.set(result.outboxId, result);
       // The code only: a driver's message can quote the statement and its values.
-      logger.warn({ outboxId: result.outboxId, outcome: result.outcome, code: (error as { code?: string })?.code ?? 'unknown' }, 'outbox: the database did not take a result; keeping it to record when it answers');
+      logger.warn(
+        { outboxId: result.outboxId, outcome: result.outcome, code: (error as { code?: string })?.code ?? 'unknown' },
+        'outbox: the database did not take a result; keeping it to record when it answers',
+      );
       scheduleRetry();
     },
     async flush() {
@@ -86,7 +96,9 @@ export function createHeldResults(logger: Logger, backoff: BackoffPolicy = HELD_
       clearTimeout(timer);
       timer = undefined;
       while (!(await flush()) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(backoffDelayMs(failures, backoff, random), Math.max(0, deadline - Date.now()))));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(backoffDelayMs(failures, backoff, random), Math.max(0, deadline - Date.now()))),
+        );
       }
       return [...held.keys()];
     },

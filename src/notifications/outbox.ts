@@ -96,7 +96,8 @@ export { REMOVED_SECRET };
  * last: MySQL evaluates assignments left to right, each seeing the ones before.
  */
 export function forgetSecret() {
-  const without = (column: 'subject' | 'body_text' | 'body_html') => sql<string>`coalesce(replace(${sql.ref(column)}, secret, ${REMOVED_SECRET}), ${sql.ref(column)})`;
+  const without = (column: 'subject' | 'body_text' | 'body_html') =>
+    sql<string>`coalesce(replace(${sql.ref(column)}, secret, ${REMOVED_SECRET}), ${sql.ref(column)})`;
   return { subject: without('subject'), body_text: without('body_text'), body_html: without('body_html'), secret: null };
 }
 
@@ -118,7 +119,12 @@ export async function queueOrRecordUndeliverable(tx: Transaction<Database>, msg:
         channel: msg.channel,
         recipient: msg.recipient.slice(0, MAX_RECIPIENT_LENGTH),
         kind: msg.kind,
-        subject: msg.subject === undefined ? null : secretFree(msg.subject).replace(/[\r\n]+/g, ' ').slice(0, MAX_SUBJECT_LENGTH),
+        subject:
+          msg.subject === undefined
+            ? null
+            : secretFree(msg.subject)
+                .replace(/[\r\n]+/g, ' ')
+                .slice(0, MAX_SUBJECT_LENGTH),
         body_text: secretFree(msg.text),
         body_html: msg.html === undefined ? null : secretFree(msg.html),
         status: 'failed',
@@ -144,11 +150,14 @@ export async function queueOrRecordUndeliverable(tx: Transaction<Database>, msg:
 function checkMessage(msg: QueuedMessage): QueuedMessage {
   let recipient = msg.recipient.trim();
   if (msg.channel === 'email') {
-    if (recipient.length > MAX_RECIPIENT_LENGTH || !EMAIL.test(recipient)) throw new InvalidMessageError('email recipient is not an email address');
+    if (recipient.length > MAX_RECIPIENT_LENGTH || !EMAIL.test(recipient))
+      throw new InvalidMessageError('email recipient is not an email address');
     if (!msg.subject?.trim()) throw new InvalidMessageError('an email needs a subject');
-    if (msg.subject.length > MAX_SUBJECT_LENGTH || /[\r\n]/.test(msg.subject)) throw new InvalidMessageError('the subject must be one line of at most 255 characters');
+    if (msg.subject.length > MAX_SUBJECT_LENGTH || /[\r\n]/.test(msg.subject))
+      throw new InvalidMessageError('the subject must be one line of at most 255 characters');
   } else if (msg.channel === 'sms') {
-    if (!INTERNATIONAL_NUMBER.test(recipient)) throw new InvalidMessageError('SMS recipient must be a number in international form such as +447700900123');
+    if (!INTERNATIONAL_NUMBER.test(recipient))
+      throw new InvalidMessageError('SMS recipient must be a number in international form such as +447700900123');
     if (!recipient.startsWith('+')) recipient = `+${recipient}`;
     if (msg.text.length > MAX_SMS_LENGTH) throw new InvalidMessageError(`an SMS is at most ${MAX_SMS_LENGTH} characters`);
     if (msg.html !== undefined) throw new InvalidMessageError('an SMS has no HTML part');
@@ -156,12 +165,14 @@ function checkMessage(msg: QueuedMessage): QueuedMessage {
     throw new InvalidMessageError(`unknown channel ${String(msg.channel)}`);
   }
   if (!['transactional', 'service', 'marketing'].includes(msg.kind)) throw new InvalidMessageError(`unknown kind ${String(msg.kind)}`);
-  if (msg.kind === 'marketing' && msg.customerId === undefined) throw new InvalidMessageError('a marketing message needs customerId, so the opt-out can be honoured');
+  if (msg.kind === 'marketing' && msg.customerId === undefined)
+    throw new InvalidMessageError('a marketing message needs customerId, so the opt-out can be honoured');
   if (!msg.text.trim()) throw new InvalidMessageError('the message needs a text body');
   if (msg.headers) {
     if (msg.channel !== 'email') throw new InvalidMessageError('only an email has headers');
     for (const [name, value] of Object.entries(msg.headers)) {
-      if (!/^[A-Za-z][A-Za-z0-9-]{0,60}$/.test(name) || /[\r\n]/.test(value) || value.length > 900) throw new InvalidMessageError(`header ${name} is not a valid one-line header`);
+      if (!/^[A-Za-z][A-Za-z0-9-]{0,60}$/.test(name) || /[\r\n]/.test(value) || value.length > 900)
+        throw new InvalidMessageError(`header ${name} is not a valid one-line header`);
     }
   }
   return { ...msg, recipient, subject: msg.channel === 'email' ? msg.subject : undefined };

@@ -22,7 +22,14 @@ interface TwilioError {
   status?: number;
 }
 
-export function createTwilioSmsSender({ apiBase, accountSid, authToken, from, timeoutMs = DEFAULT_SMS_TIMEOUT_MS, fetch: fetchImpl = fetch }: TwilioSenderOptions): SmsSender {
+export function createTwilioSmsSender({
+  apiBase,
+  accountSid,
+  authToken,
+  from,
+  timeoutMs = DEFAULT_SMS_TIMEOUT_MS,
+  fetch: fetchImpl = fetch,
+}: TwilioSenderOptions): SmsSender {
   const url = `${apiBase.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`;
   const authorization = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
   return {
@@ -39,7 +46,10 @@ export function createTwilioSmsSender({ apiBase, accountSid, authToken, from, ti
       } catch (error) {
         // No answer: the gateway may or may not have the message; retrying is the only safe course.
         const name = (error as Error)?.name;
-        throw new SendError(name === 'TimeoutError' ? `Twilio: no answer within ${timeoutMs} ms` : `Twilio: ${(error as Error)?.message ?? 'network error'}`, false);
+        throw new SendError(
+          name === 'TimeoutError' ? `Twilio: no answer within ${timeoutMs} ms` : `Twilio: ${(error as Error)?.message ?? 'network error'}`,
+          false,
+        );
       }
       if (response.ok) {
         await response.body?.cancel();

@@ -68,7 +68,11 @@ const NOTICE_SUBJECTS = {
 
 /** A refunded or cancelled order, told to its customer: the email's parts, or the SMS text. */
 export async function orderNoticeEmail(name: keyof typeof NOTICE_SUBJECTS, data: OrderNoticeData) {
-  return { subject: NOTICE_SUBJECTS[name](data), text: await render(name, 'txt', { ...data }), html: await render(name, 'html', { ...data }) };
+  return {
+    subject: NOTICE_SUBJECTS[name](data),
+    text: await render(name, 'txt', { ...data }),
+    html: await render(name, 'html', { ...data }),
+  };
 }
 
 export async function orderNoticeSms(name: keyof typeof NOTICE_SUBJECTS, data: OrderNoticeData) {

@@ -95,7 +95,10 @@ export const DEFAULT_MAX_ATTEMPTS = 12;
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 export const DEFAULT_RESULT_GRACE_MS = 15_000;
 
-type Row = Pick<OutboxTable, 'channel' | 'recipient' | 'kind' | 'subject' | 'body_text' | 'body_html' | 'attempts' | 'customer_id' | 'headers'> & { id: number };
+type Row = Pick<
+  OutboxTable,
+  'channel' | 'recipient' | 'kind' | 'subject' | 'body_text' | 'body_html' | 'attempts' | 'customer_id' | 'headers'
+> & { id: number };
 
 /** MySQL deadlock / lock wait, SQLite busy: another worker got there first; the claim is simply tried again. */
 function isContention(error: unknown): boolean {
@@ -118,7 +121,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     resultGraceMs = DEFAULT_RESULT_GRACE_MS,
   } = options;
   const workerId = (options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`).slice(0, 64);
-  if (batchSize < 1 || maxAttempts < 1 || pollMs < 1 || leaseMs < 1000) throw new RangeError('outbox worker: batchSize, maxAttempts, pollMs must be positive and leaseMs at least 1 s');
+  if (batchSize < 1 || maxAttempts < 1 || pollMs < 1 || leaseMs < 1000)
+    throw new RangeError('outbox worker: batchSize, maxAttempts, pollMs must be positive and leaseMs at least 1 s');
   const mysql = dialectOf(db) === 'mysql';
   const sendTimeoutMs = Math.floor(leaseMs / 2);
 
@@ -131,11 +135,24 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   /** Rows whose holder's lease ran out go back to the queue (or to failed, when out of attempts). */
   async function recoverExpiredLeases(now: string): Promise<void> {
     // A plain read first: almost always there is nothing to take back, and then nothing is locked or written.
-    const expired = await db.selectFrom('outbox').select('id').where('status', '=', 'sending').where('next_attempt_at', '<=', now).limit(1).executeTakeFirst();
+    const expired = await db
+      .selectFrom('outbox')
+      .select('id')
+      .where('status', '=', 'sending')
+      .where('next_attempt_at', '<=', now)
+      .limit(1)
+      .executeTakeFirst();
     if (!expired) return;
     const failed = await db
       .updateTable('outbox')
-      .set({ status: 'failed', claimed_by: null, claimed_until: null, last_error: 'lease expired after the last attempt: the worker stopped before recording a result', updated_at: now, ...forgetSecret() })
+      .set({
+        status: 'failed',
+        claimed_by: null,
+        claimed_until: null,
+        last_error: 'lease expired after the last attempt: the worker stopped before recording a result',
+        updated_at: now,
+        ...forgetSecret(),
+      })
       .where('status', '=', 'sending')
       .where('next_attempt_at', '<=', now)
       .where('attempts', '>=', maxAttempts)
@@ -148,20 +165,43 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         .where('next_attempt_at', '<=', now)
         .where('handed_at', handedOver ? 'is not' : 'is', null)
         .executeTakeFirst();
-    const mayBeDuplicates = await requeue(true, 'lease expired after the hand-off: it may have been delivered, and goes again with the same Message-ID');
+    const mayBeDuplicates = await requeue(
+      true,
+      'lease expired after the hand-off: it may have been delivered, and goes again with the same Message-ID',
+    );
     const requeued = await requeue(false, 'lease expired: the worker stopped before recording a result');
-    const counts = { requeued: Number(requeued.numUpdatedRows), mayBeDuplicates: Number(mayBeDuplicates.numUpdatedRows), failed: Number(failed.numUpdatedRows) };
-    if (counts.requeued + counts.mayBeDuplicates + counts.failed > 0) logger.warn(counts, 'outbox: took back messages whose worker stopped mid-send');
+    const counts = {
+      requeued: Number(requeued.numUpdatedRows),
+      mayBeDuplicates: Number(mayBeDuplicates.numUpdatedRows),
+      failed: Number(failed.numUpdatedRows),
+    };
+    if (counts.requeued + counts.mayBeDuplicates + counts.failed > 0)
+      logger.warn(counts, 'outbox: took back messages whose worker stopped mid-send');
   }
 
   function dueQuery(qb: Kysely<Database>, now: string, limit: number) {
     // Index order (status, next_attempt_at, id): LIMIT stops the scan, so a MySQL claim locks only
     // the rows it takes (ORDER BY id alone would sort, and lock, every due row first).
-    return qb.selectFrom('outbox').select('id').where('status', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').orderBy('id').limit(limit);
+    return qb
+      .selectFrom('outbox')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit);
   }
 
   function claimValues(now: string, leaseEnd: string) {
-    return { status: 'sending' as const, claimed_by: workerId, claimed_until: leaseEnd, next_attempt_at: leaseEnd, handed_at: null, attempts: sql<number>`attempts + 1`, updated_at: now };
+    return {
+      status: 'sending' as const,
+      claimed_by: workerId,
+      claimed_until: leaseEnd,
+      next_attempt_at: leaseEnd,
+      handed_at: null,
+      attempts: sql<number>`attempts + 1`,
+      updated_at: now,
+    };
   }
 
   async function claimBatch(): Promise<Row[]> {
@@ -183,7 +223,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     } else {
       ids = [];
       for (const { id } of await dueQuery(db, now, batchSize).execute()) {
-        const won = await db.updateTable('outbox').set(claimValues(now, leaseEnd)).where('id', '=', id).where('status', '=', 'pending').where('next_attempt_at', '<=', now).executeTakeFirst();
+        const won = await db
+          .updateTable('outbox')
+          .set(claimValues(now, leaseEnd))
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', now)
+          .executeTakeFirst();
         if (Number(won.numUpdatedRows) === 1) ids.push(id);
       }
     }
@@ -218,7 +264,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   function deliver(row: Row): Promise<void> {
     const send =
       row.channel === 'email'
-        ? senders.email.send({ outboxId: row.id, to: row.recipient, subject: row.subject ?? '', text: row.body_text, html: row.body_html, ...(row.headers ? { headers: JSON.parse(row.headers) as Record<string, string> } : {}) })
+        ? senders.email.send({
+            outboxId: row.id,
+            to: row.recipient,
+            subject: row.subject ?? '',
+            text: row.body_text,
+            html: row.body_html,
+            ...(row.headers ? { headers: JSON.parse(row.headers) as Record<string, string> } : {}),
+          })
         : senders.sms.send({ outboxId: row.id, to: row.recipient, text: row.body_text });
     let timeout: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -231,14 +284,32 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   async function recordSent(row: Row): Promise<void> {
     const now = toDbTime(clock());
     // claimed_by stays: an operator can see which process sent each message.
-    const sent = { status: 'sent' as const, sent_at: now, claimed_by: workerId, claimed_until: null, last_error: null, updated_at: now, ...forgetSecret() };
-    const mine = await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('claimed_by', '=', workerId).where('status', '=', 'sending').executeTakeFirst();
+    const sent = {
+      status: 'sent' as const,
+      sent_at: now,
+      claimed_by: workerId,
+      claimed_until: null,
+      last_error: null,
+      updated_at: now,
+      ...forgetSecret(),
+    };
+    const mine = await db
+      .updateTable('outbox')
+      .set(sent)
+      .where('id', '=', row.id)
+      .where('claimed_by', '=', workerId)
+      .where('status', '=', 'sending')
+      .executeTakeFirst();
     if (Number(mine.numUpdatedRows) === 1) return;
     // The lease ran out while the provider was answering: the message did go out, so say so, but
     // another worker may have taken it and be sending it again. (No row changed: it was already
     // recorded, by this write repeated after its answer was lost, or by the other worker.)
     const taken = await db.updateTable('outbox').set(sent).where('id', '=', row.id).where('status', '<>', 'sent').executeTakeFirst();
-    if (Number(taken.numUpdatedRows) > 0) logger.warn({ outboxId: row.id, channel: row.channel }, 'outbox: lease lost before the send was recorded; the message may go out twice');
+    if (Number(taken.numUpdatedRows) > 0)
+      logger.warn(
+        { outboxId: row.id, channel: row.channel },
+        'outbox: lease lost before the send was recorded; the message may go out twice',
+      );
   }
 
   async function recordFailure(row: Row, error: unknown): Promise<void> {
@@ -251,7 +322,15 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const next = giveUp ? now : toDbTime(new Date(at.getTime() + backoffDelayMs(attempts, backoff, random)));
     await db
       .updateTable('outbox')
-      .set({ status: giveUp ? 'failed' : 'pending', next_attempt_at: next, claimed_by: null, claimed_until: null, last_error: reason, updated_at: now, ...(giveUp ? forgetSecret() : {}) })
+      .set({
+        status: giveUp ? 'failed' : 'pending',
+        next_attempt_at: next,
+        claimed_by: null,
+        claimed_until: null,
+        last_error: reason,
+        updated_at: now,
+        ...(giveUp ? forgetSecret() : {}),
+      })
       .where('id', '=', row.id)
       .where('claimed_by', '=', workerId)
       .where('status', '=', 'sending')
@@ -302,7 +381,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   async function handle(row: Row): Promise<void> {
     let handedOver: boolean;
     try {
-      if (!(await marketingAllowed(row))) return await record(row, 'failed', () => recordFailure(row, new SendError('not sent: the customer has not opted in to marketing', true)));
+      if (!(await marketingAllowed(row)))
+        return await record(row, 'failed', () =>
+          recordFailure(row, new SendError('not sent: the customer has not opted in to marketing', true)),
+        );
       handedOver = await markHandedOver(row);
     } catch (error) {
       // The database went away before the hand-off: nothing went out; the row goes back once it answers.
@@ -333,7 +415,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const work = Promise.allSettled(rows.map((row) => handle(row)));
       inFlight.add(work);
       const results = await work.finally(() => inFlight.delete(work));
-      for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'outbox: handling a message failed; the lease will return it');
+      for (const r of results)
+        if (r.status === 'rejected') logger.error({ err: r.reason }, 'outbox: handling a message failed; the lease will return it');
       handled += rows.length;
       if (rows.length < batchSize || !goOn()) return handled;
     }
@@ -366,7 +449,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       await Promise.allSettled([...inFlight]);
       const unrecorded = await held.settle(resultGraceMs);
       held.stop();
-      if (unrecorded.length) logger.error({ outboxIds: unrecorded }, 'outbox: stopped with results the database never took; these messages go out again when their lease ends');
+      if (unrecorded.length)
+        logger.error(
+          { outboxIds: unrecorded },
+          'outbox: stopped with results the database never took; these messages go out again when their lease ends',
+        );
     },
     drainOnce: () => drain(() => true),
   };

@@ -28,7 +28,15 @@ export interface CheckoutDeps {
   seller?: Seller;
 }
 
-export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffiliate = async () => null, downloads, seller = { companyName: '', vatNumber: null } }: CheckoutDeps): Router {
+export function checkoutRoutes({
+  baskets,
+  orders,
+  methods,
+  publicUrl,
+  activeAffiliate = async () => null,
+  downloads,
+  seller = { companyName: '', vatNumber: null },
+}: CheckoutDeps): Router {
   const router = Router();
   const methodIds = methods.map((m) => m.id) as [string, ...string[]];
   const checkoutForm = z.object({
@@ -67,30 +75,52 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const availability = method.availability(basket.totalPence);
     if (!availability.available) return renderCheckout(res, basket, 400, availability.reason);
 
-    const order = await orders.placeOrder({ basket, paymentMethod: method.id, marketingOptIn: form.marketing === 'yes', affiliateId: await activeAffiliate(affiliateCookie(req)), placedByCustomerId: customerIdOf(req) ?? null });
+    const order = await orders.placeOrder({
+      basket,
+      paymentMethod: method.id,
+      marketingOptIn: form.marketing === 'yes',
+      affiliateId: await activeAffiliate(affiliateCookie(req)),
+      placedByCustomerId: customerIdOf(req) ?? null,
+    });
     rememberOrder(req, order.reference);
     try {
-      const payable = { id: order.id, reference: order.reference, totalPence: basket.totalPence, currency: 'GBP' as const, items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })) };
+      const payable = {
+        id: order.id,
+        reference: order.reference,
+        totalPence: basket.totalPence,
+        currency: 'GBP' as const,
+        items: basket.lines.map((l) => ({ title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })),
+      };
       const started = await method.start(payable, origin(req));
       await orders.paymentStarted(order.id, method.id, started.providerRef);
       res.redirect(303, started.redirectUrl);
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       await orders.startFailed(order.id, error.message);
-      renderCheckout(res, basket, 503, `${method.label.replace(/^Pay (with|by) /, '')} is not answering right now, so nothing was charged. Your basket is safe: please try again in a moment.`);
+      renderCheckout(
+        res,
+        basket,
+        503,
+        `${method.label.replace(/^Pay (with|by) /, '')} is not answering right now, so nothing was charged. Your basket is safe: please try again in a moment.`,
+      );
     }
   });
 
   /** An order page, shown only to the browser that placed the order. */
   async function ownedOrder(req: Request) {
     const reference = String(req.params.reference ?? '');
-    const order = ORDER_REFERENCE_PATTERN.test(reference) && ownsOrder(req, reference) ? await orders.findByReference(reference) : undefined;
+    const order =
+      ORDER_REFERENCE_PATTERN.test(reference) && ownsOrder(req, reference) ? await orders.findByReference(reference) : undefined;
     if (!order) throw new HttpError(404, 'We could not find that order.');
     return order;
   }
 
   /** The VAT in an order's total and who sold it, as order pages and receipts show them. */
-  const vatOf = (order: { vat_basis_points: number }, items: { price_pence: number }[]) => ({ vatPence: orderVat(items, order.vat_basis_points), vatRate: vatRateText(order.vat_basis_points), seller });
+  const vatOf = (order: { vat_basis_points: number }, items: { price_pence: number }[]) => ({
+    vatPence: orderVat(items, order.vat_basis_points),
+    vatRate: vatRateText(order.vat_basis_points),
+    seller,
+  });
 
   router.get('/orders/:reference', async (req, res) => {
     const order = await ownedOrder(req);
@@ -100,17 +130,38 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const method = methods.find((m) => m.id === order.payment_method);
     // "Paid with" only once it is paid (a refunded order was paid too); before that, only which method was chosen.
     const wasPaid = order.status === 'paid' || order.status === 'refunded';
-    const paymentNote = method ? (wasPaid ? method.words.paid : `Payment method: ${method.words.name}`) : `Payment method: ${order.payment_method}`;
-    res.render('orders/order', { title: `Order ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), music, paymentNote, contactLabel: details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }), methodLabel: method?.label ?? order.payment_method });
+    const paymentNote = method
+      ? wasPaid
+        ? method.words.paid
+        : `Payment method: ${method.words.name}`
+      : `Payment method: ${order.payment_method}`;
+    res.render('orders/order', {
+      title: `Order ${order.reference}`,
+      robots: 'noindex',
+      ...details,
+      ...vatOf(order, details.items),
+      music,
+      paymentNote,
+      contactLabel:
+        details.contact && contactText(details.contact.email ? { email: details.contact.email } : { msisdn: details.contact.msisdn! }),
+      methodLabel: method?.label ?? order.payment_method,
+    });
   });
 
   /** A printable VAT receipt of a paid (or since refunded) order, for the browser that placed it. */
   router.get('/orders/:reference/receipt', async (req, res) => {
     const order = await ownedOrder(req);
-    if (order.status !== 'paid' && order.status !== 'refunded') throw new HttpError(404, 'There is no receipt for an order that was not paid.');
+    if (order.status !== 'paid' && order.status !== 'refunded')
+      throw new HttpError(404, 'There is no receipt for an order that was not paid.');
     const details = await orders.details(order.id, order);
     const methodLabel = methods.find((m) => m.id === order.payment_method)?.label ?? order.payment_method;
-    res.render('orders/receipt', { title: `Receipt ${order.reference}`, robots: 'noindex', ...details, ...vatOf(order, details.items), methodLabel });
+    res.render('orders/receipt', {
+      title: `Receipt ${order.reference}`,
+      robots: 'noindex',
+      ...details,
+      ...vatOf(order, details.items),
+      methodLabel,
+    });
   });
 
   router.post('/orders/:reference/check', async (req, res) => {
@@ -118,7 +169,8 @@ export function checkoutRoutes({ baskets, orders, methods, publicUrl, activeAffi
     const payment = await orders.latestPayment(order.id);
     if (payment && order.status !== 'paid') {
       const outcome = await methodById(payment.method).check(payment.provider_ref);
-      if (outcome === 'unavailable') flash(req, 'error', 'We still cannot reach the payment provider. Please try again in a minute; nothing will be charged twice.');
+      if (outcome === 'unavailable')
+        flash(req, 'error', 'We still cannot reach the payment provider. Please try again in a minute; nothing will be charged twice.');
     }
     res.redirect(303, `/orders/${order.reference}`);
   });

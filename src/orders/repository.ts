@@ -46,9 +46,19 @@ export async function insertOrder(tx: Transaction<Database>, order: NewOrder, no
   );
   await tx
     .insertInto('order_items')
-    .values(order.items.map((i) => ({ order_id: id, release_id: i.releaseId, track_id: i.trackId, title: i.title, price_pence: i.pricePence })))
+    .values(
+      order.items.map((i) => ({ order_id: id, release_id: i.releaseId, track_id: i.trackId, title: i.title, price_pence: i.pricePence })),
+    )
     .execute();
-  await addEvent(tx, id, null, 'pending', 'created', `${order.items.length} item${order.items.length === 1 ? '' : 's'}, ${order.paymentMethod}`, now);
+  await addEvent(
+    tx,
+    id,
+    null,
+    'pending',
+    'created',
+    `${order.items.length} item${order.items.length === 1 ? '' : 's'}, ${order.paymentMethod}`,
+    now,
+  );
   return id;
 }
 
@@ -61,15 +71,36 @@ export async function lockOrder(tx: Transaction<Database>, id: number) {
 }
 
 export async function orderItems(db: Tx, orderId: number) {
-  return db.selectFrom('order_items').select(['release_id', 'track_id', 'title', 'price_pence']).where('order_id', '=', orderId).orderBy('id').execute();
+  return db
+    .selectFrom('order_items')
+    .select(['release_id', 'track_id', 'title', 'price_pence'])
+    .where('order_id', '=', orderId)
+    .orderBy('id')
+    .execute();
 }
 
 export async function orderEvents(db: Tx, orderId: number) {
-  return db.selectFrom('order_events').select(['from_status', 'to_status', 'event', 'detail', 'created_at']).where('order_id', '=', orderId).orderBy('id').execute();
+  return db
+    .selectFrom('order_events')
+    .select(['from_status', 'to_status', 'event', 'detail', 'created_at'])
+    .where('order_id', '=', orderId)
+    .orderBy('id')
+    .execute();
 }
 
-export async function addEvent(tx: Tx, orderId: number, from: OrderStatus | null, to: OrderStatus, event: string, detail: string | null, now: string) {
-  await tx.insertInto('order_events').values({ order_id: orderId, from_status: from, to_status: to, event, detail: detail?.slice(0, 255) ?? null, created_at: now }).execute();
+export async function addEvent(
+  tx: Tx,
+  orderId: number,
+  from: OrderStatus | null,
+  to: OrderStatus,
+  event: string,
+  detail: string | null,
+  now: string,
+) {
+  await tx
+    .insertInto('order_events')
+    .values({ order_id: orderId, from_status: from, to_status: to, event, detail: detail?.slice(0, 255) ?? null, created_at: now })
+    .execute();
 }
 
 /**
@@ -105,7 +136,20 @@ export async function expiredPendingOrders(db: Db, now: string, limit: number) {
 
 export async function insertPayment(db: Tx, orderId: number, method: string, providerRef: string, now: string): Promise<void> {
   try {
-    await db.insertInto('payments').values({ order_id: orderId, method, provider_ref: providerRef, capture_ref: null, status: 'created', amount_pence: null, currency: null, created_at: now, updated_at: now }).execute();
+    await db
+      .insertInto('payments')
+      .values({
+        order_id: orderId,
+        method,
+        provider_ref: providerRef,
+        capture_ref: null,
+        status: 'created',
+        amount_pence: null,
+        currency: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
   } catch (error) {
     // A retried create at the provider returns the same id: the attempt is already recorded.
     if (!isDuplicateKeyError(error)) throw error;
@@ -129,7 +173,10 @@ export async function findPaymentWithOrder(db: Tx, method: string, providerRef: 
 
 /** The payment attempt, read as committed now and held until the transaction ends (MySQL). */
 export async function lockPayment(tx: Transaction<Database>, method: string, providerRef: string) {
-  return lockingRead(tx, tx.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef)).executeTakeFirst();
+  return lockingRead(
+    tx,
+    tx.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef),
+  ).executeTakeFirst();
 }
 
 export async function findPaymentByCapture(db: Tx, method: string, captureRef: string) {
@@ -140,14 +187,26 @@ export async function latestPayment(db: Tx, orderId: number) {
   return db.selectFrom('payments').selectAll().where('order_id', '=', orderId).orderBy('id', 'desc').executeTakeFirst();
 }
 
-export async function updatePayment(db: Tx, id: number, fields: { status: PaymentStatus; capture_ref?: string; amount_pence?: number; currency?: string }, now: string) {
-  await db.updateTable('payments').set({ ...fields, updated_at: now }).where('id', '=', id).execute();
+export async function updatePayment(
+  db: Tx,
+  id: number,
+  fields: { status: PaymentStatus; capture_ref?: string; amount_pence?: number; currency?: string },
+  now: string,
+) {
+  await db
+    .updateTable('payments')
+    .set({ ...fields, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Records a provider notification; false when it was already recorded (a repeat). */
 export async function recordProviderEvent(db: Tx, provider: string, eventId: string, eventType: string, now: string): Promise<boolean> {
   try {
-    await db.insertInto('provider_events').values({ provider, event_id: eventId.slice(0, 100), event_type: eventType.slice(0, 60), received_at: now }).execute();
+    await db
+      .insertInto('provider_events')
+      .values({ provider, event_id: eventId.slice(0, 100), event_type: eventType.slice(0, 60), received_at: now })
+      .execute();
     return true;
   } catch (error) {
     if (isDuplicateKeyError(error)) return false;
@@ -156,7 +215,12 @@ export async function recordProviderEvent(db: Tx, provider: string, eventId: str
 }
 
 export async function providerEventSeen(db: Tx, provider: string, eventId: string): Promise<boolean> {
-  return !!(await db.selectFrom('provider_events').select('id').where('provider', '=', provider).where('event_id', '=', eventId).executeTakeFirst());
+  return !!(await db
+    .selectFrom('provider_events')
+    .select('id')
+    .where('provider', '=', provider)
+    .where('event_id', '=', eventId)
+    .executeTakeFirst());
 }
 
 export async function customerContact(db: Tx, customerId: number | null) {

@@ -46,11 +46,25 @@ export interface OrdersDeps {
 /** A step run once, in the transaction of a state change, only by the caller whose transition took effect. */
 export type OnOrderChange = (tx: Transaction<Database>, orderId: number, now: string) => Promise<void>;
 
-export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints = 2000, onPaid = [], onRefunded = [], onCancelled = [] }: OrdersDeps) {
+export function createOrdersService({
+  db,
+  clock,
+  pendingMinutes,
+  vatBasisPoints = 2000,
+  onPaid = [],
+  onRefunded = [],
+  onCancelled = [],
+}: OrdersDeps) {
   const now = () => toDbTime(clock());
 
   /** Cancels a pending order in the caller's transaction; its steps run only if this call made the change. */
-  async function cancelIn(tx: Transaction<Database>, orderId: number, detail: string, at: string, lockedFrom?: OrderTable['status']): Promise<boolean> {
+  async function cancelIn(
+    tx: Transaction<Database>,
+    orderId: number,
+    detail: string,
+    at: string,
+    lockedFrom?: OrderTable['status'],
+  ): Promise<boolean> {
     const moved = await sql.transition(tx, orderId, 'cancelled', 'cancelled', detail, at, {}, lockedFrom);
     if (moved) for (const step of onCancelled) await step(tx, orderId, at);
     return moved;
@@ -58,7 +72,13 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
 
   return {
     /** A pending order with its items and prices frozen from the basket as priced now. */
-    async placeOrder(input: { basket: PricedBasket; paymentMethod: string; marketingOptIn: boolean; affiliateId: number | null; placedByCustomerId?: number | null }) {
+    async placeOrder(input: {
+      basket: PricedBasket;
+      paymentMethod: string;
+      marketingOptIn: boolean;
+      affiliateId: number | null;
+      placedByCustomerId?: number | null;
+    }) {
       const at = clock();
       const reference = newOrderReference();
       const id = await db.transaction().execute((tx) =>
@@ -74,7 +94,12 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
             vatBasisPoints,
             placedByCustomerId: input.placedByCustomerId ?? null,
             expiresAt: toDbTime(new Date(at.getTime() + pendingMinutes * 60_000)),
-            items: input.basket.lines.map((l) => ({ releaseId: l.releaseId, trackId: l.kind === 'track' ? l.id : null, title: `${l.artistName} – ${l.title}`, pricePence: l.pricePence })),
+            items: input.basket.lines.map((l) => ({
+              releaseId: l.releaseId,
+              trackId: l.kind === 'track' ? l.id : null,
+              title: `${l.artistName} – ${l.title}`,
+              pricePence: l.pricePence,
+            })),
           },
           toDbTime(at),
         ),
@@ -104,23 +129,64 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
         if (!payment) return 'unknown-payment';
         const order = await sql.lockOrder(tx, payment.order_id);
         if (facts.amountPence !== order.total_pence || facts.currency !== order.currency) {
-          await sql.updatePayment(tx, payment.id, { status: 'mismatch', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
-          await sql.addEvent(tx, order.id, order.status, order.status, 'capture_mismatch', `captured ${facts.amountPence} ${facts.currency}, expected ${order.total_pence} ${order.currency} (${facts.source})`, at);
+          await sql.updatePayment(
+            tx,
+            payment.id,
+            { status: 'mismatch', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
+            at,
+          );
+          await sql.addEvent(
+            tx,
+            order.id,
+            order.status,
+            order.status,
+            'capture_mismatch',
+            `captured ${facts.amountPence} ${facts.currency}, expected ${order.total_pence} ${order.currency} (${facts.source})`,
+            at,
+          );
           return 'mismatch';
         }
         if (order.status === 'paid' || order.status === 'refunded') {
           if (payment.capture_ref !== facts.captureRef) {
             // Money taken twice for one order (a second attempt, or a second capture): keep it on
             // record and say so, so the operator refunds it. A repeat of this report adds nothing.
-            if (payment.status !== 'captured') await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
-            await sql.addEvent(tx, order.id, order.status, order.status, 'duplicate_payment', `${facts.method} ${facts.captureRef} was charged after the order was paid: refund it`, at);
+            if (payment.status !== 'captured')
+              await sql.updatePayment(
+                tx,
+                payment.id,
+                { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
+                at,
+              );
+            await sql.addEvent(
+              tx,
+              order.id,
+              order.status,
+              order.status,
+              'duplicate_payment',
+              `${facts.method} ${facts.captureRef} was charged after the order was paid: refund it`,
+              at,
+            );
           }
           return 'already-paid';
         }
         const customerId = await findOrCreateCustomer(tx, facts.contact, at);
-        const moved = await sql.transition(tx, order.id, 'paid', 'paid', `${facts.method} capture ${facts.captureRef} (${facts.source})`, at, { paid_at: at, customer_id: customerId, country_code: countryCodeOrNull(facts.countryCode) }, order.status);
+        const moved = await sql.transition(
+          tx,
+          order.id,
+          'paid',
+          'paid',
+          `${facts.method} capture ${facts.captureRef} (${facts.source})`,
+          at,
+          { paid_at: at, customer_id: customerId, country_code: countryCodeOrNull(facts.countryCode) },
+          order.status,
+        );
         if (!moved) return 'already-paid';
-        await sql.updatePayment(tx, payment.id, { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency }, at);
+        await sql.updatePayment(
+          tx,
+          payment.id,
+          { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
+          at,
+        );
         await recordMarketingChoice(tx, customerId, order.marketing_opt_in === 1, at);
         for (const step of onPaid) await step(tx, order, customerId, at);
         return 'paid';
@@ -185,7 +251,8 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
     findByReference: (reference: string) => sql.findOrderByReference(db, reference),
     findById: (id: number) => sql.findOrderById(db, id),
     providerEventSeen: (provider: string, eventId: string) => sql.providerEventSeen(db, provider, eventId),
-    recordProviderEvent: (provider: string, eventId: string, eventType: string) => sql.recordProviderEvent(db, provider, eventId, eventType, now()),
+    recordProviderEvent: (provider: string, eventId: string, eventType: string) =>
+      sql.recordProviderEvent(db, provider, eventId, eventType, now()),
     findPayment: (method: string, providerRef: string) => sql.findPayment(db, method, providerRef),
     findPaymentWithOrder: (method: string, providerRef: string) => sql.findPaymentWithOrder(db, method, providerRef),
     /**
@@ -193,13 +260,19 @@ export function createOrdersService({ db, clock, pendingMinutes, vatBasisPoints 
      * waits for settleCapture's lock (MySQL; SQLite runs one transaction at a time), so a webhook
      * racing the shopper's return sees what the return recorded. Locks nothing after it returns.
      */
-    paymentAfterSettling: (method: string, providerRef: string) => db.transaction().execute((tx) => sql.lockPayment(tx, method, providerRef)),
+    paymentAfterSettling: (method: string, providerRef: string) =>
+      db.transaction().execute((tx) => sql.lockPayment(tx, method, providerRef)),
     latestPayment: (orderId: number) => sql.latestPayment(db, orderId),
 
     /** An order with everything its page shows; pass the order row when the caller has just read it. */
     async details(orderId: number, known?: Awaited<ReturnType<typeof sql.findOrderById>>) {
       const order = known?.id === orderId ? known : await sql.findOrderById(db, orderId);
-      const [items, events, payment, contact] = await Promise.all([sql.orderItems(db, orderId), sql.orderEvents(db, orderId), sql.latestPayment(db, orderId), sql.customerContact(db, order.customer_id)]);
+      const [items, events, payment, contact] = await Promise.all([
+        sql.orderItems(db, orderId),
+        sql.orderEvents(db, orderId),
+        sql.latestPayment(db, orderId),
+        sql.customerContact(db, order.customer_id),
+      ]);
       return { order, items, events, payment, contact };
     },
   };

@@ -35,7 +35,11 @@ export function consentNeeded(config: CookieConfig): boolean {
 type CookieConfig = Pick<Config, 'affiliates'> & { gaMeasurementId?: string | null };
 
 /** Google's hosts the analytics tag loads from and reports to (allowed by the CSP only when configured). */
-export const ANALYTICS_HOSTS = { script: ['https://www.googletagmanager.com'], connect: ['https://*.google-analytics.com', 'https://*.analytics.google.com', 'https://*.googletagmanager.com'], img: ['https://*.google-analytics.com', 'https://*.googletagmanager.com'] };
+export const ANALYTICS_HOSTS = {
+  script: ['https://www.googletagmanager.com'],
+  connect: ['https://*.google-analytics.com', 'https://*.analytics.google.com', 'https://*.googletagmanager.com'],
+  img: ['https://*.google-analytics.com', 'https://*.googletagmanager.com'],
+};
 
 export function storeCookies(config: CookieConfig): CookieDescription[] {
   const list: CookieDescription[] = [
@@ -49,7 +53,8 @@ export function storeCookies(config: CookieConfig): CookieDescription[] {
     },
     {
       name: VISITOR_TOKEN_COOKIE,
-      purpose: "Protects your forms: proves that a form sent to us was one we showed you, not another site's. Set when a page with a form is shown to you before you have a session.",
+      purpose:
+        "Protects your forms: proves that a form sent to us was one we showed you, not another site's. Set when a page with a form is shown to you before you have a session.",
       content: 'A random value; the form carries a signature of it.',
       lifetime: 'until you close your browser',
       maxAgeMs: 0,
@@ -68,8 +73,22 @@ export function storeCookies(config: CookieConfig): CookieDescription[] {
     const ANALYTICS_DAYS = 400;
     const note = 'Set by the Google Analytics tag, which is loaded only if you accept cookies: counts visits and how the store is used.';
     list.push(
-      { name: '_ga', purpose: note, content: 'A random visitor identifier chosen by Google Analytics.', lifetime: `${ANALYTICS_DAYS} days (Google's default)`, maxAgeMs: ANALYTICS_DAYS * DAY_MS, needsConsent: true },
-      { name: `_ga_${config.gaMeasurementId.replace(/^G-/, '')}`, purpose: note, content: 'The state of your current visit, kept by Google Analytics.', lifetime: `${ANALYTICS_DAYS} days (Google's default)`, maxAgeMs: ANALYTICS_DAYS * DAY_MS, needsConsent: true },
+      {
+        name: '_ga',
+        purpose: note,
+        content: 'A random visitor identifier chosen by Google Analytics.',
+        lifetime: `${ANALYTICS_DAYS} days (Google's default)`,
+        maxAgeMs: ANALYTICS_DAYS * DAY_MS,
+        needsConsent: true,
+      },
+      {
+        name: `_ga_${config.gaMeasurementId.replace(/^G-/, '')}`,
+        purpose: note,
+        content: 'The state of your current visit, kept by Google Analytics.',
+        lifetime: `${ANALYTICS_DAYS} days (Google's default)`,
+        maxAgeMs: ANALYTICS_DAYS * DAY_MS,
+        needsConsent: true,
+      },
     );
   }
   if (consentNeeded(config)) {

@@ -22,7 +22,8 @@ export function unsubscribePostRoute({ db, secret, clock }: Deps): Router {
   const router = Router();
   router.post('/unsubscribe/:token', express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
     const customerId = verifyUnsubscribeToken(secret, String(req.params.token));
-    if (customerId === null) return res.status(400).render('privacy/unsubscribe', { title: 'Unsubscribe', robots: 'noindex', state: 'invalid' });
+    if (customerId === null)
+      return res.status(400).render('privacy/unsubscribe', { title: 'Unsubscribe', robots: 'noindex', state: 'invalid' });
     await setMarketingChoice(db, customerId, false, clock());
     res.render('privacy/unsubscribe', { title: 'Unsubscribed', robots: 'noindex', state: 'done' });
   });
@@ -35,9 +36,15 @@ export function marketingRoutes({ db, secret, clock }: Deps): Router {
   router.get('/unsubscribe/:token', async (req, res) => {
     res.set('Referrer-Policy', 'no-referrer');
     const customerId = verifyUnsubscribeToken(secret, String(req.params.token));
-    if (customerId === null) return res.status(404).render('privacy/unsubscribe', { title: 'Unsubscribe', robots: 'noindex', state: 'invalid' });
+    if (customerId === null)
+      return res.status(404).render('privacy/unsubscribe', { title: 'Unsubscribe', robots: 'noindex', state: 'invalid' });
     const choice = await marketingChoice(db, customerId);
-    res.render('privacy/unsubscribe', { title: 'Unsubscribe', robots: 'noindex', state: choice?.marketing_opt_in === 1 ? 'confirm' : 'already', action: req.originalUrl.split('?')[0] });
+    res.render('privacy/unsubscribe', {
+      title: 'Unsubscribe',
+      robots: 'noindex',
+      state: choice?.marketing_opt_in === 1 ? 'confirm' : 'already',
+      action: req.originalUrl.split('?')[0],
+    });
   });
 
   router.get('/account/preferences', async (req, res) => {

@@ -8,7 +8,8 @@ import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
 import { queueMessage } from '../notifications/outbox.js';
 
-const sign = (secret: string, customerId: number) => createHmac('sha256', secret).update(`unsubscribe:${customerId}`).digest('base64url').slice(0, 32);
+const sign = (secret: string, customerId: number) =>
+  createHmac('sha256', secret).update(`unsubscribe:${customerId}`).digest('base64url').slice(0, 32);
 
 /** `<customer id>.<HMAC>`: proves the link was made by us for that customer; carries no contact detail. */
 export function unsubscribeToken(secret: string, customerId: number): string {
@@ -54,7 +55,12 @@ export async function queueMarketing(
   now: Date,
 ): Promise<number> {
   const at = toDbTime(now);
-  const customers = await db.selectFrom('customers').select(['id', 'email', 'msisdn']).where('marketing_opt_in', '=', 1).orderBy('id').execute();
+  const customers = await db
+    .selectFrom('customers')
+    .select(['id', 'email', 'msisdn'])
+    .where('marketing_opt_in', '=', 1)
+    .orderBy('id')
+    .execute();
   let queued = 0;
   await db.transaction().execute(async (tx) => {
     for (const customer of customers) {
@@ -74,7 +80,17 @@ export async function queueMarketing(
           at,
         );
       } else if (customer.msisdn) {
-        await queueMessage(tx, { channel: 'sms', recipient: customer.msisdn, kind: 'marketing', text: `${text.trim()}\nStop these texts: ${link}`, customerId: customer.id }, at);
+        await queueMessage(
+          tx,
+          {
+            channel: 'sms',
+            recipient: customer.msisdn,
+            kind: 'marketing',
+            text: `${text.trim()}\nStop these texts: ${link}`,
+            customerId: customer.id,
+          },
+          at,
+        );
       } else continue;
       queued++;
     }

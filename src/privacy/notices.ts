@@ -34,15 +34,39 @@ export async function sendServiceNotice(db: Db, notice: ServiceNotice, now: Date
     let recipients = 0;
     for (const customer of customers) {
       if (customer.email) {
-        await queueMessage(tx, { channel: 'email', recipient: customer.email, kind: 'service', subject: notice.subject, text: notice.text, customerId: customer.id }, at);
+        await queueMessage(
+          tx,
+          {
+            channel: 'email',
+            recipient: customer.email,
+            kind: 'service',
+            subject: notice.subject,
+            text: notice.text,
+            customerId: customer.id,
+          },
+          at,
+        );
       } else if (customer.msisdn) {
-        await queueMessage(tx, { channel: 'sms', recipient: customer.msisdn, kind: 'service', text: notice.text, customerId: customer.id }, at);
+        await queueMessage(
+          tx,
+          { channel: 'sms', recipient: customer.msisdn, kind: 'service', text: notice.text, customerId: customer.id },
+          at,
+        );
       } else continue;
       recipients++;
     }
     const result = await tx
       .insertInto('service_notices')
-      .values({ sent_by: notice.sentBy.trim(), reason: notice.reason.trim(), orders_from: toDbTime(notice.ordersFrom), orders_to: toDbTime(notice.ordersTo), subject: notice.subject, body_text: notice.text, recipients, created_at: at })
+      .values({
+        sent_by: notice.sentBy.trim(),
+        reason: notice.reason.trim(),
+        orders_from: toDbTime(notice.ordersFrom),
+        orders_to: toDbTime(notice.ordersTo),
+        subject: notice.subject,
+        body_text: notice.text,
+        recipients,
+        created_at: at,
+      })
       .executeTakeFirstOrThrow();
     return { noticeId: insertedId(result), recipients };
   });

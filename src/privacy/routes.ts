@@ -61,7 +61,14 @@ export function privacyRoutes({ db, config, clock, rateLimits, rememberReferral 
   });
 
   router.get('/privacy', (_req, res) => {
-    res.render('privacy/policy', { title: 'Privacy', privacy: config.privacy, cookies: storeCookies(config), consentNeeded: consentNeeded(config), affiliateCookieDays: config.affiliates.cookieDays, usageStats: config.usageStats });
+    res.render('privacy/policy', {
+      title: 'Privacy',
+      privacy: config.privacy,
+      cookies: storeCookies(config),
+      consentNeeded: consentNeeded(config),
+      affiliateCookieDays: config.affiliates.cookieDays,
+      usageStats: config.usageStats,
+    });
   });
 
   const renderContact = (res: import('express').Response, status = 200, error?: string, values = { contact: '', message: '' }) =>
@@ -93,15 +100,31 @@ export function privacyRoutes({ db, config, clock, rateLimits, rememberReferral 
 
   /** The banner's answer: the choice cookie, and (on accepting) the referral it held. No session: csrfProtection starts none here. */
   router.post('/consent', async (req, res) => {
-    const form = parseBody(z.object({ choice: z.enum(['accept', 'decline']), back: z.string().max(500).optional(), referral: z.string().max(20).optional() }), req.body);
-    res.cookie(CONSENT_COOKIE.name, form.choice === 'accept' ? 'yes' : 'no', { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: cookieMaxAge({ affiliates: { ...config.affiliates, consent: 'required' } }, CONSENT_COOKIE.name) });
+    const form = parseBody(
+      z.object({ choice: z.enum(['accept', 'decline']), back: z.string().max(500).optional(), referral: z.string().max(20).optional() }),
+      req.body,
+    );
+    res.cookie(CONSENT_COOKIE.name, form.choice === 'accept' ? 'yes' : 'no', {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: req.secure,
+      path: '/',
+      maxAge: cookieMaxAge({ affiliates: { ...config.affiliates, consent: 'required' } }, CONSENT_COOKIE.name),
+    });
     const referral = parseAffiliateNumber(form.referral);
-    if (form.choice === 'accept' && referral !== null && config.affiliates.consent === 'required') await rememberReferral(req, res, referral);
+    if (form.choice === 'accept' && referral !== null && config.affiliates.consent === 'required')
+      await rememberReferral(req, res, referral);
     res.redirect(303, withParam(sameSitePath(form.back), PENDING_REFERRAL_PARAM, null));
   });
 
   router.get('/cookies', (req, res) => {
-    res.render('privacy/cookies', { title: 'Cookie choices', robots: 'noindex', cookies: storeCookies(config), choice: consentChoice(req), consentNeeded: consentNeeded(config) });
+    res.render('privacy/cookies', {
+      title: 'Cookie choices',
+      robots: 'noindex',
+      cookies: storeCookies(config),
+      choice: consentChoice(req),
+      consentNeeded: consentNeeded(config),
+    });
   });
 
   return router;

@@ -14,17 +14,35 @@ export const SMS_WEBHOOK_PATH = '/webhooks/twilio/sms';
 const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
 
 export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
-  const data = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  const data =
+    url +
+    Object.keys(params)
+      .sort()
+      .map((k) => k + params[k])
+      .join('');
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
 }
 
-export function smsStopRoute({ db, authToken, publicUrl, clock }: { db: Db; authToken: string; publicUrl: string; clock: () => Date }): Router {
+export function smsStopRoute({
+  db,
+  authToken,
+  publicUrl,
+  clock,
+}: {
+  db: Db;
+  authToken: string;
+  publicUrl: string;
+  clock: () => Date;
+}): Router {
   const router = Router();
   router.post(SMS_WEBHOOK_PATH, express.urlencoded({ extended: false, limit: '10kb' }), async (req, res) => {
-    const params = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    const params = Object.fromEntries(
+      Object.entries((req.body ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'string'),
+    ) as Record<string, string>;
     const given = Buffer.from(req.get('x-twilio-signature') ?? '');
     const expected = Buffer.from(twilioSignature(authToken, publicUrl + req.originalUrl, params));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return res.status(403).type('text/plain').send('bad signature');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return res.status(403).type('text/plain').send('bad signature');
     const from = (params.From ?? '').replace(/^\+/, '');
     const word = (params.Body ?? '').trim().toUpperCase();
     if (/^[1-9]\d{6,14}$/.test(from) && STOP_WORDS.has(word)) {

@@ -2,7 +2,16 @@ import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { toDbTime } from '../db/dialect.js';
 import type { CodeOwnerKind, Database } from '../db/schema.js';
-import { attemptsOf, countWrongTry, currentCode, giveBackCodeAllowance, insertCode, retireCodes, takeCodeAllowance, useCode } from './repository.js';
+import {
+  attemptsOf,
+  countWrongTry,
+  currentCode,
+  giveBackCodeAllowance,
+  insertCode,
+  retireCodes,
+  takeCodeAllowance,
+  useCode,
+} from './repository.js';
 
 export const CODE_MINUTES = 10;
 const CODE_ATTEMPTS = 5;
@@ -29,7 +38,8 @@ export function createOneTimeCodes(kind: CodeOwnerKind, secret: string, clock: (
     async issue(tx: Transaction<Database>, ownerId: number): Promise<string | 'rate-limited'> {
       const owner = { kind, id: ownerId };
       const now = toDbTime(clock());
-      if (!(await takeCodeAllowance(tx, allowanceKey(ownerId), CODES_PER_WINDOW, now, minutesFromNow(CODE_WINDOW_MINUTES)))) return 'rate-limited';
+      if (!(await takeCodeAllowance(tx, allowanceKey(ownerId), CODES_PER_WINDOW, now, minutesFromNow(CODE_WINDOW_MINUTES))))
+        return 'rate-limited';
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
       await retireCodes(tx, owner, now);
       await insertCode(tx, owner, { hash: hash(ownerId, code), expiresAt: minutesFromNow(CODE_MINUTES) }, now);

@@ -10,7 +10,8 @@ export interface CodeOwner {
   id: number;
 }
 
-const isOwner = (owner: CodeOwner) => (eb: ExpressionBuilder<Database, 'sign_in_codes'>) => eb.and([eb('owner_kind', '=', owner.kind), eb('owner_id', '=', owner.id)]);
+const isOwner = (owner: CodeOwner) => (eb: ExpressionBuilder<Database, 'sign_in_codes'>) =>
+  eb.and([eb('owner_kind', '=', owner.kind), eb('owner_id', '=', owner.id)]);
 const ofOwner = (tx: Tx, owner: CodeOwner) => tx.selectFrom('sign_in_codes').where(isOwner(owner));
 
 /**
@@ -21,11 +22,18 @@ const ofOwner = (tx: Tx, owner: CodeOwner) => tx.selectFrom('sign_in_codes').whe
  */
 export async function takeCodeAllowance(tx: Tx, keyHash: string, limit: number, now: string, windowEnd: string): Promise<boolean> {
   const row = tx.insertInto('rate_limits').values({ key_hash: keyHash, hits: 0, reset_at: windowEnd });
-  await (dialectOf(tx) === 'mysql' ? row.onDuplicateKeyUpdate({ key_hash: sql`key_hash` }) : row.onConflict((oc) => oc.column('key_hash').doNothing())).execute();
+  await (
+    dialectOf(tx) === 'mysql'
+      ? row.onDuplicateKeyUpdate({ key_hash: sql`key_hash` })
+      : row.onConflict((oc) => oc.column('key_hash').doNothing())
+  ).execute();
   // hits before reset_at: MySQL evaluates assignments left to right, and both must see the old reset_at.
   const taken = await tx
     .updateTable('rate_limits')
-    .set({ hits: sql`case when reset_at <= ${now} then 1 else hits + 1 end`, reset_at: sql`case when reset_at <= ${now} then ${windowEnd} else reset_at end` })
+    .set({
+      hits: sql`case when reset_at <= ${now} then 1 else hits + 1 end`,
+      reset_at: sql`case when reset_at <= ${now} then ${windowEnd} else reset_at end`,
+    })
     .where('key_hash', '=', keyHash)
     .where((eb) => eb.or([eb('reset_at', '<=', now), eb('hits', '<', limit)]))
     .executeTakeFirst();
@@ -34,16 +42,39 @@ export async function takeCodeAllowance(tx: Tx, keyHash: string, limit: number, 
 
 /** A code that signed its owner in does not count: the allowance stops codes asked for and never used. */
 export async function giveBackCodeAllowance(tx: Tx, keyHash: string, now: string): Promise<void> {
-  await tx.updateTable('rate_limits').set({ hits: sql`hits - 1` }).where('key_hash', '=', keyHash).where('hits', '>', 0).where('reset_at', '>', now).execute();
+  await tx
+    .updateTable('rate_limits')
+    .set({ hits: sql`hits - 1` })
+    .where('key_hash', '=', keyHash)
+    .where('hits', '>', 0)
+    .where('reset_at', '>', now)
+    .execute();
 }
 
 /** A new code replaces the old: the owner's unused codes expire now (used_at stays for codes that signed someone in). */
 export async function retireCodes(tx: Tx, owner: CodeOwner, now: string): Promise<void> {
-  await tx.updateTable('sign_in_codes').set({ expires_at: now }).where(isOwner(owner)).where('used_at', 'is', null).where('expires_at', '>', now).execute();
+  await tx
+    .updateTable('sign_in_codes')
+    .set({ expires_at: now })
+    .where(isOwner(owner))
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .execute();
 }
 
 export async function insertCode(tx: Tx, owner: CodeOwner, code: { hash: string; expiresAt: string }, now: string): Promise<void> {
-  await tx.insertInto('sign_in_codes').values({ owner_kind: owner.kind, owner_id: owner.id, code_hash: code.hash, attempts: 0, expires_at: code.expiresAt, used_at: null, created_at: now }).execute();
+  await tx
+    .insertInto('sign_in_codes')
+    .values({
+      owner_kind: owner.kind,
+      owner_id: owner.id,
+      code_hash: code.hash,
+      attempts: 0,
+      expires_at: code.expiresAt,
+      used_at: null,
+      created_at: now,
+    })
+    .execute();
 }
 
 /** The owner's newest code, if any (a new code replaces the old: only the newest can sign in). */
@@ -60,7 +91,11 @@ const open = (codeId: number, maxAttempts: number, now: string) => (eb: Expressi
  * locked (or used, or expired), so racing tries can never count past the limit.
  */
 export async function countWrongTry(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
-  const counted = await tx.updateTable('sign_in_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where(open(codeId, maxAttempts, now)).executeTakeFirst();
+  const counted = await tx
+    .updateTable('sign_in_codes')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where(open(codeId, maxAttempts, now))
+    .executeTakeFirst();
   return Number(counted.numUpdatedRows) === 1;
 }
 
@@ -72,7 +107,11 @@ export async function attemptsOf(tx: Tx, codeId: number): Promise<number> {
 
 /** Marks the code used, in one statement that also checks the limit; false when it was used, locked or expired first. */
 export async function useCode(tx: Tx, codeId: number, maxAttempts: number, now: string): Promise<boolean> {
-  const used = await tx.updateTable('sign_in_codes').set({ used_at: now }).where(open(codeId, maxAttempts, now)).executeTakeFirst();
+  const used = await tx
+    .updateTable('sign_in_codes')
+    .set({ used_at: now })
+    .where(open(codeId, maxAttempts, now))
+    .executeTakeFirst();
   return Number(used.numUpdatedRows) === 1;
 }
 

@@ -13,7 +13,6 @@ export const CODE_MESSAGES: Record<Reason, string> = {
   locked: 'Too many wrong tries for that code. Please ask for a new one.',
 };
 
-
 /** What differs between the code-entry pages of customers, affiliates and operators. */
 export interface CodeEntry<Key> {
   /** Whose code is being typed, from the session; without it the browser goes back to `startPath`. */

@@ -27,7 +27,10 @@ export interface CodeSignInParts<Key, Owner extends { id: number }> {
  * 'unknown' for nobody we know, but callers answer the same way whatever happens, so nobody learns
  * who is a customer or an affiliate.
  */
-export function createCodeSignIn<Key, Owner extends { id: number }>({ db, secret, clock }: CodeSignInDeps, parts: CodeSignInParts<Key, Owner>) {
+export function createCodeSignIn<Key, Owner extends { id: number }>(
+  { db, secret, clock }: CodeSignInDeps,
+  parts: CodeSignInParts<Key, Owner>,
+) {
   const codes = createOneTimeCodes(parts.kind, secret, clock);
   return {
     async requestCode(key: Key): Promise<'sent' | 'unknown' | 'rate-limited'> {
@@ -63,7 +66,13 @@ export interface CodeEmailText {
 }
 
 /** Emails a code to an affiliate or operator (customers' codes go by their own channel: customers/fulfilment.ts). */
-export async function queueCodeEmail(tx: Transaction<Database>, recipient: string, text: CodeEmailText, code: string, now: string): Promise<void> {
+export async function queueCodeEmail(
+  tx: Transaction<Database>,
+  recipient: string,
+  text: CodeEmailText,
+  code: string,
+  now: string,
+): Promise<void> {
   await queueMessage(
     tx,
     {

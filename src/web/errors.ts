@@ -82,10 +82,18 @@ function forgetSession(req: Parameters<ErrorRequestHandler>[1]): void {
  * error is logged. An answer cut off part-way is ended by closing the connection, so the client
  * never takes half a page or file for a whole one.
  */
-function afterTheAnswer(logger: Logger, err: unknown, req: Parameters<ErrorRequestHandler>[1], res: Parameters<ErrorRequestHandler>[2]): void {
+function afterTheAnswer(
+  logger: Logger,
+  err: unknown,
+  req: Parameters<ErrorRequestHandler>[1],
+  res: Parameters<ErrorRequestHandler>[2],
+): void {
   const complete = res.writableEnded;
   const details = isDatabaseUnavailable(err) ? { code: databaseErrorCode(err) } : { err };
-  logger.warn({ ...details, path: withoutTokens(req.path), complete }, complete ? 'failed after the answer was sent; the answer stands' : 'failed while answering; the connection is closed');
+  logger.warn(
+    { ...details, path: withoutTokens(req.path), complete },
+    complete ? 'failed after the answer was sent; the answer stands' : 'failed while answering; the connection is closed',
+  );
   if (!complete) res.destroy();
 }
 

@@ -22,7 +22,11 @@ export function logFormatFor(env: 'development' | 'production' | 'test', stdoutI
 export function createServerLogger(level: string, env: 'development' | 'production' | 'test'): Logger {
   if (logFormatFor(env, process.stdout.isTTY === true) === 'json') return createLogger(level);
   // A transport: pino-pretty formats in a worker thread, so the request path stays as fast as with JSON.
-  return pino({ level, redact: REDACT, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
+  return pino({
+    level,
+    redact: REDACT,
+    transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+  });
 }
 
 const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;

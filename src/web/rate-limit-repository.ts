@@ -44,12 +44,23 @@ export async function incrementHits(db: Db, keyHash: string, now: string, newRes
 
 /** The current window's count, or undefined when there is none (never counted, or ended). */
 export async function currentHits(db: Db, keyHash: string, now: string): Promise<RateLimitCount | undefined> {
-  const row = await db.selectFrom('rate_limits').select(['hits', 'reset_at']).where('key_hash', '=', keyHash).where('reset_at', '>', now).executeTakeFirst();
+  const row = await db
+    .selectFrom('rate_limits')
+    .select(['hits', 'reset_at'])
+    .where('key_hash', '=', keyHash)
+    .where('reset_at', '>', now)
+    .executeTakeFirst();
   return row ? { hits: Number(row.hits), resetAt: row.reset_at } : undefined;
 }
 
 export async function decrementHits(db: Db, keyHash: string, now: string): Promise<void> {
-  await db.updateTable('rate_limits').set({ hits: sql`hits - 1` }).where('key_hash', '=', keyHash).where('hits', '>', 0).where('reset_at', '>', now).execute();
+  await db
+    .updateTable('rate_limits')
+    .set({ hits: sql`hits - 1` })
+    .where('key_hash', '=', keyHash)
+    .where('hits', '>', 0)
+    .where('reset_at', '>', now)
+    .execute();
 }
 
 export async function deleteKey(db: Db, keyHash: string): Promise<void> {

@@ -34,7 +34,12 @@ export interface RateLimitStores {
 const DEFAULT_SWEEP_MS = 10 * 60_000;
 const NAME = /^[a-z0-9-]{1,40}$/;
 
-export function createRateLimitStores({ db, secret, clock = () => new Date(), sweepEveryMs = DEFAULT_SWEEP_MS }: RateLimitStoresOptions): RateLimitStores {
+export function createRateLimitStores({
+  db,
+  secret,
+  clock = () => new Date(),
+  sweepEveryMs = DEFAULT_SWEEP_MS,
+}: RateLimitStoresOptions): RateLimitStores {
   const names = new Set<string>();
   const sweep = () => deleteEnded(db, toDbTime(clock()));
   const timer = sweepEveryMs > 0 ? setInterval(() => void sweep().catch(() => undefined), sweepEveryMs) : undefined;
@@ -101,7 +106,17 @@ export class DatabaseRateLimitStore implements Store {
  * A per-client limit whose counts are kept in the database (keyed hashes, no addresses), so it
  * holds across every app process. Over the limit, the visitor gets `message` on a 429 page.
  */
-export function perClientLimit({ max, minutes, store, message = 'Too many tries from here. Please wait a few minutes and try again.' }: { max: number; minutes: number; store: Store; message?: string }): RequestHandler {
+export function perClientLimit({
+  max,
+  minutes,
+  store,
+  message = 'Too many tries from here. Please wait a few minutes and try again.',
+}: {
+  max: number;
+  minutes: number;
+  store: Store;
+  message?: string;
+}): RequestHandler {
   return rateLimit({
     store,
     windowMs: minutes * 60_000,

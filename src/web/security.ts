@@ -9,7 +9,11 @@ import { HttpError } from './errors.js';
  * A Content-Security-Policy with no 'unsafe-inline': every script and style is a file from our own
  * origin, so injected markup cannot run. Upgrading requests only makes sense behind TLS.
  */
-export function securityHeaders(options: { behindTls: boolean; formTargets: string[]; analytics?: { script: string[]; connect: string[]; img: string[] } }): RequestHandler {
+export function securityHeaders(options: {
+  behindTls: boolean;
+  formTargets: string[];
+  analytics?: { script: string[]; connect: string[]; img: string[] };
+}): RequestHandler {
   const analytics = options.analytics ?? { script: [], connect: [], img: [] };
   return helmet({
     contentSecurityPolicy: {

@@ -37,12 +37,22 @@ export function formatKnownDate(isoDate: string | null, precision: 'day' | 'mont
   return formatDate(isoDate);
 }
 
-const dateAndTime = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+const dateAndTime = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
 
 /** A database time ('YYYY-MM-DD HH:MM:SS', UTC) as people read it: 7 December 2026, 14:05 UTC. */
 export function formatDateTime(dbTime: string | null): string {
   if (!dbTime) return '';
-  const parts = Object.fromEntries(dateAndTime.formatToParts(new Date(`${dbTime.slice(0, 19).replace(' ', 'T')}Z`)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    dateAndTime.formatToParts(new Date(`${dbTime.slice(0, 19).replace(' ', 'T')}Z`)).map((p) => [p.type, p.value]),
+  );
   return `${parts.day} ${parts.month} ${parts.year}, ${parts.hour}:${parts.minute} UTC`;
 }
 
@@ -71,4 +81,15 @@ export function pageLink(basePath: string, params: Record<string, string | numbe
   return qs ? `${basePath}?${qs}` : basePath;
 }
 
-export const viewHelpers = { formatPrice, formatDuration, formatDate, formatKnownDate, formatDateTime, releaseKindLabel, releaseKindWord, plural, pageLink, coverVariantUrl };
+export const viewHelpers = {
+  formatPrice,
+  formatDuration,
+  formatDate,
+  formatKnownDate,
+  formatDateTime,
+  releaseKindLabel,
+  releaseKindWord,
+  plural,
+  pageLink,
+  coverVariantUrl,
+};

@@ -68,27 +68,30 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     for (const [, bytes] of mp3s) expect(scanMp3(bytes).frameCount).toBeGreaterThan(10);
   }
 
-  it.skipIf(journey.skipped)('pays with PayPal, gets the confirmation by real SMTP, opens My music from its link, downloads and plays', async () => {
-    const context = await journey.browser.newContext({ acceptDownloads: true });
-    const { page, errors } = await journey.newPage(context);
-    await buyFirstRelease(page);
-    await page.locator('button[value="paypal"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
-    await page.fill('input[name="email"]', 'listener@example.com');
-    await page.locator('button.approve').click();
-    await page.waitForURL(/\/orders\/NL-/);
+  it.skipIf(journey.skipped)(
+    'pays with PayPal, gets the confirmation by real SMTP, opens My music from its link, downloads and plays',
+    async () => {
+      const context = await journey.browser.newContext({ acceptDownloads: true });
+      const { page, errors } = await journey.newPage(context);
+      await buyFirstRelease(page);
+      await page.locator('button[value="paypal"]').click();
+      await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
+      await page.fill('input[name="email"]', 'listener@example.com');
+      await page.locator('button.approve').click();
+      await page.waitForURL(/\/orders\/NL-/);
 
-    await journey.app.smtp!.waitFor(1);
-    const mail = journey.app.smtp!.received.find((m) => m.envelopeTo.includes('listener@example.com'))!;
-    expect(mail.parsed.subject).toContain('NL-');
-    expect(mail.parsed.html).toContain('Download your music');
-    const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(mail.parsed.text!)![0];
-    await page.goto(link);
-    await page.waitForURL(/\/account\/music$/);
-    await downloadEverything(page);
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      await journey.app.smtp!.waitFor(1);
+      const mail = journey.app.smtp!.received.find((m) => m.envelopeTo.includes('listener@example.com'))!;
+      expect(mail.parsed.subject).toContain('NL-');
+      expect(mail.parsed.html).toContain('Download your music');
+      const link = /http\S+\/account\/link\/[A-Za-z0-9_-]{43}/.exec(mail.parsed.text!)![0];
+      await page.goto(link);
+      await page.waitForURL(/\/account\/music$/);
+      await downloadEverything(page);
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
   it.skipIf(journey.skipped)('signs in again later with a code sent by email', async () => {
     const context = await journey.browser.newContext({ acceptDownloads: true });
@@ -106,24 +109,27 @@ describe.each(databaseKinds())('a customer gets their music in Chromium on $kind
     await context.close();
   });
 
-  it.skipIf(journey.skipped)('pays by mobile, gets the confirmation by SMS at the gateway stand-in, and its link works the same', async () => {
-    const context = await journey.browser.newContext({ acceptDownloads: true });
-    const page = await context.newPage();
-    await buyFirstRelease(page);
-    await page.locator('button[value="payforit"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(`${journey.app.payforit.url}/pay/`));
-    await page.fill('#msisdn', '07700 900456');
-    await page.locator('button', { hasText: 'Text me a PIN' }).click();
-    await page.waitForSelector('#pin');
-    await page.fill('#pin', (await page.locator('#test-pin').textContent())!);
-    await page.locator('button', { hasText: 'Confirm' }).click();
-    await page.waitForURL(/\/orders\/NL-/);
+  it.skipIf(journey.skipped)(
+    'pays by mobile, gets the confirmation by SMS at the gateway stand-in, and its link works the same',
+    async () => {
+      const context = await journey.browser.newContext({ acceptDownloads: true });
+      const page = await context.newPage();
+      await buyFirstRelease(page);
+      await page.locator('button[value="payforit"]').click();
+      await page.waitForURL((url) => url.toString().startsWith(`${journey.app.payforit.url}/pay/`));
+      await page.fill('#msisdn', '07700 900456');
+      await page.locator('button', { hasText: 'Text me a PIN' }).click();
+      await page.waitForSelector('#pin');
+      await page.fill('#pin', (await page.locator('#test-pin').textContent())!);
+      await page.locator('button', { hasText: 'Confirm' }).click();
+      await page.waitForURL(/\/orders\/NL-/);
 
-    const sms = await journey.app.waitForSms('+447700900456');
-    const link = /http\S+\/l\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
-    await page.goto(link);
-    await page.waitForURL(/\/account\/music$/);
-    await downloadEverything(page);
-    await context.close();
-  });
+      const sms = await journey.app.waitForSms('+447700900456');
+      const link = /http\S+\/l\/[A-Za-z0-9_-]{43}/.exec(sms)![0];
+      await page.goto(link);
+      await page.waitForURL(/\/account\/music$/);
+      await downloadEverything(page);
+      await context.close();
+    },
+  );
 });

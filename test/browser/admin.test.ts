@@ -7,13 +7,17 @@ import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('an operator refunds an order in Chromium on $kind', ({ kind, skip }) => {
   let reference: string;
-  const journey = browserJourney(async () => {
-    const store = await startTestStore(kind, { messaging: true });
-    // A paid PayPal order, bought over HTTP (the purchase journey has browser tests of its own).
-    await buyWithPayPal(store, 'fan@example.com');
-    reference = (await store.database.db.selectFrom('orders').select('reference').where('status', '=', 'paid').executeTakeFirstOrThrow()).reference;
-    return store;
-  }, { skip });
+  const journey = browserJourney(
+    async () => {
+      const store = await startTestStore(kind, { messaging: true });
+      // A paid PayPal order, bought over HTTP (the purchase journey has browser tests of its own).
+      await buyWithPayPal(store, 'fan@example.com');
+      reference = (await store.database.db.selectFrom('orders').select('reference').where('status', '=', 'paid').executeTakeFirstOrThrow())
+        .reference;
+      return store;
+    },
+    { skip },
+  );
 
   /** The newest email the SMTP server received for `to`, once it arrives. */
   const mailTo = async (to: string, after: number) => {

@@ -42,7 +42,10 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     await page.waitForFunction(() => document.querySelector<HTMLAudioElement>('#player-audio')!.paused);
 
     const artist = (await page.locator('.release__artist a').textContent())!;
-    const prefix = artist.split(/\s+/).find((w) => w.length >= 4)!.slice(0, 4);
+    const prefix = artist
+      .split(/\s+/)
+      .find((w) => w.length >= 4)!
+      .slice(0, 4);
     await page.fill('#search-q', prefix.toLowerCase());
     await page.press('#search-q', 'Enter');
     await page.waitForURL(/\/search\?q=/);

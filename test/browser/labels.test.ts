@@ -7,19 +7,39 @@ import { startTestStore } from '../helpers/store.js';
 
 describe.each(databaseKinds())('labels in Chromium on $kind', ({ kind, skip }) => {
   let slug: string;
-  const journey = browserJourney(async () => {
-    const store = await startTestStore(kind, { env: { VAT_NUMBER: 'GB123456789' } });
-    const db = store.database.db;
-    const [first, second] = await db.selectFrom('releases').select(['id', 'slug']).orderBy('id').limit(2).execute();
-    const at = '2026-01-01 00:00:00';
-    const label = Number((await db.insertInto('labels').values({ name: 'Wren & Co <Records>', contact_email: 'wren@labels.example', royalty_basis_points: 7000, created_at: at, updated_at: at }).executeTakeFirstOrThrow()).insertId);
-    await db.updateTable('releases').set({ label_id: label, icpn: '5012345678900', on_sale_from: '2999-05-01' }).where('id', '=', second!.id).execute();
-    await db.updateTable('tracks').set({ isrc: 'GBWRN2600001' }).where('release_id', '=', second!.id).execute();
-    await db.updateTable('releases').set({ label_id: label }).where('id', '=', first!.id).execute();
-    slug = second!.slug;
-    await buyWithPayPal(store, 'wren-fan@example.com', { release: first! });
-    return store;
-  }, { skip });
+  const journey = browserJourney(
+    async () => {
+      const store = await startTestStore(kind, { env: { VAT_NUMBER: 'GB123456789' } });
+      const db = store.database.db;
+      const [first, second] = await db.selectFrom('releases').select(['id', 'slug']).orderBy('id').limit(2).execute();
+      const at = '2026-01-01 00:00:00';
+      const label = Number(
+        (
+          await db
+            .insertInto('labels')
+            .values({
+              name: 'Wren & Co <Records>',
+              contact_email: 'wren@labels.example',
+              royalty_basis_points: 7000,
+              created_at: at,
+              updated_at: at,
+            })
+            .executeTakeFirstOrThrow()
+        ).insertId,
+      );
+      await db
+        .updateTable('releases')
+        .set({ label_id: label, icpn: '5012345678900', on_sale_from: '2999-05-01' })
+        .where('id', '=', second!.id)
+        .execute();
+      await db.updateTable('tracks').set({ isrc: 'GBWRN2600001' }).where('release_id', '=', second!.id).execute();
+      await db.updateTable('releases').set({ label_id: label }).where('id', '=', first!.id).execute();
+      slug = second!.slug;
+      await buyWithPayPal(store, 'wren-fan@example.com', { release: first! });
+      return store;
+    },
+    { skip },
+  );
 
   it.skipIf(journey.skipped)('a release page shows its label, UPC, ISRCs and "Available from", without a buy button', async () => {
     const { page, errors } = await journey.newPage();

@@ -43,47 +43,64 @@ describe.each(databaseKinds())('lossless downloads from object storage in Chromi
     return file;
   }
 
-  it.skipIf(journey.skipped)('buys the FLAC release and downloads it as FLAC and as MP3 320, tagged with the cover, from the bucket', async () => {
-    const context = await journey.browser.newContext({ acceptDownloads: true });
-    const { page } = await journey.newPage(context);
-    const release = await journey.app.database.db.selectFrom('releases').select(['slug']).where('title', '=', FLAC_ALBUM.album).executeTakeFirstOrThrow();
-    await page.goto(`${journey.app.baseUrl}/release/${release.slug}`);
-    expect(await page.locator('.release__formats').textContent()).toBe('MP3 320, MP3 V0, FLAC, DRM-free');
-    await page.locator('.release__buy button').click();
-    await page.waitForSelector('.flash');
-    await page.goto(`${journey.app.baseUrl}/checkout`);
-    await page.locator('input[name="adult"]').check();
-    await page.locator('button[value="paypal"]').click();
-    await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
-    await page.fill('input[name="email"]', 'flac-fan@example.com');
-    await page.locator('button.approve').click();
-    await page.waitForURL(/\/orders\/NL-/);
+  it.skipIf(journey.skipped)(
+    'buys the FLAC release and downloads it as FLAC and as MP3 320, tagged with the cover, from the bucket',
+    async () => {
+      const context = await journey.browser.newContext({ acceptDownloads: true });
+      const { page } = await journey.newPage(context);
+      const release = await journey.app.database.db
+        .selectFrom('releases')
+        .select(['slug'])
+        .where('title', '=', FLAC_ALBUM.album)
+        .executeTakeFirstOrThrow();
+      await page.goto(`${journey.app.baseUrl}/release/${release.slug}`);
+      expect(await page.locator('.release__formats').textContent()).toBe('MP3 320, MP3 V0, FLAC, DRM-free');
+      await page.locator('.release__buy button').click();
+      await page.waitForSelector('.flash');
+      await page.goto(`${journey.app.baseUrl}/checkout`);
+      await page.locator('input[name="adult"]').check();
+      await page.locator('button[value="paypal"]').click();
+      await page.waitForURL((url) => url.toString().startsWith(journey.app.paypal.url));
+      await page.fill('input[name="email"]', 'flac-fan@example.com');
+      await page.locator('button.approve').click();
+      await page.waitForURL(/\/orders\/NL-/);
 
-    await page.goto(`${journey.app.baseUrl}/account`);
-    await page.fill('#contact', 'flac-fan@example.com');
-    await page.locator('button', { hasText: 'Send me a code' }).click();
-    await page.waitForURL(/\/account\/code$/);
-    await page.fill('#code', await newestCode(journey.app, 'flac-fan@example.com'));
-    await page.locator('button', { hasText: 'Sign in' }).click();
-    await page.waitForURL(/\/account\/music$/);
+      await page.goto(`${journey.app.baseUrl}/account`);
+      await page.fill('#contact', 'flac-fan@example.com');
+      await page.locator('button', { hasText: 'Send me a code' }).click();
+      await page.waitForURL(/\/account\/code$/);
+      await page.fill('#code', await newestCode(journey.app, 'flac-fan@example.com'));
+      await page.locator('button', { hasText: 'Sign in' }).click();
+      await page.waitForURL(/\/account\/music$/);
 
-    const flac = await save(page, 'tr[data-track] .formats a[data-format="flac"] >> nth=0');
-    expect(path.basename(flac)).toMatch(/Test Lossless - First Tone\.flac$/);
-    const flacInfo = await parseFile(flac);
-    expect(flacInfo.format).toMatchObject({ container: 'FLAC', sampleRate: 48000, bitsPerSample: 24, lossless: true });
-    expect(flacInfo.common).toMatchObject({ title: 'First Tone', artist: FLAC_ALBUM.artist, album: FLAC_ALBUM.album, track: { no: 1, of: 2 } });
-    expect(flacInfo.common.picture?.[0]?.format).toBe('image/png');
+      const flac = await save(page, 'tr[data-track] .formats a[data-format="flac"] >> nth=0');
+      expect(path.basename(flac)).toMatch(/Test Lossless - First Tone\.flac$/);
+      const flacInfo = await parseFile(flac);
+      expect(flacInfo.format).toMatchObject({ container: 'FLAC', sampleRate: 48000, bitsPerSample: 24, lossless: true });
+      expect(flacInfo.common).toMatchObject({
+        title: 'First Tone',
+        artist: FLAC_ALBUM.artist,
+        album: FLAC_ALBUM.album,
+        track: { no: 1, of: 2 },
+      });
+      expect(flacInfo.common.picture?.[0]?.format).toBe('image/png');
 
-    await page.goto(`${journey.app.baseUrl}/account/music`);
-    const mp3 = await save(page, 'tr[data-track] .formats a[data-format="mp3-320"] >> nth=0');
-    const mp3Info = await parseFile(mp3);
-    expect(mp3Info.format.bitrate).toBe(320_000);
-    expect(mp3Info.common).toMatchObject({ title: 'First Tone', artist: FLAC_ALBUM.artist, albumartist: FLAC_ALBUM.artist, genre: [FLAC_ALBUM.genre] });
-    expect(mp3Info.common.picture?.[0]?.format).toBe('image/png');
+      await page.goto(`${journey.app.baseUrl}/account/music`);
+      const mp3 = await save(page, 'tr[data-track] .formats a[data-format="mp3-320"] >> nth=0');
+      const mp3Info = await parseFile(mp3);
+      expect(mp3Info.format.bitrate).toBe(320_000);
+      expect(mp3Info.common).toMatchObject({
+        title: 'First Tone',
+        artist: FLAC_ALBUM.artist,
+        albumartist: FLAC_ALBUM.artist,
+        genre: [FLAC_ALBUM.genre],
+      });
+      expect(mp3Info.common.picture?.[0]?.format).toBe('image/png');
 
-    // The choice is remembered: the plain Download button now says, and gives, MP3 320.
-    await page.goto(`${journey.app.baseUrl}/account/music`);
-    expect(await page.locator('tr[data-track] a.add-button').first().textContent()).toContain('MP3 320');
-    await context.close();
-  });
+      // The choice is remembered: the plain Download button now says, and gives, MP3 320.
+      await page.goto(`${journey.app.baseUrl}/account/music`);
+      expect(await page.locator('tr[data-track] a.add-button').first().textContent()).toContain('MP3 320');
+      await context.close();
+    },
+  );
 });

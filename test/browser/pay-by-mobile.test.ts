@@ -50,28 +50,35 @@ describe.each(databaseKinds())('paying by mobile in Chromium on $kind', ({ kind,
     return { reference, errors };
   }
 
-  it.skipIf(journey.skipped)('pays at the stand-in with a typed number and the texted PIN, and lands on a paid order keyed by that number alone', async () => {
-    const context = await journey.browser.newContext();
-    const { reference, errors } = await buyByMobile(context, '07700 900123');
-    await context.close();
+  it.skipIf(journey.skipped)(
+    'pays at the stand-in with a typed number and the texted PIN, and lands on a paid order keyed by that number alone',
+    async () => {
+      const context = await journey.browser.newContext();
+      const { reference, errors } = await buyByMobile(context, '07700 900123');
+      await context.close();
 
-    const db = journey.app.database.db;
-    const order = await db.selectFrom('orders').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
-    expect(order).toMatchObject({ status: 'paid', payment_method: 'payforit' });
-    const customer = await db.selectFrom('customers').selectAll().where('id', '=', order.customer_id!).executeTakeFirstOrThrow();
-    expect(customer.msisdn).toBe('447700900123');
-    expect(customer.email).toBeNull();
-    const overview = await db.selectFrom('order_overview').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
-    expect(overview.contact).toBe('447700900123');
-    expect(errors).toEqual([]);
-  });
+      const db = journey.app.database.db;
+      const order = await db.selectFrom('orders').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
+      expect(order).toMatchObject({ status: 'paid', payment_method: 'payforit' });
+      const customer = await db.selectFrom('customers').selectAll().where('id', '=', order.customer_id!).executeTakeFirstOrThrow();
+      expect(customer.msisdn).toBe('447700900123');
+      expect(customer.email).toBeNull();
+      const overview = await db.selectFrom('order_overview').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
+      expect(overview.contact).toBe('447700900123');
+      expect(errors).toEqual([]);
+    },
+  );
 
   it.skipIf(journey.skipped)('works the same with JavaScript off, with the number typed in international form', async () => {
     const context = await journey.browser.newContext({ javaScriptEnabled: false });
     const { reference, errors } = await buyByMobile(context, '+44 7700 900123');
     await context.close();
     const db = journey.app.database.db;
-    const order = await db.selectFrom('orders').select(['status', 'customer_id']).where('reference', '=', reference).executeTakeFirstOrThrow();
+    const order = await db
+      .selectFrom('orders')
+      .select(['status', 'customer_id'])
+      .where('reference', '=', reference)
+      .executeTakeFirstOrThrow();
     expect(order.status).toBe('paid');
     // The same number is the same customer.
     expect(await db.selectFrom('customers').select('id').where('msisdn', '=', '447700900123').execute()).toHaveLength(1);

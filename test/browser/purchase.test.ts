@@ -50,7 +50,10 @@ describe.each(databaseKinds())('a purchase with PayPal in Chromium on $kind', ({
     expect(String(order.item_titles)).toContain(trackTitle);
 
     // The music at once, in this browser, without a code: the thank-you page's download button.
-    const track = await downloadByClicking(page, page.locator('.order-music a[href^="/download/track/"]').filter({ hasText: trackTitle }).first());
+    const track = await downloadByClicking(
+      page,
+      page.locator('.order-music a[href^="/download/track/"]').filter({ hasText: trackTitle }).first(),
+    );
     expect(track.name).toMatch(/\.mp3$/);
     expect(track.name).toContain(trackTitle);
     expect(isMp3(track.bytes)).toBe(true);

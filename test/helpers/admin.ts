@@ -22,7 +22,12 @@ export async function createOperator(store: TestStore, options: { email?: string
 
 /** The newest sign-in code emailed to `email`, read from the outbox (the worker may or may not have sent it yet). */
 export async function latestOperatorCode(store: TestStore, email: string): Promise<string> {
-  const row = await store.database.db.selectFrom('outbox').select(['subject', 'status']).where('recipient', '=', email).orderBy('id', 'desc').executeTakeFirst();
+  const row = await store.database.db
+    .selectFrom('outbox')
+    .select(['subject', 'status'])
+    .where('recipient', '=', email)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
   // Once sent, the outbox keeps no code: the test's SMTP server has it.
   const subject = row?.status === 'sent' ? await deliveredText(store, email) : row?.subject;
   const code = subject?.match(/\b(\d{6})\b/)?.[1];
@@ -74,7 +79,8 @@ export function appRoutesOf(store: TestStore): AppRoute[] {
       if (layer.name === 'session') sessions = true;
       if (layer.route) {
         for (const path of [layer.route.path].flat()) {
-          for (const method of ['get', 'post'] as const) if (layer.route.methods[method]) found.push({ method, path, beforeSessions: !sessions });
+          for (const method of ['get', 'post'] as const)
+            if (layer.route.methods[method]) found.push({ method, path, beforeSessions: !sessions });
         }
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);

@@ -34,11 +34,20 @@ export function watchForErrors(page: import('playwright-core').Page): string[] {
  */
 function reportOnFailure(page: Page): void {
   const trail: string[] = [];
-  page.on('requestfinished', async (request) => trail.push(`${request.method()} ${request.url()} -> ${(await request.response())?.status()} (${request.resourceType()})`));
+  page.on('requestfinished', async (request) =>
+    trail.push(`${request.method()} ${request.url()} -> ${(await request.response())?.status()} (${request.resourceType()})`),
+  );
   page.on('requestfailed', (request) => trail.push(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`));
   onTestFailed(async () => {
-    const shown = page.isClosed() ? '(page closed)' : await page.locator('body').innerText({ timeout: 2000 }).catch((error: Error) => `(unreadable: ${error.message})`);
-    console.error(`Browser trail of the failed test:\n${trail.join('\n')}\nLast page: ${page.isClosed() ? '' : page.url()}\n${shown.slice(0, 1500)}`);
+    const shown = page.isClosed()
+      ? '(page closed)'
+      : await page
+          .locator('body')
+          .innerText({ timeout: 2000 })
+          .catch((error: Error) => `(unreadable: ${error.message})`);
+    console.error(
+      `Browser trail of the failed test:\n${trail.join('\n')}\nLast page: ${page.isClosed() ? '' : page.url()}\n${shown.slice(0, 1500)}`,
+    );
   });
 }
 
@@ -57,7 +66,10 @@ export interface Journey<T> {
  * The set-up every browser test shares: in beforeAll, `start` (a test store, a stand-in) then
  * Chromium; in afterAll, both closed, even when a start failed half-way. Call it in a describe.
  */
-export function browserJourney<T extends { close(): Promise<void> }>(start: () => Promise<T>, options: { skip?: boolean } = {}): Journey<T> {
+export function browserJourney<T extends { close(): Promise<void> }>(
+  start: () => Promise<T>,
+  options: { skip?: boolean } = {},
+): Journey<T> {
   const chromiumPath = inject('chromiumPath');
   let app: T | undefined;
   let browser: Browser | undefined;

@@ -41,7 +41,10 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function dealXml(d: DealSpec): string {
-  const price = d.retail || d.tier ? `<PriceInformation>${d.tier ? `<PriceType>${d.tier}</PriceType>` : ''}${d.retail ? `<SuggestedRetailPrice CurrencyCode="${d.retail.currency ?? 'GBP'}">${d.retail.amount}</SuggestedRetailPrice>` : ''}</PriceInformation>` : '';
+  const price =
+    d.retail || d.tier
+      ? `<PriceInformation>${d.tier ? `<PriceType>${d.tier}</PriceType>` : ''}${d.retail ? `<SuggestedRetailPrice CurrencyCode="${d.retail.currency ?? 'GBP'}">${d.retail.amount}</SuggestedRetailPrice>` : ''}</PriceInformation>`
+      : '';
   return `<Deal><DealTerms>${(d.territories ?? ['Worldwide']).map((t) => `<TerritoryCode>${t}</TerritoryCode>`).join('')}<ValidityPeriod><StartDate>${d.start ?? '2020-01-01'}</StartDate>${d.end ? `<EndDate>${d.end}</EndDate>` : ''}</ValidityPeriod><CommercialModelType>${d.model ?? 'PayAsYouGoModel'}</CommercialModelType><UseType>${d.useType ?? 'PermanentDownload'}</UseType>${price}</DealTerms></Deal>`;
 }
 
@@ -51,12 +54,21 @@ export function writeNewRelease(dir: string, spec: ReleaseSpec, fileName = `${sp
   const label = spec.label === undefined ? { name: 'Kestrel Music', dpid: 'PADPIDA2026KESTREL' } : spec.label;
   const recordings = spec.tracks.map((t, i) => {
     const file = `resources/${spec.icpn}_${i + 1}.mp3`;
-    const bytes = makeMp3(t.seconds ?? 2, { title: t.title, artist: spec.artist }, t.frequency ?? 300 + i * 40 + Number(spec.icpn.slice(-3)));
+    const bytes = makeMp3(
+      t.seconds ?? 2,
+      { title: t.title, artist: spec.artist },
+      t.frequency ?? 300 + i * 40 + Number(spec.icpn.slice(-3)),
+    );
     if (!t.missing) fs.writeFileSync(path.join(dir, file), bytes);
     const hash = t.badHash ? sha256(Buffer.from('something else')) : sha256(bytes);
     return `<SoundRecording><ResourceReference>A${i + 1}</ResourceReference><Type>MusicalWorkSoundRecording</Type><SoundRecordingEdition><ResourceId><ISRC>${t.isrc}</ISRC></ResourceId><PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? 'x')}</PLineText></PLine><TechnicalDetails><TechnicalResourceDetailsReference>T${i + 1}</TechnicalResourceDetailsReference><DeliveryFile><Type>AudioFile</Type><AudioCodecType>MP3</AudioCodecType><File><URI>${file}</URI><HashSum><Algorithm>SHA256</Algorithm><HashSumValue>${hash}</HashSumValue></HashSum></File></DeliveryFile></TechnicalDetails></SoundRecordingEdition><DisplayTitleText>${esc(t.title)}</DisplayTitleText><DisplayArtistName>${esc(spec.artist)}</DisplayArtistName><Duration>PT0M${t.seconds ?? 2}S</Duration></SoundRecording>`;
   });
-  const items = spec.tracks.map((_, i) => `<ResourceGroupContentItem><SequenceNumber>${i + 1}</SequenceNumber><ReleaseResourceReference>A${i + 1}</ReleaseResourceReference></ResourceGroupContentItem>`).join('');
+  const items = spec.tracks
+    .map(
+      (_, i) =>
+        `<ResourceGroupContentItem><SequenceNumber>${i + 1}</SequenceNumber><ReleaseResourceReference>A${i + 1}</ReleaseResourceReference></ResourceGroupContentItem>`,
+    )
+    .join('');
   const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43" ReleaseProfileVersionId="Audio" LanguageAndScriptCode="en">
   <MessageHeader><MessageId>${spec.messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId><PartyName><FullName>Test Distributor</FullName></PartyName></MessageSender><MessageRecipient><PartyId>PADPIDA2026STORE1</PartyId></MessageRecipient><MessageCreatedDateTime>2026-12-01T10:00:00Z</MessageCreatedDateTime></MessageHeader>
@@ -74,9 +86,12 @@ export function writeNewRelease(dir: string, spec: ReleaseSpec, fileName = `${sp
 export function writePurge(dir: string, messageId: string, icpn: string): string {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `purge_${icpn}.xml`);
-  fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>
+  fs.writeFileSync(
+    file,
+    `<?xml version="1.0" encoding="UTF-8"?>
 <ern:PurgeReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>${messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId></MessageSender><MessageCreatedDateTime>2026-12-02T10:00:00Z</MessageCreatedDateTime></MessageHeader><PurgedRelease><ReleaseId><ICPN>${icpn}</ICPN></ReleaseId></PurgedRelease></ern:PurgeReleaseMessage>
-`);
+`,
+  );
   return file;
 }
 

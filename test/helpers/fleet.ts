@@ -49,7 +49,9 @@ export interface FleetOptions {
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-fleet-'));
   const mediaDir = path.join(dataDir, 'media');
-  await createImporter({ db: options.database.db, media: createMediaFiles(createLocalStorage(mediaDir)) }).importFolder(inject('fixtureLibrary'));
+  await createImporter({ db: options.database.db, media: createMediaFiles(createLocalStorage(mediaDir)) }).importFolder(
+    inject('fixtureLibrary'),
+  );
   const ports: number[] = [];
   for (let i = 0; i < options.processes; i++) ports.push(await freePort());
   const paypal = await startPayPalSandbox({

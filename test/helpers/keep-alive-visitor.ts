@@ -48,7 +48,12 @@ export class KeepAliveVisitor {
     const url = new URL(path, this.baseUrl);
     const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const headers: http.OutgoingHttpHeaders = { ...(cookie ? { cookie } : {}) };
-    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), origin: this.baseUrl });
+    if (body !== undefined)
+      Object.assign(headers, {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+        origin: this.baseUrl,
+      });
     return new Promise((resolve, reject) => {
       const req = http.request(url, { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
@@ -62,7 +67,9 @@ export class KeepAliveVisitor {
           const token = parse(Buffer.concat(chunks).toString('utf8')).querySelector('input[name="_csrf"]')?.getAttribute('value');
           if (token) this.csrf = token;
           const status = res.statusCode ?? 0;
-          const excerpt = [200, 303, 503].includes(status) ? undefined : Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').slice(-1500);
+          const excerpt = [200, 303, 503].includes(status)
+            ? undefined
+            : Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').slice(-1500);
           resolve({ at: Date.now(), method, path, status, ...(excerpt ? { excerpt } : {}) });
         });
       });

@@ -64,7 +64,15 @@ if (config.mode === 'pay-and-die') {
     const orderId = Number(order.insertId);
     const outboxId = await queueMessage(
       tx,
-      { channel: 'email', recipient: config.email!, kind: 'transactional', subject: 'Your order is paid', text: 'Thank you for your order.', html: '<p>Thank you for your order.</p>', orderId },
+      {
+        channel: 'email',
+        recipient: config.email!,
+        kind: 'transactional',
+        subject: 'Your order is paid',
+        text: 'Thank you for your order.',
+        html: '<p>Thank you for your order.</p>',
+        orderId,
+      },
       now,
     );
     return { orderId, outboxId };
@@ -82,8 +90,16 @@ const counting = <T extends EmailSender | SmsSender>(sender: T): T => ({
     sent++;
   },
 });
-const unavailable = { kind: 'twilio' as const, send: async () => Promise.reject(new SendError('no SMS gateway in this process', false)), close() {} };
-const email = counting(config.smtpUrl ? createSmtpEmailSender({ smtpUrl: config.smtpUrl, from: 'Test Store <orders@store.test>' }) : { kind: 'folder' as const, send: unavailable.send, close() {} });
+const unavailable = {
+  kind: 'twilio' as const,
+  send: async () => Promise.reject(new SendError('no SMS gateway in this process', false)),
+  close() {},
+};
+const email = counting(
+  config.smtpUrl
+    ? createSmtpEmailSender({ smtpUrl: config.smtpUrl, from: 'Test Store <orders@store.test>' })
+    : { kind: 'folder' as const, send: unavailable.send, close() {} },
+);
 const sms = counting(config.twilio ? createTwilioSmsSender({ ...config.twilio, timeoutMs: 120_000 }) : unavailable);
 const worker = createOutboxWorker({
   db,

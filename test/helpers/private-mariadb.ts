@@ -12,7 +12,8 @@ export const INSTALL_DB = process.env.MARIADB_INSTALL_DB_PATH ?? '/usr/bin/maria
 
 /** Why a private MariaDB cannot be started here, or null when it can. */
 export function privateMariadbUnavailable(): string | null {
-  for (const binary of [MARIADBD, INSTALL_DB]) if (!fs.existsSync(binary)) return `${binary} is not installed (apt-get install mariadb-server)`;
+  for (const binary of [MARIADBD, INSTALL_DB])
+    if (!fs.existsSync(binary)) return `${binary} is not installed (apt-get install mariadb-server)`;
   return null;
 }
 
@@ -47,7 +48,19 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
   async function start(): Promise<void> {
     child = spawn(
       MARIADBD,
-      ['--no-defaults', `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'mysqld.sock')}`, `--pid-file=${path.join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--skip-log-bin', '--innodb-buffer-pool-size=32M', '--max-connections=200', ...asRoot],
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${path.join(dir, 'mysqld.sock')}`,
+        `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+        '--skip-name-resolve',
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=32M',
+        '--max-connections=200',
+        ...asRoot,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout!.on('data', (d) => (log += d));

@@ -14,7 +14,8 @@ export async function approvedAtPayPal(
   options: { release?: ReleaseRef; marketing?: boolean; shopper?: Shopper; country?: string } = {},
 ): Promise<{ shopper: Shopper; paypalOrderId: string; returnUrl: string }> {
   const shopper = options.shopper ?? new Shopper(store.baseUrl);
-  const release = options.release ?? (await store.database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').executeTakeFirstOrThrow());
+  const release =
+    options.release ?? (await store.database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').executeTakeFirstOrThrow());
   // The release page carries a form, so the shopper has a CSRF token to post with.
   await shopper.get(`/release/${release.slug}`);
   await shopper.post('/basket/add', { kind: 'release', id: String(release.id) });
@@ -27,7 +28,11 @@ export async function approvedAtPayPal(
 }
 
 /** The whole purchase: approved at PayPal, then back to the store. Returns the shopper and the order page it lands on. */
-export async function buyWithPayPal(store: TestStore, email: string, options: Parameters<typeof approvedAtPayPal>[2] = {}): Promise<{ shopper: Shopper; orderPage: Page }> {
+export async function buyWithPayPal(
+  store: TestStore,
+  email: string,
+  options: Parameters<typeof approvedAtPayPal>[2] = {},
+): Promise<{ shopper: Shopper; orderPage: Page }> {
   const { shopper, returnUrl } = await approvedAtPayPal(store, email, options);
   return { shopper, orderPage: await shopper.follow(await shopper.get(returnUrl)) };
 }

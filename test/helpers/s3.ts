@@ -25,7 +25,15 @@ export async function startTestS3(bucket = 'store-media'): Promise<TestS3> {
   return {
     endpoint,
     bucket,
-    env: { MEDIA_STORAGE: 's3', S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: ACCESS_KEY, S3_SECRET_ACCESS_KEY: SECRET_KEY, S3_FORCE_PATH_STYLE: 'true' },
+    env: {
+      MEDIA_STORAGE: 's3',
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: ACCESS_KEY,
+      S3_SECRET_ACCESS_KEY: SECRET_KEY,
+      S3_FORCE_PATH_STYLE: 'true',
+    },
     async close() {
       await server.close();
       fs.rmSync(directory, { recursive: true, force: true });

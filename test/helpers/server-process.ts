@@ -22,7 +22,15 @@ export interface ServerProcess {
 /** Settings every test server process shares: quiet logs, no demo catalogue, no .env surprises. */
 export function serverEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
-  return { ...base, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DEMO_CATALOGUE: 'false', CATALOGUE_CACHE_SECONDS: '0', ...settings };
+  return {
+    ...base,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DEMO_CATALOGUE: 'false',
+    CATALOGUE_CACHE_SECONDS: '0',
+    ...settings,
+  };
 }
 
 export interface ServerProcessOptions {
@@ -32,7 +40,11 @@ export interface ServerProcessOptions {
 }
 
 /** Starts `node --import tsx src/server.ts` (or `node dist/src/server.js`) on `port` and resolves once /healthz answers 200. */
-export async function startServerProcess(env: NodeJS.ProcessEnv, port: number, { readyTimeoutMs = 45_000, compiled = false }: ServerProcessOptions = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: NodeJS.ProcessEnv,
+  port: number,
+  { readyTimeoutMs = 45_000, compiled = false }: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   const args = compiled ? ['dist/src/server.js'] : ['--import', 'tsx', 'src/server.ts'];
   const child: ChildProcess = spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

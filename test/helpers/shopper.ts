@@ -25,7 +25,11 @@ export class Shopper {
   async post(path: string, form: Record<string, string>): Promise<Page> {
     const body = new URLSearchParams({ ...(this.csrf ? { _csrf: this.csrf } : {}), ...form });
     // Browsers name the page's origin on every form post.
-    return this.request(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.baseUrl } });
+    return this.request(path, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.baseUrl },
+    });
   }
 
   /** Follows redirects on the store's own origin; stops at the first one that leaves it. */
@@ -50,7 +54,11 @@ export class Shopper {
   private async request(path: string, init: RequestInit): Promise<Page> {
     const url = path.startsWith('http') ? path : this.baseUrl + path;
     const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) } });
+    const response = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) },
+    });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');

@@ -8,7 +8,12 @@ import type { TestStore } from './store.js';
  * what the test's SMTP server or SMS stand-in received.
  */
 export async function newestCode(store: TestStore, recipient: string): Promise<string> {
-  const row = await store.database.db.selectFrom('outbox').select(['body_text', 'status']).where('recipient', '=', recipient).orderBy('id', 'desc').executeTakeFirst();
+  const row = await store.database.db
+    .selectFrom('outbox')
+    .select(['body_text', 'status'])
+    .where('recipient', '=', recipient)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
   const text = row?.status === 'sent' ? await deliveredText(store, recipient) : row?.body_text;
   const code = text && /\b(\d{6})\b/.exec(text)?.[1];
   if (!code) throw new Error('no sign-in code was queued for that recipient');
@@ -19,14 +24,21 @@ export async function newestCode(store: TestStore, recipient: string): Promise<s
 export async function deliveredText(store: TestStore, recipient: string): Promise<string | undefined> {
   const mail = store.smtp?.received.filter((m) => m.envelopeTo.includes(recipient)).at(-1);
   if (mail) return `${mail.parsed.subject ?? ''}\n${mail.parsed.text ?? ''}`;
-  return store.sms?.control.messages().filter((m) => m.to === recipient || m.to === `+${recipient}`).at(-1)?.body;
+  return store.sms?.control
+    .messages()
+    .filter((m) => m.to === recipient || m.to === `+${recipient}`)
+    .at(-1)?.body;
 }
 
 /**
  * Signs a customer in through the real pages: asks for a code for `contact`, reads it from the
  * outbox and types it. Returns the signed-in browser and the code.
  */
-export async function signInCustomer(store: TestStore, contact: string, shopper = new Shopper(store.baseUrl)): Promise<{ shopper: Shopper; code: string }> {
+export async function signInCustomer(
+  store: TestStore,
+  contact: string,
+  shopper = new Shopper(store.baseUrl),
+): Promise<{ shopper: Shopper; code: string }> {
   await shopper.get('/account');
   await shopper.post('/account/sign-in', { contact });
   const code = await newestCode(store, contact);

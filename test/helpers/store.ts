@@ -46,7 +46,8 @@ export interface TestLog {
   write(line: string): void;
 }
 
-const testLogger = (log?: TestLog) => (log ? createLogger(log.level, { write: (line: string) => log.write(line) }) : createLogger('silent'));
+const testLogger = (log?: TestLog) =>
+  log ? createLogger(log.level, { write: (line: string) => log.write(line) }) : createLogger('silent');
 
 const PAYPAL_ACCOUNT = { clientId: 'test-client', clientSecret: 'test-secret', webhookId: 'WHTEST0001' };
 const PAYFORIT_ACCOUNT = { merchantId: 'test-merchant', secret: 'test-payforit-secret-0123456789abcdef' };
@@ -61,7 +62,15 @@ const PAYFORIT_RETRY_SCALE = 0.001;
  */
 export async function startTestStore(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; clock?: () => Date; stock?: boolean; messaging?: boolean; log?: TestLog; testMode?: boolean; encoding?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: () => Date;
+    stock?: boolean;
+    messaging?: boolean;
+    log?: TestLog;
+    testMode?: boolean;
+    encoding?: boolean;
+  } = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-data-'));
@@ -107,7 +116,13 @@ export async function startTestStore(
   let app = build(handle);
   server.on('request', app);
   const messaging = options.messaging ? await startMessaging(database, config, options.log) : undefined;
-  const encoder = createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: config.media.ffmpegPath, logger: testLogger(options.log), pollMs: 50 });
+  const encoder = createEncoder({
+    db: database.db,
+    storage: createMediaStorage(config.media.storage),
+    ffmpegPath: config.media.ffmpegPath,
+    logger: testLogger(options.log),
+    pollMs: 50,
+  });
   if (options.encoding) encoder.start();
   const closeQuietly = (h: DatabaseHandle) => h.close().catch(() => undefined);
   return {
@@ -127,7 +142,10 @@ export async function startTestStore(
     async waitForSms(to, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = messaging?.sms.control.messages().filter((m) => m.to === to).at(-1);
+        const found = messaging?.sms.control
+          .messages()
+          .filter((m) => m.to === to)
+          .at(-1);
         if (found) return found.body;
         if (Date.now() > deadline) throw new Error(`no SMS reached ${to}`);
         await new Promise((r) => setTimeout(r, 50));

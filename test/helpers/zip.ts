@@ -48,16 +48,15 @@ export function zipOf(entries: { name: string; data: Buffer }[]): Buffer {
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
-
 /** Every entry of a zip held in memory, by name. */
 export function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: true }, (error, file) => {
-      if (error || !file) return reject(error ?? new Error("no zip"));
+      if (error || !file) return reject(error ?? new Error('no zip'));
       const entries = new Map<string, Buffer>();
       file.on('entry', (entry: yauzl.Entry) =>
         file.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError ?? new Error("no entry stream"));
+          if (streamError || !stream) return reject(streamError ?? new Error('no entry stream'));
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => (entries.set(entry.fileName, Buffer.concat(chunks)), file.readEntry()));

@@ -38,13 +38,27 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     // A release costs the lesser of RELEASE_PRICE_PENCE and its tracks' prices: 101p for any release of two or more tracks.
     store = await startTestStore(kind, { env: { TRACK_PRICE_PENCE: '79', RELEASE_PRICE_PENCE: '101' } });
     const db = store.database.db;
-    const counted = await db.selectFrom('tracks').select(['release_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('release_id').orderBy('release_id').execute();
+    const counted = await db
+      .selectFrom('tracks')
+      .select(['release_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('release_id')
+      .orderBy('release_id')
+      .execute();
     const multi = counted.find((r) => Number(r.n) >= 2)!;
     release = await db.selectFrom('releases').select(['id', 'slug']).where('id', '=', multi.release_id).executeTakeFirstOrThrow();
     const other = counted.find((r) => r.release_id !== multi.release_id)!;
-    looseTrack = await db.selectFrom('tracks').select('id').where('release_id', '=', other.release_id).orderBy('id').executeTakeFirstOrThrow();
+    looseTrack = await db
+      .selectFrom('tracks')
+      .select('id')
+      .where('release_id', '=', other.release_id)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
     const now = new Date();
-    ids.twenty = await addAffiliate(db, { name: 'Twenty', email: 'twenty@affiliates.example', rateBasisPoints: 2000, flatPence: null }, now);
+    ids.twenty = await addAffiliate(
+      db,
+      { name: 'Twenty', email: 'twenty@affiliates.example', rateBasisPoints: 2000, flatPence: null },
+      now,
+    );
     ids.half = await addAffiliate(db, { name: 'Half', email: 'half@affiliates.example', rateBasisPoints: 5000, flatPence: null }, now);
     ids.flat = await addAffiliate(db, { name: 'Flat', email: 'flat@affiliates.example', rateBasisPoints: null, flatPence: 50 }, now);
     ids.inactive = await addAffiliate(db, { name: 'Gone', email: 'gone@affiliates.example', rateBasisPoints: 2000, flatPence: null }, now);
@@ -53,13 +67,22 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
   afterAll(async () => store?.close());
 
   const db = () => store.database.db;
-  const landing = (pathAndQuery: string, cookie?: string) => fetch(store.baseUrl + pathAndQuery, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  const landing = (pathAndQuery: string, cookie?: string) =>
+    fetch(store.baseUrl + pathAndQuery, { redirect: 'manual', headers: cookie ? { cookie } : {} });
   const affiliateCookieOf = (response: Response) => response.headers.getSetCookie().find((c) => /^a=/.test(c));
   const visits = async (affiliateId: number) =>
-    (await db().selectFrom('affiliate_visits').select(['path', 'visits']).where('affiliate_id', '=', affiliateId).execute()).reduce((n, v) => n + Number(v.visits), 0);
+    (await db().selectFrom('affiliate_visits').select(['path', 'visits']).where('affiliate_id', '=', affiliateId).execute()).reduce(
+      (n, v) => n + Number(v.visits),
+      0,
+    );
 
   /** A shopper with the given `a` cookie buys the items and pays with PayPal as `email`; returns the order. */
-  const buy = async (options: { cookie?: string; email: string; items: { kind: 'track' | 'release'; id: number }[]; shopper?: Shopper }) => {
+  const buy = async (options: {
+    cookie?: string;
+    email: string;
+    items: { kind: 'track' | 'release'; id: number }[];
+    shopper?: Shopper;
+  }) => {
     const shopper = options.shopper ?? new Shopper(store.baseUrl);
     await shopper.get(`/release/${release.slug}`);
     if (options.cookie !== undefined) shopper.setCookie('a', options.cookie);
@@ -70,13 +93,41 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     const token = new URL(page.location!).searchParams.get('token')!;
     const { redirectUrl } = store.paypal.control.approve(token, { email: options.email });
     await shopper.follow(await shopper.get(redirectUrl!));
-    return db().selectFrom('payments').innerJoin('orders', 'orders.id', 'payments.order_id').selectAll('orders').select('payments.capture_ref').where('payments.provider_ref', '=', token).executeTakeFirstOrThrow();
+    return db()
+      .selectFrom('payments')
+      .innerJoin('orders', 'orders.id', 'payments.order_id')
+      .selectAll('orders')
+      .select('payments.capture_ref')
+      .where('payments.provider_ref', '=', token)
+      .executeTakeFirstOrThrow();
   };
-  const commissionOf = (orderId: number) => db().selectFrom('affiliate_commissions').selectAll().where('order_id', '=', orderId).executeTakeFirst();
+  const commissionOf = (orderId: number) =>
+    db().selectFrom('affiliate_commissions').selectAll().where('order_id', '=', orderId).executeTakeFirst();
 
   it.skipIf(skip)('sets no cookie and never fails for any value of `a` but a known, active affiliate number', async () => {
-    const bad = ['', '0', '-1', '-' + ids.twenty, 'abc', '1e2', ' 1', `${ids.twenty} `, `0${ids.twenty}`, '999999', '999999999', '99999999999999999999999', String(ids.inactive),
-      "1' OR '1'='1", '1;DROP TABLE affiliates', '1%00', '<script>', `${ids.twenty}.0`, '0x1', 'NaN', 'Infinity'];
+    const bad = [
+      '',
+      '0',
+      '-1',
+      '-' + ids.twenty,
+      'abc',
+      '1e2',
+      ' 1',
+      `${ids.twenty} `,
+      `0${ids.twenty}`,
+      '999999',
+      '999999999',
+      '99999999999999999999999',
+      String(ids.inactive),
+      "1' OR '1'='1",
+      '1;DROP TABLE affiliates',
+      '1%00',
+      '<script>',
+      `${ids.twenty}.0`,
+      '0x1',
+      'NaN',
+      'Infinity',
+    ];
     const before = await visits(ids.twenty);
     for (const value of bad) {
       const response = await landing(`/search?q=rain&a=${encodeURIComponent(value)}`);
@@ -104,7 +155,12 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     expect(cookie).toMatch(new RegExp(`^a=${ids.twenty}; Max-Age=${30 * 24 * 3600}; Path=/; Expires=[^;]+; HttpOnly; SameSite=Lax$`));
     expect(cookie).not.toContain('Secure');
     expect(await visits(ids.twenty)).toBe(before + 1);
-    const row = await db().selectFrom('affiliate_visits').selectAll().where('affiliate_id', '=', ids.twenty).where('path', '=', '/search').executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('affiliate_visits')
+      .selectAll()
+      .where('affiliate_id', '=', ids.twenty)
+      .where('path', '=', '/search')
+      .executeTakeFirstOrThrow();
     expect(row.day).toBe(new Date().toISOString().slice(0, 10));
     expect(Object.keys(row).sort()).toEqual(['affiliate_id', 'day', 'id', 'path', 'visits']);
     // Last referrer wins by default.
@@ -129,19 +185,44 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     expect(halfOrder.status).toBe('paid');
     expect(halfOrder.affiliate_id).toBe(ids.half);
     expect(halfOrder.total_pence).toBe(79);
-    expect(await commissionOf(halfOrder.id)).toMatchObject({ affiliate_id: ids.half, order_total_pence: 79, amount_pence: 39, status: 'pending', reason: null });
+    expect(await commissionOf(halfOrder.id)).toMatchObject({
+      affiliate_id: ids.half,
+      order_total_pence: 79,
+      amount_pence: 39,
+      status: 'pending',
+      reason: null,
+    });
 
-    const twentyOrder = await buy({ cookie: String(ids.twenty), email: 'buyer2@example.com', items: [{ kind: 'release', id: release.id }] });
+    const twentyOrder = await buy({
+      cookie: String(ids.twenty),
+      email: 'buyer2@example.com',
+      items: [{ kind: 'release', id: release.id }],
+    });
     expect(twentyOrder.total_pence).toBe(101);
     expect(await commissionOf(twentyOrder.id)).toMatchObject({ amount_pence: 20, status: 'pending' }); // 20.2 -> 20
 
-    const flatOrder = await buy({ cookie: String(ids.flat), email: 'buyer3@example.com', items: [{ kind: 'release', id: release.id }, { kind: 'track', id: looseTrack.id }] });
+    const flatOrder = await buy({
+      cookie: String(ids.flat),
+      email: 'buyer3@example.com',
+      items: [
+        { kind: 'release', id: release.id },
+        { kind: 'track', id: looseTrack.id },
+      ],
+    });
     expect(flatOrder.total_pence).toBe(180);
     expect(await commissionOf(flatOrder.id)).toMatchObject({ amount_pence: 50, status: 'pending' });
 
     // The confirmation arriving again (a webhook after the return) adds nothing.
     const payment = await db().selectFrom('payments').selectAll().where('order_id', '=', halfOrder.id).executeTakeFirstOrThrow();
-    await store.app.orders.settleCapture({ method: 'paypal', providerRef: payment.provider_ref, captureRef: payment.capture_ref!, amountPence: 79, currency: 'GBP', contact: { email: 'buyer1@example.com' }, source: 'test' });
+    await store.app.orders.settleCapture({
+      method: 'paypal',
+      providerRef: payment.provider_ref,
+      captureRef: payment.capture_ref!,
+      amountPence: 79,
+      currency: 'GBP',
+      contact: { email: 'buyer1@example.com' },
+      source: 'test',
+    });
     const rows = await db().selectFrom('affiliate_commissions').select('id').where('order_id', '=', halfOrder.id).execute();
     expect(rows).toHaveLength(1);
   });
@@ -162,7 +243,11 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
   });
 
   it.skipIf(skip)('pays an affiliate nothing for buying through their own link', async () => {
-    const order = await buy({ cookie: String(ids.twenty), email: 'Twenty@Affiliates.example', items: [{ kind: 'release', id: release.id }] });
+    const order = await buy({
+      cookie: String(ids.twenty),
+      email: 'Twenty@Affiliates.example',
+      items: [{ kind: 'release', id: release.id }],
+    });
     expect(order.affiliate_id).toBe(ids.twenty);
     expect(await commissionOf(order.id)).toMatchObject({ status: 'rejected', reason: 'self-referral', amount_pence: 0 });
   });
@@ -174,9 +259,19 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     const half = await db().selectFrom('affiliate_commissions').selectAll().where('affiliate_id', '=', ids.half).execute();
     expect(half.map((c) => c.status)).toEqual(['approved']);
     // Rejected commissions (refunded, self-referral) are never approved.
-    expect((await db().selectFrom('affiliate_commissions').select('status').where('reason', 'is not', null).execute()).every((c) => c.status === 'rejected')).toBe(true);
+    expect(
+      (await db().selectFrom('affiliate_commissions').select('status').where('reason', 'is not', null).execute()).every(
+        (c) => c.status === 'rejected',
+      ),
+    ).toBe(true);
 
-    const env = { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: store.database.url,
+      DATA_DIR: store.config.dataDir,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'development',
+    };
     const { stdout } = await run('node', [STORE_BIN, 'affiliate', 'payout', '--number', String(ids.half)], { env });
     expect(stdout).toContain('£0.39');
     const paid = await db().selectFrom('affiliate_commissions').selectAll().where('affiliate_id', '=', ids.half).executeTakeFirstOrThrow();
@@ -194,7 +289,12 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     await affiliate.get('/affiliate/sign-in');
     const before = affiliate.cookie('sid');
     expect((await affiliate.post('/affiliate/sign-in', { email: 'Half@Affiliates.example' })).location).toBe('/affiliate/code');
-    const message = await db().selectFrom('outbox').selectAll().where('recipient', '=', 'half@affiliates.example').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const message = await db()
+      .selectFrom('outbox')
+      .selectAll()
+      .where('recipient', '=', 'half@affiliates.example')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const code = /\b(\d{6})\b/.exec(message.body_text)![1]!;
     await affiliate.get('/affiliate/code');
     expect((await affiliate.post('/affiliate/code', { code: '000000' === code ? '111111' : '000000' })).status).toBe(400);
@@ -214,13 +314,23 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
     expect(row.querySelector('.pending')!.text).toBe('£0.00');
     expect(page.text).toContain('<svg');
     expect(page.html.querySelectorAll('script:not([src])')).toHaveLength(0);
-    for (const contact of ['buyer1@example.com', 'buyer2@example.com', 'buyer3@example.com', 'refunder@example.com', 'twenty@affiliates.example', '@example.com']) expect(page.text).not.toContain(contact);
+    for (const contact of [
+      'buyer1@example.com',
+      'buyer2@example.com',
+      'buyer3@example.com',
+      'refunder@example.com',
+      'twenty@affiliates.example',
+      '@example.com',
+    ])
+      expect(page.text).not.toContain(contact);
 
     // Another affiliate's number in the address changes nothing about whose figures these are.
     const other = await affiliate.follow(await affiliate.get(`/affiliate?a=${ids.twenty}`));
     expect(other.html.querySelector('[data-affiliate-number]')!.text).toBe(String(ids.half));
     expect((await affiliate.get(`/affiliate/${ids.twenty}`)).status).toBe(404);
-    expect((await affiliate.get(`/affiliate?affiliate=${ids.twenty}&id=${ids.twenty}`)).html.querySelector('[data-affiliate-number]')!.text).toBe(String(ids.half));
+    expect(
+      (await affiliate.get(`/affiliate?affiliate=${ids.twenty}&id=${ids.twenty}`)).html.querySelector('[data-affiliate-number]')!.text,
+    ).toBe(String(ids.half));
 
     // The link builder: any path on this site, nothing else.
     const built = await affiliate.get(`/affiliate?path=${encodeURIComponent(`/release/${release.slug}?x=1&a=7`)}`);
@@ -233,14 +343,35 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
   });
 
   it.skipIf(skip)('adds, lists and deactivates affiliates from the command line', async () => {
-    const env = { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development', PUBLIC_URL: 'https://shop.example' };
-    const added = await run('node', [STORE_BIN, 'affiliate', 'add', '--name', 'Blog Person', '--email', 'blog@affiliates.example', '--rate', '12.5'], { env });
+    const env = {
+      ...process.env,
+      DATABASE_URL: store.database.url,
+      DATA_DIR: store.config.dataDir,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'development',
+      PUBLIC_URL: 'https://shop.example',
+    };
+    const added = await run(
+      'node',
+      [STORE_BIN, 'affiliate', 'add', '--name', 'Blog Person', '--email', 'blog@affiliates.example', '--rate', '12.5'],
+      { env },
+    );
     const number = Number(/Added affiliate (\d+)/.exec(added.stdout)![1]);
     expect(added.stdout).toContain(`Referral link: https://shop.example/?a=${number}`);
-    expect(await db().selectFrom('affiliates').selectAll().where('id', '=', number).executeTakeFirstOrThrow()).toMatchObject({ rate_basis_points: 1250, flat_pence: null, active: 1 });
-    const flat = await run('node', [STORE_BIN, 'affiliate', 'add', '--name', 'Flat Two', '--email', 'flat2@affiliates.example', '--flat-pence', '25'], { env });
+    expect(await db().selectFrom('affiliates').selectAll().where('id', '=', number).executeTakeFirstOrThrow()).toMatchObject({
+      rate_basis_points: 1250,
+      flat_pence: null,
+      active: 1,
+    });
+    const flat = await run(
+      'node',
+      [STORE_BIN, 'affiliate', 'add', '--name', 'Flat Two', '--email', 'flat2@affiliates.example', '--flat-pence', '25'],
+      { env },
+    );
     expect(flat.stdout).toContain('£0.25 per order');
-    const duplicate = await run('node', [STORE_BIN, 'affiliate', 'add', '--name', 'Again', '--email', 'blog@affiliates.example'], { env }).catch((e) => e);
+    const duplicate = await run('node', [STORE_BIN, 'affiliate', 'add', '--name', 'Again', '--email', 'blog@affiliates.example'], {
+      env,
+    }).catch((e) => e);
     expect(duplicate.code).toBe(1);
     expect(affiliateCookieOf(await landing(`/?a=${number}`))).toBeDefined();
 
@@ -261,20 +392,36 @@ describe.each(databaseKinds())('affiliate attribution and consent settings on $k
 
   beforeAll(async () => {
     if (skip) return;
-    store = await startTestStore(kind, { stock: false, env: { AFFILIATE_ATTRIBUTION: 'first', AFFILIATE_COOKIE_CONSENT: 'required', AFFILIATE_COOKIE_DAYS: '7', TRUST_PROXY: 'loopback' } });
-    first = await addAffiliate(store.database.db, { name: 'First', email: 'first@affiliates.example', rateBasisPoints: 2000, flatPence: null }, new Date());
-    second = await addAffiliate(store.database.db, { name: 'Second', email: 'second@affiliates.example', rateBasisPoints: 2000, flatPence: null }, new Date());
+    store = await startTestStore(kind, {
+      stock: false,
+      env: { AFFILIATE_ATTRIBUTION: 'first', AFFILIATE_COOKIE_CONSENT: 'required', AFFILIATE_COOKIE_DAYS: '7', TRUST_PROXY: 'loopback' },
+    });
+    first = await addAffiliate(
+      store.database.db,
+      { name: 'First', email: 'first@affiliates.example', rateBasisPoints: 2000, flatPence: null },
+      new Date(),
+    );
+    second = await addAffiliate(
+      store.database.db,
+      { name: 'Second', email: 'second@affiliates.example', rateBasisPoints: 2000, flatPence: null },
+      new Date(),
+    );
   });
   afterAll(async () => store?.close());
 
-  const landing = (pathAndQuery: string, cookie?: string) => fetch(store.baseUrl + pathAndQuery, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  const landing = (pathAndQuery: string, cookie?: string) =>
+    fetch(store.baseUrl + pathAndQuery, { redirect: 'manual', headers: cookie ? { cookie } : {} });
   const affiliateCookieOf = (response: Response) => response.headers.getSetCookie().find((c) => /^a=/.test(c));
 
   it.skipIf(skip)('sets no cookie without consent, but still counts the visit', async () => {
     const response = await landing(`/?a=${first}`);
     expect(response.status).toBe(302);
     expect(affiliateCookieOf(response)).toBeUndefined();
-    const row = await store.database.db.selectFrom('affiliate_visits').selectAll().where('affiliate_id', '=', first).executeTakeFirstOrThrow();
+    const row = await store.database.db
+      .selectFrom('affiliate_visits')
+      .selectAll()
+      .where('affiliate_id', '=', first)
+      .executeTakeFirstOrThrow();
     expect(row.visits).toBe(1);
     expect(affiliateCookieOf(await landing(`/?a=${first}`, 'consent=no'))).toBeUndefined();
   });
@@ -290,7 +437,10 @@ describe.each(databaseKinds())('affiliate attribution and consent settings on $k
   });
 
   it.skipIf(skip)('marks the cookie Secure when the request came over TLS', async () => {
-    const overTls = await fetch(`${store.baseUrl}/?a=${first}`, { redirect: 'manual', headers: { cookie: 'consent=yes', 'x-forwarded-proto': 'https' } });
+    const overTls = await fetch(`${store.baseUrl}/?a=${first}`, {
+      redirect: 'manual',
+      headers: { cookie: 'consent=yes', 'x-forwarded-proto': 'https' },
+    });
     expect(affiliateCookieOf(overTls)).toMatch(/; Secure; HttpOnly; SameSite=Lax$|; HttpOnly; Secure; SameSite=Lax$/);
     const plain = await landing(`/?a=${first}`, 'consent=yes');
     expect(affiliateCookieOf(plain)).not.toContain('Secure');

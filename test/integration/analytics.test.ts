@@ -15,7 +15,8 @@ const run = promisify(execFile);
 const STORE_BIN = path.resolve('bin/store.js');
 const DAY_MS = 24 * 3600_000;
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 analytics-test-ua-1';
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 analytics-test-ua-2';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 analytics-test-ua-2';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
 interface Visit {
@@ -44,7 +45,17 @@ describe('what a request counts as', () => {
     expect(pagePath('/account/link/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG')).toBe('/account/link/:token');
     expect(pagePath('/unsubscribe/abc.def')).toBe('/unsubscribe/:token');
     expect(pagePath(`/search/${'x'.repeat(500)}`)).toHaveLength(190);
-    for (const notAPage of ['/static/css/site.css', '/preview/1.mp3', '/cover/3', '/healthz', '/webhooks/paypal', '/sandbox/messages', '/admin', '/admin/orders', '/download/track/1']) {
+    for (const notAPage of [
+      '/static/css/site.css',
+      '/preview/1.mp3',
+      '/cover/3',
+      '/healthz',
+      '/webhooks/paypal',
+      '/sandbox/messages',
+      '/admin',
+      '/admin/orders',
+      '/download/track/1',
+    ]) {
       expect(pagePath(notAPage)).toBeNull();
     }
     expect(pagePath('/administrators-guide')).toBe('/administrators-guide');
@@ -110,10 +121,12 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
   afterAll(async () => store?.close());
 
   const db = () => store.database.db;
-  const get = (p: string, headers: Record<string, string> = {}) => visit(store.baseUrl, p, { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.7', ...headers });
+  const get = (p: string, headers: Record<string, string> = {}) =>
+    visit(store.baseUrl, p, { 'user-agent': FIREFOX, 'x-forwarded-for': '203.0.113.7', ...headers });
   const flush = () => store.app.usageStats!.flush();
   const views = (day: string) => db().selectFrom('page_views').select(['path', 'views']).where('day', '=', day).orderBy('path').execute();
-  const visitors = async (day: string) => (await db().selectFrom('daily_visitors').select('visitors').where('day', '=', day).executeTakeFirst())?.visitors ?? 0;
+  const visitors = async (day: string) =>
+    (await db().selectFrom('daily_visitors').select('visitors').where('day', '=', day).executeTakeFirst())?.visitors ?? 0;
 
   it.skipIf(skip)('counts successful HTML pages per day and path; not assets, errors, redirects or plain text', async () => {
     now = new Date(today - 9 * DAY_MS + 10 * 3600_000);
@@ -169,7 +182,7 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     expect((await views(dayOf(now))).reduce((n, r) => n + r.views, 0)).toBe(5);
   });
 
-  it.skipIf(skip)('forgets the day\'s visitors at UTC midnight: the same visitor counts again the next day', async () => {
+  it.skipIf(skip)("forgets the day's visitors at UTC midnight: the same visitor counts again the next day", async () => {
     now = new Date(today - 5 * DAY_MS + 23 * 3600_000 + 59 * 60_000);
     const first = dayOf(now);
     await get('/', { 'x-forwarded-for': '192.0.2.50' });
@@ -189,7 +202,7 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     expect(await visitors(first)).toBe(2);
   });
 
-  it.skipIf(skip)('stores the referring site\'s host name only, and not our own host', async () => {
+  it.skipIf(skip)("stores the referring site's host name only, and not our own host", async () => {
     now = new Date(today - 4 * DAY_MS + 12 * 3600_000);
     await get('/', { referer: 'https://news.example.org/2026/11/best-new-music?utm_source=x&user=alice' });
     await get(`/release/${releaseSlug}`, { referer: 'https://news.example.org/other' });
@@ -198,7 +211,12 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     await get('/', { referer: 'https://WWW.Blog.Example.NET/p/1' });
     await get('/no-such-page', { referer: 'https://spam.example.com/' }); // a 404: not counted
     await flush();
-    const rows = await db().selectFrom('page_referrers').select(['domain', 'views']).where('day', '=', dayOf(now)).orderBy('domain').execute();
+    const rows = await db()
+      .selectFrom('page_referrers')
+      .select(['domain', 'views'])
+      .where('day', '=', dayOf(now))
+      .orderBy('domain')
+      .execute();
     expect(rows).toEqual([
       { domain: 'news.example.org', views: 2 },
       { domain: 'www.blog.example.net', views: 1 },
@@ -216,7 +234,13 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     expect(await visitors(dayOf(now))).toBe(1);
     const tables =
       store.database.dialect === 'mysql'
-        ? (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`.execute(db())).rows
+        ? (
+            await sql<{
+              name: string;
+            }>`select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`.execute(
+              db(),
+            )
+          ).rows
         : (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db())).rows;
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['page_views', 'page_referrers', 'daily_visitors']));
     let everything = '';
@@ -224,7 +248,17 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
       everything += JSON.stringify((await sql`select * from ${sql.table(name)}`.execute(db())).rows);
     }
     expect(everything).toContain('/privacy'); // the scan does read the statistics
-    for (const secret of ['203.0.113.', '198.51.100.', '192.0.2.50', 'analytics-test-ua', 'Firefox', 'Chrome/131', 'private words', 'utm_source', 'alice']) {
+    for (const secret of [
+      '203.0.113.',
+      '198.51.100.',
+      '192.0.2.50',
+      'analytics-test-ua',
+      'Firefox',
+      'Chrome/131',
+      'private words',
+      'utm_source',
+      'alice',
+    ]) {
       expect(everything).not.toContain(secret);
     }
   });
@@ -285,7 +319,13 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     await expect(usageSummary(db(), to, from)).rejects.toThrow(RangeError);
     await expect(usageSummary(db(), '2026-1-1', to)).rejects.toThrow(RangeError);
 
-    const env = { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: store.database.url,
+      DATA_DIR: store.config.dataDir,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'development',
+    };
     const { stdout } = await run('node', [STORE_BIN, 'stats', '--days', '12', '--top', '5'], { env });
     expect(stdout).toMatch(new RegExp(`^${from}\\s+4\\s+1$`, 'm'));
     expect(stdout).toMatch(/^news\.example\.org\s+2$/m);

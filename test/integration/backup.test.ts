@@ -39,7 +39,14 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
   let mediaFiles: { path: string; size: number; sha256: string }[];
   const targets: DatabaseTarget[] = [];
 
-  const env = (databaseUrl: string) => ({ ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: workDir, LOG_LEVEL: 'warn', NODE_ENV: 'development', CI: '' });
+  const env = (databaseUrl: string) => ({
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: workDir,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'development',
+    CI: '',
+  });
   const storeCommand = (databaseUrl: string, args: string[]) => run('node', [STORE_BIN, ...args], { env: env(databaseUrl) });
   const failingCommand = async (databaseUrl: string, args: string[]) => {
     const failed = await storeCommand(databaseUrl, args).then(
@@ -55,7 +62,9 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
   const emptyTarget = (): { url: string; target: DatabaseTarget } => {
     const name = `store_restore_${process.pid}_${randomBytes(4).toString('hex')}`;
     const target: DatabaseTarget =
-      kind === 'sqlite' ? { kind, file: path.join(fs.mkdtempSync(path.join(workDir, 'restore-')), `${name}.sqlite`) } : { kind, url: new URL(name, inject('mysqlServerUrl')!).toString() };
+      kind === 'sqlite'
+        ? { kind, file: path.join(fs.mkdtempSync(path.join(workDir, 'restore-')), `${name}.sqlite`) }
+        : { kind, url: new URL(name, inject('mysqlServerUrl')!).toString() };
     targets.push(target);
     return { url: target.kind === 'sqlite' ? target.file : target.url, target };
   };
@@ -100,7 +109,9 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
     }
     // Nothing is left under a temporary name.
     expect(fs.readdirSync(backupDir).filter((name) => name.startsWith('.'))).toEqual([]);
-    const tableRows = Object.entries(before).filter(([name]) => !isView(name)).reduce((sum, [, rows]) => sum + rows.length, 0);
+    const tableRows = Object.entries(before)
+      .filter(([name]) => !isView(name))
+      .reduce((sum, [, rows]) => sum + rows.length, 0);
     const tables = Object.keys(before).length;
     // SQLite's count is of tables (views are part of the schema); a dump counts views too.
     const expectedTables = kind === 'sqlite' ? Object.keys(before).filter((t) => !isView(t)).length : tables;
@@ -108,22 +119,32 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
     expect(backupOutput).toContain('the media files themselves are not in the backup');
   });
 
-  const restoreCases = kind === 'mysql' ? [['client', 'client'], ['driver', 'driver'], ['client', 'driver']] : [['online', 'auto']];
-  it.skipIf(skip).each(restoreCases)('restores the %s backup through the %s into an empty database, equal row for row, views included', async (made, method) => {
-    const { url, target } = emptyTarget();
-    const { stdout } = await storeCommand(url, ['restore', backups[made]!, '--method', method!]);
-    expect(stdout).toContain('Restored');
-    if (kind === 'mysql') expect(stdout).toContain(`through ${method === 'driver' ? 'driver' : 'mariadb'}`);
-    const restored = await openDatabase(target);
-    try {
-      expect(await snapshot(restored.db, kind)).toEqual(before);
-      const overview = await sql<Record<string, unknown>>`select * from order_overview order by reference`.execute(restored.db);
-      expect(overview.rows).toEqual(before.order_overview);
-      expect(overview.rows.filter((r) => r.status === 'paid').length).toBeGreaterThanOrEqual(2);
-    } finally {
-      await restored.close();
-    }
-  });
+  const restoreCases =
+    kind === 'mysql'
+      ? [
+          ['client', 'client'],
+          ['driver', 'driver'],
+          ['client', 'driver'],
+        ]
+      : [['online', 'auto']];
+  it.skipIf(skip).each(restoreCases)(
+    'restores the %s backup through the %s into an empty database, equal row for row, views included',
+    async (made, method) => {
+      const { url, target } = emptyTarget();
+      const { stdout } = await storeCommand(url, ['restore', backups[made]!, '--method', method!]);
+      expect(stdout).toContain('Restored');
+      if (kind === 'mysql') expect(stdout).toContain(`through ${method === 'driver' ? 'driver' : 'mariadb'}`);
+      const restored = await openDatabase(target);
+      try {
+        expect(await snapshot(restored.db, kind)).toEqual(before);
+        const overview = await sql<Record<string, unknown>>`select * from order_overview order by reference`.execute(restored.db);
+        expect(overview.rows).toEqual(before.order_overview);
+        expect(overview.rows.filter((r) => r.status === 'paid').length).toBeGreaterThanOrEqual(2);
+      } finally {
+        await restored.close();
+      }
+    },
+  );
 
   it.skipIf(skip)('refuses to restore into a database that has tables, and with --force replaces everything in it', async () => {
     const occupied = await createTestDatabase(kind);
@@ -153,11 +174,15 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
 
     for (const file of [truncated, garbage]) {
       const { url, target } = emptyTarget();
-      expect(await failingCommand(url, ['restore', file])).toContain('is not a complete backup: the compressed data is truncated or corrupt');
+      expect(await failingCommand(url, ['restore', file])).toContain(
+        'is not a complete backup: the compressed data is truncated or corrupt',
+      );
       expect(await tableCount(target)).toBe(0);
     }
     const { url, target } = emptyTarget();
-    expect(await failingCommand(url, ['restore', notADatabase])).toMatch(kind === 'sqlite' ? /does not hold a SQLite database/ : /does not end with its completion line/);
+    expect(await failingCommand(url, ['restore', notADatabase])).toMatch(
+      kind === 'sqlite' ? /does not hold a SQLite database/ : /does not end with its completion line/,
+    );
     expect(await tableCount(target)).toBe(0);
   });
 
@@ -172,7 +197,9 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
       await old.close();
     }
     const dir = fs.mkdtempSync(path.join(workDir, 'old-'));
-    const { stdout: written } = await run('node', [STORE_BIN, 'backup', dir, '--no-progress'], { env: { ...env(oldUrl), MEDIA_DIR: path.join(workDir, 'no-media') } });
+    const { stdout: written } = await run('node', [STORE_BIN, 'backup', dir, '--no-progress'], {
+      env: { ...env(oldUrl), MEDIA_DIR: path.join(workDir, 'no-media') },
+    });
     const file = /Backup written: (\S+)/.exec(written)![1]!;
 
     const { url, target } = emptyTarget();
@@ -188,37 +215,51 @@ describe.each(databaseKinds())('backup and restore on $kind', ({ kind, skip }) =
     }
   });
 
-  it.skipIf(skip)('keeps the newest N backups of its kind, deleting older ones and their manifests only after the new one is complete', async () => {
-    const dir = fs.mkdtempSync(path.join(workDir, 'keep-'));
-    const otherExtension = kind === 'sqlite' ? '.sql.gz' : '.sqlite.gz';
-    for (const stamp of ['20200101T000000Z', '20200102T000000Z']) {
-      fs.copyFileSync(Object.values(backups)[0]!, path.join(dir, `store-${stamp}${extension}`));
-      fs.writeFileSync(path.join(dir, `store-${stamp}.media.json`), '{}');
-    }
-    fs.writeFileSync(path.join(dir, `store-20190101T000000Z${otherExtension}`), 'another kind');
-    // A database to back up: the restored copy of the first case.
-    const { url } = emptyTarget();
-    await storeCommand(url, ['restore', Object.values(backups)[0]!]);
+  it.skipIf(skip)(
+    'keeps the newest N backups of its kind, deleting older ones and their manifests only after the new one is complete',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(workDir, 'keep-'));
+      const otherExtension = kind === 'sqlite' ? '.sql.gz' : '.sqlite.gz';
+      for (const stamp of ['20200101T000000Z', '20200102T000000Z']) {
+        fs.copyFileSync(Object.values(backups)[0]!, path.join(dir, `store-${stamp}${extension}`));
+        fs.writeFileSync(path.join(dir, `store-${stamp}.media.json`), '{}');
+      }
+      fs.writeFileSync(path.join(dir, `store-20190101T000000Z${otherExtension}`), 'another kind');
+      // A database to back up: the restored copy of the first case.
+      const { url } = emptyTarget();
+      await storeCommand(url, ['restore', Object.values(backups)[0]!]);
 
-    const { stdout } = await run('node', [STORE_BIN, 'backup', dir, '--keep', '2'], { env: { ...env(url), MEDIA_DIR: path.join(workDir, 'no-media') } });
-    expect(stdout).toContain(`Removed older backup: ${path.join(dir, `store-20200101T000000Z${extension}`)}`);
-    const left = fs.readdirSync(dir).sort();
-    expect(left).not.toContain(`store-20200101T000000Z${extension}`);
-    expect(left).not.toContain('store-20200101T000000Z.media.json');
-    expect(left).toContain(`store-20200102T000000Z${extension}`);
-    expect(left).toContain(`store-20190101T000000Z${otherExtension}`);
-    expect(left.filter((name) => name.endsWith(extension))).toHaveLength(2);
-    const newest = left.filter((name) => name.endsWith(extension)).at(-1)!;
-    expect(JSON.parse(fs.readFileSync(path.join(dir, newest.replace(extension, '.media.json')), 'utf8')).files).toEqual([]);
-  });
+      const { stdout } = await run('node', [STORE_BIN, 'backup', dir, '--keep', '2'], {
+        env: { ...env(url), MEDIA_DIR: path.join(workDir, 'no-media') },
+      });
+      expect(stdout).toContain(`Removed older backup: ${path.join(dir, `store-20200101T000000Z${extension}`)}`);
+      const left = fs.readdirSync(dir).sort();
+      expect(left).not.toContain(`store-20200101T000000Z${extension}`);
+      expect(left).not.toContain('store-20200101T000000Z.media.json');
+      expect(left).toContain(`store-20200102T000000Z${extension}`);
+      expect(left).toContain(`store-20190101T000000Z${otherExtension}`);
+      expect(left.filter((name) => name.endsWith(extension))).toHaveLength(2);
+      const newest = left.filter((name) => name.endsWith(extension)).at(-1)!;
+      expect(JSON.parse(fs.readFileSync(path.join(dir, newest.replace(extension, '.media.json')), 'utf8')).files).toEqual([]);
+    },
+  );
 });
 
 /** Paid orders through the real checkout (one referred by an affiliate), which queue confirmations in the outbox. */
 async function makeRealData(store: TestStore): Promise<void> {
   const db = store.database.db;
-  const affiliateId = await addAffiliate(db, { name: 'Backup Affiliate', email: 'affiliate@backup.example', rateBasisPoints: 2000, flatPence: null }, new Date());
+  const affiliateId = await addAffiliate(
+    db,
+    { name: 'Backup Affiliate', email: 'affiliate@backup.example', rateBasisPoints: 2000, flatPence: null },
+    new Date(),
+  );
   const releases = await db.selectFrom('releases').select(['id', 'slug']).orderBy('id').limit(2).execute();
-  const track = await db.selectFrom('tracks').select('id').where('release_id', '=', releases[1]!.id).orderBy('id').executeTakeFirstOrThrow();
+  const track = await db
+    .selectFrom('tracks')
+    .select('id')
+    .where('release_id', '=', releases[1]!.id)
+    .orderBy('id')
+    .executeTakeFirstOrThrow();
   const buy = async (email: string, items: { kind: string; id: number }[], referred: boolean) => {
     const shopper = new Shopper(store.baseUrl);
     if (referred) await shopper.follow(await shopper.get(`/?a=${affiliateId}`));
@@ -233,9 +274,34 @@ async function makeRealData(store: TestStore): Promise<void> {
     await store.paypal.control.webhooksSettled();
   };
   await buy('first.buyer@example.com', [{ kind: 'release', id: releases[0]!.id }], true);
-  await buy("o'brien+backup@example.com", [{ kind: 'track', id: track.id }, { kind: 'release', id: releases[1]!.id }], false);
-  const count = async (table: 'orders' | 'outbox' | 'affiliate_commissions') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  expect(Number((await db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'paid').executeTakeFirstOrThrow()).n)).toBe(2);
+  await buy(
+    "o'brien+backup@example.com",
+    [
+      { kind: 'track', id: track.id },
+      { kind: 'release', id: releases[1]!.id },
+    ],
+    false,
+  );
+  const count = async (table: 'orders' | 'outbox' | 'affiliate_commissions') =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  expect(
+    Number(
+      (
+        await db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', '=', 'paid')
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  ).toBe(2);
   expect(await count('affiliate_commissions')).toBe(1);
   expect(await count('outbox')).toBeGreaterThanOrEqual(2);
 }
@@ -247,8 +313,20 @@ const isView = (name: string) => VIEWS.has(name);
 async function snapshot(db: Db, kind: DatabaseKind): Promise<Snapshot> {
   const objects =
     kind === 'sqlite'
-      ? (await sql<{ name: string; type: string }>`select name, type from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' order by name`.execute(db)).rows
-      : (await sql<{ name: string; type: string }>`select table_name as name, case table_type when 'VIEW' then 'view' else 'table' end as type from information_schema.tables where table_schema = database() order by table_name`.execute(db)).rows;
+      ? (
+          await sql<{
+            name: string;
+            type: string;
+          }>`select name, type from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' order by name`.execute(db)
+        ).rows
+      : (
+          await sql<{
+            name: string;
+            type: string;
+          }>`select table_name as name, case table_type when 'VIEW' then 'view' else 'table' end as type from information_schema.tables where table_schema = database() order by table_name`.execute(
+            db,
+          )
+        ).rows;
   const result: Snapshot = {};
   for (const { name, type } of objects) {
     if (type === 'view') VIEWS.add(name);
@@ -263,12 +341,24 @@ async function orderColumns(db: Db, kind: DatabaseKind, table: string): Promise<
   const primary =
     kind === 'sqlite'
       ? (await sql<{ name: string }>`select name from pragma_table_info(${table}) where pk > 0 order by pk`.execute(db)).rows
-      : (await sql<{ name: string }>`select column_name as name from information_schema.key_column_usage where table_schema = database() and table_name = ${table} and constraint_name = 'PRIMARY' order by ordinal_position`.execute(db)).rows;
+      : (
+          await sql<{
+            name: string;
+          }>`select column_name as name from information_schema.key_column_usage where table_schema = database() and table_name = ${table} and constraint_name = 'PRIMARY' order by ordinal_position`.execute(
+            db,
+          )
+        ).rows;
   if (primary.length) return primary.map((r) => r.name);
   const all =
     kind === 'sqlite'
       ? (await sql<{ name: string }>`select name from pragma_table_info(${table}) order by cid`.execute(db)).rows
-      : (await sql<{ name: string }>`select column_name as name from information_schema.columns where table_schema = database() and table_name = ${table} order by ordinal_position`.execute(db)).rows;
+      : (
+          await sql<{
+            name: string;
+          }>`select column_name as name from information_schema.columns where table_schema = database() and table_name = ${table} order by ordinal_position`.execute(
+            db,
+          )
+        ).rows;
   return all.map((r) => r.name);
 }
 
@@ -325,7 +415,7 @@ describe('reading MySQL dumps', () => {
     const statements = split(
       [
         '-- a comment; not a statement',
-        "/*!40101 SET NAMES utf8mb4 */;",
+        '/*!40101 SET NAMES utf8mb4 */;',
         "INSERT INTO `a;b` VALUES (1,'x;y\\';z',\"q;\"),(2,'it''s; fine');",
         '# another comment;',
         "INSERT INTO t VALUES ('two",

@@ -33,11 +33,21 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     expect(response.status).toBe(200);
     expect(html.querySelector('title')!.text).toContain('Music downloads');
     expect(html.querySelector('meta[name="description"]')!.getAttribute('content')).toBeTruthy();
-    const newest = await store.database.db.selectFrom('releases').select('title').orderBy('release_date', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const newest = await store.database.db
+      .selectFrom('releases')
+      .select('title')
+      .orderBy('release_date', 'desc')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(html.querySelector('#new-releases + .grid .card__title')!.text).toBe(newest.title);
     expect(html.querySelector('#chart')!.text).toBe('Just added');
     // The shelf fills whole rows of six and the list below carries on from it: no release twice.
-    const releaseCount = (await store.database.db.selectFrom('releases').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const releaseCount = (
+      await store.database.db
+        .selectFrom('releases')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n;
     const shelf = html.querySelectorAll('#new-releases + .grid .card__title').map((a) => a.getAttribute('href'));
     const listed = html.querySelectorAll('.chart__text a:first-child').map((a) => a.getAttribute('href'));
     expect(shelf).toHaveLength(shelfSize(Number(releaseCount)));
@@ -45,7 +55,12 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     expect(listed.length).toBeGreaterThan(0);
     expect(listed.filter((href) => shelf.includes(href))).toEqual([]);
     const genres = await store.database.db.selectFrom('genres').select('name').execute();
-    expect(html.querySelectorAll('.genre-list a').map((a) => a.text).sort()).toEqual(genres.map((g) => g.name).sort());
+    expect(
+      html
+        .querySelectorAll('.genre-list a')
+        .map((a) => a.text)
+        .sort(),
+    ).toEqual(genres.map((g) => g.name).sort());
   });
 
   it.skipIf(skip)('ranks best sellers by paid orders of the last 7 days only', async () => {
@@ -56,10 +71,27 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
       const paidAt = toDbTime(new Date(NOW.getTime() - paidAgoMs));
       const result = await store.database.db
         .insertInto('orders')
-        .values({ reference: ref, status, total_pence: 100, currency: 'GBP', payment_method: 'paypal', affiliate_id: null, customer_id: null, age_confirmed_at: paidAt, marketing_opt_in: 0, created_at: paidAt, expires_at: paidAt, paid_at: status === 'paid' ? paidAt : null, updated_at: paidAt })
+        .values({
+          reference: ref,
+          status,
+          total_pence: 100,
+          currency: 'GBP',
+          payment_method: 'paypal',
+          affiliate_id: null,
+          customer_id: null,
+          age_confirmed_at: paidAt,
+          marketing_opt_in: 0,
+          created_at: paidAt,
+          expires_at: paidAt,
+          paid_at: status === 'paid' ? paidAt : null,
+          updated_at: paidAt,
+        })
         .executeTakeFirstOrThrow();
       for (const releaseId of releaseIds) {
-        await store.database.db.insertInto('order_items').values({ order_id: Number(result.insertId), release_id: releaseId, track_id: null, title: 'x', price_pence: 100 }).execute();
+        await store.database.db
+          .insertInto('order_items')
+          .values({ order_id: Number(result.insertId), release_id: releaseId, track_id: null, title: 'x', price_pence: 100 })
+          .execute();
       }
     };
     await order('T-1', 'paid', day, [b!.id]);
@@ -83,7 +115,12 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('shows a release page with cover art, tracks, durations and prices, honouring price overrides', async () => {
     const release = await anyRelease();
-    const tracks = await store.database.db.selectFrom('tracks').select(['id', 'title', 'duration_ms']).where('release_id', '=', release.id).orderBy('track_number').execute();
+    const tracks = await store.database.db
+      .selectFrom('tracks')
+      .select(['id', 'title', 'duration_ms'])
+      .where('release_id', '=', release.id)
+      .orderBy('track_number')
+      .execute();
     await store.database.db.updateTable('tracks').set({ price_pence: 129 }).where('id', '=', tracks[0]!.id).execute();
     await store.database.db.updateTable('releases').set({ price_pence: 450 }).where('id', '=', release.id).execute();
 
@@ -103,13 +140,21 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('names the release type properly and shows only as much of the date as is known', async () => {
     const release = await anyRelease();
-    await store.database.db.updateTable('releases').set({ kind: 'ep', release_date: '2019-01-01', release_date_precision: 'year' }).where('id', '=', release.id).execute();
+    await store.database.db
+      .updateTable('releases')
+      .set({ kind: 'ep', release_date: '2019-01-01', release_date_precision: 'year' })
+      .where('id', '=', release.id)
+      .execute();
     const yearOnly = (await page(`/release/${release.slug}`)).html;
     expect(yearOnly.querySelector('.release__buy button')!.text).toContain('Buy EP');
     expect(yearOnly.querySelector('.release__price')!.text).toContain('for the whole EP');
     const released = () => yearOnly.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text;
     expect(released()).toBe('2019');
-    await store.database.db.updateTable('releases').set({ kind: 'album', release_date: '2019-06-14', release_date_precision: 'day' }).where('id', '=', release.id).execute();
+    await store.database.db
+      .updateTable('releases')
+      .set({ kind: 'album', release_date: '2019-06-14', release_date_precision: 'day' })
+      .where('id', '=', release.id)
+      .execute();
     const day = (await page(`/release/${release.slug}`)).html;
     expect(day.querySelectorAll('dt').find((dt) => dt.text === 'Released')!.nextElementSibling!.text).toBe('14 June 2019');
     expect(day.querySelector('.release__buy button')!.text).toContain('Buy album');
@@ -118,7 +163,10 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('prices a release at the album default, or its tracks when that is cheaper', async () => {
     const rows = await store.database.db
       .selectFrom('releases')
-      .select(['slug', (eb) => eb.selectFrom('tracks').whereRef('tracks.release_id', '=', 'releases.id').select(eb.fn.countAll<number>().as('n')).as('n')])
+      .select([
+        'slug',
+        (eb) => eb.selectFrom('tracks').whereRef('tracks.release_id', '=', 'releases.id').select(eb.fn.countAll<number>().as('n')).as('n'),
+      ])
       .where('price_pence', 'is', null)
       .execute();
     for (const row of rows.slice(0, 4)) {
@@ -132,14 +180,22 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     const genre = await store.database.db.selectFrom('genres').select(['slug', 'name', 'id']).executeTakeFirstOrThrow();
     const { response, html } = await page(`/genre/${genre.slug}`);
     expect(response.status).toBe(200);
-    const count = await store.database.db.selectFrom('releases').where('genre_id', '=', genre.id).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await store.database.db
+      .selectFrom('releases')
+      .where('genre_id', '=', genre.id)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(html.querySelectorAll('.grid .card')).toHaveLength(Math.min(24, Number(count.n)));
     expect((await get(`/genre/${genre.slug}?page=zero`)).status).toBe(400);
   });
 
   it.skipIf(skip)('searches artists, releases and tracks by word prefix, grouped by kind', async () => {
     const release = await anyRelease();
-    const prefix = release.artist.split(/\s+/).find((w) => w.length >= 4)!.slice(0, 4).toLowerCase();
+    const prefix = release.artist
+      .split(/\s+/)
+      .find((w) => w.length >= 4)!
+      .slice(0, 4)
+      .toLowerCase();
     const { response, html } = await page(`/search?q=${encodeURIComponent(prefix)}`);
     expect(response.status).toBe(200);
     expect(html.querySelectorAll('#results-artist + .artist-list a').map((a) => a.text)).toContain(release.artist);
@@ -154,7 +210,10 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
   });
 
   it.skipIf(skip)('pages through track results of one kind', async () => {
-    const total = await store.database.db.selectFrom('tracks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await store.database.db
+      .selectFrom('tracks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     // Every track's search words include its artist's; a query matching all artists is hard to
     // build, so page through one artist's tracks instead.
     const top = await store.database.db
@@ -193,7 +252,13 @@ describe.each(databaseKinds())('catalogue pages on $kind', ({ kind, skip }) => {
     expect(part.headers.get('content-range')).toBe(`bytes 100-199/${body.length}`);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(body.subarray(100, 200));
     expect((await get(`/preview/${track.id}.mp3`, { headers: { Range: `bytes=${body.length + 10}-` } })).status).toBe(416);
-    for (const path of ['/preview/999999.mp3', '/preview/..%2F..%2Fstore.sqlite', '/preview/1.mp3%00', '/preview/-1.mp3', '/media/tracks']) {
+    for (const path of [
+      '/preview/999999.mp3',
+      '/preview/..%2F..%2Fstore.sqlite',
+      '/preview/1.mp3%00',
+      '/preview/-1.mp3',
+      '/media/tracks',
+    ]) {
       expect((await get(path)).status).toBe(404);
     }
   });
@@ -244,10 +309,18 @@ describe.each(databaseKinds())('catalogue page cache on $kind', ({ kind, skip })
     let now = new Date('2026-11-20T12:00:00Z');
     const store = await startTestStore(kind, { env: { CATALOGUE_CACHE_SECONDS: '10' }, clock: () => now });
     try {
-      const release = await store.database.db.selectFrom('releases').select(['id', 'slug', 'title']).orderBy('id').executeTakeFirstOrThrow();
+      const release = await store.database.db
+        .selectFrom('releases')
+        .select(['id', 'slug', 'title'])
+        .orderBy('id')
+        .executeTakeFirstOrThrow();
       const title = async () => parse(await (await fetch(`${store.baseUrl}/release/${release.slug}`)).text()).querySelector('h1')!.text;
       expect(await title()).toBe(release.title);
-      await store.database.db.updateTable('releases').set({ title: 'Renamed Release', price_pence: 111 }).where('id', '=', release.id).execute();
+      await store.database.db
+        .updateTable('releases')
+        .set({ title: 'Renamed Release', price_pence: 111 })
+        .where('id', '=', release.id)
+        .execute();
       now = new Date(now.getTime() + 9_000);
       expect(await title()).toBe(release.title);
       const shopper = new Shopper(store.baseUrl);

@@ -15,8 +15,18 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     const db = store.database.db;
     const releases = await db.selectFrom('releases').select(['id', 'title', 'slug']).orderBy('id').limit(2).execute();
     release = releases[0]!;
-    looseTrack = (await db.selectFrom('tracks').select(['id', 'title']).where('release_id', '=', releases[1]!.id).orderBy('id').executeTakeFirstOrThrow());
-    coveredTrack = (await db.selectFrom('tracks').select(['id', 'title']).where('release_id', '=', release.id).orderBy('id').executeTakeFirstOrThrow());
+    looseTrack = await db
+      .selectFrom('tracks')
+      .select(['id', 'title'])
+      .where('release_id', '=', releases[1]!.id)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    coveredTrack = await db
+      .selectFrom('tracks')
+      .select(['id', 'title'])
+      .where('release_id', '=', release.id)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
   });
   afterAll(async () => store?.close());
 
@@ -40,8 +50,14 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     return approve.searchParams.get('token')!;
   };
   const orderFor = (paypalOrderId: string) =>
-    db().selectFrom('payments').innerJoin('orders', 'orders.id', 'payments.order_id').selectAll('orders').where('payments.provider_ref', '=', paypalOrderId).executeTakeFirstOrThrow();
-  const events = async (orderId: number) => (await db().selectFrom('order_events').select('event').where('order_id', '=', orderId).orderBy('id').execute()).map((e) => e.event);
+    db()
+      .selectFrom('payments')
+      .innerJoin('orders', 'orders.id', 'payments.order_id')
+      .selectAll('orders')
+      .where('payments.provider_ref', '=', paypalOrderId)
+      .executeTakeFirstOrThrow();
+  const events = async (orderId: number) =>
+    (await db().selectFrom('order_events').select('event').where('order_id', '=', orderId).orderBy('id').execute()).map((e) => e.event);
   const approveAndReturn = async (shopper: Shopper, paypalOrderId: string, options: { email?: string; declined?: boolean } = {}) => {
     const { redirectUrl } = store.paypal.control.approve(paypalOrderId, options);
     return shopper.get(redirectUrl!);
@@ -50,7 +66,9 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
   it.skipIf(skip)('keeps a basket in the session: a release covers its tracks, and the header counts items', async () => {
     const shopper = await newShopper();
     await shopper.post('/basket/add', { kind: 'track', id: String(coveredTrack.id) });
-    const added = await shopper.follow(await shopper.post('/basket/add', { kind: 'release', id: String(release.id), back: `/release/${release.slug}` }));
+    const added = await shopper.follow(
+      await shopper.post('/basket/add', { kind: 'release', id: String(release.id), back: `/release/${release.slug}` }),
+    );
     expect(added.text).toContain('taken out');
     expect(added.html.querySelector('.site-nav .badge')!.text).toBe('1');
     const again = await shopper.follow(await shopper.post('/basket/add', { kind: 'track', id: String(coveredTrack.id) }));
@@ -61,7 +79,9 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     expect((await shopper.get('/basket')).html.querySelector('.empty')).not.toBeNull();
     expect((await shopper.post('/basket/add', { kind: 'track', id: '99999999' })).status).toBe(303);
     expect((await shopper.post('/basket/add', { kind: 'album', id: '1' })).status).toBe(400);
-    expect((await shopper.post('/basket/add', { kind: 'track', id: String(looseTrack.id), back: 'https://evil.example/' })).location).toBe('/basket');
+    expect((await shopper.post('/basket/add', { kind: 'track', id: String(looseTrack.id), back: 'https://evil.example/' })).location).toBe(
+      '/basket',
+    );
   });
 
   it.skipIf(skip)('takes a shopper from basket to a paid order; keeps the payer email and nothing else about them', async () => {
@@ -78,7 +98,12 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     expect(order.status).toBe('paid');
     expect(order.age_confirmed_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(await events(order.id)).toEqual(['created', 'paid']);
-    const items = await db().selectFrom('order_items').select(['track_id', 'release_id', 'price_pence']).where('order_id', '=', order.id).orderBy('id').execute();
+    const items = await db()
+      .selectFrom('order_items')
+      .select(['track_id', 'release_id', 'price_pence'])
+      .where('order_id', '=', order.id)
+      .orderBy('id')
+      .execute();
     expect(items).toHaveLength(2);
     expect(items.reduce((s, i) => s + i.price_pence, 0)).toBe(order.total_pence);
     const customer = await db().selectFrom('customers').selectAll().where('id', '=', order.customer_id!).executeTakeFirstOrThrow();
@@ -87,8 +112,18 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     // PayPal sent the payer's name and address; none of it may be anywhere in the database.
     const paypalView = JSON.stringify(store.paypal.control.orders().find((o) => o.id === paypalOrderId));
     expect(paypalView).toContain('Test Buyer');
-    const everything = JSON.stringify(await Promise.all(['orders', 'order_items', 'order_events', 'payments', 'customers', 'provider_events', 'sessions'].map((t) => db().selectFrom(t as 'orders').selectAll().execute())));
-    for (const secret of ['Test Buyer', 'Test', 'Buyer', 'payer_id', 'address_line', 'postal_code']) expect(everything).not.toContain(secret);
+    const everything = JSON.stringify(
+      await Promise.all(
+        ['orders', 'order_items', 'order_events', 'payments', 'customers', 'provider_events', 'sessions'].map((t) =>
+          db()
+            .selectFrom(t as 'orders')
+            .selectAll()
+            .execute(),
+        ),
+      ),
+    );
+    for (const secret of ['Test Buyer', 'Test', 'Buyer', 'payer_id', 'address_line', 'postal_code'])
+      expect(everything).not.toContain(secret);
     // The basket empties once the order is paid.
     expect((await shopper.get('/basket')).html.querySelector('.empty')).not.toBeNull();
   });
@@ -98,7 +133,9 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     await fillBasket(shopper);
     const paypalOrderId = await checkout(shopper, { price: '1', total_pence: '1', 'items[0][price]': '0', id: '1', kind: 'release' });
     const order = await orderFor(paypalOrderId);
-    const sent = store.paypal.control.requests().find((r) => r.method === 'POST' && r.path === '/v2/checkout/orders' && JSON.stringify(r.body).includes(order.reference))!;
+    const sent = store.paypal.control
+      .requests()
+      .find((r) => r.method === 'POST' && r.path === '/v2/checkout/orders' && JSON.stringify(r.body).includes(order.reference))!;
     const body = typeof sent.body === 'string' ? JSON.parse(sent.body) : sent.body;
     expect(body.purchase_units[0].amount.value).toBe((order.total_pence / 100).toFixed(2));
     expect(order.total_pence).toBeGreaterThan(100);
@@ -115,12 +152,18 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
 
     const shopper = await newShopper();
     await fillBasket(shopper);
-    const before = await db().selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await db()
+      .selectFrom('orders')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const noTick = await shopper.post('/checkout', { method: 'paypal' });
     expect(noTick.status).toBe(400);
     expect(noTick.text).toContain('18 or over');
     expect((await shopper.post('/checkout', { method: 'bitcoin', adult: 'yes' })).status).toBe(400);
-    const after = await db().selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await db()
+      .selectFrom('orders')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
@@ -148,7 +191,11 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
       const paypalOrderId = await checkout(shopper);
       const { redirectUrl } = store.paypal.control.approve(paypalOrderId, { email: `racer${i}@example.com` });
       // The approved-order webhook captures too: both paths race to the same order.
-      await Promise.all([shopper.get(redirectUrl!), shopper.get(redirectUrl!), store.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', paypalOrderId)]);
+      await Promise.all([
+        shopper.get(redirectUrl!),
+        shopper.get(redirectUrl!),
+        store.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', paypalOrderId),
+      ]);
       await store.paypal.control.webhooksSettled();
       const order = await orderFor(paypalOrderId);
       expect(order.status).toBe('paid');
@@ -173,7 +220,9 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     expect(order.status).toBe('paid');
     expect((await events(order.id)).filter((e) => e === 'paid')).toHaveLength(1);
     // The shopper comes back later after all: still one payment.
-    expect((await shopper.follow(await shopper.get(`/checkout/paypal/return?token=${paypalOrderId}`))).html.querySelector('h1')!.text).toContain('paid');
+    expect(
+      (await shopper.follow(await shopper.get(`/checkout/paypal/return?token=${paypalOrderId}`))).html.querySelector('h1')!.text,
+    ).toContain('paid');
   });
 
   it.skipIf(skip)('rejects a forged webhook with 400 and applies nothing', async () => {
@@ -188,11 +237,22 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     };
     const response = await fetch(`${store.baseUrl}/webhooks/paypal`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'paypal-transmission-id': 'abc', 'paypal-transmission-time': new Date().toISOString(), 'paypal-transmission-sig': 'c2ln', 'paypal-cert-url': 'https://api.paypal.com/cert.pem', 'paypal-auth-algo': 'SHA256withRSA' },
+      headers: {
+        'content-type': 'application/json',
+        'paypal-transmission-id': 'abc',
+        'paypal-transmission-time': new Date().toISOString(),
+        'paypal-transmission-sig': 'c2ln',
+        'paypal-cert-url': 'https://api.paypal.com/cert.pem',
+        'paypal-auth-algo': 'SHA256withRSA',
+      },
       body: JSON.stringify(forged),
     });
     expect(response.status).toBe(400);
-    const bare = await fetch(`${store.baseUrl}/webhooks/paypal`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const bare = await fetch(`${store.baseUrl}/webhooks/paypal`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(bare.status).toBe(400);
     expect((await orderFor(paypalOrderId)).status).toBe('pending');
     expect(await db().selectFrom('provider_events').select('id').where('event_id', '=', 'WH-FORGED-1').executeTakeFirst()).toBeUndefined();
@@ -228,7 +288,11 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     store.paypal.control.failNext('create', 'timeout', { afterProcessing: true });
     const paypalOrderId = await checkout(shopper);
     const order = await orderFor(paypalOrderId);
-    const creates = store.paypal.control.requests().filter((r) => r.path === '/v2/checkout/orders' && r.method === 'POST' && r.headers['paypal-request-id'] === `create-${order.reference}`);
+    const creates = store.paypal.control
+      .requests()
+      .filter(
+        (r) => r.path === '/v2/checkout/orders' && r.method === 'POST' && r.headers['paypal-request-id'] === `create-${order.reference}`,
+      );
     expect(creates.length).toBe(2);
     expect(store.paypal.control.orders().filter((o) => JSON.stringify(o).includes(order.reference))).toHaveLength(1);
 
@@ -275,7 +339,11 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     const paypalOrderId = await checkout(shopper);
     const order = await orderFor(paypalOrderId);
     // The order's total changes behind PayPal's back (as a bug or a tampering would).
-    await db().updateTable('orders').set({ total_pence: order.total_pence + 100 }).where('id', '=', order.id).execute();
+    await db()
+      .updateTable('orders')
+      .set({ total_pence: order.total_pence + 100 })
+      .where('id', '=', order.id)
+      .execute();
     await shopper.follow(await approveAndReturn(shopper, paypalOrderId));
     const after = await orderFor(paypalOrderId);
     expect(after.status).toBe('pending');
@@ -312,21 +380,29 @@ describe.each(databaseKinds())('basket, checkout and PayPal on $kind', ({ kind, 
     expect(await events(order.id)).toEqual(['created', 'expired', 'paid']);
   });
 
-  it.skipIf(skip)('takes a last look at the provider before expiring: an approved payment whose shopper never came back is captured, an unapproved one expires', async () => {
-    const returnedNever = await newShopper();
-    await fillBasket(returnedNever);
-    const approvedId = await checkout(returnedNever);
-    store.paypal.control.approve(approvedId); // approved at PayPal; the browser never comes back, no webhook
-    const abandoned = await newShopper();
-    await fillBasket(abandoned);
-    const abandonedId = await checkout(abandoned);
-    for (const id of [approvedId, abandonedId]) await db().updateTable('orders').set({ expires_at: '2000-01-01 00:00:00' }).where('id', '=', (await orderFor(id)).id).execute();
+  it.skipIf(skip)(
+    'takes a last look at the provider before expiring: an approved payment whose shopper never came back is captured, an unapproved one expires',
+    async () => {
+      const returnedNever = await newShopper();
+      await fillBasket(returnedNever);
+      const approvedId = await checkout(returnedNever);
+      store.paypal.control.approve(approvedId); // approved at PayPal; the browser never comes back, no webhook
+      const abandoned = await newShopper();
+      await fillBasket(abandoned);
+      const abandonedId = await checkout(abandoned);
+      for (const id of [approvedId, abandonedId])
+        await db()
+          .updateTable('orders')
+          .set({ expires_at: '2000-01-01 00:00:00' })
+          .where('id', '=', (await orderFor(id)).id)
+          .execute();
 
-    await store.app.expirePendingOrders();
-    const paid = await orderFor(approvedId);
-    expect(paid.status).toBe('paid');
-    expect(await events(paid.id)).toEqual(['created', 'paid']);
-    expect(await db().selectFrom('outbox').select('id').where('order_id', '=', paid.id).execute()).toHaveLength(1);
-    expect((await orderFor(abandonedId)).status).toBe('expired');
-  });
+      await store.app.expirePendingOrders();
+      const paid = await orderFor(approvedId);
+      expect(paid.status).toBe('paid');
+      expect(await events(paid.id)).toEqual(['created', 'paid']);
+      expect(await db().selectFrom('outbox').select('id').where('order_id', '=', paid.id).execute()).toHaveLength(1);
+      expect((await orderFor(abandonedId)).status).toBe('expired');
+    },
+  );
 });

@@ -14,7 +14,15 @@ import { freePort } from '../helpers/smtp.js';
 const run = promisify(execFile);
 
 /** What production refuses to start without, beyond the fleet's PayPal, SMTP and SMS accounts. */
-const PRODUCTION_SETTINGS = { NODE_ENV: 'production', PAYFORIT_API_BASE: 'http://127.0.0.1:9', PAYFORIT_MERCHANT_ID: 'compiled', PAYFORIT_SECRET: 'compiled-'.padEnd(40, 'x'), COMPANY_NAME: 'Compiled Music Ltd', INFO_OFFICER_NAME: 'Cora Officer', CONTACT_EMAIL: 'privacy@compiled.example' };
+const PRODUCTION_SETTINGS = {
+  NODE_ENV: 'production',
+  PAYFORIT_API_BASE: 'http://127.0.0.1:9',
+  PAYFORIT_MERCHANT_ID: 'compiled',
+  PAYFORIT_SECRET: 'compiled-'.padEnd(40, 'x'),
+  COMPANY_NAME: 'Compiled Music Ltd',
+  INFO_OFFICER_NAME: 'Cora Officer',
+  CONTACT_EMAIL: 'privacy@compiled.example',
+};
 
 /**
  * The production build as an operator runs it: `npm run build`, then `node dist/src/server.js` and
@@ -47,46 +55,54 @@ describe.each(databaseKinds())('the compiled store on $kind', ({ kind, skip }) =
 
   it.skipIf(skip)('the compiled CLI migrates an empty database; bin/store.js in production runs it too', async () => {
     expect(migrateOutput.trim()).toBe(`Applied: ${Object.keys(migrations).join(', ')}`);
-    const productionCli = await run(process.execPath, ['bin/store.js', 'migrate'], { env: { ...fleet.env, ...PRODUCTION_SETTINGS, PUBLIC_URL: 'https://music.example' } });
+    const productionCli = await run(process.execPath, ['bin/store.js', 'migrate'], {
+      env: { ...fleet.env, ...PRODUCTION_SETTINGS, PUBLIC_URL: 'https://music.example' },
+    });
     expect(productionCli.stdout.trim()).toBe('The database schema is already up to date.');
   });
 
-  it.skipIf(skip)('the compiled server in production sells a release: pages, static files, cover art, PayPal, confirmation email', async () => {
-    const server = await fleet.start(0, { PUBLIC_URL: `http://127.0.0.1:${fleet.ports[0]}` });
-    const shopper = new Shopper(server.url);
-    const releasePage = await shopper.get(`/release/${release.slug}`);
-    expect(releasePage.status).toBe(200);
-    expect(releasePage.html.querySelector('h1')!.text).toContain(release.title);
-    const stylesheet = releasePage.html.querySelector('link[rel="stylesheet"]')!.getAttribute('href')!;
-    const css = await fetch(`${server.url}${stylesheet}`);
-    expect(css.status).toBe(200);
-    expect(css.headers.get('content-type')).toContain('text/css');
+  it.skipIf(skip)(
+    'the compiled server in production sells a release: pages, static files, cover art, PayPal, confirmation email',
+    async () => {
+      const server = await fleet.start(0, { PUBLIC_URL: `http://127.0.0.1:${fleet.ports[0]}` });
+      const shopper = new Shopper(server.url);
+      const releasePage = await shopper.get(`/release/${release.slug}`);
+      expect(releasePage.status).toBe(200);
+      expect(releasePage.html.querySelector('h1')!.text).toContain(release.title);
+      const stylesheet = releasePage.html.querySelector('link[rel="stylesheet"]')!.getAttribute('href')!;
+      const css = await fetch(`${server.url}${stylesheet}`);
+      expect(css.status).toBe(200);
+      expect(css.headers.get('content-type')).toContain('text/css');
 
-    expect((await shopper.post('/basket/add', { kind: 'release', id: String(release.id) })).status).toBe(303);
-    await shopper.get('/checkout');
-    const started = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
-    expect(started.status).toBe(303);
-    const paypalOrderId = new URL(started.location!).searchParams.get('token')!;
-    const email = `compiled-${kind}@example.com`;
-    const { redirectUrl } = fleet.paypal.control.approve(paypalOrderId, { email });
-    const orderPage = await shopper.follow(await shopper.get(redirectUrl!));
-    expect(orderPage.html.querySelector('h1')!.text).toContain('your order is paid');
-    await waitFor('the confirmation email', () => fleet.smtp.received.some((m) => m.envelopeTo.includes(email)), 15_000);
+      expect((await shopper.post('/basket/add', { kind: 'release', id: String(release.id) })).status).toBe(303);
+      await shopper.get('/checkout');
+      const started = await shopper.post('/checkout', { method: 'paypal', adult: 'yes' });
+      expect(started.status).toBe(303);
+      const paypalOrderId = new URL(started.location!).searchParams.get('token')!;
+      const email = `compiled-${kind}@example.com`;
+      const { redirectUrl } = fleet.paypal.control.approve(paypalOrderId, { email });
+      const orderPage = await shopper.follow(await shopper.get(redirectUrl!));
+      expect(orderPage.html.querySelector('h1')!.text).toContain('your order is paid');
+      await waitFor('the confirmation email', () => fleet.smtp.received.some((m) => m.envelopeTo.includes(email)), 15_000);
 
-    // The media folder, read through the store's routes (cover art here; downloads need a signed-in customer).
-    const cover = await fetch(`${server.url}${releasePage.html.querySelector('img')!.getAttribute('src')!}`);
-    expect(cover.status).toBe(200);
-    expect(cover.headers.get('content-type')).toMatch(/^image\//);
+      // The media folder, read through the store's routes (cover art here; downloads need a signed-in customer).
+      const cover = await fetch(`${server.url}${releasePage.html.querySelector('img')!.getAttribute('src')!}`);
+      expect(cover.status).toBe(200);
+      expect(cover.headers.get('content-type')).toMatch(/^image\//);
 
-    expect(server.output()).not.toContain('Production from TypeScript source');
-    expect(await server.stop()).toBe(0);
-    expect(server.output()).not.toMatch(/\n\s+at /);
-  });
+      expect(server.output()).not.toContain('Production from TypeScript source');
+      expect(await server.stop()).toBe(0);
+      expect(server.output()).not.toMatch(/\n\s+at /);
+    },
+  );
 
   it.skipIf(skip)('the compiled demo serves its stand-ins, which read their API documents from the package root', async () => {
     // No provider settings: the PayPal and SMS stand-ins are mounted beside the store, email goes to a folder.
     const providerSettings = /^(PAYPAL_|TWILIO_|SMS_FROM|SMTP_URL|MAIL_FROM)/;
-    const env = { ...Object.fromEntries(Object.entries(fleet.env).filter(([name]) => !providerSettings.test(name))), NODE_ENV: 'development' };
+    const env = {
+      ...Object.fromEntries(Object.entries(fleet.env).filter(([name]) => !providerSettings.test(name))),
+      NODE_ENV: 'development',
+    };
     const demo: ServerProcess = await startServerProcess(env, await freePort(), { compiled: true });
     try {
       const shopper = new Shopper(demo.url);
@@ -99,15 +115,23 @@ describe.each(databaseKinds())('the compiled store on $kind', ({ kind, skip }) =
       expect(approval.pathname).toBe('/sandbox/paypal/checkoutnow');
       expect((await shopper.get(started.location!)).status).toBe(200);
       const email = `demo-${kind}@example.com`;
-      const approved = await shopper.post('/sandbox/paypal/checkoutnow/approve', { token: approval.searchParams.get('token')!, email, choice: 'approve' });
+      const approved = await shopper.post('/sandbox/paypal/checkoutnow/approve', {
+        token: approval.searchParams.get('token')!,
+        email,
+        choice: 'approve',
+      });
       expect(approved.status).toBe(303);
       const orderPage = await shopper.follow(await shopper.get(approved.location!));
       expect(orderPage.html.querySelector('h1')!.text).toContain('your order is paid');
       // The confirmation lands in the mail folder and shows on the test-mode messages page (views/sandbox/).
-      const messages = await waitFor('the confirmation on the messages page', async () => {
-        const page = await shopper.get('/sandbox/messages');
-        return page.text.includes(email) && page;
-      }, 15_000);
+      const messages = await waitFor(
+        'the confirmation on the messages page',
+        async () => {
+          const page = await shopper.get('/sandbox/messages');
+          return page.text.includes(email) && page;
+        },
+        15_000,
+      );
       expect(messages.status).toBe(200);
       expect(fs.readdirSync(path.join(fleet.dataDir, 'mail')).some((name) => name.endsWith('.eml'))).toBe(true);
     } finally {

@@ -30,9 +30,16 @@ describe.each(databaseKinds())('new customers paying at once on $kind', ({ kind,
       const returned = await Promise.all(ready.map(({ shopper, returnUrl }) => shopper.get(returnUrl)));
       expect(returned.map((r) => r.status)).toEqual(Array(SHOPPERS).fill(303));
     }
-    const paid = await store.database.db.selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'paid').executeTakeFirstOrThrow();
+    const paid = await store.database.db
+      .selectFrom('orders')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'paid')
+      .executeTakeFirstOrThrow();
     expect(Number(paid.n)).toBe(SHOPPERS * ROUNDS);
-    const customers = await store.database.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const customers = await store.database.db
+      .selectFrom('customers')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(customers.n)).toBe(SHOPPERS * ROUNDS);
   });
 });

@@ -15,7 +15,10 @@ import { startTestStore, type TestStore } from '../helpers/store.js';
 const withoutToken = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, '');
 
 /** A cover as a label delivers it: 600 px square, in the given format. */
-const deliveredCover = (format: 'png' | 'jpeg') => sharp({ create: { width: 600, height: 600, channels: 3, background: { r: 200, g: 80, b: 40 } } })[format]().toBuffer();
+const deliveredCover = (format: 'png' | 'jpeg') =>
+  sharp({ create: { width: 600, height: 600, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+    [format]()
+    .toBuffer();
 
 describe.each(databaseKinds())('covers at the size shown, and compressed pages, on $kind', ({ kind, skip }) => {
   let store: TestStore;
@@ -75,7 +78,13 @@ describe.each(databaseKinds())('covers at the size shown, and compressed pages, 
   });
 
   it.skipIf(skip)('refuses sizes and formats it does not make', async () => {
-    for (const p of [`/cover/${pngRelease.id}/huge.webp`, `/cover/${pngRelease.id}/thumb.gif`, `/cover/${pngRelease.id}/thumb.webp.webp`, '/cover/0/thumb', '/cover/999999/card.webp']) {
+    for (const p of [
+      `/cover/${pngRelease.id}/huge.webp`,
+      `/cover/${pngRelease.id}/thumb.gif`,
+      `/cover/${pngRelease.id}/thumb.webp.webp`,
+      '/cover/0/thumb',
+      '/cover/999999/card.webp',
+    ]) {
       expect((await get(p)).status, p).toBe(404);
     }
   });
@@ -90,7 +99,9 @@ describe.each(databaseKinds())('covers at the size shown, and compressed pages, 
     const sources = home.querySelectorAll('picture source').map((s) => s.getAttribute('srcset')!);
     expect(sources.some((s) => /\/thumb\.webp\?/.test(s))).toBe(true);
     expect(sources.some((s) => /\/card\.webp\?/.test(s))).toBe(true);
-    expect(home.querySelectorAll('img.cover').every((img) => /^\/cover\/\d+\/(thumb|card)\?v=\d+$/.test(img.getAttribute('src')!))).toBe(true);
+    expect(home.querySelectorAll('img.cover').every((img) => /^\/cover\/\d+\/(thumb|card)\?v=\d+$/.test(img.getAttribute('src')!))).toBe(
+      true,
+    );
   });
 
   it.skipIf(skip)('compresses HTML, CSS and JavaScript for a client that accepts it, and only then', async () => {
@@ -98,7 +109,10 @@ describe.each(databaseKinds())('covers at the size shown, and compressed pages, 
       const plain = await rawResponse(store.baseUrl + p, 'identity');
       expect(plain.headers['content-encoding'], p).toBeUndefined();
       const text = withoutToken(plain.body.toString());
-      const gzip = await fetch(store.baseUrl + p, { headers: { 'accept-encoding': 'gzip' } }).then(async (r) => ({ encoding: r.headers.get('content-encoding'), vary: r.headers.get('vary') }));
+      const gzip = await fetch(store.baseUrl + p, { headers: { 'accept-encoding': 'gzip' } }).then(async (r) => ({
+        encoding: r.headers.get('content-encoding'),
+        vary: r.headers.get('vary'),
+      }));
       expect(gzip, p).toMatchObject({ encoding: 'gzip' });
       expect(gzip.vary, p).toMatch(/accept-encoding/i);
       // fetch() decodes what it is given: read the raw bytes with node's http instead.

@@ -42,7 +42,18 @@ describe.each(databaseKinds())('SIGKILL during checkout on $kind', ({ kind, skip
     fleet = await startFleet({ database, processes: 1, webhookRetryDelaysMs: Array.from({ length: 150 }, () => 2000) });
     const rows = await database.db.selectFrom('releases').select(['id', 'slug']).orderBy('id').limit(3).execute();
     releases = await Promise.all(
-      rows.map(async (r) => ({ ...r, tracks: Number((await database.db.selectFrom('tracks').select((eb) => eb.fn.countAll<number>().as('n')).where('release_id', '=', r.id).executeTakeFirstOrThrow()).n) })),
+      rows.map(async (r) => ({
+        ...r,
+        tracks: Number(
+          (
+            await database.db
+              .selectFrom('tracks')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('release_id', '=', r.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      })),
     );
   }, 180_000);
   afterAll(async () => {
@@ -74,88 +85,113 @@ describe.each(databaseKinds())('SIGKILL during checkout on $kind', ({ kind, skip
     if (back.status === 303) progress.reached = 'returned paid';
   }
 
-  it.skipIf(skip)(`every order ends unpaid with nothing granted, or paid with its tracks and one confirmation (${ROUNDS[kind]} kills)`, { timeout: 240_000 }, async () => {
-    const log: { round: number; killAfterMs: number; reached: Reached }[] = [];
-    let killWindowMs = FIRST_KILL_WINDOW_MS;
-    server = await fleet.start(0);
-    for (let round = 0; round < ROUNDS[kind]; round++) {
-      const progress: { reached: Reached; returnUrl?: string } = { reached: 'nothing' };
-      const shopper = await readyToPay(round);
-      // From the moment the shopper presses "Pay with PayPal": order, PayPal order, approval,
-      // return, capture, the paid transaction, the confirmation's send.
-      const killAfterMs = Math.floor(Math.random() * killWindowMs);
-      const startedAt = Date.now();
-      const dying = server;
-      const kill = new Promise<void>((resolve) => setTimeout(() => void dying.crash().then(resolve), killAfterMs));
-      // The store dying under a request is the point: the shopper sees a network error.
-      await pay(shopper, round, progress).catch(() => undefined);
-      if (progress.reached === 'returned paid') killWindowMs = Math.min(1500, Math.max(150, Math.round((Date.now() - startedAt) * 1.3)));
-      await kill;
-      log.push({ round, killAfterMs, reached: progress.reached });
+  it.skipIf(skip)(
+    `every order ends unpaid with nothing granted, or paid with its tracks and one confirmation (${ROUNDS[kind]} kills)`,
+    { timeout: 240_000 },
+    async () => {
+      const log: { round: number; killAfterMs: number; reached: Reached }[] = [];
+      let killWindowMs = FIRST_KILL_WINDOW_MS;
       server = await fleet.start(0);
-      // Half the shoppers who had approved reload the return page once the store is back.
-      if (progress.reached === 'approved' && progress.returnUrl && Math.random() < 0.5) {
-        const again = new Shopper(server.url);
-        await again.get(progress.returnUrl).catch(() => undefined);
+      for (let round = 0; round < ROUNDS[kind]; round++) {
+        const progress: { reached: Reached; returnUrl?: string } = { reached: 'nothing' };
+        const shopper = await readyToPay(round);
+        // From the moment the shopper presses "Pay with PayPal": order, PayPal order, approval,
+        // return, capture, the paid transaction, the confirmation's send.
+        const killAfterMs = Math.floor(Math.random() * killWindowMs);
+        const startedAt = Date.now();
+        const dying = server;
+        const kill = new Promise<void>((resolve) => setTimeout(() => void dying.crash().then(resolve), killAfterMs));
+        // The store dying under a request is the point: the shopper sees a network error.
+        await pay(shopper, round, progress).catch(() => undefined);
+        if (progress.reached === 'returned paid') killWindowMs = Math.min(1500, Math.max(150, Math.round((Date.now() - startedAt) * 1.3)));
+        await kill;
+        log.push({ round, killAfterMs, reached: progress.reached });
+        server = await fleet.start(0);
+        // Half the shoppers who had approved reload the return page once the store is back.
+        if (progress.reached === 'approved' && progress.returnUrl && Math.random() < 0.5) {
+          const again = new Shopper(server.url);
+          await again.get(progress.returnUrl).catch(() => undefined);
+        }
       }
-    }
 
-    // Settle: PayPal's pending deliveries; then, as PayPal does for every approved order, the
-    // approval webhook for those still not captured; then the outbox.
-    await fleet.paypal.control.webhooksSettled();
-    for (const order of fleet.paypal.control.orders() as unknown as PayPalView[]) {
-      if (order.status === 'APPROVED') await fleet.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', order.id);
-    }
-    await fleet.paypal.control.webhooksSettled();
-    await waitFor('the outbox to empty', async () => {
-      const waiting = await db().selectFrom('outbox').select('id').where('status', '=', 'pending').execute();
-      return waiting.length === 0;
-    }, 30_000);
-    await server.stop();
-
-    const context = JSON.stringify(log);
-    const orders = await db().selectFrom('orders').selectAll().orderBy('id').execute();
-    expect(orders.length, context).toBeGreaterThan(0);
-    const paypalOrders = fleet.paypal.control.orders() as unknown as PayPalView[];
-    const capturesOf = (ref: string) => (paypalOrders.find((o) => o.id === ref)?.purchase_units ?? []).flatMap((u) => u.payments?.captures ?? []);
-    let paidCount = 0;
-    for (const order of orders) {
-      const where = `order ${order.reference} (${order.status}) in ${context}`;
-      const [items, entitlements, messages, paidEvents, payments] = await Promise.all([
-        db().selectFrom('order_items').select(['release_id', 'track_id']).where('order_id', '=', order.id).execute(),
-        db().selectFrom('entitlements').select('track_id').where('order_id', '=', order.id).execute(),
-        db().selectFrom('outbox').select(['status']).where('order_id', '=', order.id).execute(),
-        db().selectFrom('order_events').select('id').where('order_id', '=', order.id).where('to_status', '=', 'paid').execute(),
-        db().selectFrom('payments').select(['provider_ref', 'capture_ref', 'status']).where('order_id', '=', order.id).execute(),
-      ]);
-      const captures = payments.flatMap((p) => capturesOf(p.provider_ref));
-      const emails = fleet.smtp.received.filter((m) => m.parsed.subject?.includes(order.reference));
-      if (order.status === 'paid') {
-        paidCount++;
-        const expectedTracks = items.reduce((n, item) => n + (item.track_id ? 1 : releases.find((r) => r.id === item.release_id)!.tracks), 0);
-        expect(entitlements, where).toHaveLength(expectedTracks);
-        expect(messages, where).toHaveLength(1);
-        expect(paidEvents, where).toHaveLength(1);
-        expect(payments.filter((p) => p.status === 'captured' && p.capture_ref), where).toHaveLength(1);
-        expect(captures, where).toHaveLength(1);
-        // Sent once; or still held by a process killed mid-send, whose lease will return it.
-        expect(['sent', 'sending'], where).toContain(messages[0]!.status);
-        expect(emails.length, where).toBe(messages[0]!.status === 'sent' ? 1 : emails.length);
-        expect(emails.length, where).toBeLessThanOrEqual(1);
-      } else {
-        expect(['pending', 'expired', 'failed', 'cancelled'], where).toContain(order.status);
-        expect(entitlements, where).toEqual([]);
-        expect(messages, where).toEqual([]);
-        expect(paidEvents, where).toEqual([]);
-        expect(emails, where).toEqual([]);
-        // Never money taken at PayPal for an order the store does not count as paid.
-        expect(captures, where).toEqual([]);
+      // Settle: PayPal's pending deliveries; then, as PayPal does for every approved order, the
+      // approval webhook for those still not captured; then the outbox.
+      await fleet.paypal.control.webhooksSettled();
+      for (const order of fleet.paypal.control.orders() as unknown as PayPalView[]) {
+        if (order.status === 'APPROVED') await fleet.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', order.id);
       }
-    }
-    // Every capture PayPal made belongs to a paid order, once.
-    const capturedRefs = paypalOrders.filter((o) => capturesOf(o.id).length > 0).map((o) => o.id);
-    const paidRefs = await db().selectFrom('payments').innerJoin('orders', 'orders.id', 'payments.order_id').select('payments.provider_ref').where('orders.status', '=', 'paid').execute();
-    expect(new Set(paidRefs.map((p) => p.provider_ref)), context).toEqual(new Set(capturedRefs));
-    console.info(`crash-checkout on ${kind}: ${log.length} kills, ${orders.length} orders, ${paidCount} paid; reached before the kill:`, (['nothing', 'checkout started', 'approved', 'returned paid'] as const).map((r) => `${r} ${log.filter((l) => l.reached === r).length}`).join(', '));
-  });
+      await fleet.paypal.control.webhooksSettled();
+      await waitFor(
+        'the outbox to empty',
+        async () => {
+          const waiting = await db().selectFrom('outbox').select('id').where('status', '=', 'pending').execute();
+          return waiting.length === 0;
+        },
+        30_000,
+      );
+      await server.stop();
+
+      const context = JSON.stringify(log);
+      const orders = await db().selectFrom('orders').selectAll().orderBy('id').execute();
+      expect(orders.length, context).toBeGreaterThan(0);
+      const paypalOrders = fleet.paypal.control.orders() as unknown as PayPalView[];
+      const capturesOf = (ref: string) =>
+        (paypalOrders.find((o) => o.id === ref)?.purchase_units ?? []).flatMap((u) => u.payments?.captures ?? []);
+      let paidCount = 0;
+      for (const order of orders) {
+        const where = `order ${order.reference} (${order.status}) in ${context}`;
+        const [items, entitlements, messages, paidEvents, payments] = await Promise.all([
+          db().selectFrom('order_items').select(['release_id', 'track_id']).where('order_id', '=', order.id).execute(),
+          db().selectFrom('entitlements').select('track_id').where('order_id', '=', order.id).execute(),
+          db().selectFrom('outbox').select(['status']).where('order_id', '=', order.id).execute(),
+          db().selectFrom('order_events').select('id').where('order_id', '=', order.id).where('to_status', '=', 'paid').execute(),
+          db().selectFrom('payments').select(['provider_ref', 'capture_ref', 'status']).where('order_id', '=', order.id).execute(),
+        ]);
+        const captures = payments.flatMap((p) => capturesOf(p.provider_ref));
+        const emails = fleet.smtp.received.filter((m) => m.parsed.subject?.includes(order.reference));
+        if (order.status === 'paid') {
+          paidCount++;
+          const expectedTracks = items.reduce(
+            (n, item) => n + (item.track_id ? 1 : releases.find((r) => r.id === item.release_id)!.tracks),
+            0,
+          );
+          expect(entitlements, where).toHaveLength(expectedTracks);
+          expect(messages, where).toHaveLength(1);
+          expect(paidEvents, where).toHaveLength(1);
+          expect(
+            payments.filter((p) => p.status === 'captured' && p.capture_ref),
+            where,
+          ).toHaveLength(1);
+          expect(captures, where).toHaveLength(1);
+          // Sent once; or still held by a process killed mid-send, whose lease will return it.
+          expect(['sent', 'sending'], where).toContain(messages[0]!.status);
+          expect(emails.length, where).toBe(messages[0]!.status === 'sent' ? 1 : emails.length);
+          expect(emails.length, where).toBeLessThanOrEqual(1);
+        } else {
+          expect(['pending', 'expired', 'failed', 'cancelled'], where).toContain(order.status);
+          expect(entitlements, where).toEqual([]);
+          expect(messages, where).toEqual([]);
+          expect(paidEvents, where).toEqual([]);
+          expect(emails, where).toEqual([]);
+          // Never money taken at PayPal for an order the store does not count as paid.
+          expect(captures, where).toEqual([]);
+        }
+      }
+      // Every capture PayPal made belongs to a paid order, once.
+      const capturedRefs = paypalOrders.filter((o) => capturesOf(o.id).length > 0).map((o) => o.id);
+      const paidRefs = await db()
+        .selectFrom('payments')
+        .innerJoin('orders', 'orders.id', 'payments.order_id')
+        .select('payments.provider_ref')
+        .where('orders.status', '=', 'paid')
+        .execute();
+      expect(new Set(paidRefs.map((p) => p.provider_ref)), context).toEqual(new Set(capturedRefs));
+      console.info(
+        `crash-checkout on ${kind}: ${log.length} kills, ${orders.length} orders, ${paidCount} paid; reached before the kill:`,
+        (['nothing', 'checkout started', 'approved', 'returned paid'] as const)
+          .map((r) => `${r} ${log.filter((l) => l.reached === r).length}`)
+          .join(', '),
+      );
+    },
+  );
 });

@@ -17,14 +17,27 @@ describe.each(databaseKinds())('CSRF tokens on $kind', ({ kind, skip }) => {
   beforeAll(async () => {
     if (skip) return;
     store = await startTestStore(kind, { clock: () => now });
-    const track = await store.database.db.selectFrom('tracks').innerJoin('releases', 'releases.id', 'tracks.release_id').select(['tracks.id', 'releases.slug']).executeTakeFirstOrThrow();
+    const track = await store.database.db
+      .selectFrom('tracks')
+      .innerJoin('releases', 'releases.id', 'tracks.release_id')
+      .select(['tracks.id', 'releases.slug'])
+      .executeTakeFirstOrThrow();
     slug = track.slug;
     trackId = String(track.id);
   });
   afterAll(async () => store?.close());
 
-  const sessionCount = async () => Number((await store.database.db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-  const tokenOn = (page: { html: { querySelector(s: string): { getAttribute(a: string): string | undefined } | null } }) => page.html.querySelector('input[name="_csrf"]')!.getAttribute('value')!;
+  const sessionCount = async () =>
+    Number(
+      (
+        await store.database.db
+          .selectFrom('sessions')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const tokenOn = (page: { html: { querySelector(s: string): { getAttribute(a: string): string | undefined } | null } }) =>
+    page.html.querySelector('input[name="_csrf"]')!.getAttribute('value')!;
 
   it.skipIf(skip)('renders forms for a first-time visitor without creating a session, and accepts the first add', async () => {
     const before = await sessionCount();
@@ -51,27 +64,30 @@ describe.each(databaseKinds())('CSRF tokens on $kind', ({ kind, skip }) => {
     expect((await shopper.post('/basket/add', { kind: 'track', id: trackId })).status).toBe(303);
   });
 
-  it.skipIf(skip)('binds a visitor token to its visitor: useless with another visitor\'s cookie, without the cookie, or tampered', async () => {
-    const visitor = new Shopper(store.baseUrl);
-    const token = tokenOn(await visitor.get(`/release/${slug}`));
-    const other = new Shopper(store.baseUrl);
-    await other.get(`/release/${slug}`);
-    const before = await sessionCount();
-    // The other visitor's own cookie with this visitor's token.
-    expect((await other.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(403);
-    // No cookie at all, a tampered token, an empty or missing one.
-    const fresh = () => new Shopper(store.baseUrl);
-    expect((await fresh().post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(403);
-    const withCookie = fresh();
-    withCookie.setCookie('csrf', visitor.cookie('csrf')!);
-    expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId, _csrf: `${token.slice(0, -2)}AA` })).status).toBe(403);
-    expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId, _csrf: '' })).status).toBe(403);
-    expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId })).status).toBe(403);
-    expect(await sessionCount()).toBe(before);
-    // The visitor's own token with their own cookie works, for their basket session too.
-    expect((await visitor.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(303);
-    expect((await visitor.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(303);
-  });
+  it.skipIf(skip)(
+    "binds a visitor token to its visitor: useless with another visitor's cookie, without the cookie, or tampered",
+    async () => {
+      const visitor = new Shopper(store.baseUrl);
+      const token = tokenOn(await visitor.get(`/release/${slug}`));
+      const other = new Shopper(store.baseUrl);
+      await other.get(`/release/${slug}`);
+      const before = await sessionCount();
+      // The other visitor's own cookie with this visitor's token.
+      expect((await other.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(403);
+      // No cookie at all, a tampered token, an empty or missing one.
+      const fresh = () => new Shopper(store.baseUrl);
+      expect((await fresh().post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(403);
+      const withCookie = fresh();
+      withCookie.setCookie('csrf', visitor.cookie('csrf')!);
+      expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId, _csrf: `${token.slice(0, -2)}AA` })).status).toBe(403);
+      expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId, _csrf: '' })).status).toBe(403);
+      expect((await withCookie.post('/basket/add', { kind: 'track', id: trackId })).status).toBe(403);
+      expect(await sessionCount()).toBe(before);
+      // The visitor's own token with their own cookie works, for their basket session too.
+      expect((await visitor.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(303);
+      expect((await visitor.post('/basket/add', { kind: 'track', id: trackId, _csrf: token })).status).toBe(303);
+    },
+  );
 
   it.skipIf(skip)('refuses a cross-site post even with the right token: by Fetch Metadata, else by Origin', async () => {
     const shopper = new Shopper(store.baseUrl);
@@ -137,29 +153,45 @@ describe.each(databaseKinds())('forged requests riding on a session on $kind', (
     fetch(`${store.baseUrl}${path}`, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sid=${victim.cookie('sid')}; csrf=${attacker.cookie}`, ...headers },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: `sid=${victim.cookie('sid')}; csrf=${attacker.cookie}`,
+        ...headers,
+      },
       body: new URLSearchParams({ _csrf: token, ...form }),
     });
 
-  it.skipIf(skip)('POST /admin/affiliates with a just-signed-in operator\'s cookie: 403, no affiliate, nothing audited', async () => {
+  it.skipIf(skip)("POST /admin/affiliates with a just-signed-in operator's cookie: 403, no affiliate, nothing audited", async () => {
     for (const headers of [...SITES, { 'sec-fetch-site': 'same-origin', origin: store.baseUrl }]) {
       const operator = await signInAsOperator(store);
       const before = await db().selectFrom('affiliates').select('id').execute();
-      const forged = await forge(operator, '/admin/affiliates', { name: 'Evil', email: 'evil@evil.example', kind: 'percent', value: '90' }, headers);
+      const forged = await forge(
+        operator,
+        '/admin/affiliates',
+        { name: 'Evil', email: 'evil@evil.example', kind: 'percent', value: '90' },
+        headers,
+      );
       expect(forged.status).toBe(403);
       expect(await db().selectFrom('affiliates').select('id').execute()).toEqual(before);
       expect(await db().selectFrom('admin_audit').select('id').where('action', 'like', 'affiliate%').execute()).toEqual([]);
     }
   });
 
-  it.skipIf(skip)('a signed-in customer\'s preferences: 403 and the choice unchanged', async () => {
+  it.skipIf(skip)("a signed-in customer's preferences: 403 and the choice unchanged", async () => {
     const email = `victim-${Math.random().toString(36).slice(2)}@example.com`;
     const at = toDbTime(new Date());
-    await db().insertInto('customers').values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: at, updated_at: at }).execute();
+    await db()
+      .insertInto('customers')
+      .values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: at, updated_at: at })
+      .execute();
     for (const headers of [...SITES, { 'sec-fetch-site': 'same-origin', origin: store.baseUrl }]) {
       const { shopper } = await signInCustomer(store, email, new Shopper(store.baseUrl));
       expect((await forge(shopper, '/account/preferences', { marketing: 'yes' }, headers)).status).toBe(403);
-      const row = await db().selectFrom('customers').select(['marketing_opt_in', 'marketing_choice_at']).where('email', '=', email).executeTakeFirstOrThrow();
+      const row = await db()
+        .selectFrom('customers')
+        .select(['marketing_opt_in', 'marketing_choice_at'])
+        .where('email', '=', email)
+        .executeTakeFirstOrThrow();
       expect(row).toEqual({ marketing_opt_in: 0, marketing_choice_at: null });
       // Still signed in, and the customer's own form works.
       const page = await shopper.get('/account/preferences');
@@ -168,7 +200,7 @@ describe.each(databaseKinds())('forged requests riding on a session on $kind', (
     }
   });
 
-  it.skipIf(skip)('an affiliate\'s sign-out: 403 from another site and from a sibling site, and still signed in', async () => {
+  it.skipIf(skip)("an affiliate's sign-out: 403 from another site and from a sibling site, and still signed in", async () => {
     const email = `partner-${Math.random().toString(36).slice(2)}@affiliates.example`;
     await addAffiliate(db(), { name: 'Partner', email, rateBasisPoints: 2000, flatPence: null }, new Date());
     const affiliate = await signInAffiliate(store, email);
@@ -178,27 +210,49 @@ describe.each(databaseKinds())('forged requests riding on a session on $kind', (
     }
   });
 
-  it.skipIf(skip)('every POST route behind sessions refuses another visitor\'s token and any cross-site post; only routes that prove their sender come before', async () => {
-    const routes = appRoutesOf(store).filter((r) => r.method === 'post');
-    expect(routes.filter((r) => r.beforeSessions).map((r) => r.path).sort()).toEqual(['/notifications/payforit', '/unsubscribe/:token', '/webhooks/paypal']);
-    const operator = await signInAsOperator(store);
-    const ownToken = (await operator.get('/admin')).html.querySelector('input[name="_csrf"]')!.getAttribute('value')!;
-    const guarded = routes.filter((r) => !r.beforeSessions);
-    expect(guarded.length).toBeGreaterThan(20);
-    for (const route of guarded) {
-      const path = fillPath(route.path);
-      // With a session: the visitor token of someone else, even from our own origin.
-      expect({ path, status: (await forge(operator, path, {}, { 'sec-fetch-site': 'same-origin', origin: store.baseUrl })).status }).toEqual({ path, status: 403 });
-      // The session's own token, sent from another site.
-      expect({ path, status: (await forge(operator, path, {}, { 'sec-fetch-site': 'cross-site' }, ownToken)).status }).toEqual({ path, status: 403 });
-      expect({ path, status: (await forge(operator, path, {}, { origin: 'https://evil.example' }, ownToken)).status }).toEqual({ path, status: 403 });
-      // Without a session: a token made for another visitor.
-      const stranger = await fetch(`${store.baseUrl}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'csrf=AAAAAAAAAAAAAAAAAAAAAA' }, body: new URLSearchParams({ _csrf: attacker.token }) });
-      // (An operator's upload answers 404 before reading the file to anyone without an operator session.)
-      expect({ path, status: stranger.status }).toEqual({ path, status: UPLOAD_PATHS.includes(route.path) ? 404 : 403 });
-    }
-    expect((await operator.get('/admin')).status).toBe(200);
-  });
+  it.skipIf(skip)(
+    "every POST route behind sessions refuses another visitor's token and any cross-site post; only routes that prove their sender come before",
+    async () => {
+      const routes = appRoutesOf(store).filter((r) => r.method === 'post');
+      expect(
+        routes
+          .filter((r) => r.beforeSessions)
+          .map((r) => r.path)
+          .sort(),
+      ).toEqual(['/notifications/payforit', '/unsubscribe/:token', '/webhooks/paypal']);
+      const operator = await signInAsOperator(store);
+      const ownToken = (await operator.get('/admin')).html.querySelector('input[name="_csrf"]')!.getAttribute('value')!;
+      const guarded = routes.filter((r) => !r.beforeSessions);
+      expect(guarded.length).toBeGreaterThan(20);
+      for (const route of guarded) {
+        const path = fillPath(route.path);
+        // With a session: the visitor token of someone else, even from our own origin.
+        expect({
+          path,
+          status: (await forge(operator, path, {}, { 'sec-fetch-site': 'same-origin', origin: store.baseUrl })).status,
+        }).toEqual({ path, status: 403 });
+        // The session's own token, sent from another site.
+        expect({ path, status: (await forge(operator, path, {}, { 'sec-fetch-site': 'cross-site' }, ownToken)).status }).toEqual({
+          path,
+          status: 403,
+        });
+        expect({ path, status: (await forge(operator, path, {}, { origin: 'https://evil.example' }, ownToken)).status }).toEqual({
+          path,
+          status: 403,
+        });
+        // Without a session: a token made for another visitor.
+        const stranger = await fetch(`${store.baseUrl}${path}`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'csrf=AAAAAAAAAAAAAAAAAAAAAA' },
+          body: new URLSearchParams({ _csrf: attacker.token }),
+        });
+        // (An operator's upload answers 404 before reading the file to anyone without an operator session.)
+        expect({ path, status: stranger.status }).toEqual({ path, status: UPLOAD_PATHS.includes(route.path) ? 404 : 403 });
+      }
+      expect((await operator.get('/admin')).status).toBe(200);
+    },
+  );
 });
 
 describe.each(databaseKinds())('one-time messages on $kind', ({ kind, skip }) => {

@@ -16,7 +16,9 @@ describe.each(databaseKinds())('customer export and erasure on $kind', ({ kind, 
 
   const db = () => store.database.db;
   const cli = (...args: string[]) =>
-    run('node', [STORE_BIN, ...args], { env: { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' } });
+    run('node', [STORE_BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+    });
 
   const buyAndSignIn = async (email: string) => {
     const { shopper } = await buyWithPayPal(store, email, { release, marketing: true });
@@ -31,7 +33,10 @@ describe.each(databaseKinds())('customer export and erasure on $kind', ({ kind, 
     const tables = await db().introspection.getTables();
     const dumps: string[] = [];
     for (const table of tables) {
-      const rows = await db().selectFrom(table.name as never).selectAll().execute();
+      const rows = await db()
+        .selectFrom(table.name as never)
+        .selectAll()
+        .execute();
       dumps.push(`${table.name}: ${JSON.stringify(rows)}`);
     }
     return dumps.join('\n').toLowerCase();
@@ -71,8 +76,10 @@ describe.each(databaseKinds())('customer export and erasure on $kind', ({ kind, 
       .executeTakeFirstOrThrow();
     expect(await dumpEverything()).toContain('forget.me@example.com');
     // Codes of every kind of person share one table with no foreign key to customers: erasure must remove them itself.
-    const codesOf = (customerId: number) => db().selectFrom('sign_in_codes').select('id').where('owner_kind', '=', 'customer').where('owner_id', '=', customerId).execute();
-    const idOf = async (email: string) => (await db().selectFrom('customers').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
+    const codesOf = (customerId: number) =>
+      db().selectFrom('sign_in_codes').select('id').where('owner_kind', '=', 'customer').where('owner_id', '=', customerId).execute();
+    const idOf = async (email: string) =>
+      (await db().selectFrom('customers').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
     const [forgotten, keeper] = [await idOf('forget.me@example.com'), await idOf('keep.me@example.com')];
     expect(await codesOf(forgotten)).toHaveLength(1);
 

@@ -20,7 +20,10 @@ const NEW_RELEASE: ReleaseSpec = {
   title: 'Hover',
   artist: 'Kestrel Lane',
   catalogueNumber: 'KST-001',
-  tracks: [{ isrc: 'GBKST2600001', title: 'Stoop' }, { isrc: 'GBKST2600002', title: 'Glide' }],
+  tracks: [
+    { isrc: 'GBKST2600001', title: 'Stoop' },
+    { isrc: 'GBKST2600002', title: 'Glide' },
+  ],
   deals: [
     { territories: ['Worldwide'], retail: { amount: '5.49' } },
     { territories: ['Worldwide'], useType: 'OnDemandStream', model: 'SubscriptionModel', retail: { amount: '0.99' } },
@@ -30,7 +33,9 @@ const NEW_RELEASE: ReleaseSpec = {
 
 describe('ERN parsing refuses what it must', () => {
   it('refuses a DOCTYPE (XXE), XML that is not ERN, and XML that is not well-formed', () => {
-    const xxe = Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>&e;</MessageId></MessageHeader></ern:NewReleaseMessage>');
+    const xxe = Buffer.from(
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>&e;</MessageId></MessageHeader></ern:NewReleaseMessage>',
+    );
     expect(() => parseErn(xxe)).toThrow(/DOCTYPE/);
     expect(() => parseErn(Buffer.from('<invoice><total>1</total></invoice>'))).toThrow(/not a DDEX ERN/);
     expect(() => parseErn(Buffer.from('<ern:NewReleaseMessage><MessageHeader>'))).toThrow(RefusedMessage);
@@ -45,7 +50,23 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
   const db = () => store.database.db;
   const batch = (name: string) => path.join(delivery, name);
   const ack = (file: string) => fs.readFileSync(path.join(path.dirname(file), `ACK_${path.basename(file)}`), 'utf8');
-  const release = () => db().selectFrom('releases').leftJoin('labels', 'labels.id', 'releases.label_id').select(['releases.id', 'releases.slug', 'releases.title', 'releases.price_pence', 'releases.hidden', 'releases.on_sale_from', 'labels.name as label', 'labels.ddex_party_id', 'labels.royalty_basis_points']).where('releases.icpn', '=', ICPN).executeTakeFirstOrThrow();
+  const release = () =>
+    db()
+      .selectFrom('releases')
+      .leftJoin('labels', 'labels.id', 'releases.label_id')
+      .select([
+        'releases.id',
+        'releases.slug',
+        'releases.title',
+        'releases.price_pence',
+        'releases.hidden',
+        'releases.on_sale_from',
+        'labels.name as label',
+        'labels.ddex_party_id',
+        'labels.royalty_basis_points',
+      ])
+      .where('releases.icpn', '=', ICPN)
+      .executeTakeFirstOrThrow();
   const counts = async () => ({
     releases: (await db().selectFrom('releases').select('id').execute()).length,
     tracks: (await db().selectFrom('tracks').select('id').execute()).length,
@@ -65,69 +86,134 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     if (delivery) fs.rmSync(delivery, { recursive: true, force: true });
   });
 
-  it.skipIf(skip)('leaves a batch without its BatchComplete marker for later, then applies a new release: label from the party, tracks, ISRCs, GBP retail price', async () => {
-    const message = writeNewRelease(path.join(batch('B001'), ICPN), NEW_RELEASE);
-    const before = await ingester.ingestFolder(delivery);
-    expect(before).toEqual({ outcomes: [], waiting: ['B001'] });
-    expect(fs.existsSync(path.join(path.dirname(message), `ACK_${path.basename(message)}`))).toBe(false);
-    completeBatch(batch('B001'));
-    const { outcomes } = await ingester.ingestFolder(delivery);
-    expect(outcomes.map((o) => [o.status, o.reason])).toEqual([['accepted', null]]);
-    expect(ack(message)).toContain('<MessageId>MSG-0001</MessageId>');
-    expect(ack(message)).toContain('<MessageStatus>FileOK</MessageStatus>');
-    const row = await release();
-    expect(row).toMatchObject({ title: 'Hover', price_pence: 549, hidden: 0, label: 'Kestrel Music', ddex_party_id: 'PADPIDA2026KESTREL', royalty_basis_points: 7000 });
-    const tracks = await db().selectFrom('tracks').select(['title', 'isrc', 'track_number']).where('release_id', '=', row.id).orderBy('track_number').execute();
-    expect(tracks).toEqual([{ title: 'Stoop', isrc: 'GBKST2600001', track_number: 1 }, { title: 'Glide', isrc: 'GBKST2600002', track_number: 2 }]);
-    const page = await new Shopper(store.baseUrl).get(`/release/${row.slug}`);
-    expect(page.html.querySelector('.release__price .price')?.text).toBe('£5.49');
-    expect(page.html.querySelector('.release__label')?.text).toBe('Kestrel Music');
-    expect(page.text).toContain('ISRC GBKST2600001');
-    // Running again reads nothing: every message there is acknowledged.
-    expect((await ingester.ingestFolder(delivery)).outcomes).toEqual([]);
-  });
+  it.skipIf(skip)(
+    'leaves a batch without its BatchComplete marker for later, then applies a new release: label from the party, tracks, ISRCs, GBP retail price',
+    async () => {
+      const message = writeNewRelease(path.join(batch('B001'), ICPN), NEW_RELEASE);
+      const before = await ingester.ingestFolder(delivery);
+      expect(before).toEqual({ outcomes: [], waiting: ['B001'] });
+      expect(fs.existsSync(path.join(path.dirname(message), `ACK_${path.basename(message)}`))).toBe(false);
+      completeBatch(batch('B001'));
+      const { outcomes } = await ingester.ingestFolder(delivery);
+      expect(outcomes.map((o) => [o.status, o.reason])).toEqual([['accepted', null]]);
+      expect(ack(message)).toContain('<MessageId>MSG-0001</MessageId>');
+      expect(ack(message)).toContain('<MessageStatus>FileOK</MessageStatus>');
+      const row = await release();
+      expect(row).toMatchObject({
+        title: 'Hover',
+        price_pence: 549,
+        hidden: 0,
+        label: 'Kestrel Music',
+        ddex_party_id: 'PADPIDA2026KESTREL',
+        royalty_basis_points: 7000,
+      });
+      const tracks = await db()
+        .selectFrom('tracks')
+        .select(['title', 'isrc', 'track_number'])
+        .where('release_id', '=', row.id)
+        .orderBy('track_number')
+        .execute();
+      expect(tracks).toEqual([
+        { title: 'Stoop', isrc: 'GBKST2600001', track_number: 1 },
+        { title: 'Glide', isrc: 'GBKST2600002', track_number: 2 },
+      ]);
+      const page = await new Shopper(store.baseUrl).get(`/release/${row.slug}`);
+      expect(page.html.querySelector('.release__price .price')?.text).toBe('£5.49');
+      expect(page.html.querySelector('.release__label')?.text).toBe('Kestrel Music');
+      expect(page.text).toContain('ISRC GBKST2600001');
+      // Running again reads nothing: every message there is acknowledged.
+      expect((await ingester.ingestFolder(delivery)).outcomes).toEqual([]);
+    },
+  );
 
-  it.skipIf(skip)('a later message about the same ICPN replaces its title and price; the same message delivered again changes nothing', async () => {
-    const { id } = await release();
-    writeNewRelease(path.join(batch('B002'), ICPN), { ...NEW_RELEASE, messageId: 'MSG-0002', title: 'Hover (Deluxe)', deals: [{ retail: { amount: '6.99' } }] });
-    completeBatch(batch('B002'));
-    expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
-    expect(await release()).toMatchObject({ id, title: 'Hover (Deluxe)', price_pence: 699 });
-    const page = await new Shopper(store.baseUrl).get(`/release/${(await release()).slug}`);
-    expect(page.html.querySelector('h1')?.text).toBe('Hover (Deluxe)');
-    expect(page.html.querySelector('.release__price .price')?.text).toBe('£6.99');
-    // The first message again, byte for byte, in a new batch.
-    fs.mkdirSync(path.join(batch('B003'), ICPN), { recursive: true });
-    fs.cpSync(path.join(batch('B001'), ICPN), path.join(batch('B003'), ICPN), { recursive: true, filter: (src) => !path.basename(src).startsWith('ACK_') });
-    completeBatch(batch('B003'));
-    const before = await counts();
-    const { outcomes } = await ingester.ingestFolder(delivery);
-    expect(outcomes.map((o) => o.status)).toEqual(['unchanged']);
-    expect(await counts()).toEqual(before);
-    expect(await release()).toMatchObject({ title: 'Hover (Deluxe)', price_pence: 699 });
-  });
+  it.skipIf(skip)(
+    'a later message about the same ICPN replaces its title and price; the same message delivered again changes nothing',
+    async () => {
+      const { id } = await release();
+      writeNewRelease(path.join(batch('B002'), ICPN), {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0002',
+        title: 'Hover (Deluxe)',
+        deals: [{ retail: { amount: '6.99' } }],
+      });
+      completeBatch(batch('B002'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
+      expect(await release()).toMatchObject({ id, title: 'Hover (Deluxe)', price_pence: 699 });
+      const page = await new Shopper(store.baseUrl).get(`/release/${(await release()).slug}`);
+      expect(page.html.querySelector('h1')?.text).toBe('Hover (Deluxe)');
+      expect(page.html.querySelector('.release__price .price')?.text).toBe('£6.99');
+      // The first message again, byte for byte, in a new batch.
+      fs.mkdirSync(path.join(batch('B003'), ICPN), { recursive: true });
+      fs.cpSync(path.join(batch('B001'), ICPN), path.join(batch('B003'), ICPN), {
+        recursive: true,
+        filter: (src) => !path.basename(src).startsWith('ACK_'),
+      });
+      completeBatch(batch('B003'));
+      const before = await counts();
+      const { outcomes } = await ingester.ingestFolder(delivery);
+      expect(outcomes.map((o) => o.status)).toEqual(['unchanged']);
+      expect(await counts()).toEqual(before);
+      expect(await release()).toMatchObject({ title: 'Hover (Deluxe)', price_pence: 699 });
+    },
+  );
 
-  it.skipIf(skip)('a future-dated deal shows "Available from" and cannot be bought; a price tier without retail maps through DDEX_PRICE_TIERS', async () => {
-    const message = writeNewRelease(path.join(batch('B004'), FUTURE), { ...NEW_RELEASE, messageId: 'MSG-0004', icpn: FUTURE, title: 'Later', tracks: [{ isrc: 'GBKST2600003', title: 'Soon' }], deals: [{ territories: ['GB'], start: '2999-03-01', tier: 'Budget' }] });
-    completeBatch(batch('B004'));
-    await ingester.ingestFolder(delivery);
-    expect(ack(message)).toContain('available from 2999-03-01');
-    const later = await db().selectFrom('releases').select(['id', 'slug', 'price_pence', 'on_sale_from']).where('icpn', '=', FUTURE).executeTakeFirstOrThrow();
-    expect(later).toMatchObject({ price_pence: 499, on_sale_from: '2999-03-01' });
-    const shopper = new Shopper(store.baseUrl);
-    const page = await shopper.get(`/release/${later.slug}`);
-    expect(page.html.querySelector('[data-availability="upcoming"]')?.text).toBe('Available from 1 March 2999.');
-    await shopper.post('/basket/add', { kind: 'release', id: String(later.id) });
-    expect((await shopper.get('/basket')).text).not.toContain('Later');
-  });
+  it.skipIf(skip)(
+    'a future-dated deal shows "Available from" and cannot be bought; a price tier without retail maps through DDEX_PRICE_TIERS',
+    async () => {
+      const message = writeNewRelease(path.join(batch('B004'), FUTURE), {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0004',
+        icpn: FUTURE,
+        title: 'Later',
+        tracks: [{ isrc: 'GBKST2600003', title: 'Soon' }],
+        deals: [{ territories: ['GB'], start: '2999-03-01', tier: 'Budget' }],
+      });
+      completeBatch(batch('B004'));
+      await ingester.ingestFolder(delivery);
+      expect(ack(message)).toContain('available from 2999-03-01');
+      const later = await db()
+        .selectFrom('releases')
+        .select(['id', 'slug', 'price_pence', 'on_sale_from'])
+        .where('icpn', '=', FUTURE)
+        .executeTakeFirstOrThrow();
+      expect(later).toMatchObject({ price_pence: 499, on_sale_from: '2999-03-01' });
+      const shopper = new Shopper(store.baseUrl);
+      const page = await shopper.get(`/release/${later.slug}`);
+      expect(page.html.querySelector('[data-availability="upcoming"]')?.text).toBe('Available from 1 March 2999.');
+      await shopper.post('/basket/add', { kind: 'release', id: String(later.id) });
+      expect((await shopper.get('/basket')).text).not.toContain('Later');
+    },
+  );
 
   it.skipIf(skip)('refuses malformed deliveries with a reason in words, changing nothing', async () => {
     const dir = batch('B005');
     const cases: [string, string][] = [
-      [writeNewRelease(path.join(dir, 'hash'), { ...NEW_RELEASE, messageId: 'BAD-1', icpn: '5099999000035', tracks: [{ isrc: 'GBKST2600009', title: 'X', badHash: true }] }), 'does not match its SHA256 hash'],
-      [writeNewRelease(path.join(dir, 'missing'), { ...NEW_RELEASE, messageId: 'BAD-2', icpn: '5099999000042', tracks: [{ isrc: 'GBKST2600010', title: 'Y', missing: true }] }), 'is missing'],
-      [writeNewRelease(path.join(dir, 'nolabel'), { ...NEW_RELEASE, messageId: 'BAD-3', icpn: '5099999000059', label: null }), 'has no label'],
-      [writeNewRelease(path.join(dir, 'notracks'), { ...NEW_RELEASE, messageId: 'BAD-4', icpn: '5099999000066', tracks: [] }), 'has no tracks'],
+      [
+        writeNewRelease(path.join(dir, 'hash'), {
+          ...NEW_RELEASE,
+          messageId: 'BAD-1',
+          icpn: '5099999000035',
+          tracks: [{ isrc: 'GBKST2600009', title: 'X', badHash: true }],
+        }),
+        'does not match its SHA256 hash',
+      ],
+      [
+        writeNewRelease(path.join(dir, 'missing'), {
+          ...NEW_RELEASE,
+          messageId: 'BAD-2',
+          icpn: '5099999000042',
+          tracks: [{ isrc: 'GBKST2600010', title: 'Y', missing: true }],
+        }),
+        'is missing',
+      ],
+      [
+        writeNewRelease(path.join(dir, 'nolabel'), { ...NEW_RELEASE, messageId: 'BAD-3', icpn: '5099999000059', label: null }),
+        'has no label',
+      ],
+      [
+        writeNewRelease(path.join(dir, 'notracks'), { ...NEW_RELEASE, messageId: 'BAD-4', icpn: '5099999000066', tracks: [] }),
+        'has no tracks',
+      ],
     ];
     // A second track whose file is fine does not save the release: the message is refused whole.
     const notErn = path.join(dir, 'other', 'invoice.xml');
@@ -136,7 +222,10 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     cases.push([notErn, 'not a DDEX ERN']);
     const xxe = path.join(dir, 'xxe', 'xxe.xml');
     fs.mkdirSync(path.dirname(xxe), { recursive: true });
-    fs.writeFileSync(xxe, '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>&e;</MessageId></MessageHeader></ern:NewReleaseMessage>');
+    fs.writeFileSync(
+      xxe,
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>&e;</MessageId></MessageHeader></ern:NewReleaseMessage>',
+    );
     cases.push([xxe, 'DOCTYPE']);
     completeBatch(dir);
     const before = await counts();
@@ -151,21 +240,31 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     expect(await counts()).toEqual(before);
   });
 
-  it.skipIf(skip)('a PurgeReleaseMessage takes the release down: gone from pages, search and sitemap; buyers keep their entitlements', async () => {
-    const { id, slug } = await release();
-    await buyWithPayPal(store, 'kestrel-fan@buyers.example', { release: { id, slug } });
-    writePurge(batch('B006'), 'MSG-0006', ICPN);
-    completeBatch(batch('B006'));
-    expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => [o.status, o.releases[0]?.status])).toEqual([['accepted', 'taken down']]);
-    expect((await release()).hidden).toBe(1);
-    const visitor = new Shopper(store.baseUrl);
-    expect((await visitor.get(`/release/${slug}`)).status).toBe(404);
-    expect((await visitor.get('/search?q=Hover')).text).not.toContain(`/release/${slug}`);
-    expect((await visitor.get('/sitemap.xml')).text).not.toContain(`/release/${slug}`);
-    const entitlements = await db().selectFrom('entitlements').innerJoin('tracks', 'tracks.id', 'entitlements.track_id').select(['entitlements.revoked_at']).where('tracks.release_id', '=', id).execute();
-    expect(entitlements.length).toBe(2);
-    expect(entitlements.every((e) => e.revoked_at === null)).toBe(true);
-  });
+  it.skipIf(skip)(
+    'a PurgeReleaseMessage takes the release down: gone from pages, search and sitemap; buyers keep their entitlements',
+    async () => {
+      const { id, slug } = await release();
+      await buyWithPayPal(store, 'kestrel-fan@buyers.example', { release: { id, slug } });
+      writePurge(batch('B006'), 'MSG-0006', ICPN);
+      completeBatch(batch('B006'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => [o.status, o.releases[0]?.status])).toEqual([
+        ['accepted', 'taken down'],
+      ]);
+      expect((await release()).hidden).toBe(1);
+      const visitor = new Shopper(store.baseUrl);
+      expect((await visitor.get(`/release/${slug}`)).status).toBe(404);
+      expect((await visitor.get('/search?q=Hover')).text).not.toContain(`/release/${slug}`);
+      expect((await visitor.get('/sitemap.xml')).text).not.toContain(`/release/${slug}`);
+      const entitlements = await db()
+        .selectFrom('entitlements')
+        .innerJoin('tracks', 'tracks.id', 'entitlements.track_id')
+        .select(['entitlements.revoked_at'])
+        .where('tracks.release_id', '=', id)
+        .execute();
+      expect(entitlements.length).toBe(2);
+      expect(entitlements.every((e) => e.revoked_at === null)).toBe(true);
+    },
+  );
 
   it.skipIf(skip)('the admin lists every ingestion with its outcome', async () => {
     const admin = await signInAsOperator(store);

@@ -22,21 +22,43 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** The deployment files in deploy/ are checked by the tools that will read them. */
 describe('deploy/', () => {
-  it.skipIf(!tool('/usr/bin/systemd-analyze'))('the systemd units pass systemd-analyze verify, and the store unit is hardened', async () => {
-    // verify checks that ExecStart's program exists: point it at this machine's node.
-    for (const unit of UNITS) {
-      const text = fs.readFileSync(path.join(DEPLOY, unit), 'utf8').replaceAll('/usr/bin/node', process.execPath);
-      fs.writeFileSync(path.join(work, unit), text);
-    }
-    const { stdout, stderr } = await run('/usr/bin/systemd-analyze', ['verify', '--man=no', ...UNITS.map((u) => path.join(work, u))]);
-    expect(stdout + stderr).toBe('');
-    const security = await run('/usr/bin/systemd-analyze', ['security', '--offline=yes', '--threshold=25', path.join(work, 'music-store.service')]);
-    expect(security.stdout).toMatch(/Overall exposure level for music-store\.service: [0-2]\.\d OK/);
-  });
+  it.skipIf(!tool('/usr/bin/systemd-analyze'))(
+    'the systemd units pass systemd-analyze verify, and the store unit is hardened',
+    async () => {
+      // verify checks that ExecStart's program exists: point it at this machine's node.
+      for (const unit of UNITS) {
+        const text = fs.readFileSync(path.join(DEPLOY, unit), 'utf8').replaceAll('/usr/bin/node', process.execPath);
+        fs.writeFileSync(path.join(work, unit), text);
+      }
+      const { stdout, stderr } = await run('/usr/bin/systemd-analyze', ['verify', '--man=no', ...UNITS.map((u) => path.join(work, u))]);
+      expect(stdout + stderr).toBe('');
+      const security = await run('/usr/bin/systemd-analyze', [
+        'security',
+        '--offline=yes',
+        '--threshold=25',
+        path.join(work, 'music-store.service'),
+      ]);
+      expect(security.stdout).toMatch(/Overall exposure level for music-store\.service: [0-2]\.\d OK/);
+    },
+  );
 
   it.skipIf(!tool('/usr/sbin/nginx') || !tool('/usr/bin/openssl'))('deploy/nginx.conf passes nginx -t inside an http block', async () => {
     // The real certificate paths do not exist here: a throwaway self-signed pair stands in for them.
-    await run('/usr/bin/openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=shop.example.com', '-keyout', path.join(work, 'privkey.pem'), '-out', path.join(work, 'fullchain.pem')]);
+    await run('/usr/bin/openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=shop.example.com',
+      '-keyout',
+      path.join(work, 'privkey.pem'),
+      '-out',
+      path.join(work, 'fullchain.pem'),
+    ]);
     const site = fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8').replaceAll('/etc/letsencrypt/live/shop.example.com/', `${work}/`);
     fs.writeFileSync(path.join(work, 'music-store.conf'), site);
     fs.writeFileSync(

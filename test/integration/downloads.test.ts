@@ -31,15 +31,22 @@ describe.each(databaseKinds())('track downloads larger than one read on $kind', 
     await buyWithPayPal(store, 'big-file@example.com', { release });
     const { shopper } = await signInCustomer(store, 'big-file@example.com');
     cookie = `sid=${shopper.cookie('sid')}`;
-    track = await db.selectFrom('tracks').select(['id', 'media_file']).where('release_id', '=', release.id).orderBy('id').executeTakeFirstOrThrow();
+    track = await db
+      .selectFrom('tracks')
+      .select(['id', 'media_file'])
+      .where('release_id', '=', release.id)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
     // Random bytes: a chunk repeated or out of order would not go unnoticed.
     content = crypto.randomBytes(3 * CHUNK + 12_345);
     fs.writeFileSync(path.join(store.config.mediaDir, track.media_file), content);
   });
   afterAll(async () => store?.close());
 
-  const download = (range?: string) => fetch(`${store.baseUrl}/download/track/${track.id}`, { headers: { cookie, ...(range ? { range } : {}) } });
-  const logged = async () => (await store.database.db.selectFrom('downloads').select('id').where('track_id', '=', track.id).execute()).length;
+  const download = (range?: string) =>
+    fetch(`${store.baseUrl}/download/track/${track.id}`, { headers: { cookie, ...(range ? { range } : {}) } });
+  const logged = async () =>
+    (await store.database.db.selectFrom('downloads').select('id').where('track_id', '=', track.id).execute()).length;
 
   it.skipIf(skip)('sends the whole file and ranges across read boundaries exactly, logging one download', async () => {
     const whole = await download();

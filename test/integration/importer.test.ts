@@ -22,7 +22,14 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     return file;
   };
   const count = async (table: 'tracks' | 'releases' | 'artists' | 'genres') =>
-    Number((await database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await database.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     if (skip) return;
@@ -32,8 +39,14 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     mediaDir = path.join(workDir, 'media');
     importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(mediaDir)) });
     const album = { albumArtist: 'The Beatlings', album: 'Rubber Soles', year: '2021', genre: 'Rock', withCover: true };
-    write('The Beatlings/Rubber Soles/01.mp3', makeMp3(40, { ...album, title: 'Drive My Kart', artist: 'The Beatlings', trackNumber: '1/3' }, 330));
-    write('The Beatlings/Rubber Soles/02.mp3', makeMp3(6, { ...album, title: 'Norwegian Pine', artist: 'The Beatlings', trackNumber: '2/3' }, 392));
+    write(
+      'The Beatlings/Rubber Soles/01.mp3',
+      makeMp3(40, { ...album, title: 'Drive My Kart', artist: 'The Beatlings', trackNumber: '1/3' }, 330),
+    );
+    write(
+      'The Beatlings/Rubber Soles/02.mp3',
+      makeMp3(6, { ...album, title: 'Norwegian Pine', artist: 'The Beatlings', trackNumber: '2/3' }, 392),
+    );
     write('The Beatlings/Rubber Soles/03.mp3', makeMp3(5, { ...album, title: 'Guest Spot', artist: 'Yoko Oh', trackNumber: '3/3' }, 440));
     write('Solo/one.mp3', makeMp3(4, { title: 'Lonely Tune', artist: 'Solo Act', album: 'Lonely', year: '2024', genre: 'Folk' }, 523));
     write('Broken/not-really.mp3', 'this is a text file wearing an mp3 name\n'.repeat(50));
@@ -49,7 +62,12 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('imports tags, groups by album artist + album, stores media and reports broken files without stopping', async () => {
     const summary = await importer.importFolder(library);
     expect(summary).toMatchObject({ added: 4, updated: 0, unchanged: 0 });
-    expect(summary.skipped.map((s) => s.file).sort()).toEqual(['Broken/garbage.mp3', 'Broken/no-artist.mp3', 'Broken/not-really.mp3', 'notes.txt']);
+    expect(summary.skipped.map((s) => s.file).sort()).toEqual([
+      'Broken/garbage.mp3',
+      'Broken/no-artist.mp3',
+      'Broken/not-really.mp3',
+      'notes.txt',
+    ]);
     expect(summary.skipped.find((s) => s.file === 'notes.txt')!.reason).toBe('not an MP3, FLAC or WAV file');
     expect(summary.skipped.find((s) => s.file === 'Broken/no-artist.mp3')!.reason).toMatch(/no artist/);
     expect(summary.skipped.find((s) => s.file === 'Broken/not-really.mp3')!.reason).toMatch(/not a readable MP3/);
@@ -63,14 +81,29 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
       .where('releases.title', '=', 'Rubber Soles')
       .executeTakeFirstOrThrow();
     // The tags give only the year: the date sorts as 1 January, and is recorded as a year alone.
-    expect(release).toMatchObject({ artist: 'The Beatlings', genre: 'Rock', release_date: '2021-01-01', release_date_precision: 'year', kind: 'single', slug: 'the-beatlings-rubber-soles' });
+    expect(release).toMatchObject({
+      artist: 'The Beatlings',
+      genre: 'Rock',
+      release_date: '2021-01-01',
+      release_date_precision: 'year',
+      kind: 'single',
+      slug: 'the-beatlings-rubber-soles',
+    });
     expect(release.cover_file).toMatch(/^covers\/..\/[0-9a-f]{64}\.png$/);
     expect(fs.existsSync(path.join(mediaDir, release.cover_file!))).toBe(true);
 
     const tracks = await database.db
       .selectFrom('tracks')
       .innerJoin('artists', 'artists.id', 'tracks.artist_id')
-      .select(['tracks.title', 'tracks.track_number', 'tracks.duration_ms', 'tracks.bitrate_kbps', 'tracks.media_file', 'tracks.preview_file', 'artists.name as artist'])
+      .select([
+        'tracks.title',
+        'tracks.track_number',
+        'tracks.duration_ms',
+        'tracks.bitrate_kbps',
+        'tracks.media_file',
+        'tracks.preview_file',
+        'artists.name as artist',
+      ])
       .where('release_id', '=', release.id)
       .orderBy('track_number')
       .execute();
@@ -89,7 +122,9 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     const short = scanMp3(fs.readFileSync(path.join(mediaDir, tracks[1]!.preview_file)));
     expect(short.durationSeconds).toBeCloseTo(tracks[1]!.duration_ms / 1000, 0);
     // The full file is stored outside public/, byte for byte.
-    expect(fs.readFileSync(path.join(mediaDir, tracks[0]!.media_file))).toEqual(fs.readFileSync(path.join(library, 'The Beatlings/Rubber Soles/01.mp3')));
+    expect(fs.readFileSync(path.join(mediaDir, tracks[0]!.media_file))).toEqual(
+      fs.readFileSync(path.join(library, 'The Beatlings/Rubber Soles/01.mp3')),
+    );
   });
 
   it.skipIf(skip)('changes nothing when the same folder is imported again', async () => {
@@ -103,18 +138,37 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('updates a retagged file in place, and moves it when its album changes', async () => {
     const file = path.join(library, 'The Beatlings/Rubber Soles/02.mp3');
-    const original = await database.db.selectFrom('tracks').select(['id', 'release_id']).where('title', '=', 'Norwegian Pine').executeTakeFirstOrThrow();
+    const original = await database.db
+      .selectFrom('tracks')
+      .select(['id', 'release_id'])
+      .where('title', '=', 'Norwegian Pine')
+      .executeTakeFirstOrThrow();
     const album = { albumArtist: 'The Beatlings', album: 'Rubber Soles', year: '2021', genre: 'Rock', withCover: true };
-    fs.writeFileSync(file, tag(fs.readFileSync(file), { ...album, title: 'Norwegian Wood Pine', artist: 'The Beatlings', trackNumber: '2/3' }));
+    fs.writeFileSync(
+      file,
+      tag(fs.readFileSync(file), { ...album, title: 'Norwegian Wood Pine', artist: 'The Beatlings', trackNumber: '2/3' }),
+    );
     expect(await importer.importFolder(library)).toMatchObject({ added: 0, updated: 1, unchanged: 3 });
-    const retitled = await database.db.selectFrom('tracks').select(['id', 'title', 'release_id']).where('id', '=', original.id).executeTakeFirstOrThrow();
+    const retitled = await database.db
+      .selectFrom('tracks')
+      .select(['id', 'title', 'release_id'])
+      .where('id', '=', original.id)
+      .executeTakeFirstOrThrow();
     expect(retitled).toEqual({ id: original.id, title: 'Norwegian Wood Pine', release_id: original.release_id });
-    const terms = await database.db.selectFrom('search_terms').select('term').where('kind', '=', 'track').where('entity_id', '=', original.id).execute();
+    const terms = await database.db
+      .selectFrom('search_terms')
+      .select('term')
+      .where('kind', '=', 'track')
+      .where('entity_id', '=', original.id)
+      .execute();
     expect(terms.map((t) => t.term).sort()).toEqual(['beatlings', 'norwegian', 'pine', 'the', 'wood']);
 
     // The lone track's album changes: it moves to a new release and the empty one goes.
     const lone = path.join(library, 'Solo/one.mp3');
-    fs.writeFileSync(lone, tag(fs.readFileSync(lone), { title: 'Lonely Tune', artist: 'Solo Act', album: 'Together', year: '2025', genre: 'Folk' }));
+    fs.writeFileSync(
+      lone,
+      tag(fs.readFileSync(lone), { title: 'Lonely Tune', artist: 'Solo Act', album: 'Together', year: '2025', genre: 'Folk' }),
+    );
     expect(await importer.importFolder(library)).toMatchObject({ added: 0, updated: 1 });
     const titles = (await database.db.selectFrom('releases').select('title').execute()).map((r) => r.title).sort();
     expect(titles).toEqual(['Rubber Soles', 'Together']);

@@ -23,12 +23,30 @@ describe.each(databaseKinds())('labels and identifiers on $kind', ({ kind, skip 
     if (skip) return;
     store = await startTestStore(kind, { env: { OWN_LABEL_NAME: 'Northern Lights Own' } });
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'labels-import-'));
-    const tagged = { artist: 'Corvid Choir', album: HOSTILE_TITLE, label: 'Nightjar Records', barcode: '5012345678900', catalogueNumber: 'NJR-001', copyright: '2026 Nightjar Records Ltd', produced: '2026 Corvid Choir' };
-    fs.writeFileSync(path.join(folder, '01.mp3'), makeMp3(2, { ...tagged, title: 'Feather', trackNumber: '1', isrc: 'GB-NJR-26-00001' }, 330));
+    const tagged = {
+      artist: 'Corvid Choir',
+      album: HOSTILE_TITLE,
+      label: 'Nightjar Records',
+      barcode: '5012345678900',
+      catalogueNumber: 'NJR-001',
+      copyright: '2026 Nightjar Records Ltd',
+      produced: '2026 Corvid Choir',
+    };
+    fs.writeFileSync(
+      path.join(folder, '01.mp3'),
+      makeMp3(2, { ...tagged, title: 'Feather', trackNumber: '1', isrc: 'GB-NJR-26-00001' }, 330),
+    );
     fs.writeFileSync(path.join(folder, '02.mp3'), makeMp3(2, { ...tagged, title: 'Wing', trackNumber: '2', isrc: 'GBNJR2600002' }, 350));
     fs.mkdirSync(path.join(folder, 'untagged'));
-    fs.writeFileSync(path.join(folder, 'untagged', '01.mp3'), makeMp3(2, { artist: 'Lone Heron', album: 'Marsh', title: 'Reed', trackNumber: '1' }, 370));
-    await createImporter({ db: store.database.db, media: importerMedia(store.config.media).media, labels: { fallback: 'Marsh Tapes', ownLabelName: 'unused' } }).importFolder(folder);
+    fs.writeFileSync(
+      path.join(folder, 'untagged', '01.mp3'),
+      makeMp3(2, { artist: 'Lone Heron', album: 'Marsh', title: 'Reed', trackNumber: '1' }, 370),
+    );
+    await createImporter({
+      db: store.database.db,
+      media: importerMedia(store.config.media).media,
+      labels: { fallback: 'Marsh Tapes', ownLabelName: 'unused' },
+    }).importFolder(folder);
   });
   afterAll(async () => {
     await store?.close();
@@ -37,39 +55,81 @@ describe.each(databaseKinds())('labels and identifiers on $kind', ({ kind, skip 
 
   const db = () => store.database.db;
   const releaseOf = (title: string) =>
-    db().selectFrom('releases').leftJoin('labels', 'labels.id', 'releases.label_id').select(['releases.id', 'releases.slug', 'releases.icpn', 'releases.catalogue_number', 'releases.p_line', 'releases.c_line', 'labels.name as label']).where('releases.title', '=', title).executeTakeFirstOrThrow();
+    db()
+      .selectFrom('releases')
+      .leftJoin('labels', 'labels.id', 'releases.label_id')
+      .select([
+        'releases.id',
+        'releases.slug',
+        'releases.icpn',
+        'releases.catalogue_number',
+        'releases.p_line',
+        'releases.c_line',
+        'labels.name as label',
+      ])
+      .where('releases.title', '=', title)
+      .executeTakeFirstOrThrow();
 
-  it.skipIf(skip)('takes the label tag, else the --label option; keeps the ICPN, catalogue number, P-line, C-line and each ISRC', async () => {
-    const nightjar = await releaseOf(HOSTILE_TITLE);
-    expect(nightjar).toMatchObject({ label: 'Nightjar Records', icpn: '5012345678900', catalogue_number: 'NJR-001', p_line: '2026 Corvid Choir', c_line: '2026 Nightjar Records Ltd' });
-    const isrcs = await db().selectFrom('tracks').select('isrc').where('release_id', '=', nightjar.id).orderBy('track_number').execute();
-    expect(isrcs.map((t) => t.isrc)).toEqual(['GBNJR2600001', 'GBNJR2600002']);
-    expect((await releaseOf('Marsh')).label).toBe('Marsh Tapes');
-    // The fixture library was imported with neither tag nor option: the store's own label.
-    const own = await db().selectFrom('releases').innerJoin('labels', 'labels.id', 'releases.label_id').select(['labels.own_label']).where('releases.title', '!=', 'Marsh').where('releases.title', '!=', HOSTILE_TITLE).execute();
-    expect(own.length).toBeGreaterThan(0);
-    expect(own.every((r) => r.own_label === 1)).toBe(true);
-  });
+  it.skipIf(skip)(
+    'takes the label tag, else the --label option; keeps the ICPN, catalogue number, P-line, C-line and each ISRC',
+    async () => {
+      const nightjar = await releaseOf(HOSTILE_TITLE);
+      expect(nightjar).toMatchObject({
+        label: 'Nightjar Records',
+        icpn: '5012345678900',
+        catalogue_number: 'NJR-001',
+        p_line: '2026 Corvid Choir',
+        c_line: '2026 Nightjar Records Ltd',
+      });
+      const isrcs = await db().selectFrom('tracks').select('isrc').where('release_id', '=', nightjar.id).orderBy('track_number').execute();
+      expect(isrcs.map((t) => t.isrc)).toEqual(['GBNJR2600001', 'GBNJR2600002']);
+      expect((await releaseOf('Marsh')).label).toBe('Marsh Tapes');
+      // The fixture library was imported with neither tag nor option: the store's own label.
+      const own = await db()
+        .selectFrom('releases')
+        .innerJoin('labels', 'labels.id', 'releases.label_id')
+        .select(['labels.own_label'])
+        .where('releases.title', '!=', 'Marsh')
+        .where('releases.title', '!=', HOSTILE_TITLE)
+        .execute();
+      expect(own.length).toBeGreaterThan(0);
+      expect(own.every((r) => r.own_label === 1)).toBe(true);
+    },
+  );
 
-  it.skipIf(skip)('release page shows label, identifiers and ISRCs, with MusicAlbum JSON-LD that a hostile title cannot break out of', async () => {
-    const { slug } = await releaseOf(HOSTILE_TITLE);
-    const page = await new Shopper(store.baseUrl).get(`/release/${slug}`);
-    expect(page.status).toBe(200);
-    expect(page.html.querySelector('.release__label')?.text).toBe('Nightjar Records');
-    expect(page.html.querySelector('.release__icpn')?.text).toBe('5012345678900');
-    expect(page.text).toContain('ISRC GBNJR2600001');
-    expect(page.html.querySelector('.release__p-line')?.text).toBe('℗ 2026 Corvid Choir');
-    expect(page.html.querySelector('.release__c-line')?.text).toBe('© 2026 Nightjar Records Ltd');
-    const scripts = page.html.querySelectorAll('script[type="application/ld+json"]');
-    expect(scripts).toHaveLength(1);
-    const raw = scripts[0]!.innerHTML;
-    expect(raw).not.toMatch(/<\/script|<script/i);
-    expect(raw).toContain('\\u003c/script\\u003e');
-    const data = JSON.parse(raw);
-    expect(data).toMatchObject({ '@type': 'MusicAlbum', name: HOSTILE_TITLE, gtin: '5012345678900', catalogNumber: 'NJR-001', recordLabel: { name: 'Nightjar Records' } });
-    expect(data.track.map((t: { '@type': string; isrcCode: string }) => [t['@type'], t.isrcCode])).toEqual([['MusicRecording', 'GBNJR2600001'], ['MusicRecording', 'GBNJR2600002']]);
-    expect(page.html.querySelectorAll('script').filter((s) => s.getAttribute('type') !== 'application/ld+json' && !s.getAttribute('src'))).toHaveLength(0);
-  });
+  it.skipIf(skip)(
+    'release page shows label, identifiers and ISRCs, with MusicAlbum JSON-LD that a hostile title cannot break out of',
+    async () => {
+      const { slug } = await releaseOf(HOSTILE_TITLE);
+      const page = await new Shopper(store.baseUrl).get(`/release/${slug}`);
+      expect(page.status).toBe(200);
+      expect(page.html.querySelector('.release__label')?.text).toBe('Nightjar Records');
+      expect(page.html.querySelector('.release__icpn')?.text).toBe('5012345678900');
+      expect(page.text).toContain('ISRC GBNJR2600001');
+      expect(page.html.querySelector('.release__p-line')?.text).toBe('℗ 2026 Corvid Choir');
+      expect(page.html.querySelector('.release__c-line')?.text).toBe('© 2026 Nightjar Records Ltd');
+      const scripts = page.html.querySelectorAll('script[type="application/ld+json"]');
+      expect(scripts).toHaveLength(1);
+      const raw = scripts[0]!.innerHTML;
+      expect(raw).not.toMatch(/<\/script|<script/i);
+      expect(raw).toContain('\\u003c/script\\u003e');
+      const data = JSON.parse(raw);
+      expect(data).toMatchObject({
+        '@type': 'MusicAlbum',
+        name: HOSTILE_TITLE,
+        gtin: '5012345678900',
+        catalogNumber: 'NJR-001',
+        recordLabel: { name: 'Nightjar Records' },
+      });
+      expect(data.track.map((t: { '@type': string; isrcCode: string }) => [t['@type'], t.isrcCode])).toEqual([
+        ['MusicRecording', 'GBNJR2600001'],
+        ['MusicRecording', 'GBNJR2600002'],
+      ]);
+      expect(
+        page.html.querySelectorAll('script').filter((s) => s.getAttribute('type') !== 'application/ld+json' && !s.getAttribute('src')),
+      ).toHaveLength(0);
+    },
+  );
 
   it.skipIf(skip)('a deal window in the future or past: the page says so and the release cannot be bought', async () => {
     const { id, slug } = await releaseOf('Marsh');
@@ -94,22 +154,66 @@ describe.each(databaseKinds())('labels and identifiers on $kind', ({ kind, skip 
     expect(list.status).toBe(200);
     expect(list.text).toContain('Nightjar Records');
     expect(list.text).toContain('Marsh Tapes');
-    const bad = await admin.post('/admin/labels', { name: 'Heron', contact_email: 'x@y.example', ddex_party_id: '', royalty_percent: '170' });
+    const bad = await admin.post('/admin/labels', {
+      name: 'Heron',
+      contact_email: 'x@y.example',
+      ddex_party_id: '',
+      royalty_percent: '170',
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('royalty rate must be a percentage');
-    const noToken = await fetch(`${store.baseUrl}/admin/labels`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: store.baseUrl }, body: 'name=X&royalty_percent=70' });
+    const noToken = await fetch(`${store.baseUrl}/admin/labels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: store.baseUrl },
+      body: 'name=X&royalty_percent=70',
+    });
     expect(noToken.status).toBe(403);
-    const added = await admin.post('/admin/labels', { name: 'Heron Sound', contact_email: 'Royalties@Heron.example', ddex_party_id: 'padpida2026010101h', royalty_percent: '62.5' });
+    const added = await admin.post('/admin/labels', {
+      name: 'Heron Sound',
+      contact_email: 'Royalties@Heron.example',
+      ddex_party_id: 'padpida2026010101h',
+      royalty_percent: '62.5',
+    });
     expect(added.status).toBe(303);
     const id = Number(added.location!.split('/').pop());
-    expect(await db().selectFrom('labels').select(['name', 'contact_email', 'ddex_party_id', 'royalty_basis_points']).where('id', '=', id).executeTakeFirst()).toEqual({ name: 'Heron Sound', contact_email: 'royalties@heron.example', ddex_party_id: 'PADPIDA2026010101H', royalty_basis_points: 6250 });
+    expect(
+      await db()
+        .selectFrom('labels')
+        .select(['name', 'contact_email', 'ddex_party_id', 'royalty_basis_points'])
+        .where('id', '=', id)
+        .executeTakeFirst(),
+    ).toEqual({
+      name: 'Heron Sound',
+      contact_email: 'royalties@heron.example',
+      ddex_party_id: 'PADPIDA2026010101H',
+      royalty_basis_points: 6250,
+    });
     await admin.get(`/admin/labels/${id}`);
-    expect((await admin.post(`/admin/labels/${id}`, { name: 'Heron Sound', contact_email: '', ddex_party_id: 'PADPIDA2026010101H', royalty_percent: '75' })).status).toBe(303);
+    expect(
+      (
+        await admin.post(`/admin/labels/${id}`, {
+          name: 'Heron Sound',
+          contact_email: '',
+          ddex_party_id: 'PADPIDA2026010101H',
+          royalty_percent: '75',
+        })
+      ).status,
+    ).toBe(303);
     expect((await admin.get(`/admin/labels/${id}`)).html.querySelector('#label-rate')?.text).toBe('75% of net receipts');
-    const audit = await db().selectFrom('admin_audit').select(['action', 'target']).where('target', '=', `label:${id}`).orderBy('id').execute();
+    const audit = await db()
+      .selectFrom('admin_audit')
+      .select(['action', 'target'])
+      .where('target', '=', `label:${id}`)
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => a.action)).toEqual(['label.add', 'label.edit']);
     await admin.get('/admin/labels');
-    const clash = await admin.post('/admin/labels', { name: 'Copycat', contact_email: '', ddex_party_id: 'PADPIDA2026010101H', royalty_percent: '70' });
+    const clash = await admin.post('/admin/labels', {
+      name: 'Copycat',
+      contact_email: '',
+      ddex_party_id: 'PADPIDA2026010101H',
+      royalty_percent: '70',
+    });
     expect(clash.status).toBe(409);
     expect((await admin.get('/admin/labels/99999')).status).toBe(404);
   });
@@ -122,10 +226,28 @@ describe.each(databaseKinds())('migration 040 on $kind', ({ kind, skip }) => {
       const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrations } });
       expect((await migrator.migrateTo('013_one_code_table')).error).toBeUndefined();
       const now = toDbTime(new Date());
-      const artist = await database.db.insertInto('artists').values({ name: 'Old', slug: 'old', created_at: now }).executeTakeFirstOrThrow();
-      await database.db.insertInto('releases').values({ artist_id: Number(artist.insertId), import_key: 'old/one', title: 'One', slug: 'old-one', kind: 'album', created_at: now, updated_at: now }).execute();
+      const artist = await database.db
+        .insertInto('artists')
+        .values({ name: 'Old', slug: 'old', created_at: now })
+        .executeTakeFirstOrThrow();
+      await database.db
+        .insertInto('releases')
+        .values({
+          artist_id: Number(artist.insertId),
+          import_key: 'old/one',
+          title: 'One',
+          slug: 'old-one',
+          kind: 'album',
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
       expect((await migrator.migrateToLatest()).error).toBeUndefined();
-      const row = await database.db.selectFrom('releases').innerJoin('labels', 'labels.id', 'releases.label_id').select(['labels.name', 'labels.own_label', 'labels.royalty_basis_points']).executeTakeFirstOrThrow();
+      const row = await database.db
+        .selectFrom('releases')
+        .innerJoin('labels', 'labels.id', 'releases.label_id')
+        .select(['labels.name', 'labels.own_label', 'labels.royalty_basis_points'])
+        .executeTakeFirstOrThrow();
       expect(row).toEqual({ name: 'Own label', own_label: 1, royalty_basis_points: 7000 });
     } finally {
       await database.drop();

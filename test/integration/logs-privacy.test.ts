@@ -10,7 +10,17 @@ const EMAIL_TYPED = 'Log.Watcher@Example.COM';
 const EMAIL = 'log.watcher@example.com';
 /** A mobile number as typed on the payment page, and its other common forms. */
 const MOBILE_TYPED = '07700 900 731';
-const MOBILE_FORMS = ['07700 900 731', '07700900731', '07700 900731', '447700900731', '+447700900731', '+44 7700 900731', '+44 (0)7700 900731', '7700 900731', '7700900731'];
+const MOBILE_FORMS = [
+  '07700 900 731',
+  '07700900731',
+  '07700 900731',
+  '447700900731',
+  '+447700900731',
+  '+44 7700 900731',
+  '+44 (0)7700 900731',
+  '7700 900731',
+  '7700900731',
+];
 
 describe.each(databaseKinds())('no personal data in the logs on $kind', ({ kind, skip }) => {
   let store: TestStore;
@@ -72,14 +82,20 @@ describe.each(databaseKinds())('no personal data in the logs on $kind', ({ kind,
       return store.smtp!.received.at(-1)!.parsed.text!;
     });
     const textsBefore = smsTo('+447700900731').length;
-    await signInByCode(MOBILE_TYPED, async () => waitFor('the sign-in code by SMS', () => smsTo('+447700900731').length > textsBefore && smsTo('+447700900731').at(-1)!.body));
+    await signInByCode(MOBILE_TYPED, async () =>
+      waitFor('the sign-in code by SMS', () => smsTo('+447700900731').length > textsBefore && smsTo('+447700900731').at(-1)!.body),
+    );
     // A stranger asking for a code: answered the same way, logged the same way.
     const stranger = new Shopper(store.baseUrl);
     await stranger.get('/account');
     await stranger.post('/account/sign-in', { contact: 'someone.else@example.net' });
 
     // Every outbox message was delivered and logged by the worker before we read the log.
-    await waitFor('the outbox to empty', async () => (await store.database.db.selectFrom('outbox').select('status').where('status', '<>', 'sent').execute()).length === 0 || undefined);
+    await waitFor(
+      'the outbox to empty',
+      async () =>
+        (await store.database.db.selectFrom('outbox').select('status').where('status', '<>', 'sent').execute()).length === 0 || undefined,
+    );
     const log = lines.join('');
 
     // The log was really captured: requests of both journeys and the worker's sends are in it.

@@ -22,7 +22,17 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
 
   const db = () => store.database.db;
   const cli = (...args: string[]) =>
-    run('node', [STORE_BIN, ...args], { env: { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development', PUBLIC_URL: store.baseUrl, SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789' } });
+    run('node', [STORE_BIN, ...args], {
+      env: {
+        ...process.env,
+        DATABASE_URL: store.database.url,
+        DATA_DIR: store.config.dataDir,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'development',
+        PUBLIC_URL: store.baseUrl,
+        SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
+      },
+    });
   const customer = (email: string) => db().selectFrom('customers').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
   const outboxFor = (recipient: string) => db().selectFrom('outbox').selectAll().where('recipient', '=', recipient).orderBy('id').execute();
 
@@ -67,7 +77,11 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
     const good = unsubscribeToken(store.config.sessionSecret, ids.fan!);
     const tampered = [good.slice(0, -1) + (good.endsWith('A') ? 'B' : 'A'), `${ids.quiet}.${good.split('.')[1]}`, `${ids.fan}`, 'x'];
     for (const token of tampered) {
-      const post = await fetch(`${store.baseUrl}/unsubscribe/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      const post = await fetch(`${store.baseUrl}/unsubscribe/${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
       expect(post.status).toBe(400);
       expect((await fetch(`${store.baseUrl}/unsubscribe/${token}`)).status).toBe(404);
     }
@@ -81,14 +95,26 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
     expect(page.html.querySelector('.unsubscribe')!.getAttribute('data-state')).toBe('confirm');
     expect(page.html.querySelector('.unsubscribe form button')).not.toBeNull();
 
-    const first = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const first = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(first.status).toBe(200);
     const after = await customer('fan@example.com');
     expect(after.marketing_opt_in).toBe(0);
-    const second = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const second = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(second.status).toBe(200);
     expect(await customer('fan@example.com')).toEqual(after);
-    expect((await new Shopper(store.baseUrl).get(url.slice(store.baseUrl.length))).html.querySelector('.unsubscribe')!.getAttribute('data-state')).toBe('already');
+    expect(
+      (await new Shopper(store.baseUrl).get(url.slice(store.baseUrl.length))).html
+        .querySelector('.unsubscribe')!
+        .getAttribute('data-state'),
+    ).toBe('already');
 
     const body = path.join(tmp, 'again.txt');
     fs.writeFileSync(body, 'More news.\n');
@@ -109,7 +135,11 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
     expect((await shopper.get('/account/preferences')).html.querySelector('input[name="marketing"]')!.hasAttribute('checked')).toBe(true);
     await shopper.post('/account/preferences', {});
     expect((await customer('quiet@example.com')).marketing_opt_in).toBe(0);
-    const forged = await fetch(`${store.baseUrl}/account/preferences`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sid=${shopper.cookie('sid')}` }, body: 'marketing=yes' });
+    const forged = await fetch(`${store.baseUrl}/account/preferences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sid=${shopper.cookie('sid')}` },
+      body: 'marketing=yes',
+    });
     expect(forged.status).toBe(403);
     expect((await customer('quiet@example.com')).marketing_opt_in).toBe(0);
   });
@@ -119,7 +149,19 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
     const message = path.join(tmp, 'notice.txt');
     fs.writeFileSync(message, 'Some downloads failed yesterday; please download again.\n');
     const today = new Date().toISOString().slice(0, 10);
-    const { stdout } = await cli('notice', 'send', '--orders-between', today, today, '--message-file', message, '--reason', 'download outage INC-7', '--by', 'Ops Olga');
+    const { stdout } = await cli(
+      'notice',
+      'send',
+      '--orders-between',
+      today,
+      today,
+      '--message-file',
+      message,
+      '--reason',
+      'download outage INC-7',
+      '--by',
+      'Ops Olga',
+    );
     expect(stdout).toMatch(/queued for 2 customers/);
     for (const email of ['fan@example.com', 'quiet@example.com']) {
       const notices = (await outboxFor(email)).filter((m) => m.kind === 'service');
@@ -129,9 +171,30 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
     const log = await db().selectFrom('service_notices').selectAll().execute();
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ sent_by: 'Ops Olga', reason: 'download outage INC-7', recipients: 2 });
-    await expect.poll(() => store.smtp!.received.filter((m) => m.parsed.subject === 'About your order').map((m) => m.envelopeTo[0]).sort(), { timeout: 10_000 }).toEqual(['fan@example.com', 'quiet@example.com']);
+    await expect
+      .poll(
+        () =>
+          store
+            .smtp!.received.filter((m) => m.parsed.subject === 'About your order')
+            .map((m) => m.envelopeTo[0])
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(['fan@example.com', 'quiet@example.com']);
 
-    const outside = await cli('notice', 'send', '--orders-between', '2001-01-01', '2001-01-02', '--message-file', message, '--reason', 'test', '--by', 'Ops Olga');
+    const outside = await cli(
+      'notice',
+      'send',
+      '--orders-between',
+      '2001-01-01',
+      '2001-01-02',
+      '--message-file',
+      message,
+      '--reason',
+      'test',
+      '--by',
+      'Ops Olga',
+    );
     expect(outside.stdout).toMatch(/queued for 0 customers/);
   });
 });

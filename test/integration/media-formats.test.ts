@@ -52,25 +52,34 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     return found;
   };
 
-  it.skipIf(skip)('refuses a truncated FLAC, a WAV with a wrong header, an MP3 named .flac and a two-hour file, each with a clear line and nothing stored', async () => {
-    const tracksBefore = await store.database.db.selectFrom('tracks').select('id').execute();
-    const summary = await importer().importFolder(masters.bad);
-    expect(summary.added).toBe(0);
-    const reasons = Object.fromEntries(summary.skipped.map((s) => [s.file, s.reason]));
-    expect(reasons['truncated.flac']).toMatch(/^not a usable master: it (does not decode completely|is cut short)/);
-    expect(reasons['wrong-header.wav']).toMatch(/^not a usable master: (it is named \.wav but|its WAV header)/);
-    expect(reasons['really-an-mp3.flac']).toBe('not a usable master: it is named .flac but is really MP3');
-    expect(reasons['two-hours.flac']).toBe('cannot be sold: it is 120 minutes long; a track may be at most 90');
-    expect(await store.database.db.selectFrom('tracks').select('id').execute()).toHaveLength(tracksBefore.length);
-    expect(await masterKeys()).toEqual([]);
-  });
+  it.skipIf(skip)(
+    'refuses a truncated FLAC, a WAV with a wrong header, an MP3 named .flac and a two-hour file, each with a clear line and nothing stored',
+    async () => {
+      const tracksBefore = await store.database.db.selectFrom('tracks').select('id').execute();
+      const summary = await importer().importFolder(masters.bad);
+      expect(summary.added).toBe(0);
+      const reasons = Object.fromEntries(summary.skipped.map((s) => [s.file, s.reason]));
+      expect(reasons['truncated.flac']).toMatch(/^not a usable master: it (does not decode completely|is cut short)/);
+      expect(reasons['wrong-header.wav']).toMatch(/^not a usable master: (it is named \.wav but|its WAV header)/);
+      expect(reasons['really-an-mp3.flac']).toBe('not a usable master: it is named .flac but is really MP3');
+      expect(reasons['two-hours.flac']).toBe('cannot be sold: it is 120 minutes long; a track may be at most 90');
+      expect(await store.database.db.selectFrom('tracks').select('id').execute()).toHaveLength(tracksBefore.length);
+      expect(await masterKeys()).toEqual([]);
+    },
+  );
 
   it.skipIf(skip)('imports FLAC and WAV masters as delivered, recording what they carry, and a second run changes nothing', async () => {
     const first = await importer().importFolder(masters.good);
     expect(first).toMatchObject({ added: 3, updated: 0, skipped: [] });
     expect(await importer().importFolder(masters.good)).toMatchObject({ added: 0, unchanged: 3, skipped: [] });
     const db = store.database.db;
-    const rows = await db.selectFrom('tracks').innerJoin('releases', 'releases.id', 'tracks.release_id').where('tracks.master_format', '!=', 'mp3').select(['tracks.title', 'master_format', 'sample_rate', 'bit_depth', 'channels', 'media_file', 'releases.cover_file']).orderBy('tracks.title').execute();
+    const rows = await db
+      .selectFrom('tracks')
+      .innerJoin('releases', 'releases.id', 'tracks.release_id')
+      .where('tracks.master_format', '!=', 'mp3')
+      .select(['tracks.title', 'master_format', 'sample_rate', 'bit_depth', 'channels', 'media_file', 'releases.cover_file'])
+      .orderBy('tracks.title')
+      .execute();
     expect(rows.map((r) => [r.title, r.master_format, r.sample_rate, r.bit_depth, r.channels])).toEqual([
       ['First Tone', 'flac', 48000, 24, 2],
       [WAV_SINGLE.title, 'wav', 44100, 16, 2],
@@ -83,15 +92,27 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     expect((await readAll(await storage.get(stored.media_file))).equals(delivered)).toBe(true);
     expect(stored.cover_file).toMatch(/^covers\//);
     flacRelease = await db.selectFrom('releases').select(['id', 'slug']).where('title', '=', FLAC_ALBUM.album).executeTakeFirstOrThrow();
-    mp3Release = await db.selectFrom('releases').select(['releases.id', 'releases.slug']).innerJoin('tracks', 'tracks.release_id', 'releases.id').where('tracks.master_format', '=', 'mp3').orderBy('releases.id').executeTakeFirstOrThrow();
+    mp3Release = await db
+      .selectFrom('releases')
+      .select(['releases.id', 'releases.slug'])
+      .innerJoin('tracks', 'tracks.release_id', 'releases.id')
+      .where('tracks.master_format', '=', 'mp3')
+      .orderBy('releases.id')
+      .executeTakeFirstOrThrow();
   });
 
   it.skipIf(skip)('says on the release page which formats are offered: all for a lossless master, MP3 only for an MP3 import', async () => {
-    const formats = async (slug: string) => (await (await fetch(`${store.baseUrl}/release/${slug}`)).text()).match(/class="release__formats">([^<]*)</)?.[1];
+    const formats = async (slug: string) =>
+      (await (await fetch(`${store.baseUrl}/release/${slug}`)).text()).match(/class="release__formats">([^<]*)</)?.[1];
     expect(await formats(flacRelease.slug)).toBe('MP3 320, MP3 V0, FLAC, DRM-free');
     expect(await formats(mp3Release.slug)).toBe('MP3, DRM-free');
     // The preview of a lossless master is an MP3 made from it: 30 s at most (these tracks are 4 s).
-    const track = await store.database.db.selectFrom('tracks').select('id').where('release_id', '=', flacRelease.id).orderBy('track_number').executeTakeFirstOrThrow();
+    const track = await store.database.db
+      .selectFrom('tracks')
+      .select('id')
+      .where('release_id', '=', flacRelease.id)
+      .orderBy('track_number')
+      .executeTakeFirstOrThrow();
     const preview = await fetch(`${store.baseUrl}/preview/${track.id}.mp3`);
     expect(preview.status).toBe(200);
     const info = await parseBuffer(Buffer.from(await preview.arrayBuffer()), { mimeType: 'audio/mpeg' });
@@ -100,7 +121,9 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
   });
 
   /** Follows a download to its bytes: a presigned redirect (S3) or the file itself (local), never through the store for S3. */
-  async function download(url: string): Promise<{ status: number; bytes?: Buffer; type?: string | null; disposition?: string | null; body?: string }> {
+  async function download(
+    url: string,
+  ): Promise<{ status: number; bytes?: Buffer; type?: string | null; disposition?: string | null; body?: string }> {
     const answer = await fetch(`${store.baseUrl}${url}`, { headers: { cookie }, redirect: 'manual' });
     if (answer.status === 202) return { status: 202, body: await answer.text() };
     if (storageKind === 's3') {
@@ -110,10 +133,20 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
       expect(target).toMatch(/X-Amz-Expires=900\b/);
       const object = await fetch(target);
       expect(object.status).toBe(200);
-      return { status: 200, bytes: Buffer.from(await object.arrayBuffer()), type: object.headers.get('content-type'), disposition: object.headers.get('content-disposition') };
+      return {
+        status: 200,
+        bytes: Buffer.from(await object.arrayBuffer()),
+        type: object.headers.get('content-type'),
+        disposition: object.headers.get('content-disposition'),
+      };
     }
     expect(answer.status).toBe(200);
-    return { status: 200, bytes: Buffer.from(await answer.arrayBuffer()), type: answer.headers.get('content-type'), disposition: answer.headers.get('content-disposition') };
+    return {
+      status: 200,
+      bytes: Buffer.from(await answer.arrayBuffer()),
+      type: answer.headers.get('content-type'),
+      disposition: answer.headers.get('content-disposition'),
+    };
   }
 
   async function readyDownload(url: string) {
@@ -127,46 +160,73 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     return first;
   }
 
-  it.skipIf(skip)('a buyer downloads the FLAC release as FLAC and as MP3 320, each made once by the queue, fully tagged with the cover', async () => {
-    await buyWithPayPal(store, 'lossless@example.com', { release: flacRelease });
-    await buyWithPayPal(store, 'lossless@example.com', { release: mp3Release });
-    const { shopper } = await signInCustomer(store, 'lossless@example.com');
-    cookie = `sid=${shopper.cookie('sid')}`;
-    const tracks = await store.database.db.selectFrom('tracks').select(['id', 'title', 'track_number']).where('release_id', '=', flacRelease.id).orderBy('track_number').execute();
-    const first = tracks[0]!;
+  it.skipIf(skip)(
+    'a buyer downloads the FLAC release as FLAC and as MP3 320, each made once by the queue, fully tagged with the cover',
+    async () => {
+      await buyWithPayPal(store, 'lossless@example.com', { release: flacRelease });
+      await buyWithPayPal(store, 'lossless@example.com', { release: mp3Release });
+      const { shopper } = await signInCustomer(store, 'lossless@example.com');
+      cookie = `sid=${shopper.cookie('sid')}`;
+      const tracks = await store.database.db
+        .selectFrom('tracks')
+        .select(['id', 'title', 'track_number'])
+        .where('release_id', '=', flacRelease.id)
+        .orderBy('track_number')
+        .execute();
+      const first = tracks[0]!;
 
-    const music = await shopper.get('/account/music');
-    const links = (id: number) => music.html.querySelectorAll(`tr[data-track="${id}"] .formats a`).map((a) => a.getAttribute('data-format'));
-    expect(links(first.id)).toEqual(['mp3-320', 'mp3-v0', 'flac']);
+      const music = await shopper.get('/account/music');
+      const links = (id: number) =>
+        music.html.querySelectorAll(`tr[data-track="${id}"] .formats a`).map((a) => a.getAttribute('data-format'));
+      expect(links(first.id)).toEqual(['mp3-320', 'mp3-v0', 'flac']);
 
-    const flac = await readyDownload(`/download/track/${first.id}?format=flac`);
-    expect(flac.type).toBe('audio/flac');
-    expect(flac.disposition).toContain(`filename="${FLAC_ALBUM.artist} - ${first.title}.flac"`);
-    const flacInfo = await parseBuffer(flac.bytes!, { mimeType: 'audio/flac' });
-    expect(flacInfo.format).toMatchObject({ container: 'FLAC', sampleRate: 48000, bitsPerSample: 24, numberOfChannels: 2, lossless: true });
-    expect(Object.keys(flacInfo.native)).toContain('vorbis');
-    expectTags(flacInfo.common, first.title, 1);
+      const flac = await readyDownload(`/download/track/${first.id}?format=flac`);
+      expect(flac.type).toBe('audio/flac');
+      expect(flac.disposition).toContain(`filename="${FLAC_ALBUM.artist} - ${first.title}.flac"`);
+      const flacInfo = await parseBuffer(flac.bytes!, { mimeType: 'audio/flac' });
+      expect(flacInfo.format).toMatchObject({
+        container: 'FLAC',
+        sampleRate: 48000,
+        bitsPerSample: 24,
+        numberOfChannels: 2,
+        lossless: true,
+      });
+      expect(Object.keys(flacInfo.native)).toContain('vorbis');
+      expectTags(flacInfo.common, first.title, 1);
 
-    const mp3 = await readyDownload(`/download/track/${first.id}?format=mp3-320`);
-    expect(mp3.type).toBe('audio/mpeg');
-    const mp3Info = await parseBuffer(mp3.bytes!, { mimeType: 'audio/mpeg' });
-    expect(mp3Info.format.bitrate).toBe(320_000);
-    expect(Object.keys(mp3Info.native)).toContain('ID3v2.3');
-    expectTags(mp3Info.common, first.title, 1);
+      const mp3 = await readyDownload(`/download/track/${first.id}?format=mp3-320`);
+      expect(mp3.type).toBe('audio/mpeg');
+      const mp3Info = await parseBuffer(mp3.bytes!, { mimeType: 'audio/mpeg' });
+      expect(mp3Info.format.bitrate).toBe(320_000);
+      expect(Object.keys(mp3Info.native)).toContain('ID3v2.3');
+      expectTags(mp3Info.common, first.title, 1);
 
-    // The choice is remembered: a plain "Download" now gives MP3 320, made already, so no waiting.
-    const again = await download(`/download/track/${first.id}`);
-    expect(again.status).toBe(200);
-    expect(again.bytes!.equals(mp3.bytes!)).toBe(true);
-    const encodings = await store.database.db.selectFrom('media_encodings').select(['format', 'status']).where('track_id', '=', first.id).orderBy('format').execute();
-    expect(encodings).toEqual([
-      { format: 'flac', status: 'ready' },
-      { format: 'mp3-320', status: 'ready' },
-    ]);
-  });
+      // The choice is remembered: a plain "Download" now gives MP3 320, made already, so no waiting.
+      const again = await download(`/download/track/${first.id}`);
+      expect(again.status).toBe(200);
+      expect(again.bytes!.equals(mp3.bytes!)).toBe(true);
+      const encodings = await store.database.db
+        .selectFrom('media_encodings')
+        .select(['format', 'status'])
+        .where('track_id', '=', first.id)
+        .orderBy('format')
+        .execute();
+      expect(encodings).toEqual([
+        { format: 'flac', status: 'ready' },
+        { format: 'mp3-320', status: 'ready' },
+      ]);
+    },
+  );
 
   function expectTags(common: Awaited<ReturnType<typeof parseBuffer>>['common'], title: string, number: number) {
-    expect(common).toMatchObject({ title, artist: FLAC_ALBUM.artist, albumartist: FLAC_ALBUM.artist, album: FLAC_ALBUM.album, year: Number(FLAC_ALBUM.year), genre: [FLAC_ALBUM.genre] });
+    expect(common).toMatchObject({
+      title,
+      artist: FLAC_ALBUM.artist,
+      albumartist: FLAC_ALBUM.artist,
+      album: FLAC_ALBUM.album,
+      year: Number(FLAC_ALBUM.year),
+      genre: [FLAC_ALBUM.genre],
+    });
     expect(common.track).toEqual({ no: number, of: 2 });
     expect(common.disk).toEqual({ no: 1, of: 1 });
     expect(common.picture?.[0]?.format).toBe('image/png');
@@ -182,7 +242,14 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     const second = await parseBuffer(entries.get(`${folder}/02 Second Tone.flac`)!, { mimeType: 'audio/flac' });
     expectTags(second.common, 'Second Tone', 2);
 
-    const lost = await store.database.db.selectFrom('media_encodings').innerJoin('tracks', 'tracks.id', 'media_encodings.track_id').select(['output_key', 'track_id']).where('format', '=', 'flac').where('tracks.release_id', '=', flacRelease.id).orderBy('track_id').executeTakeFirstOrThrow();
+    const lost = await store.database.db
+      .selectFrom('media_encodings')
+      .innerJoin('tracks', 'tracks.id', 'media_encodings.track_id')
+      .select(['output_key', 'track_id'])
+      .where('format', '=', 'flac')
+      .where('tracks.release_id', '=', flacRelease.id)
+      .orderBy('track_id')
+      .executeTakeFirstOrThrow();
     await storage.delete(lost.output_key);
     expect((await download(`/download/track/${lost.track_id}?format=flac`)).status).toBe(202);
     const remade = await readyDownload(`/download/track/${lost.track_id}?format=flac`);
@@ -190,15 +257,23 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     expect(await storage.stat(lost.output_key)).not.toBeNull();
   });
 
-  it.skipIf(skip)('an MP3-only release offers only MP3: the file as imported, whatever format is asked for; an unknown format is a 400', async () => {
-    const track = await store.database.db.selectFrom('tracks').select(['id', 'media_file']).where('release_id', '=', mp3Release.id).orderBy('track_number').executeTakeFirstOrThrow();
-    const music = await (await fetch(`${store.baseUrl}/account/music`, { headers: { cookie } })).text();
-    expect(music).not.toMatch(new RegExp(`/download/track/${track.id}\\?format=`));
-    const asFlac = await download(`/download/track/${track.id}?format=flac`);
-    expect(asFlac.type).toBe('audio/mpeg');
-    expect(asFlac.bytes!.equals(await readAll(await storage.get(track.media_file)))).toBe(true);
-    const unknown = await fetch(`${store.baseUrl}/download/track/${track.id}?format=ogg`, { headers: { cookie } });
-    expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain('not one the store offers');
-  });
+  it.skipIf(skip)(
+    'an MP3-only release offers only MP3: the file as imported, whatever format is asked for; an unknown format is a 400',
+    async () => {
+      const track = await store.database.db
+        .selectFrom('tracks')
+        .select(['id', 'media_file'])
+        .where('release_id', '=', mp3Release.id)
+        .orderBy('track_number')
+        .executeTakeFirstOrThrow();
+      const music = await (await fetch(`${store.baseUrl}/account/music`, { headers: { cookie } })).text();
+      expect(music).not.toMatch(new RegExp(`/download/track/${track.id}\\?format=`));
+      const asFlac = await download(`/download/track/${track.id}?format=flac`);
+      expect(asFlac.type).toBe('audio/mpeg');
+      expect(asFlac.bytes!.equals(await readAll(await storage.get(track.media_file)))).toBe(true);
+      const unknown = await fetch(`${store.baseUrl}/download/track/${track.id}?format=ogg`, { headers: { cookie } });
+      expect(unknown.status).toBe(400);
+      expect(await unknown.text()).toContain('not one the store offers');
+    },
+  );
 });

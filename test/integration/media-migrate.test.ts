@@ -36,7 +36,18 @@ describe('npx store media migrate', () => {
   });
 
   const migrate = (to: string, mediaDir: string) =>
-    run('node', [STORE_BIN, 'media', 'migrate', '--to', to, '--no-progress'], { env: { ...process.env, ...s3.env, MEDIA_STORAGE: 'local', MEDIA_DIR: mediaDir, DATA_DIR: work, LOG_LEVEL: 'warn', NODE_ENV: 'development', CI: '' } });
+    run('node', [STORE_BIN, 'media', 'migrate', '--to', to, '--no-progress'], {
+      env: {
+        ...process.env,
+        ...s3.env,
+        MEDIA_STORAGE: 'local',
+        MEDIA_DIR: mediaDir,
+        DATA_DIR: work,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'development',
+        CI: '',
+      },
+    });
   const bucket = () => createS3Storage(loadConfig({ NODE_ENV: 'test', ...s3.env }).media.s3!);
   const files = async (storage: ReturnType<typeof bucket>) => (await buildMediaManifest(storage, new Date())).files;
 
@@ -67,7 +78,9 @@ describe('npx store media migrate', () => {
   }, 300_000);
 
   it('says what is missing when the bucket is not configured', async () => {
-    const failed = await run('node', [STORE_BIN, 'media', 'migrate', '--to', 's3'], { env: { ...process.env, DATA_DIR: work, S3_BUCKET: '', CI: '' } }).then(
+    const failed = await run('node', [STORE_BIN, 'media', 'migrate', '--to', 's3'], {
+      env: { ...process.env, DATA_DIR: work, S3_BUCKET: '', CI: '' },
+    }).then(
       () => undefined,
       (error: { stderr: string; code: number }) => error,
     );

@@ -40,7 +40,9 @@ describe.each(storageKinds())('media storage: $storage', ({ storage: kind }) => 
     expect(await storage.stat('tracks/ab/abc.mp3')).toEqual({ size: content.length });
     expect(await storage.stat('tracks/ab/missing.mp3')).toBeNull();
     expect((await text(await storage.get('tracks/ab/abc.mp3'))).equals(content)).toBe(true);
-    expect((await text(await storage.get('tracks/ab/abc.mp3', { start: 1000, end: 269_999 }))).equals(content.subarray(1000, 270_000))).toBe(true);
+    expect(
+      (await text(await storage.get('tracks/ab/abc.mp3', { start: 1000, end: 269_999 }))).equals(content.subarray(1000, 270_000)),
+    ).toBe(true);
     await expect(storage.get('tracks/ab/missing.mp3')).rejects.toBeInstanceOf(MediaMissingError);
 
     const listed = [];
@@ -65,12 +67,18 @@ describe.each(storageKinds())('media storage: $storage', ({ storage: kind }) => 
 
   it('hands out presigned URLs (S3) that a plain HTTP client fetches with range and the download name', async () => {
     await storage.put('tracks/ab/abc.mp3', content, { contentType: 'audio/mpeg' });
-    const url = await storage.presignedUrl('tracks/ab/abc.mp3', { expiresSeconds: 60, fileName: 'Artïst - Title.mp3', contentType: 'audio/mpeg' });
+    const url = await storage.presignedUrl('tracks/ab/abc.mp3', {
+      expiresSeconds: 60,
+      fileName: 'Artïst - Title.mp3',
+      contentType: 'audio/mpeg',
+    });
     if (kind === 'local') return expect(url).toBeNull();
     expect(url).toMatch(/X-Amz-Signature=/);
     const whole = await fetch(url!);
     expect(whole.status).toBe(200);
-    expect(whole.headers.get('content-disposition')).toBe(`attachment; filename="Art_st - Title.mp3"; filename*=UTF-8''Art%C3%AFst%20-%20Title.mp3`);
+    expect(whole.headers.get('content-disposition')).toBe(
+      `attachment; filename="Art_st - Title.mp3"; filename*=UTF-8''Art%C3%AFst%20-%20Title.mp3`,
+    );
     expect(Buffer.from(await whole.arrayBuffer()).equals(content)).toBe(true);
     const part = await fetch(url!, { headers: { range: 'bytes=10-19' } });
     expect(part.status).toBe(206);

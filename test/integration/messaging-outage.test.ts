@@ -37,7 +37,11 @@ describe.each(databaseKinds())('SMTP and SMS gateway outage on $kind', ({ kind, 
     worker = createOutboxWorker({
       db: store.database.db,
       senders: {
-        email: createEmailSender({ smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: store.config.mail.from, mailDir: store.config.mail.folder }),
+        email: createEmailSender({
+          smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
+          from: store.config.mail.from,
+          mailDir: store.config.mail.folder,
+        }),
         sms: createTwilioSmsSender({ apiBase: `http://127.0.0.1:${smsPort}`, ...account, from: 'NLMusic', timeoutMs: 2000 }),
       },
       logger: createLogger('silent'),
@@ -58,7 +62,10 @@ describe.each(databaseKinds())('SMTP and SMS gateway outage on $kind', ({ kind, 
     const release = await db().selectFrom('releases').select(['id', 'slug']).orderBy('id').executeTakeFirstOrThrow();
     const shopper = new Shopper(store.baseUrl);
     await shopper.get(`/release/${release.slug}`);
-    await shopper.post('/basket/add', { kind: 'track', id: String((await db().selectFrom('tracks').select('id').where('release_id', '=', release.id).executeTakeFirstOrThrow()).id) });
+    await shopper.post('/basket/add', {
+      kind: 'track',
+      id: String((await db().selectFrom('tracks').select('id').where('release_id', '=', release.id).executeTakeFirstOrThrow()).id),
+    });
     await shopper.get('/checkout');
     const started = await shopper.post('/checkout', { method, adult: 'yes' });
     expect(started.status).toBe(303);
@@ -77,11 +84,18 @@ describe.each(databaseKinds())('SMTP and SMS gateway outage on $kind', ({ kind, 
     await buy('paypal');
     await buy('payforit');
     // Down: each message is tried, fails, and is put back with a later next try.
-    const waiting = await waitFor('both confirmations tried at least twice', async () => {
-      const rows = await confirmations();
-      return rows.length === 2 && rows.every((r) => r.status === 'pending' && r.attempts >= 2) && rows;
-    }, 20_000);
-    expect(waiting.map((r) => [r.channel, r.recipient])).toEqual([['email', EMAIL], ['sms', `+${MOBILE}`]]);
+    const waiting = await waitFor(
+      'both confirmations tried at least twice',
+      async () => {
+        const rows = await confirmations();
+        return rows.length === 2 && rows.every((r) => r.status === 'pending' && r.attempts >= 2) && rows;
+      },
+      20_000,
+    );
+    expect(waiting.map((r) => [r.channel, r.recipient])).toEqual([
+      ['email', EMAIL],
+      ['sms', `+${MOBILE}`],
+    ]);
     for (const row of waiting) {
       // The next try is after the last failure (times are whole seconds, and the back-off here is shorter).
       expect(row.next_attempt_at >= row.updated_at).toBe(true);
@@ -95,10 +109,14 @@ describe.each(databaseKinds())('SMTP and SMS gateway outage on $kind', ({ kind, 
     // Back: the same ports, a real SMTP server and the gateway stand-in with the same account.
     smtp = await startSmtpServer(smtpPort);
     sms = await startTwilioSandbox({ ...account, port: smsPort, host: '127.0.0.1' });
-    const sent = await waitFor('both confirmations sent', async () => {
-      const rows = await confirmations();
-      return rows.every((r) => r.status === 'sent') && rows;
-    }, 20_000);
+    const sent = await waitFor(
+      'both confirmations sent',
+      async () => {
+        const rows = await confirmations();
+        return rows.every((r) => r.status === 'sent') && rows;
+      },
+      20_000,
+    );
     // Several back-off periods later, still one of each.
     await new Promise((r) => setTimeout(r, 2 * BACKOFF.maxMs));
     expect(smtp.received.filter((m) => m.envelopeTo.includes(EMAIL))).toHaveLength(1);

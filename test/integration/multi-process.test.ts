@@ -28,7 +28,11 @@ describe.each(databaseKinds())('two store processes on one $kind database', ({ k
     fleet = await startFleet({ database, processes: 2, env: { CONTACT_LIMIT_PER_CLIENT: String(CONTACT_LIMIT) } });
     [a, b] = await Promise.all([fleet.start(0), fleet.start(1)]);
     const row = await database.db.selectFrom('releases').select(['id', 'title', 'slug']).orderBy('id').executeTakeFirstOrThrow();
-    const tracks = await database.db.selectFrom('tracks').select((eb) => eb.fn.countAll<number>().as('n')).where('release_id', '=', row.id).executeTakeFirstOrThrow();
+    const tracks = await database.db
+      .selectFrom('tracks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('release_id', '=', row.id)
+      .executeTakeFirstOrThrow();
     release = { ...row, tracks: Number(tracks.n) };
   }, 180_000);
   afterAll(async () => {
@@ -48,10 +52,25 @@ describe.each(databaseKinds())('two store processes on one $kind database', ({ k
     return other;
   };
   const orderOf = (paypalOrderId: string) =>
-    db().selectFrom('payments').innerJoin('orders', 'orders.id', 'payments.order_id').selectAll('orders').where('payments.provider_ref', '=', paypalOrderId).executeTakeFirstOrThrow();
+    db()
+      .selectFrom('payments')
+      .innerJoin('orders', 'orders.id', 'payments.order_id')
+      .selectAll('orders')
+      .where('payments.provider_ref', '=', paypalOrderId)
+      .executeTakeFirstOrThrow();
   const paidEvents = async (orderId: number) =>
-    Number((await db().selectFrom('order_events').select((eb) => eb.fn.countAll<number>().as('n')).where('order_id', '=', orderId).where('to_status', '=', 'paid').executeTakeFirstOrThrow()).n);
-  const confirmations = (orderId: number) => db().selectFrom('outbox').select(['id', 'status', 'recipient']).where('order_id', '=', orderId).execute();
+    Number(
+      (
+        await db()
+          .selectFrom('order_events')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('order_id', '=', orderId)
+          .where('to_status', '=', 'paid')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const confirmations = (orderId: number) =>
+    db().selectFrom('outbox').select(['id', 'status', 'recipient']).where('order_id', '=', orderId).execute();
   const mailsTo = (email: string) => fleet.smtp.received.filter((m) => m.envelopeTo.includes(email));
 
   /** Fills a basket on `on`, checks out on `checkoutOn`; returns both browsers and the PayPal order id. */
@@ -121,7 +140,9 @@ describe.each(databaseKinds())('two store processes on one $kind database', ({ k
     });
     await fleet.paypal.control.webhooksSettled();
     // The same transmission, byte for byte, delivered to B.
-    const headers = Object.fromEntries(Object.entries(sent.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name.toLowerCase())));
+    const headers = Object.fromEntries(
+      Object.entries(sent.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name.toLowerCase())),
+    );
     const replay = await fetch(`${b.url}/webhooks/paypal`, { method: 'POST', headers, body: sent.body });
     expect(replay.status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
@@ -129,7 +150,9 @@ describe.each(databaseKinds())('two store processes on one $kind database', ({ k
     const payments = await db().selectFrom('payments').select(['status', 'capture_ref']).where('order_id', '=', order.id).execute();
     expect(payments).toHaveLength(1);
     expect(payments[0]!.capture_ref).toBeTruthy();
-    const captures = fleet.paypal.control.requests().filter((r) => r.method === 'POST' && r.path === `/v2/checkout/orders/${paypalOrderId}/capture`);
+    const captures = fleet.paypal.control
+      .requests()
+      .filter((r) => r.method === 'POST' && r.path === `/v2/checkout/orders/${paypalOrderId}/capture`);
     expect(captures).toHaveLength(1);
     expect(await confirmations(order.id)).toHaveLength(1);
     const events = await db().selectFrom('provider_events').select('event_id').where('event_id', '=', sent.event.id).execute();
@@ -140,17 +163,45 @@ describe.each(databaseKinds())('two store processes on one $kind database', ({ k
     const now = toDbTime(new Date());
     const ids: number[] = [];
     for (let i = 0; i < 80; i++) {
-      ids.push(await queueMessage(db(), { channel: 'email', recipient: `drain-${i}@example.com`, kind: 'transactional', subject: `drain ${kind} ${i}`, text: `message ${i}` }, now));
-      ids.push(await queueMessage(db(), { channel: 'sms', recipient: `+4477009${String(10000 + i)}`, kind: 'transactional', text: `drain ${kind} ${i}` }, now));
+      ids.push(
+        await queueMessage(
+          db(),
+          {
+            channel: 'email',
+            recipient: `drain-${i}@example.com`,
+            kind: 'transactional',
+            subject: `drain ${kind} ${i}`,
+            text: `message ${i}`,
+          },
+          now,
+        ),
+      );
+      ids.push(
+        await queueMessage(
+          db(),
+          { channel: 'sms', recipient: `+4477009${String(10000 + i)}`, kind: 'transactional', text: `drain ${kind} ${i}` },
+          now,
+        ),
+      );
     }
-    const sentRows = await waitFor('every message sent', async () => {
-      const rows = await db().selectFrom('outbox').select(['id', 'status', 'claimed_by', 'attempts']).where('id', 'in', ids).execute();
-      return rows.every((r) => r.status === 'sent') && rows;
-    }, 90_000);
+    const sentRows = await waitFor(
+      'every message sent',
+      async () => {
+        const rows = await db().selectFrom('outbox').select(['id', 'status', 'claimed_by', 'attempts']).where('id', 'in', ids).execute();
+        return rows.every((r) => r.status === 'sent') && rows;
+      },
+      90_000,
+    );
     expect(sentRows).toHaveLength(160);
     for (let i = 0; i < 80; i++) {
-      expect(fleet.smtp.received.filter((m) => m.parsed.subject === `drain ${kind} ${i}`), `email ${i}`).toHaveLength(1);
-      expect(fleet.sms.control.messages().filter((m) => m.body === `drain ${kind} ${i}`), `sms ${i}`).toHaveLength(1);
+      expect(
+        fleet.smtp.received.filter((m) => m.parsed.subject === `drain ${kind} ${i}`),
+        `email ${i}`,
+      ).toHaveLength(1);
+      expect(
+        fleet.sms.control.messages().filter((m) => m.body === `drain ${kind} ${i}`),
+        `sms ${i}`,
+      ).toHaveLength(1);
     }
     // Both processes took part (each names itself in claimed_by), and nothing needed a second try.
     expect(new Set(sentRows.map((r) => r.claimed_by?.split(':')[1])).size).toBe(2);

@@ -14,16 +14,55 @@ describe.each(databaseKinds())('the order state machine on $kind', ({ kind, skip
     const artist = await database.db.insertInto('artists').values({ name: 'A', slug: 'a', created_at: now }).executeTakeFirstOrThrow();
     const release = await database.db
       .insertInto('releases')
-      .values({ artist_id: Number(artist.insertId), genre_id: null, import_key: 'a/r', title: 'R', slug: 'a-r', kind: 'album', release_date: null, price_pence: 500, cover_file: null, created_at: now, updated_at: now })
+      .values({
+        artist_id: Number(artist.insertId),
+        genre_id: null,
+        import_key: 'a/r',
+        title: 'R',
+        slug: 'a-r',
+        kind: 'album',
+        release_date: null,
+        price_pence: 500,
+        cover_file: null,
+        created_at: now,
+        updated_at: now,
+      })
       .executeTakeFirstOrThrow();
     releaseId = Number(release.insertId);
     orders = createOrdersService({ db: database.db, clock: () => new Date('2026-11-20T12:00:00Z'), pendingMinutes: 60 });
   });
   afterAll(async () => database?.drop());
 
-  const basket = () => ({ lines: [{ kind: 'release' as const, id: releaseId, releaseId, title: 'R', artistName: 'A', url: '/', coverUrl: null, detail: '', pricePence: 500 }], totalPence: 500, dropped: 0 });
-  const capture = (providerRef: string, captureRef: string) => ({ method: 'payforit', providerRef, captureRef, amountPence: 500, currency: 'GBP', contact: { msisdn: '447700900999' }, source: 'test' });
-  const events = async (orderId: number) => (await database.db.selectFrom('order_events').select('event').where('order_id', '=', orderId).orderBy('id').execute()).map((e) => e.event);
+  const basket = () => ({
+    lines: [
+      {
+        kind: 'release' as const,
+        id: releaseId,
+        releaseId,
+        title: 'R',
+        artistName: 'A',
+        url: '/',
+        coverUrl: null,
+        detail: '',
+        pricePence: 500,
+      },
+    ],
+    totalPence: 500,
+    dropped: 0,
+  });
+  const capture = (providerRef: string, captureRef: string) => ({
+    method: 'payforit',
+    providerRef,
+    captureRef,
+    amountPence: 500,
+    currency: 'GBP',
+    contact: { msisdn: '447700900999' },
+    source: 'test',
+  });
+  const events = async (orderId: number) =>
+    (await database.db.selectFrom('order_events').select('event').where('order_id', '=', orderId).orderBy('id').execute()).map(
+      (e) => e.event,
+    );
 
   it.skipIf(skip)('pays once, and records a second attempt charged after payment for a refund, once', async () => {
     const order = await orders.placeOrder({ basket: basket(), paymentMethod: 'payforit', marketingOptIn: false, affiliateId: null });
@@ -34,7 +73,11 @@ describe.each(databaseKinds())('the order state machine on $kind', ({ kind, skip
     expect(await orders.settleCapture(capture('TX-B', 'TX-B'))).toBe('already-paid');
     expect(await orders.settleCapture(capture('TX-B', 'TX-B'))).toBe('already-paid');
     expect(await events(order.id)).toEqual(['created', 'paid', 'duplicate_payment']);
-    const second = await database.db.selectFrom('payments').select(['status', 'capture_ref']).where('provider_ref', '=', 'TX-B').executeTakeFirstOrThrow();
+    const second = await database.db
+      .selectFrom('payments')
+      .select(['status', 'capture_ref'])
+      .where('provider_ref', '=', 'TX-B')
+      .executeTakeFirstOrThrow();
     expect(second).toEqual({ status: 'captured', capture_ref: 'TX-B' });
   });
 

@@ -45,7 +45,11 @@ async function visitThroughOutage(server: ServerProcess, release: { id: number; 
       try {
         answers.push(await steps[i % steps.length]!());
       } catch (error) {
-        dropped.push({ at: Date.now(), path: `step ${i % steps.length}`, error: `${(error as Error).message} ${(error as { code?: string }).code ?? ''}` });
+        dropped.push({
+          at: Date.now(),
+          path: `step ${i % steps.length}`,
+          error: `${(error as Error).message} ${(error as { code?: string }).code ?? ''}`,
+        });
         if (!isDroppedConnection(error)) throw error;
       }
       if (i === 1) withSession++;
@@ -76,7 +80,10 @@ function expectEveryConnectionKept(result: Awaited<ReturnType<typeof visitThroug
   expect(connections, `connections each visitor opened; ${context}`).toEqual(Array.from({ length: VISITORS }, () => 1));
   const unexpected = answers.filter((a) => !(a.status === 200 || a.status === 503 || (a.status === 303 && a.method === 'POST')));
   expect(unexpected, context).toEqual([]);
-  expect(answers.filter((a) => a.path === '/basket/add' && a.status === 503).length, `some basket additions met the outage; ${context}`).toBeGreaterThan(0);
+  expect(
+    answers.filter((a) => a.path === '/basket/add' && a.status === 503).length,
+    `some basket additions met the outage; ${context}`,
+  ).toBeGreaterThan(0);
   return summary;
 }
 

@@ -54,10 +54,18 @@ async function sendThroughOutage(setup: Setup) {
     const startedAt = Date.now();
     await setup.outage();
     const backAt = Date.now();
-    await waitFor('every message recorded as sent', async () => {
-      const rows = await db.selectFrom('outbox').select('status').execute().catch(() => []);
-      return rows.length === MESSAGES && rows.every((r) => r.status === 'sent');
-    }, 60_000);
+    await waitFor(
+      'every message recorded as sent',
+      async () => {
+        const rows = await db
+          .selectFrom('outbox')
+          .select('status')
+          .execute()
+          .catch(() => []);
+        return rows.length === MESSAGES && rows.every((r) => r.status === 'sent');
+      },
+      60_000,
+    );
     // Longer than a lease after the last claim: a message left `sending` would have gone out again by now.
     await new Promise((r) => setTimeout(r, setup.leaseMs + 1000));
     await worker.stop();
@@ -80,11 +88,26 @@ function capturingLogger() {
 async function queueEmails(db: DatabaseHandle['db'], count: number): Promise<void> {
   const at = toDbTime(new Date());
   for (let i = 1; i <= count; i++) {
-    await queueMessage(db, { channel: 'email', recipient: `fan-${i}@example.com`, kind: 'transactional', subject: `Your order ${i} is paid`, text: `Order ${i}` }, at);
+    await queueMessage(
+      db,
+      {
+        channel: 'email',
+        recipient: `fan-${i}@example.com`,
+        kind: 'transactional',
+        subject: `Your order ${i} is paid`,
+        text: `Order ${i}`,
+      },
+      at,
+    );
   }
 }
 
-function slowSmtpWorker(db: DatabaseHandle['db'], smtp: TestSmtpServer, logger: ReturnType<typeof capturingLogger>['logger'], leaseMs: number): OutboxWorker {
+function slowSmtpWorker(
+  db: DatabaseHandle['db'],
+  smtp: TestSmtpServer,
+  logger: ReturnType<typeof capturingLogger>['logger'],
+  leaseMs: number,
+): OutboxWorker {
   const email = createSmtpEmailSender({ smtpUrl: smtp.url, from: 'Store <orders@store.test>' });
   return createOutboxWorker({ db, senders: { email, sms: noSms }, logger, pollMs: 50, batchSize: 5, leaseMs });
 }
@@ -123,7 +146,9 @@ describe.skipIf(unavailable !== null)('outbox through a MySQL restart', () => {
       },
     });
     expectEachOnce(result);
-    console.info(`outbox-database-outage on mysql: ${result.ids.length} messages received once each through a ${result.outageMs} ms outage`);
+    console.info(
+      `outbox-database-outage on mysql: ${result.ids.length} messages received once each through a ${result.outageMs} ms outage`,
+    );
   });
 });
 
@@ -134,7 +159,10 @@ describe.skipIf(unavailable !== null)('outbox through a MySQL restart', () => {
  */
 async function prepareSqliteLock(file: string, ms: number): Promise<{ lock(): Promise<{ released: Promise<unknown> }> }> {
   const script = `const db = new (require('better-sqlite3'))(process.argv[1]); console.log('ready'); process.stdin.once('data', () => { db.prepare('BEGIN IMMEDIATE').run(); console.log('locked'); setTimeout(() => { db.prepare('ROLLBACK').run(); db.close(); process.exit(0); }, Number(process.argv[2])); });`;
-  const child = spawn(process.execPath, ['-e', script, file, String(ms)], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script, file, String(ms)], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const released = once(child, 'exit');
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (expected: string) => {
@@ -168,7 +196,9 @@ describe('outbox while SQLite is locked by another process', () => {
       database,
       leaseMs: 20_000,
       async outage() {
-        await (await locker.lock()).released;
+        await (
+          await locker.lock()
+        ).released;
       },
     });
     expectEachOnce(result);
@@ -195,7 +225,10 @@ describe('outbox while SQLite is locked by another process', () => {
       expect(log).toContain('keeping it to record when it answers');
       expect(log).not.toContain('stopped with results the database never took');
       // Whatever reached the server is recorded sent; nothing is left 'sending' for a lease to return.
-      expect(rows.filter((r) => r.status === 'sending'), log.slice(-3000)).toEqual([]);
+      expect(
+        rows.filter((r) => r.status === 'sending'),
+        log.slice(-3000),
+      ).toEqual([]);
       expect(rows.filter((r) => r.status === 'sent')).toHaveLength(smtp.received.length);
     } finally {
       await smtp.close();

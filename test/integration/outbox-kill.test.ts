@@ -23,7 +23,11 @@ const ACCEPT_DELAY_MS = 10;
 
 /** A store process draining the outbox: resolves once it is sending; the test kills it. */
 async function startSender(config: OutboxChildConfig) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: ROOT, env: { ...process.env, OUTBOX_CHILD: JSON.stringify(config) }, stdio: 'pipe' });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    cwd: ROOT,
+    env: { ...process.env, OUTBOX_CHILD: JSON.stringify(config) },
+    stdio: 'pipe',
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -59,7 +63,12 @@ describe.each(databaseKinds())('outbox senders killed mid-send on $kind', ({ kin
     const db = database.db;
     const at = toDbTime(new Date());
     await db.transaction().execute(async (tx) => {
-      for (let i = 1; i <= MESSAGES; i++) await queueMessage(tx, { channel: 'email', recipient: `fan-${i}@example.com`, kind: 'transactional', subject: `Message ${i}`, text: `Order ${i}` }, at);
+      for (let i = 1; i <= MESSAGES; i++)
+        await queueMessage(
+          tx,
+          { channel: 'email', recipient: `fan-${i}@example.com`, kind: 'transactional', subject: `Message ${i}`, text: `Order ${i}` },
+          at,
+        );
     });
     const config: OutboxChildConfig = { mode: 'drain', database: database.target, smtpUrl: smtp.url, leaseMs: LEASE_MS, batchSize: 10 };
     const kills: { round: number; afterMs: number; receivedBefore: number; receivedAfter: number }[] = [];
@@ -83,13 +92,18 @@ describe.each(databaseKinds())('outbox senders killed mid-send on $kind', ({ kin
     for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
     const twice = [...counts].filter(([, n]) => n > 1);
     const rows = await db.selectFrom('outbox').select(['status']).execute();
-    expect(rows.every((r) => r.status === 'sent'), JSON.stringify(kills)).toBe(true);
+    expect(
+      rows.every((r) => r.status === 'sent'),
+      JSON.stringify(kills),
+    ).toBe(true);
     expect(counts.size, 'every message arrived').toBe(MESSAGES);
     // Nothing arrives more than twice, and a kill repeats only messages the mail server had at that
     // moment: per pooled connection the one it was taking and the one just taken whose `sent` was
     // being written. Never the rest of the batch, not yet handed over.
     expect(twice.every(([, n]) => n === 2)).toBe(true);
     expect(twice.length).toBeLessThanOrEqual(kills.length * SMTP_CONNECTIONS * 2);
-    console.info(`outbox-kill on ${kind}: ${kills.length} kills while sending ${MESSAGES} messages; ${smtp.received.length} received, ${twice.length} of them twice (${JSON.stringify(kills.map((k) => k.afterMs))} ms after sending began)`);
+    console.info(
+      `outbox-kill on ${kind}: ${kills.length} kills while sending ${MESSAGES} messages; ${smtp.received.length} received, ${twice.length} of them twice (${JSON.stringify(kills.map((k) => k.afterMs))} ms after sending began)`,
+    );
   });
 });

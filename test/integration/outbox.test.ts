@@ -25,12 +25,18 @@ const BACKOFF = { baseMs: 60_000, maxMs: 3_600_000, jitter: 0 };
 
 /** Another process of the store (test/helpers/outbox-child.ts), with its stdout as lines. */
 function spawnChild(config: OutboxChildConfig) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: ROOT, env: { ...process.env, OUTBOX_CHILD: JSON.stringify(config) }, stdio: 'pipe' });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    cwd: ROOT,
+    env: { ...process.env, OUTBOX_CHILD: JSON.stringify(config) },
+    stdio: 'pipe',
+  });
   const lines: string[] = [];
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   readline.createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child: child as ChildProcessWithoutNullStreams,
     exited,
@@ -91,11 +97,23 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
 
   const db = () => database.db;
   const row = (id: number) => db().selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const queue = (msg: QueuedMessage, at = toDbTime(now)) => db().transaction().execute((tx) => queueMessage(tx, msg, at));
+  const queue = (msg: QueuedMessage, at = toDbTime(now)) =>
+    db()
+      .transaction()
+      .execute((tx) => queueMessage(tx, msg, at));
   const noSms: SmsSender = { kind: 'twilio', send: () => Promise.reject(new SendError('no SMS in this test', true)), close() {} };
   const noEmail: EmailSender = { kind: 'smtp', send: () => Promise.reject(new SendError('no email in this test', true)), close() {} };
   const worker = (senders: Partial<OutboxWorkerOptions['senders']>, extra: Partial<OutboxWorkerOptions> = {}) =>
-    createOutboxWorker({ db: db(), senders: { email: noEmail, sms: noSms, ...senders }, logger, clock, workerId: 'test-worker', backoff: BACKOFF, maxAttempts: 5, ...extra });
+    createOutboxWorker({
+      db: db(),
+      senders: { email: noEmail, sms: noSms, ...senders },
+      logger,
+      clock,
+      workerId: 'test-worker',
+      backoff: BACKOFF,
+      maxAttempts: 5,
+      ...extra,
+    });
   const smtpSender = (url: string) => later(createSmtpEmailSender({ smtpUrl: url, from: FROM, timeoutMs: 5000 }));
   const startSmtp = async (port?: number, options?: Parameters<typeof startSmtpServer>[1]) => later(await startSmtpServer(port, options));
   const startTwilio = async () => {
@@ -117,7 +135,12 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('sends a queued email over SMTP once, with HTML and text parts, subject and recipient', async () => {
     const smtp = await startSmtp();
     const id = await queue(email(1));
-    expect(await row(id)).toMatchObject({ status: 'pending', attempts: 0, next_attempt_at: toDbTime(now), body_html: expect.stringContaining('<strong>1</strong>') });
+    expect(await row(id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: toDbTime(now),
+      body_html: expect.stringContaining('<strong>1</strong>'),
+    });
 
     const outbox = worker({ email: smtpSender(smtp.url) });
     expect(await outbox.drainOnce()).toBe(1);
@@ -130,14 +153,21 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect(mail!.parsed.text).toContain('Thank you for order 1.');
     expect(mail!.parsed.html).toContain('Order <strong>1</strong> is paid.');
     expect(mail!.parsed.messageId).toMatch(new RegExp(`^<outbox-${id}\\.[0-9a-f]{20}@store\\.test>$`));
-    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 1, sent_at: toDbTime(now), last_error: null, claimed_until: null, claimed_by: 'test-worker' });
+    expect(await row(id)).toMatchObject({
+      status: 'sent',
+      attempts: 1,
+      sent_at: toDbTime(now),
+      last_error: null,
+      claimed_until: null,
+      claimed_by: 'test-worker',
+    });
 
     advance(3_600_000);
     expect(await outbox.drainOnce()).toBe(0);
     expect(smtp.received).toHaveLength(1);
   });
 
-  it.skipIf(skip)('queues inside the caller\'s transaction: a rolled-back event leaves no message', async () => {
+  it.skipIf(skip)("queues inside the caller's transaction: a rolled-back event leaves no message", async () => {
     await expect(
       db()
         .transaction()
@@ -152,46 +182,53 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('refuses malformed messages before anything is written', async () => {
     await expect(queue(email(3, { recipient: 'not an address' }))).rejects.toThrow(InvalidMessageError);
     await expect(queue(email(3, { subject: undefined }))).rejects.toThrow(/subject/);
-    await expect(queue({ channel: 'sms', recipient: '07700 900123', kind: 'transactional', text: 'x' })).rejects.toThrow(/international form/);
-    await expect(queue({ channel: 'sms', recipient: '+447700900123', kind: 'transactional', text: 'x'.repeat(1601) })).rejects.toThrow(/1600/);
+    await expect(queue({ channel: 'sms', recipient: '07700 900123', kind: 'transactional', text: 'x' })).rejects.toThrow(
+      /international form/,
+    );
+    await expect(queue({ channel: 'sms', recipient: '+447700900123', kind: 'transactional', text: 'x'.repeat(1601) })).rejects.toThrow(
+      /1600/,
+    );
     await expect(queue(email(3, { kind: 'marketing' }))).rejects.toThrow(/customerId/);
     expect(await db().selectFrom('outbox').selectAll().execute()).toHaveLength(0);
   });
 
-  it.skipIf(skip)('SMTP down when the order is paid: the message waits with back-off, then goes out exactly once when the server is back', async () => {
-    const port = await freePort();
-    const outbox = worker({ email: smtpSender(`smtp://127.0.0.1:${port}`) });
-    const paidAt = toDbTime(now);
-    const id = await queue(email(4));
+  it.skipIf(skip)(
+    'SMTP down when the order is paid: the message waits with back-off, then goes out exactly once when the server is back',
+    async () => {
+      const port = await freePort();
+      const outbox = worker({ email: smtpSender(`smtp://127.0.0.1:${port}`) });
+      const paidAt = toDbTime(now);
+      const id = await queue(email(4));
 
-    expect(await outbox.drainOnce()).toBe(1);
-    let waiting = await row(id);
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 1, claimed_by: null, sent_at: null });
-    expect(waiting.last_error).toMatch(/ECONNREFUSED|ECONNECTION/);
-    expect(waiting.next_attempt_at).toBe(toDbTime(new Date(now.getTime() + 60_000)));
-    expect(await outbox.drainOnce()).toBe(0); // not due yet
+      expect(await outbox.drainOnce()).toBe(1);
+      let waiting = await row(id);
+      expect(waiting).toMatchObject({ status: 'pending', attempts: 1, claimed_by: null, sent_at: null });
+      expect(waiting.last_error).toMatch(/ECONNREFUSED|ECONNECTION/);
+      expect(waiting.next_attempt_at).toBe(toDbTime(new Date(now.getTime() + 60_000)));
+      expect(await outbox.drainOnce()).toBe(0); // not due yet
 
-    advance(60_000);
-    expect(await outbox.drainOnce()).toBe(1);
-    waiting = await row(id);
-    expect(waiting).toMatchObject({ status: 'pending', attempts: 2 });
-    expect(waiting.next_attempt_at).toBe(toDbTime(new Date(now.getTime() + 120_000))); // doubled
+      advance(60_000);
+      expect(await outbox.drainOnce()).toBe(1);
+      waiting = await row(id);
+      expect(waiting).toMatchObject({ status: 'pending', attempts: 2 });
+      expect(waiting.next_attempt_at).toBe(toDbTime(new Date(now.getTime() + 120_000))); // doubled
 
-    const smtp = await startSmtp(port);
-    expect(await outbox.drainOnce()).toBe(0);
-    expect(smtp.received).toHaveLength(0); // the server is back, but the message waits its turn
+      const smtp = await startSmtp(port);
+      expect(await outbox.drainOnce()).toBe(0);
+      expect(smtp.received).toHaveLength(0); // the server is back, but the message waits its turn
 
-    advance(120_000);
-    expect(await outbox.drainOnce()).toBe(1);
-    expect(smtp.received).toHaveLength(1);
-    expect(smtp.received[0]!.parsed.subject).toBe('Your order 4 is paid');
-    const sent = await row(id);
-    expect(sent).toMatchObject({ status: 'sent', attempts: 3, last_error: null, created_at: paidAt });
+      advance(120_000);
+      expect(await outbox.drainOnce()).toBe(1);
+      expect(smtp.received).toHaveLength(1);
+      expect(smtp.received[0]!.parsed.subject).toBe('Your order 4 is paid');
+      const sent = await row(id);
+      expect(sent).toMatchObject({ status: 'sent', attempts: 3, last_error: null, created_at: paidAt });
 
-    advance(24 * 3_600_000);
-    expect(await outbox.drainOnce()).toBe(0);
-    expect(smtp.received).toHaveLength(1);
-  });
+      advance(24 * 3_600_000);
+      expect(await outbox.drainOnce()).toBe(0);
+      expect(smtp.received).toHaveLength(1);
+    },
+  );
 
   it.skipIf(skip)('takes a mobile number as the store keeps it (digits only) and stores and sends it with the +', async () => {
     const { sandbox, sender } = await startTwilio();
@@ -226,7 +263,12 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('a refusal fails the message at once; a gateway that keeps failing is given up after maxAttempts', async () => {
     const { sandbox, account } = await startTwilio();
-    const wrongToken = createTwilioSmsSender({ apiBase: sandbox.url, accountSid: account.accountSid, authToken: 'not-the-token-0000', from: SMS_FROM });
+    const wrongToken = createTwilioSmsSender({
+      apiBase: sandbox.url,
+      accountSid: account.accountSid,
+      authToken: 'not-the-token-0000',
+      from: SMS_FROM,
+    });
     const refused = await queue({ channel: 'sms', recipient: '+447700900124', kind: 'transactional', text: 'code 1' });
     expect(await worker({ sms: wrongToken }).drainOnce()).toBe(1);
     expect(await row(refused)).toMatchObject({ status: 'failed', attempts: 1, last_error: 'Twilio HTTP 401 error 20003' });
@@ -244,7 +286,11 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect(await row(id)).toMatchObject({ status: 'failed', attempts: 3, last_error: 'Twilio HTTP 500 error 20500' });
     expect(flaky.sandbox.control.requests()).toHaveLength(3);
     // An operator retries it once the gateway works again: back to pending, and it goes out.
-    await db().updateTable('outbox').set({ status: 'pending', attempts: 0, next_attempt_at: toDbTime(now) }).where('id', '=', id).execute();
+    await db()
+      .updateTable('outbox')
+      .set({ status: 'pending', attempts: 0, next_attempt_at: toDbTime(now) })
+      .where('id', '=', id)
+      .execute();
     expect(await worker({ sms: sender }).drainOnce()).toBe(1);
     expect((await row(id)).status).toBe('sent');
   });
@@ -253,9 +299,18 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     const { sandbox, account } = await startTwilio();
     sandbox.control.failNext('timeout'); // the first request is taken and never answered
     const realNow = new Date();
-    const id = await queue({ channel: 'sms', recipient: '+447700900126', kind: 'transactional', text: 'Your order is paid' }, toDbTime(realNow));
+    const id = await queue(
+      { channel: 'sms', recipient: '+447700900126', kind: 'transactional', text: 'Your order is paid' },
+      toDbTime(realNow),
+    );
 
-    const victim = spawnChild({ mode: 'claim-and-hang', database: database.target, workerId: 'process-killed', twilio: { apiBase: sandbox.url, ...account, from: SMS_FROM }, leaseMs: 60_000 });
+    const victim = spawnChild({
+      mode: 'claim-and-hang',
+      database: database.target,
+      workerId: 'process-killed',
+      twilio: { apiBase: sandbox.url, ...account, from: SMS_FROM },
+      leaseMs: 60_000,
+    });
     await until(() => sandbox.control.requests().length === 1);
     expect(await row(id)).toMatchObject({ status: 'sending', claimed_by: 'process-killed', attempts: 1 });
     victim.child.kill('SIGKILL');
@@ -280,24 +335,28 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect(logLines.join('')).toContain('took back messages whose worker stopped mid-send');
   });
 
-  it.skipIf(skip)('the app killed after payment and before sending: the confirmation goes out after restart, once', { timeout: 60_000 }, async () => {
-    const smtp = await startSmtp();
-    const app = spawnChild({ mode: 'pay-and-die', database: database.target, email: 'buyer@example.com' });
-    const { orderId, outboxId } = JSON.parse(await app.line((l) => l.startsWith('{'))) as { orderId: number; outboxId: number };
-    expect((await app.exited).signal).toBe('SIGKILL');
+  it.skipIf(skip)(
+    'the app killed after payment and before sending: the confirmation goes out after restart, once',
+    { timeout: 60_000 },
+    async () => {
+      const smtp = await startSmtp();
+      const app = spawnChild({ mode: 'pay-and-die', database: database.target, email: 'buyer@example.com' });
+      const { orderId, outboxId } = JSON.parse(await app.line((l) => l.startsWith('{'))) as { orderId: number; outboxId: number };
+      expect((await app.exited).signal).toBe('SIGKILL');
 
-    const order = await db().selectFrom('orders').select(['status']).where('id', '=', orderId).executeTakeFirstOrThrow();
-    expect(order.status).toBe('paid');
-    expect(await row(outboxId)).toMatchObject({ status: 'pending', attempts: 0, order_id: orderId, recipient: 'buyer@example.com' });
+      const order = await db().selectFrom('orders').select(['status']).where('id', '=', orderId).executeTakeFirstOrThrow();
+      expect(order.status).toBe('paid');
+      expect(await row(outboxId)).toMatchObject({ status: 'pending', attempts: 0, order_id: orderId, recipient: 'buyer@example.com' });
 
-    now = new Date(Date.now() + 1000);
-    const restarted = worker({ email: smtpSender(smtp.url) });
-    expect(await restarted.drainOnce()).toBe(1);
-    expect(smtp.received.map((m) => m.envelopeTo)).toEqual([['buyer@example.com']]);
-    expect(await row(outboxId)).toMatchObject({ status: 'sent', attempts: 1 });
-    expect(await restarted.drainOnce()).toBe(0);
-    expect(smtp.received).toHaveLength(1);
-  });
+      now = new Date(Date.now() + 1000);
+      const restarted = worker({ email: smtpSender(smtp.url) });
+      expect(await restarted.drainOnce()).toBe(1);
+      expect(smtp.received.map((m) => m.envelopeTo)).toEqual([['buyer@example.com']]);
+      expect(await row(outboxId)).toMatchObject({ status: 'sent', attempts: 1 });
+      expect(await restarted.drainOnce()).toBe(0);
+      expect(smtp.received).toHaveLength(1);
+    },
+  );
 
   it.skipIf(skip)('two app processes draining one outbox send each of 200 messages exactly once', { timeout: 120_000 }, async () => {
     const smtp = await startSmtp();
@@ -309,10 +368,14 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
         for (let i = 1; i <= total; i++) await queueMessage(tx, email(i, { subject: `Message ${i}` }), at);
       });
 
-    const children = ['process-a', 'process-b'].map((workerId) => spawnChild({ mode: 'drain', database: database.target, workerId, smtpUrl: smtp.url, batchSize: 10 }));
+    const children = ['process-a', 'process-b'].map((workerId) =>
+      spawnChild({ mode: 'drain', database: database.target, workerId, smtpUrl: smtp.url, batchSize: 10 }),
+    );
     await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
     for (const c of children) c.child.stdin.write('go\n');
-    const results = await Promise.all(children.map(async (c) => JSON.parse(await c.line((l) => l.startsWith('{'), 90_000)) as { handled: number; sent: number }));
+    const results = await Promise.all(
+      children.map(async (c) => JSON.parse(await c.line((l) => l.startsWith('{'), 90_000)) as { handled: number; sent: number }),
+    );
     await Promise.all(children.map((c) => c.exited));
 
     await smtp.waitFor(total);
@@ -346,19 +409,31 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     const optedOut = await customer(`out-${kind}-${Date.now()}@example.com`, 0);
     const optedIn = await customer(`in-${kind}-${Date.now()}@example.com`, 1);
     const ids = {
-      confirmation: await queue(email('t', { recipient: 'out@example.com', customerId: optedOut, kind: 'transactional', subject: 'Order confirmation' })),
+      confirmation: await queue(
+        email('t', { recipient: 'out@example.com', customerId: optedOut, kind: 'transactional', subject: 'Order confirmation' }),
+      ),
       notice: await queue(email('s', { recipient: 'out@example.com', customerId: optedOut, kind: 'service', subject: 'Service notice' })),
-      offer: await queue(email('m', { recipient: 'out@example.com', customerId: optedOut, kind: 'marketing', subject: 'Offer (opted out)' })),
-      welcomeOffer: await queue(email('m2', { recipient: 'in@example.com', customerId: optedIn, kind: 'marketing', subject: 'Offer (opted in)' })),
+      offer: await queue(
+        email('m', { recipient: 'out@example.com', customerId: optedOut, kind: 'marketing', subject: 'Offer (opted out)' }),
+      ),
+      welcomeOffer: await queue(
+        email('m2', { recipient: 'in@example.com', customerId: optedIn, kind: 'marketing', subject: 'Offer (opted in)' }),
+      ),
     };
     expect(await worker({ email: smtpSender(smtp.url) }).drainOnce()).toBe(4);
     expect(smtp.received.map((m) => m.parsed.subject).sort()).toEqual(['Offer (opted in)', 'Order confirmation', 'Service notice']);
-    expect(await row(ids.offer)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.stringContaining('not opted in to marketing') });
+    expect(await row(ids.offer)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: expect.stringContaining('not opted in to marketing'),
+    });
   });
 
   it.skipIf(skip)('keeps recipients and bodies out of the log and out of last_error', async () => {
     const smtp = await startSmtp(undefined, { rejectRecipients: /^gone\./ });
-    const refused = await queue(email('x', { recipient: 'gone.fan@example.com', text: 'Your code is SECRET-4242', html: '<p>SECRET-4242</p>' }));
+    const refused = await queue(
+      email('x', { recipient: 'gone.fan@example.com', text: 'Your code is SECRET-4242', html: '<p>SECRET-4242</p>' }),
+    );
     const delivered = await queue(email('y', { recipient: 'kept.fan@example.com', text: 'Your code is SECRET-5151' }));
     const { sandbox, sender } = await startTwilio();
     sandbox.control.failNext('http500');
@@ -375,7 +450,8 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     const log = logLines.join('');
     expect(log).toContain(`"outboxId":${refused}`);
     expect(log).toContain('message sent');
-    for (const secret of ['gone.fan@example.com', 'kept.fan@example.com', '+447700900127', 'SECRET-4242', 'SECRET-5151', 'SECRET-6161']) expect(log).not.toContain(secret);
+    for (const secret of ['gone.fan@example.com', 'kept.fan@example.com', '+447700900127', 'SECRET-4242', 'SECRET-5151', 'SECRET-6161'])
+      expect(log).not.toContain(secret);
   });
 
   it.skipIf(skip)('stop() waits for the send in flight and records it', async () => {
@@ -413,7 +489,11 @@ describe.each(databaseKinds())('outbox on $kind', ({ kind, skip }) => {
     expect((await row(early)).status).toBe('sent');
     expect((await row(due)).status).toBe('sent');
     expect((await row(future)).status).toBe('pending');
-    const count = await db().selectFrom('outbox').select(sql<number>`count(*)`.as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow();
+    const count = await db()
+      .selectFrom('outbox')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('status', '=', 'sent')
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(2);
   });
 });

@@ -69,13 +69,21 @@ describe.each(databaseKinds())('privacy policy and contact form on $kind', ({ ki
     expect(empty.status).toBe(400);
     expect(empty.html.querySelector('[role="alert"]')!.text).toMatch(/write your message/);
 
-    const forged = await fetch(`${store.baseUrl}/contact`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contact=a%40example.com&message=hi' });
+    const forged = await fetch(`${store.baseUrl}/contact`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'contact=a%40example.com&message=hi',
+    });
     expect(forged.status).toBe(403);
 
     // The limit is 3 per hour per client, and this client has posted three times above (forms count too).
     const limited = await shopper.post('/contact', { contact: 'a@example.com', message: 'again' });
     expect(limited.status).toBe(429);
-    const count = await store.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('recipient', '=', 'officer@aurora.example').executeTakeFirstOrThrow();
+    const count = await store.database.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('recipient', '=', 'officer@aurora.example')
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
   });
 });
@@ -87,7 +95,11 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
   beforeAll(async () => {
     if (skip) return;
     store = await startTestStore(kind, { stock: false, env: { AFFILIATE_COOKIE_CONSENT: 'required' } });
-    affiliateId = await addAffiliate(store.database.db, { name: 'Consent', email: 'consent@affiliates.example', rateBasisPoints: 1000, flatPence: null }, new Date());
+    affiliateId = await addAffiliate(
+      store.database.db,
+      { name: 'Consent', email: 'consent@affiliates.example', rateBasisPoints: 1000, flatPence: null },
+      new Date(),
+    );
   });
   afterAll(async () => store?.close());
 
@@ -99,7 +111,12 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     const before = await shopper.get('/privacy');
     expect(before.html.querySelector('.consent-banner form[action="/consent"] input[name="_csrf"]')).not.toBeNull();
     expect(before.html.querySelector('.consent-banner input[name="back"]')!.getAttribute('value')).toBe('/privacy');
-    expect(before.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'csrf', 'a', 'consent']);
+    expect(before.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual([
+      'sid',
+      'csrf',
+      'a',
+      'consent',
+    ]);
     expect(before.html.querySelector('a[href="/cookies"]')).not.toBeNull();
 
     const accepted = await shopper.post('/consent', { choice: 'accept', back: '/privacy' });
@@ -131,33 +148,36 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
     expect(page.html.querySelector('.company-name')).toBeNull();
   });
 
-  it.skipIf(skip)('holds a referral in the address until the visitor answers: Accept credits it, Decline drops it, a made-up number credits nobody', async () => {
-    const visitor = new Shopper(store.baseUrl);
-    const landing = await visitor.get(`/privacy?a=${affiliateId}&x=1`);
-    expect(landing.location).toBe(`/privacy?x=1&referral=${affiliateId}`);
-    const page = await visitor.get(landing.location!);
-    expect(page.html.querySelector('.consent-banner input[name="referral"]')!.getAttribute('value')).toBe(String(affiliateId));
-    const accepted = await visitor.post('/consent', { choice: 'accept', back: landing.location!, referral: String(affiliateId) });
-    // Back to the page, without the referral in its address.
-    expect(accepted.location).toBe('/privacy?x=1');
-    expect(visitor.cookie('a')).toBe(String(affiliateId));
-    expect(visitor.cookie('consent')).toBe('yes');
-    expect(visitor.cookie('sid')).toBeUndefined();
+  it.skipIf(skip)(
+    'holds a referral in the address until the visitor answers: Accept credits it, Decline drops it, a made-up number credits nobody',
+    async () => {
+      const visitor = new Shopper(store.baseUrl);
+      const landing = await visitor.get(`/privacy?a=${affiliateId}&x=1`);
+      expect(landing.location).toBe(`/privacy?x=1&referral=${affiliateId}`);
+      const page = await visitor.get(landing.location!);
+      expect(page.html.querySelector('.consent-banner input[name="referral"]')!.getAttribute('value')).toBe(String(affiliateId));
+      const accepted = await visitor.post('/consent', { choice: 'accept', back: landing.location!, referral: String(affiliateId) });
+      // Back to the page, without the referral in its address.
+      expect(accepted.location).toBe('/privacy?x=1');
+      expect(visitor.cookie('a')).toBe(String(affiliateId));
+      expect(visitor.cookie('consent')).toBe('yes');
+      expect(visitor.cookie('sid')).toBeUndefined();
 
-    const decliner = new Shopper(store.baseUrl);
-    await decliner.get(`/privacy?referral=${affiliateId}`);
-    await decliner.post('/consent', { choice: 'decline', back: '/privacy', referral: String(affiliateId) });
-    expect(decliner.cookie('a')).toBeUndefined();
-    expect(decliner.cookie('consent')).toBe('no');
-    expect(decliner.cookie('sid')).toBeUndefined();
-    // Once the visitor declined, a referral link is counted but held nowhere.
-    expect((await decliner.get(`/privacy?a=${affiliateId}`)).location).toBe('/privacy');
+      const decliner = new Shopper(store.baseUrl);
+      await decliner.get(`/privacy?referral=${affiliateId}`);
+      await decliner.post('/consent', { choice: 'decline', back: '/privacy', referral: String(affiliateId) });
+      expect(decliner.cookie('a')).toBeUndefined();
+      expect(decliner.cookie('consent')).toBe('no');
+      expect(decliner.cookie('sid')).toBeUndefined();
+      // Once the visitor declined, a referral link is counted but held nowhere.
+      expect((await decliner.get(`/privacy?a=${affiliateId}`)).location).toBe('/privacy');
 
-    const forger = new Shopper(store.baseUrl);
-    await forger.get('/privacy');
-    await forger.post('/consent', { choice: 'accept', back: '/', referral: '999999' });
-    expect(forger.cookie('a')).toBeUndefined();
-  });
+      const forger = new Shopper(store.baseUrl);
+      await forger.get('/privacy');
+      await forger.post('/consent', { choice: 'accept', back: '/', referral: '999999' });
+      expect(forger.cookie('a')).toBeUndefined();
+    },
+  );
 
   it.skipIf(skip)('sends the visitor back only to a path on this site, and refuses a forged choice', async () => {
     const shopper = new Shopper(store.baseUrl);
@@ -168,7 +188,12 @@ describe.each(databaseKinds())('cookie consent on $kind', ({ kind, skip }) => {
       expect(answer.location).toBe('/');
     }
     expect((await shopper.post('/consent', { choice: 'maybe' })).status).toBe(400);
-    const forged = await fetch(`${store.baseUrl}/consent`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'choice=accept', redirect: 'manual' });
+    const forged = await fetch(`${store.baseUrl}/consent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'choice=accept',
+      redirect: 'manual',
+    });
     expect(forged.status).toBe(403);
     expect(forged.headers.get('set-cookie') ?? '').not.toMatch(/consent=/);
   });
@@ -206,7 +231,14 @@ describe.each(databaseKinds())('analytics tag on $kind', ({ kind, skip }) => {
     expect(after.html.querySelector('script[src="/static/js/analytics.js"]')!.getAttribute('data-measurement-id')).toBe('G-TEST12345');
     expect(after.html.querySelectorAll('script:not([src])')).toHaveLength(0);
     const policy = await shopper.get('/privacy');
-    expect(policy.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual(['sid', 'csrf', 'a', '_ga', '_ga_TEST12345', 'consent']);
+    expect(policy.html.querySelectorAll('.cookie-list tbody tr').map((r) => r.getAttribute('data-cookie'))).toEqual([
+      'sid',
+      'csrf',
+      'a',
+      '_ga',
+      '_ga_TEST12345',
+      'consent',
+    ]);
   });
 
   it.skipIf(skip)('has no banner, no tag and no Google host in the CSP when analytics is not configured', async () => {

@@ -57,21 +57,28 @@ describe.each(databaseKinds())('the store command and server processes on $kind'
     expect(failed.stderr).toContain('PORT');
   });
 
-  it.skipIf(skip)('serves, answers /healthz, and stops cleanly on SIGTERM', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const server = spawn('node', ['--import', 'tsx', 'src/server.ts'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1', DEMO_CATALOGUE: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    server.stdout.on('data', (d) => (output += d));
-    server.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
-    let health: Response | undefined;
-    for (let i = 0; i < 100 && !health; i++) {
-      health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      if (!health) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(health?.status).toBe(200);
-    server.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).not.toMatch(/Error|at .*\.ts:\d+/);
-  }, 60_000);
+  it.skipIf(skip)(
+    'serves, answers /healthz, and stops cleanly on SIGTERM',
+    async () => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const server = spawn('node', ['--import', 'tsx', 'src/server.ts'], {
+        env: { ...env, PORT: String(port), HOST: '127.0.0.1', DEMO_CATALOGUE: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      server.stdout.on('data', (d) => (output += d));
+      server.stderr.on('data', (d) => (output += d));
+      const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+      let health: Response | undefined;
+      for (let i = 0; i < 100 && !health; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        if (!health) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(health?.status).toBe(200);
+      server.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output).not.toMatch(/Error|at .*\.ts:\d+/);
+    },
+    60_000,
+  );
 });

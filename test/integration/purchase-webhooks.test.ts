@@ -20,14 +20,26 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
   afterAll(async () => store?.close());
 
   const db = () => store.database.db;
-  const orderLookups = (paypalOrderId: string) => store.paypal.control.requests().filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${paypalOrderId}`).length;
+  const orderLookups = (paypalOrderId: string) =>
+    store.paypal.control.requests().filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${paypalOrderId}`).length;
   const paidEvents = async (paypalOrderId: string) => {
-    const payment = await db().selectFrom('payments').select(['order_id', 'status']).where('provider_ref', '=', paypalOrderId).executeTakeFirstOrThrow();
-    const events = await db().selectFrom('order_events').select('event').where('order_id', '=', payment.order_id).where('event', '=', 'paid').execute();
+    const payment = await db()
+      .selectFrom('payments')
+      .select(['order_id', 'status'])
+      .where('provider_ref', '=', paypalOrderId)
+      .executeTakeFirstOrThrow();
+    const events = await db()
+      .selectFrom('order_events')
+      .select('event')
+      .where('order_id', '=', payment.order_id)
+      .where('event', '=', 'paid')
+      .execute();
     return { payment, paid: events.length };
   };
   const webhooksFor = (paypalOrderId: string, type: string) =>
-    store.paypal.control.sentWebhooks().filter((w) => w.event.event_type === type && JSON.stringify(w.event.resource).includes(paypalOrderId));
+    store.paypal.control
+      .sentWebhooks()
+      .filter((w) => w.event.event_type === type && JSON.stringify(w.event.resource).includes(paypalOrderId));
 
   it.skipIf(skip)('acknowledges the capture webhook of an order the return paid, without a second look-up at PayPal', async () => {
     const { shopper, paypalOrderId, returnUrl } = await approvedAtPayPal(store, 'after-return@example.com', { release });
@@ -52,7 +64,9 @@ describe.each(databaseKinds())('PayPal capture webhooks after the return on $kin
     await store.paypal.control.webhooksSettled();
     expect(await paidEvents(paypalOrderId)).toEqual({ payment: expect.objectContaining({ status: 'captured' }), paid: 1 });
     // A repeated approval event for a captured payment captures nothing more.
-    const captures = () => store.paypal.control.requests().filter((r) => r.method === 'POST' && r.path === `/v2/checkout/orders/${paypalOrderId}/capture`).length;
+    const captures = () =>
+      store.paypal.control.requests().filter((r) => r.method === 'POST' && r.path === `/v2/checkout/orders/${paypalOrderId}/capture`)
+        .length;
     const before = captures();
     expect((await store.paypal.control.sendWebhook('CHECKOUT.ORDER.APPROVED', paypalOrderId)).response?.status).toBe(200);
     expect(captures()).toBe(before);

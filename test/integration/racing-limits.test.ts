@@ -31,12 +31,18 @@ describe.each(databaseKinds())('limits that hold under a burst on $kind', ({ kin
   afterAll(async () => store?.close());
 
   const db = () => store.database.db;
-  const wrongGuesses = (right: string) => Array.from({ length: WRONG + 1 }, (_, i) => String((Number(right) + 1 + i * 7919) % 1_000_000).padStart(6, '0')).filter((g) => g !== right).slice(0, WRONG);
+  const wrongGuesses = (right: string) =>
+    Array.from({ length: WRONG + 1 }, (_, i) => String((Number(right) + 1 + i * 7919) % 1_000_000).padStart(6, '0'))
+      .filter((g) => g !== right)
+      .slice(0, WRONG);
 
   async function newCustomer(): Promise<string> {
     const email = `burst-${Math.random().toString(36).slice(2)}@example.com`;
     const now = toDbTime(new Date());
-    await db().insertInto('customers').values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: now, updated_at: now }).execute();
+    await db()
+      .insertInto('customers')
+      .values({ email, msisdn: null, marketing_opt_in: 0, marketing_choice_at: null, created_at: now, updated_at: now })
+      .execute();
     return email;
   }
 
@@ -54,7 +60,14 @@ describe.each(databaseKinds())('limits that hold under a burst on $kind', ({ kin
   }
 
   const codeRow = async (email: string) =>
-    db().selectFrom('sign_in_codes').innerJoin('customers', 'customers.id', 'sign_in_codes.owner_id').select(['sign_in_codes.attempts', 'sign_in_codes.used_at']).where('sign_in_codes.owner_kind', '=', 'customer').where('customers.email', '=', email).orderBy('sign_in_codes.id', 'desc').executeTakeFirstOrThrow();
+    db()
+      .selectFrom('sign_in_codes')
+      .innerJoin('customers', 'customers.id', 'sign_in_codes.owner_id')
+      .select(['sign_in_codes.attempts', 'sign_in_codes.used_at'])
+      .where('sign_in_codes.owner_kind', '=', 'customer')
+      .where('customers.email', '=', email)
+      .orderBy('sign_in_codes.id', 'desc')
+      .executeTakeFirstOrThrow();
 
   async function burst(sessions: number) {
     const email = await newCustomer();
@@ -82,17 +95,20 @@ describe.each(databaseKinds())('limits that hold under a burst on $kind', ({ kin
     }
   }
 
-  it.skipIf(skip)('from one session: the right code never signs in once five wrong tries were counted, and the code is locked afterwards', async () => {
-    for (let round = 0; round < 3; round++) {
-      const result = await burst(1);
-      expectHeld(result);
-      if (!result.signedIn) {
-        const again = await result.browsers[0]!.post('/account/code', { code: result.right });
-        expect(again.status).toBe(400);
-        expect(again.text).toContain(CODE_MESSAGES.locked.slice(0, 20));
+  it.skipIf(skip)(
+    'from one session: the right code never signs in once five wrong tries were counted, and the code is locked afterwards',
+    async () => {
+      for (let round = 0; round < 3; round++) {
+        const result = await burst(1);
+        expectHeld(result);
+        if (!result.signedIn) {
+          const again = await result.browsers[0]!.post('/account/code', { code: result.right });
+          expect(again.status).toBe(400);
+          expect(again.text).toContain(CODE_MESSAGES.locked.slice(0, 20));
+        }
       }
-    }
-  });
+    },
+  );
 
   it.skipIf(skip)('from several sessions asking for the same contact', async () => {
     for (let round = 0; round < 2; round++) expectHeld(await burst(3));
@@ -112,49 +128,67 @@ describe.each(databaseKinds())('limits that hold under a burst on $kind', ({ kin
     expect(await db().selectFrom('outbox').select('id').where('recipient', '=', email).execute()).toHaveLength(3);
   });
 
-  it.skipIf(skip)('operator passwords: a burst of wrong ones locks the operator after five, and the right one is refused from then on', async () => {
-    const login = await createOperator(store);
-    const browsers = await Promise.all(
-      Array.from({ length: WRONG_PASSWORDS + 1 }, async () => {
-        const browser = new Shopper(store.baseUrl);
-        await browser.get('/admin/sign-in');
-        return browser;
-      }),
-    );
-    const passwords = [...Array.from({ length: WRONG_PASSWORDS }, (_, i) => `wrong password ${i}`), login.password];
-    const answers = await Promise.all(passwords.map((password, i) => browsers[i]!.post('/admin/sign-in', { email: login.email, password })));
-    expect(answers.every((a) => a.status < 500)).toBe(true);
-    const audits = (await db().selectFrom('admin_audit').select('action').where('operator_id', '=', login.id).execute()).map((a) => a.action);
-    expect(audits.filter((a) => a === 'operator.wrong_password').length).toBe(LOCKOUT_FAILURES - 1);
-    expect(audits.filter((a) => a === 'operator.locked').length).toBe(1);
-    const row = await db().selectFrom('operators').select(['locked_until', 'failed_attempts']).where('id', '=', login.id).executeTakeFirstOrThrow();
-    expect(row.locked_until).not.toBeNull();
-    const fresh = new Shopper(store.baseUrl);
-    await fresh.get('/admin/sign-in');
-    expect((await fresh.post('/admin/sign-in', { email: login.email, password: login.password })).status).toBe(400);
-  }, SCRYPT_BURST_MS);
+  it.skipIf(skip)(
+    'operator passwords: a burst of wrong ones locks the operator after five, and the right one is refused from then on',
+    async () => {
+      const login = await createOperator(store);
+      const browsers = await Promise.all(
+        Array.from({ length: WRONG_PASSWORDS + 1 }, async () => {
+          const browser = new Shopper(store.baseUrl);
+          await browser.get('/admin/sign-in');
+          return browser;
+        }),
+      );
+      const passwords = [...Array.from({ length: WRONG_PASSWORDS }, (_, i) => `wrong password ${i}`), login.password];
+      const answers = await Promise.all(
+        passwords.map((password, i) => browsers[i]!.post('/admin/sign-in', { email: login.email, password })),
+      );
+      expect(answers.every((a) => a.status < 500)).toBe(true);
+      const audits = (await db().selectFrom('admin_audit').select('action').where('operator_id', '=', login.id).execute()).map(
+        (a) => a.action,
+      );
+      expect(audits.filter((a) => a === 'operator.wrong_password').length).toBe(LOCKOUT_FAILURES - 1);
+      expect(audits.filter((a) => a === 'operator.locked').length).toBe(1);
+      const row = await db()
+        .selectFrom('operators')
+        .select(['locked_until', 'failed_attempts'])
+        .where('id', '=', login.id)
+        .executeTakeFirstOrThrow();
+      expect(row.locked_until).not.toBeNull();
+      const fresh = new Shopper(store.baseUrl);
+      await fresh.get('/admin/sign-in');
+      expect((await fresh.post('/admin/sign-in', { email: login.email, password: login.password })).status).toBe(400);
+    },
+    SCRYPT_BURST_MS,
+  );
 
-  it.skipIf(skip)('operator codes: a burst of wrong codes counts five failures at most and locks the operator', async () => {
-    const login = await createOperator(store);
-    const browser = new Shopper(store.baseUrl);
-    await browser.get('/admin/sign-in');
-    expect((await browser.post('/admin/sign-in', { email: login.email, password: login.password })).status).toBe(303);
-    await browser.get('/admin/sign-in/code');
-    const right = await latestOperatorCode(store, login.email);
-    const guesses = [...wrongGuesses(right), right];
-    const answers = await Promise.all(guesses.map((code) => browser.post('/admin/sign-in/code', { code })));
-    expect(answers.every((a) => a.status < 500)).toBe(true);
-    const audits = (await db().selectFrom('admin_audit').select('action').where('operator_id', '=', login.id).orderBy('id').execute()).map((a) => a.action);
-    const signedInAt = audits.indexOf('operator.sign_in');
-    const beforeSignIn = signedInAt === -1 ? audits : audits.slice(0, signedInAt);
-    const failures = beforeSignIn.filter((a) => a === 'operator.wrong_code' || a === 'operator.locked');
-    if (signedInAt === -1) {
-      expect(failures).toHaveLength(LOCKOUT_FAILURES);
-      expect(failures.at(-1)).toBe('operator.locked');
-    } else {
-      // The right code won the race before the fifth failure locked the operator.
-      expect(failures.length).toBeLessThan(LOCKOUT_FAILURES);
-      expect(answers.at(-1)!.location).toBe('/admin');
-    }
-  }, SCRYPT_BURST_MS);
+  it.skipIf(skip)(
+    'operator codes: a burst of wrong codes counts five failures at most and locks the operator',
+    async () => {
+      const login = await createOperator(store);
+      const browser = new Shopper(store.baseUrl);
+      await browser.get('/admin/sign-in');
+      expect((await browser.post('/admin/sign-in', { email: login.email, password: login.password })).status).toBe(303);
+      await browser.get('/admin/sign-in/code');
+      const right = await latestOperatorCode(store, login.email);
+      const guesses = [...wrongGuesses(right), right];
+      const answers = await Promise.all(guesses.map((code) => browser.post('/admin/sign-in/code', { code })));
+      expect(answers.every((a) => a.status < 500)).toBe(true);
+      const audits = (
+        await db().selectFrom('admin_audit').select('action').where('operator_id', '=', login.id).orderBy('id').execute()
+      ).map((a) => a.action);
+      const signedInAt = audits.indexOf('operator.sign_in');
+      const beforeSignIn = signedInAt === -1 ? audits : audits.slice(0, signedInAt);
+      const failures = beforeSignIn.filter((a) => a === 'operator.wrong_code' || a === 'operator.locked');
+      if (signedInAt === -1) {
+        expect(failures).toHaveLength(LOCKOUT_FAILURES);
+        expect(failures.at(-1)).toBe('operator.locked');
+      } else {
+        // The right code won the race before the fifth failure locked the operator.
+        expect(failures.length).toBeLessThan(LOCKOUT_FAILURES);
+        expect(answers.at(-1)!.location).toBe('/admin');
+      }
+    },
+    SCRYPT_BURST_MS,
+  );
 });

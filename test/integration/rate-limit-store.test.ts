@@ -6,7 +6,12 @@ import type { Options } from 'express-rate-limit';
 import { toDbTime } from '../../src/db/dialect.js';
 import { errorHandler } from '../../src/web/errors.js';
 import { createLogger } from '../../src/web/logging.js';
-import { createRateLimitStores, perClientLimit, type DatabaseRateLimitStore, type RateLimitStores } from '../../src/web/rate-limit-store.js';
+import {
+  createRateLimitStores,
+  perClientLimit,
+  type DatabaseRateLimitStore,
+  type RateLimitStores,
+} from '../../src/web/rate-limit-store.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 const WINDOW_MS = 60_000;
@@ -25,7 +30,12 @@ describe.each(databaseKinds())('database rate-limit store on $kind', ({ kind, sk
   beforeAll(async () => {
     if (skip) return;
     database = await createTestDatabase(kind);
-    stores = createRateLimitStores({ db: database.db, secret: 'rate-limit-test-secret-0123456789abcdef', clock: () => now, sweepEveryMs: 0 });
+    stores = createRateLimitStores({
+      db: database.db,
+      secret: 'rate-limit-test-secret-0123456789abcdef',
+      clock: () => now,
+      sweepEveryMs: 0,
+    });
   });
   afterAll(async () => {
     stores?.close();
@@ -80,7 +90,11 @@ describe.each(databaseKinds())('database rate-limit store on $kind', ({ kind, sk
 
   it.skipIf(skip)('answers a client over the limit with a 429 and its message, and ignores a forged X-Forwarded-For quietly', async () => {
     const app = express();
-    app.post('/try', perClientLimit({ max: 2, minutes: 15, store: stores.store('http-try'), message: 'Slow down, please.' }), (_req, res) => void res.send('ok'));
+    app.post(
+      '/try',
+      perClientLimit({ max: 2, minutes: 15, store: stores.store('http-try'), message: 'Slow down, please.' }),
+      (_req, res) => void res.send('ok'),
+    );
     app.set('views', 'views').set('view engine', 'ejs');
     app.use(errorHandler(createLogger('silent')));
     const server = http.createServer(app).listen(0, '127.0.0.1');

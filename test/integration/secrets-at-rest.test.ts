@@ -34,7 +34,9 @@ describe.each(databaseKinds())('no live sign-in secret at rest or in the logs on
     const parts: string[] = [];
     for (const table of tables) {
       const rows = await sql`select * from ${sql.table(table.name)}`.execute(db());
-      parts.push(`${table.name}: ${JSON.stringify(rows.rows, (_k, v) => (typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('latin1') : v))}`);
+      parts.push(
+        `${table.name}: ${JSON.stringify(rows.rows, (_k, v) => (typeof v === 'bigint' ? String(v) : Buffer.isBuffer(v) ? v.toString('latin1') : v))}`,
+      );
     }
     return parts.join('\n');
   }
@@ -62,7 +64,7 @@ describe.each(databaseKinds())('no live sign-in secret at rest or in the logs on
     // An operator's code (in the subject too), and one never used.
     const operator = await createOperator(store);
     await signInWith(store, operator);
-    await waitFor('the operator\'s code', () => mailTo(operator.email).length === 1);
+    await waitFor("the operator's code", () => mailTo(operator.email).length === 1);
     const operatorCode = /\b(\d{6})\b/.exec(mailTo(operator.email).at(-1)!.parsed.subject!)![1]!;
     const unused = new Shopper(store.baseUrl);
     await unused.get('/account');
@@ -78,7 +80,12 @@ describe.each(databaseKinds())('no live sign-in secret at rest or in the logs on
       expect(log).not.toContain(secret);
     }
     // What the operator needs stays: that each was sent, to whom, and what kind.
-    const kept = await db().selectFrom('outbox').select(['subject', 'body_text', 'status', 'secret']).where('recipient', '=', email).orderBy('id').execute();
+    const kept = await db()
+      .selectFrom('outbox')
+      .select(['subject', 'body_text', 'status', 'secret'])
+      .where('recipient', '=', email)
+      .orderBy('id')
+      .execute();
     expect(kept.map((m) => m.status)).toEqual(['sent', 'sent', 'sent']);
     expect(kept[0]!.subject).toMatch(/order/i);
     expect(kept[0]!.body_text).toContain(`/account/link/${REMOVED_SECRET}`);

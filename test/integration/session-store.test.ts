@@ -20,9 +20,14 @@ describe.each(databaseKinds())('the session store on $kind', ({ kind, skip }) =>
     await database?.drop();
   });
 
-  const data = (expiresInMs: number) => ({ cookie: { originalMaxAge: WEEK_MS, expires: new Date(now.getTime() + expiresInMs).toISOString(), httpOnly: true, path: '/' } }) as unknown as SessionData;
-  const call = <T,>(fn: (cb: (err?: unknown, value?: T) => void) => void) => new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err as Error) : resolve(value as T))));
-  const storedExpiry = async () => (await database.db.selectFrom('sessions').select('expires_at').where('sid', '=', 'sid-1').executeTakeFirstOrThrow()).expires_at;
+  const data = (expiresInMs: number) =>
+    ({
+      cookie: { originalMaxAge: WEEK_MS, expires: new Date(now.getTime() + expiresInMs).toISOString(), httpOnly: true, path: '/' },
+    }) as unknown as SessionData;
+  const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err as Error) : resolve(value as T))));
+  const storedExpiry = async () =>
+    (await database.db.selectFrom('sessions').select('expires_at').where('sid', '=', 'sid-1').executeTakeFirstOrThrow()).expires_at;
   /** One request: the session is read, then touched with the cookie's renewed expiry. */
   const request = async () => {
     const loaded = await call<SessionData | null>((cb) => store.get('sid-1', cb));

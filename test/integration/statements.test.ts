@@ -56,33 +56,76 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
     const { redirectUrl } = store.paypal.control.approve(token, { email: `${name}@buyers.example`, country });
     const page = await shopper.follow(await shopper.get(redirectUrl!));
     expect(page.html.querySelector('h1')?.text).toContain('paid');
-    orderRefs[name] = page.location ?? (await db().selectFrom('orders').select('reference').orderBy('id', 'desc').executeTakeFirstOrThrow()).reference;
+    orderRefs[name] =
+      page.location ?? (await db().selectFrom('orders').select('reference').orderBy('id', 'desc').executeTakeFirstOrThrow()).reference;
     return { shopper, page };
   }
 
   async function refund(name: string) {
-    const order = await db().selectFrom('orders').innerJoin('payments', 'payments.order_id', 'orders.id').select(['orders.total_pence', 'payments.capture_ref', 'payments.method']).where('orders.reference', '=', orderRefs[name]!).where('payments.status', '=', 'captured').executeTakeFirstOrThrow();
+    const order = await db()
+      .selectFrom('orders')
+      .innerJoin('payments', 'payments.order_id', 'orders.id')
+      .select(['orders.total_pence', 'payments.capture_ref', 'payments.method'])
+      .where('orders.reference', '=', orderRefs[name]!)
+      .where('payments.status', '=', 'captured')
+      .executeTakeFirstOrThrow();
     expect(await store.app.orders.recordRefund(order.method, order.capture_ref!, order.total_pence, 'test')).toBe('refunded');
   }
 
   /** Sales minus refunds of the month straight from the orders table, summed here rather than by the code under test. */
   async function ordersNet(from: string, to: string) {
     const paid = await db().selectFrom('orders').select('total_pence').where('paid_at', '>=', from).where('paid_at', '<', to).execute();
-    const refundedIds = (await db().selectFrom('order_events').select('order_id').where('to_status', '=', 'refunded').where('from_status', '=', 'paid').where('created_at', '>=', from).where('created_at', '<', to).execute()).map((r) => r.order_id);
-    const refunded = refundedIds.length ? await db().selectFrom('orders').select('total_pence').where('id', 'in', refundedIds).execute() : [];
+    const refundedIds = (
+      await db()
+        .selectFrom('order_events')
+        .select('order_id')
+        .where('to_status', '=', 'refunded')
+        .where('from_status', '=', 'paid')
+        .where('created_at', '>=', from)
+        .where('created_at', '<', to)
+        .execute()
+    ).map((r) => r.order_id);
+    const refunded = refundedIds.length
+      ? await db().selectFrom('orders').select('total_pence').where('id', 'in', refundedIds).execute()
+      : [];
     return paid.reduce((n, o) => n + o.total_pence, 0) - refunded.reduce((n, o) => n + o.total_pence, 0);
   }
 
   beforeAll(async () => {
     if (skip) return;
-    store = await startTestStore(kind, { clock: () => now, env: { VAT_NUMBER: 'GB123456789', COMPANY_NAME: 'Northern Lights Music Ltd' }, messaging: false });
+    store = await startTestStore(kind, {
+      clock: () => now,
+      env: { VAT_NUMBER: 'GB123456789', COMPANY_NAME: 'Northern Lights Music Ltd' },
+      messaging: false,
+    });
     releases = await db().selectFrom('releases').select(['id', 'slug']).orderBy('id').execute();
     const at = '2026-11-01 00:00:00';
-    ids.labelA = Number((await db().insertInto('labels').values({ name: 'Alder Records', royalty_basis_points: 7000, created_at: at, updated_at: at }).executeTakeFirstOrThrow()).insertId);
-    ids.labelB = Number((await db().insertInto('labels').values({ name: 'Birch Sound', contact_email: 'royalties@birch.example', royalty_basis_points: 6250, created_at: at, updated_at: at }).executeTakeFirstOrThrow()).insertId);
+    ids.labelA = Number(
+      (
+        await db()
+          .insertInto('labels')
+          .values({ name: 'Alder Records', royalty_basis_points: 7000, created_at: at, updated_at: at })
+          .executeTakeFirstOrThrow()
+      ).insertId,
+    );
+    ids.labelB = Number(
+      (
+        await db()
+          .insertInto('labels')
+          .values({
+            name: 'Birch Sound',
+            contact_email: 'royalties@birch.example',
+            royalty_basis_points: 6250,
+            created_at: at,
+            updated_at: at,
+          })
+          .executeTakeFirstOrThrow()
+      ).insertId,
+    );
     await db().updateTable('releases').set({ label_id: ids.labelA, icpn: '5012345678900' }).where('id', '=', releases[0]!.id).execute();
     await db().updateTable('releases').set({ label_id: ids.labelB }).where('id', '=', releases[1]!.id).execute();
-    const trackOf = async (releaseId: number) => (await db().selectFrom('tracks').select('id').where('release_id', '=', releaseId).orderBy('id').executeTakeFirstOrThrow()).id;
+    const trackOf = async (releaseId: number) =>
+      (await db().selectFrom('tracks').select('id').where('release_id', '=', releaseId).orderBy('id').executeTakeFirstOrThrow()).id;
     // November: three sales in two countries.
     await buy('nov1', { releases: [releases[0]!.id] }, 'GB');
     await buy('nov2', { tracks: [await trackOf(releases[1]!.id)], releases: [releases[2]!.id] }, 'IE');
@@ -102,27 +145,52 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
     expect(rows.every((r) => r.vat_basis_points === 2000)).toBe(true);
   });
 
-  it.skipIf(skip)('each month: owed + store share + VAT = sales − refunds to the penny, with a refund of an earlier month as negative lines', async () => {
-    for (const [month, from, to] of [['2026-11', '2026-11-01 00:00:00', '2026-12-01 00:00:00'], ['2026-12', '2026-12-01 00:00:00', '2027-01-01 00:00:00']] as const) {
-      const result = await monthStatements(db(), month);
-      const stated = result.statements.reduce((n, s) => n + s.totals.owedPence + s.totals.storeSharePence + s.totals.vatPence, 0);
-      expect(stated).toBe(await ordersNet(from, to));
-      expect(result.reconciliation.balanced).toBe(true);
-    }
-    const november = await monthStatements(db(), '2026-11');
-    const december = await monthStatements(db(), '2026-12');
-    const lineOf = (r: typeof november, labelId: number) => r.statements.find((s) => s.label.id === labelId)!.lines;
-    const [sale] = lineOf(november, ids.labelA);
-    expect(sale).toMatchObject({ productType: 'Release', icpn: '5012345678900', country: 'GB', unitsSold: 1, unitsRefunded: 0, royaltyBasisPoints: 7000 });
-    expect(sale!.vatPence).toBe(vatInGross(sale!.grossPence, 2000));
-    expect(sale!.owedPence).toBe(Math.floor(((sale!.grossPence - sale!.vatPence) * 7000) / 10000));
-    const refundLine = lineOf(december, ids.labelA).find((l) => l.productType === 'Release')!;
-    expect(refundLine).toMatchObject({ unitsSold: 0, unitsRefunded: 1, grossPence: 0, refundsPence: sale!.grossPence, vatPence: -sale!.vatPence, netPence: -sale!.netPence, owedPence: -sale!.owedPence });
-    // A sale refunded in its own month nets to nothing.
-    const frLine = lineOf(december, ids.labelA).find((l) => l.country === 'FR')!;
-    expect(frLine).toMatchObject({ productType: 'Track', unitsSold: 1, unitsRefunded: 1, netPence: 0, owedPence: 0 });
-    expect(lineOf(november, ids.labelB).map((l) => l.country).sort()).toEqual(['GB', 'IE']);
-  });
+  it.skipIf(skip)(
+    'each month: owed + store share + VAT = sales − refunds to the penny, with a refund of an earlier month as negative lines',
+    async () => {
+      for (const [month, from, to] of [
+        ['2026-11', '2026-11-01 00:00:00', '2026-12-01 00:00:00'],
+        ['2026-12', '2026-12-01 00:00:00', '2027-01-01 00:00:00'],
+      ] as const) {
+        const result = await monthStatements(db(), month);
+        const stated = result.statements.reduce((n, s) => n + s.totals.owedPence + s.totals.storeSharePence + s.totals.vatPence, 0);
+        expect(stated).toBe(await ordersNet(from, to));
+        expect(result.reconciliation.balanced).toBe(true);
+      }
+      const november = await monthStatements(db(), '2026-11');
+      const december = await monthStatements(db(), '2026-12');
+      const lineOf = (r: typeof november, labelId: number) => r.statements.find((s) => s.label.id === labelId)!.lines;
+      const [sale] = lineOf(november, ids.labelA);
+      expect(sale).toMatchObject({
+        productType: 'Release',
+        icpn: '5012345678900',
+        country: 'GB',
+        unitsSold: 1,
+        unitsRefunded: 0,
+        royaltyBasisPoints: 7000,
+      });
+      expect(sale!.vatPence).toBe(vatInGross(sale!.grossPence, 2000));
+      expect(sale!.owedPence).toBe(Math.floor(((sale!.grossPence - sale!.vatPence) * 7000) / 10000));
+      const refundLine = lineOf(december, ids.labelA).find((l) => l.productType === 'Release')!;
+      expect(refundLine).toMatchObject({
+        unitsSold: 0,
+        unitsRefunded: 1,
+        grossPence: 0,
+        refundsPence: sale!.grossPence,
+        vatPence: -sale!.vatPence,
+        netPence: -sale!.netPence,
+        owedPence: -sale!.owedPence,
+      });
+      // A sale refunded in its own month nets to nothing.
+      const frLine = lineOf(december, ids.labelA).find((l) => l.country === 'FR')!;
+      expect(frLine).toMatchObject({ productType: 'Track', unitsSold: 1, unitsRefunded: 1, netPence: 0, owedPence: 0 });
+      expect(
+        lineOf(november, ids.labelB)
+          .map((l) => l.country)
+          .sort(),
+      ).toEqual(['GB', 'IE']);
+    },
+  );
 
   it.skipIf(skip)('the quarter VAT summary by method and country reconciles with the statements', async () => {
     const vat = await quarterVat(db(), '2026-Q4');
@@ -130,14 +198,20 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
     const nov = await monthStatements(db(), '2026-11');
     const dec = await monthStatements(db(), '2026-12');
     expect(vat.totals.vatPence).toBe(nov.totals.vatPence + dec.totals.vatPence);
-    expect(vat.totals.salesPence - vat.totals.refundsPence).toBe(nov.reconciliation.salesPence - nov.reconciliation.refundsPence + dec.reconciliation.salesPence - dec.reconciliation.refundsPence);
+    expect(vat.totals.salesPence - vat.totals.refundsPence).toBe(
+      nov.reconciliation.salesPence - nov.reconciliation.refundsPence + dec.reconciliation.salesPence - dec.reconciliation.refundsPence,
+    );
     expect(vat.byMethodAndCountry.map((r) => `${r.paymentMethod}/${r.country}`)).toEqual(['paypal/FR', 'paypal/GB', 'paypal/IE']);
   });
 
   it.skipIf(skip)('order page, receipt and confirmation show the VAT and the VAT number', async () => {
     const { shopper, returnUrl } = await approvedAtPayPal(store, 'receipt@buyers.example', { release: releases[3]! });
     const page = await shopper.follow(await shopper.get(returnUrl));
-    const total = (await db().selectFrom('orders').select(['id', 'total_pence', 'reference']).orderBy('id', 'desc').executeTakeFirstOrThrow());
+    const total = await db()
+      .selectFrom('orders')
+      .select(['id', 'total_pence', 'reference'])
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     const items = await db().selectFrom('order_items').select('price_pence').where('order_id', '=', total.id).execute();
     const vat = items.reduce((n, i) => n + vatInGross(i.price_pence, 2000), 0);
     const money = (p: number) => `£${(p / 100).toFixed(2)}`;
@@ -166,7 +240,11 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
     await admin.get('/admin/labels/statements?month=2026-12');
     const emailed = await admin.post('/admin/labels/statements/email', { month: '2026-12', label: String(ids.labelB) });
     expect(emailed.status).toBe(303);
-    const mail = await db().selectFrom('outbox').select(['recipient', 'subject', 'body_text', 'kind']).where('recipient', '=', 'royalties@birch.example').executeTakeFirstOrThrow();
+    const mail = await db()
+      .selectFrom('outbox')
+      .select(['recipient', 'subject', 'body_text', 'kind'])
+      .where('recipient', '=', 'royalties@birch.example')
+      .executeTakeFirstOrThrow();
     expect(mail.subject).toContain('2026-12');
     expect(mail.body_text).toContain(STATEMENT_COLUMNS.join(','));
     const noContact = await admin.post('/admin/labels/statements/email', { month: '2026-12', label: String(ids.labelA) });
@@ -179,7 +257,13 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
   it.skipIf(skip)('npx store statements writes each label’s CSV and says the month balances', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'statements-'));
     try {
-      const env = { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
+      const env = {
+        ...process.env,
+        DATABASE_URL: store.database.url,
+        DATA_DIR: store.config.dataDir,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'development',
+      };
       const { stdout } = await run('node', [STORE_BIN, 'statements', '--month', '2026-12', '--out', out], { env });
       expect(stdout).toContain('(balanced)');
       const files = fs.readdirSync(out).sort();
@@ -187,7 +271,9 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
       const csv = fs.readFileSync(path.join(out, `statement-2026-12-label-${ids.labelA}.csv`), 'utf8');
       expect(csv.split('\n')[0]).toBe(STATEMENT_COLUMNS.join(','));
       expect(csv).toMatch(/,Release,,5012345678900,/);
-      const bad = await run('node', [STORE_BIN, 'statements', '--month', '2026-13'], { env }).catch((e: { code: number; stderr: string }) => e);
+      const bad = await run('node', [STORE_BIN, 'statements', '--month', '2026-13'], { env }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
       expect((bad as { code: number }).code).not.toBe(0);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

@@ -47,7 +47,11 @@ describe('test-mode messages page', () => {
     server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await createTwilioSmsSender({ apiBase: `${base}/sandbox/sms`, ...account, from: 'NLMusic' }).send({ outboxId: 42, to: '+447700900123', text: 'Your sign-in code is 654321' });
+    await createTwilioSmsSender({ apiBase: `${base}/sandbox/sms`, ...account, from: 'NLMusic' }).send({
+      outboxId: 42,
+      to: '+447700900123',
+      text: 'Your sign-in code is 654321',
+    });
   });
   afterAll(async () => {
     sandbox?.close();
@@ -85,9 +89,12 @@ describe('test-mode messages page', () => {
     expect(page.headers.get('cache-control')).toBe('no-store');
   });
 
-  it('shows an email\'s text escaped and its HTML only inside a sandboxed frame with a strict policy', async () => {
+  it("shows an email's text escaped and its HTML only inside a sandboxed frame with a strict policy", async () => {
     const list = parse((await get(MESSAGES_PAGE_PATH)).text);
-    const link = list.querySelectorAll('table.messages a').find((a) => a.text === 'Your order is paid')!.getAttribute('href')!;
+    const link = list
+      .querySelectorAll('table.messages a')
+      .find((a) => a.text === 'Your order is paid')!
+      .getAttribute('href')!;
     const detail = await get(link);
     expect(detail.status).toBe(200);
     expect(detail.text).toContain('Thanks! &lt;b&gt;not bold&lt;/b&gt;');
@@ -118,7 +125,7 @@ describe('test-mode messages page', () => {
     expect(parse(detail.text).querySelector('pre')!.text).toBe('Your sign-in code is 654321');
   });
 
-  it('reads nothing but the mail folder\'s own files', async () => {
+  it("reads nothing but the mail folder's own files", async () => {
     fs.writeFileSync(path.join(dir, 'secret.json'), '{"subject":"not a message"}');
     for (const url of [
       `${MESSAGES_PAGE_PATH}/email/..%2F..%2F..%2Fetc%2Fpasswd`,

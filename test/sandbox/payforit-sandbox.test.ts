@@ -28,7 +28,12 @@ async function startMerchant() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, bodies, answers, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
+  return {
+    url,
+    bodies,
+    answers,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
 }
 
 describe('the PayForIt stand-in', () => {
@@ -37,7 +42,12 @@ describe('the PayForIt stand-in', () => {
 
   beforeEach(async () => {
     merchant = await startMerchant();
-    sandbox = await startPayForItSandbox({ ...ACCOUNT, callbackUrl: `${merchant.url}/notifications/payforit`, returnOrigins: [merchant.url], retryScale: SCALE });
+    sandbox = await startPayForItSandbox({
+      ...ACCOUNT,
+      callbackUrl: `${merchant.url}/notifications/payforit`,
+      returnOrigins: [merchant.url],
+      retryScale: SCALE,
+    });
   });
   afterEach(async () => {
     await sandbox.close();
@@ -50,9 +60,19 @@ describe('the PayForIt stand-in', () => {
   const pay = async (fields: Record<string, string> = {}) => {
     const opened = await fetch(request(fields), { redirect: 'manual' });
     const page = new URL(opened.headers.get('location')!, sandbox.url).toString();
-    await fetch(`${page}/number`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'msisdn=07700+900123' });
+    await fetch(`${page}/number`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'msisdn=07700+900123',
+    });
     const pin = parse(await (await fetch(page)).text()).querySelector('#test-pin')!.text;
-    const confirmed = await fetch(`${page}/confirm`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `pin=${pin}` });
+    const confirmed = await fetch(`${page}/confirm`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `pin=${pin}`,
+    });
     return { transactionId: page.split('/pay/')[1]!, returnUrl: confirmed.headers.get('location')! };
   };
 
@@ -60,7 +80,14 @@ describe('the PayForIt stand-in', () => {
     expect(RETRY_SCHEDULE_MS).toEqual([10_000, 60_000, 300_000, 1_800_000, 7_200_000]);
     expect(sandbox.control.retryDelaysMs()).toEqual(RETRY_SCHEDULE_MS.map((ms) => ms * SCALE));
     // 500s, a 200 that is not OK, a timeout-free refusal: nothing but "200 OK" counts as answered.
-    merchant.answers.push({ status: 500, body: 'OK' }, { status: 200, body: 'accepted' }, { status: 503, body: '' }, { status: 404, body: 'OK' }, { status: 200, body: 'ok' }, { status: 500, body: '' });
+    merchant.answers.push(
+      { status: 500, body: 'OK' },
+      { status: 200, body: 'accepted' },
+      { status: 503, body: '' },
+      { status: 404, body: 'OK' },
+      { status: 200, body: 'ok' },
+      { status: 500, body: '' },
+    );
     const { transactionId } = await pay();
     await sandbox.control.notificationsSettled();
     const sent = sandbox.control.sentNotifications(transactionId);
@@ -71,7 +98,15 @@ describe('the PayForIt stand-in', () => {
     for (const body of merchant.bodies) {
       const params = Object.fromEntries(new URLSearchParams(body));
       expect(verifyParams(params, ACCOUNT.secret, new Date())).toEqual({ ok: true });
-      expect(params).toMatchObject({ merchant_id: ACCOUNT.merchantId, ref: 'NL-ABCD-EFGH-JKMN', amount_pence: '450', currency: 'GBP', transaction_id: transactionId, status: 'charged', msisdn: '447700900123' });
+      expect(params).toMatchObject({
+        merchant_id: ACCOUNT.merchantId,
+        ref: 'NL-ABCD-EFGH-JKMN',
+        amount_pence: '450',
+        currency: 'GBP',
+        transaction_id: transactionId,
+        status: 'charged',
+        msisdn: '447700900123',
+      });
       expect(['EE', 'O2', 'Vodafone', 'Three', 'other']).toContain(params.network);
     }
   });
@@ -154,7 +189,10 @@ describe('the PayForIt stand-in', () => {
   });
 
   it('answers status queries and refunds only to the signed merchant, with signed JSON', async () => {
-    const query = (id: string, secret = ACCOUNT.secret) => fetch(`${sandbox.url}/transactions/${id}?${new URLSearchParams(signParams({ merchant_id: ACCOUNT.merchantId }, secret, new Date()))}`);
+    const query = (id: string, secret = ACCOUNT.secret) =>
+      fetch(
+        `${sandbox.url}/transactions/${id}?${new URLSearchParams(signParams({ merchant_id: ACCOUNT.merchantId }, secret, new Date()))}`,
+      );
     const opened = await fetch(request(), { redirect: 'manual' });
     const openId = opened.headers.get('location')!.split('/pay/')[1]!;
     expect((await query(openId)).status).toBe(404);
@@ -165,7 +203,13 @@ describe('the PayForIt stand-in', () => {
     expect(answer).toMatchObject({ transaction_id: transactionId, status: 'charged', amount_pence: '450' });
 
     const refund = (id: string, amount: string) =>
-      fetch(`${sandbox.url}/refunds`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(signParams({ merchant_id: ACCOUNT.merchantId, transaction_id: id, amount_pence: amount }, ACCOUNT.secret, new Date())) });
+      fetch(`${sandbox.url}/refunds`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(
+          signParams({ merchant_id: ACCOUNT.merchantId, transaction_id: id, amount_pence: amount }, ACCOUNT.secret, new Date()),
+        ),
+      });
     expect((await refund('pfi_unknown', '450')).status).toBe(404);
     expect((await refund(transactionId, '451')).status).toBe(400);
     const done = await refund(transactionId, '450');

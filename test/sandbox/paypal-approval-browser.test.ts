@@ -47,7 +47,11 @@ describe('the approval page in Chromium, without JavaScript', () => {
       body: JSON.stringify({
         intent: 'CAPTURE',
         purchase_units: [{ amount: { currency_code: 'GBP', value: '0.79' }, description: 'One track' }],
-        application_context: { brand_name: 'Northern Lights Music', return_url: `${merchantUrl}/return`, cancel_url: `${merchantUrl}/cancel` },
+        application_context: {
+          brand_name: 'Northern Lights Music',
+          return_url: `${merchantUrl}/return`,
+          cancel_url: `${merchantUrl}/cancel`,
+        },
       }),
     });
     const order = (await res.json()) as { id: string; links: Array<{ rel: string; href: string }> };

@@ -1,12 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  loadPayPalSchemas,
-  startPayPalSandbox,
-  type PayPalSandboxOptions,
-  type SpecName,
-} from '../../sandbox/paypal/index.js';
+import { loadPayPalSchemas, startPayPalSandbox, type PayPalSandboxOptions, type SpecName } from '../../sandbox/paypal/index.js';
 
 /**
  * The PayPal stand-in over real HTTP, as the store meets it: every answer is also checked against
@@ -205,7 +200,13 @@ describe('OAuth 2.0 client credentials', () => {
   it('trades the right client id and secret for a bearer token', async () => {
     const { status, body } = await requestToken();
     expect(status).toBe(200);
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 32_400, app_id: expect.any(String), scope: expect.any(String), nonce: expect.any(String) });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 32_400,
+      app_id: expect.any(String),
+      scope: expect.any(String),
+      nonce: expect.any(String),
+    });
     expect(body.access_token).toMatch(/^A21AA/);
   });
 
@@ -259,7 +260,12 @@ describe('create order', () => {
   it('returns the whole order for Prefer: return=representation, and on GET, in the documented shape', async () => {
     const created = await call('POST', '/v2/checkout/orders', { body: orderRequest(), headers: { Prefer: 'return=representation' } });
     expectDocumented(...CREATE, 201, created.body);
-    expect(created.body.purchase_units[0]).toMatchObject({ reference_id: 'basket-1', custom_id: 'order-42', invoice_id: 'INV-42', amount: { value: '7.78' } });
+    expect(created.body.purchase_units[0]).toMatchObject({
+      reference_id: 'basket-1',
+      custom_id: 'order-42',
+      invoice_id: 'INV-42',
+      amount: { value: '7.78' },
+    });
     const fetched = await call('GET', `/v2/checkout/orders/${created.body.id}`);
     expect(fetched.status).toBe(200);
     expectDocumented(...GET_ORDER, 200, fetched.body);
@@ -291,9 +297,17 @@ describe('create order', () => {
     const res = await call('POST', '/v2/checkout/orders', { body });
     expect(res.status).toBe(400);
     expectDocumented(...CREATE, 400, res.body);
-    expect(res.body).toMatchObject({ name: 'INVALID_REQUEST', message: 'Request is not well-formed, syntactically incorrect, or violates schema.' });
+    expect(res.body).toMatchObject({
+      name: 'INVALID_REQUEST',
+      message: 'Request is not well-formed, syntactically incorrect, or violates schema.',
+    });
     expect(res.body.details).toEqual([
-      expect.objectContaining({ field: '/purchase_units/0/amount/value', value: '7.78', location: 'body', issue: 'INVALID_PARAMETER_SYNTAX' }),
+      expect.objectContaining({
+        field: '/purchase_units/0/amount/value',
+        value: '7.78',
+        location: 'body',
+        issue: 'INVALID_PARAMETER_SYNTAX',
+      }),
     ]);
     expect(sandbox.control.orders()).toHaveLength(0);
   });
@@ -316,7 +330,7 @@ describe('create order', () => {
     );
   });
 
-  it('accepts an unknown property, which none of PayPal\'s schemas forbid, without echoing it', async () => {
+  it("accepts an unknown property, which none of PayPal's schemas forbid, without echoing it", async () => {
     const body = orderRequest();
     body.purchase_units[0].colour = 'blue';
     const order = await createOrder(body, { Prefer: 'return=representation' });
@@ -327,7 +341,10 @@ describe('create order', () => {
     const bad = await call('POST', '/v2/checkout/orders', { rawBody: '{"intent": "CAPTURE",' });
     expect(bad.status).toBe(400);
     expect(bad.body.details).toEqual([expect.objectContaining({ issue: 'MALFORMED_REQUEST_JSON' })]);
-    const form = await call('POST', '/v2/checkout/orders', { rawBody: 'intent=CAPTURE', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const form = await call('POST', '/v2/checkout/orders', {
+      rawBody: 'intent=CAPTURE',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.status).toBe(415);
     expect(form.body.name).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -368,14 +385,23 @@ describe('create order', () => {
   });
 
   it('honours PayPal-Request-Id: the same id again returns the same order, with 200', async () => {
-    const first = await call('POST', '/v2/checkout/orders', { body: orderRequest(), headers: { 'PayPal-Request-Id': 'basket-1-attempt-1' } });
-    const again = await call('POST', '/v2/checkout/orders', { body: orderRequest(), headers: { 'PayPal-Request-Id': 'basket-1-attempt-1' } });
+    const first = await call('POST', '/v2/checkout/orders', {
+      body: orderRequest(),
+      headers: { 'PayPal-Request-Id': 'basket-1-attempt-1' },
+    });
+    const again = await call('POST', '/v2/checkout/orders', {
+      body: orderRequest(),
+      headers: { 'PayPal-Request-Id': 'basket-1-attempt-1' },
+    });
     expect(first.status).toBe(201);
     expect(again.status).toBe(200);
     expectDocumented(...CREATE, 200, again.body);
     expect(again.body.id).toBe(first.body.id);
     expect(sandbox.control.orders()).toHaveLength(1);
-    const other = await call('POST', '/v2/checkout/orders', { body: orderRequest(), headers: { 'PayPal-Request-Id': 'basket-1-attempt-2' } });
+    const other = await call('POST', '/v2/checkout/orders', {
+      body: orderRequest(),
+      headers: { 'PayPal-Request-Id': 'basket-1-attempt-2' },
+    });
     expect(other.body.id).not.toBe(first.body.id);
     expect(sandbox.control.orders()).toHaveLength(2);
   });
@@ -470,7 +496,11 @@ describe('capture', () => {
     expect(res.status).toBe(201);
     expectDocumented(...CAPTURE, 201, res.body);
     expect(res.body.status).toBe('COMPLETED');
-    expect(res.body.payer).toMatchObject({ name: { given_name: 'Test', surname: 'Buyer' }, email_address: 'buyer@example.com', address: expect.any(Object) });
+    expect(res.body.payer).toMatchObject({
+      name: { given_name: 'Test', surname: 'Buyer' },
+      email_address: 'buyer@example.com',
+      address: expect.any(Object),
+    });
     const capture = res.body.purchase_units[0].payments.captures[0];
     expect(capture).toMatchObject({
       id: expect.stringMatching(/^[A-Z0-9]{17}$/),
@@ -524,7 +554,11 @@ describe('capture', () => {
     expect(declined.status).toBe(422);
     expectDocumented(...CAPTURE, 422, declined.body);
     expect(declined.body.details).toEqual([expect.objectContaining({ issue: 'INSTRUMENT_DECLINED' })]);
-    expect(link(declined.body, 'redirect')).toEqual({ href: `${sandbox.url}/checkoutnow?token=${order.id}`, rel: 'redirect', method: 'GET' });
+    expect(link(declined.body, 'redirect')).toEqual({
+      href: `${sandbox.url}/checkoutnow?token=${order.id}`,
+      rel: 'redirect',
+      method: 'GET',
+    });
 
     const waiting = await call('GET', `/v2/checkout/orders/${order.id}`);
     expect(waiting.body.status).toBe('CREATED');
@@ -552,10 +586,18 @@ describe('refunds', () => {
   it('refunds part, then the rest, and refuses more than was captured', async () => {
     const { orderId, captureId } = await capturedOrder();
     const path = `/v2/payments/captures/${captureId}/refund`;
-    const part = await call('POST', path, { body: { amount: money('0.79'), note_to_payer: 'One track refunded' }, headers: { Prefer: 'return=representation' } });
+    const part = await call('POST', path, {
+      body: { amount: money('0.79'), note_to_payer: 'One track refunded' },
+      headers: { Prefer: 'return=representation' },
+    });
     expect(part.status).toBe(201);
     expectDocumented(...REFUND, 201, part.body);
-    expect(part.body).toMatchObject({ status: 'COMPLETED', amount: money('0.79'), note_to_payer: 'One track refunded', invoice_id: 'INV-42' });
+    expect(part.body).toMatchObject({
+      status: 'COMPLETED',
+      amount: money('0.79'),
+      note_to_payer: 'One track refunded',
+      invoice_id: 'INV-42',
+    });
     expect(link(part.body, 'up')!.href).toBe(`${sandbox.url}/v2/payments/captures/${captureId}`);
 
     const tooMuch = await call('POST', path, { body: { amount: money('7.00') } });
@@ -624,7 +666,7 @@ describe('webhooks', () => {
     return res;
   }
 
-  it('sends PAYMENT.CAPTURE.COMPLETED after a capture, with PayPal\'s transmission headers', async () => {
+  it("sends PAYMENT.CAPTURE.COMPLETED after a capture, with PayPal's transmission headers", async () => {
     const { orderId, captureId } = await capturedOrder();
     const [{ hit, event }] = await deliveredEvents();
     expect(hit.url).toBe('/webhooks/paypal');
@@ -643,7 +685,9 @@ describe('webhooks', () => {
       invoice_id: 'INV-42',
       supplementary_data: { related_ids: { order_id: orderId } },
     });
-    expect(sandbox.control.sentWebhooks()).toEqual([expect.objectContaining({ attempt: 1, replay: false, response: { status: 200, body: 'ok' } })]);
+    expect(sandbox.control.sentWebhooks()).toEqual([
+      expect.objectContaining({ attempt: 1, replay: false, response: { status: 200, body: 'ok' } }),
+    ]);
   });
 
   it('verifies its own deliveries and nothing else', async () => {
@@ -654,9 +698,14 @@ describe('webhooks', () => {
     const tampered = JSON.parse(hit.body);
     tampered.resource.amount.value = '0.01';
     expect((await verify(verifyBody(hit, { webhook_event: tampered }))).body.verification_status).toBe('FAILURE');
-    expect((await verify(verifyBody(hit, { transmission_id: 'c0ffee00-0000-4000-8000-000000000000' }))).body.verification_status).toBe('FAILURE');
+    expect((await verify(verifyBody(hit, { transmission_id: 'c0ffee00-0000-4000-8000-000000000000' }))).body.verification_status).toBe(
+      'FAILURE',
+    );
     expect((await verify(verifyBody(hit, { webhook_id: 'WHOTHER1' }))).body.verification_status).toBe('FAILURE');
-    expect((await verify(verifyBody(hit, { transmission_sig: `a${hit.headers['paypal-transmission-sig']!.slice(1)}0` }))).body.verification_status).toBe('FAILURE');
+    expect(
+      (await verify(verifyBody(hit, { transmission_sig: `a${hit.headers['paypal-transmission-sig']!.slice(1)}0` }))).body
+        .verification_status,
+    ).toBe('FAILURE');
   });
 
   it('answers a verify request that breaks the schema with a 400 VALIDATION_ERROR', async () => {
@@ -665,7 +714,10 @@ describe('webhooks', () => {
     const { webhook_id: _unused, ...missing } = verifyBody(hit);
     const res = await verify(missing);
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ name: 'VALIDATION_ERROR', details: [expect.objectContaining({ field: '/webhook_id', issue: 'MISSING_REQUIRED_PARAMETER' })] });
+    expect(res.body).toMatchObject({
+      name: 'VALIDATION_ERROR',
+      details: [expect.objectContaining({ field: '/webhook_id', issue: 'MISSING_REQUIRED_PARAMETER' })],
+    });
     expectDocumented('notifications_webhooks_v1', 'post', '/v1/notifications/verify-webhook-signature', 'default', res.body);
     expect((await verify(verifyBody(hit, { webhook_id: 'WH-WITH-DASHES' }))).status).toBe(400);
   });
@@ -702,7 +754,12 @@ describe('webhooks', () => {
     receiver.answerNext(500, 500, 500, 500);
     await sandbox.control.sendWebhook('PAYMENT.CAPTURE.COMPLETED', events[0].event.resource.supplementary_data.related_ids.order_id);
     // Two retry delays configured: three attempts, then it stops.
-    expect(sandbox.control.sentWebhooks().slice(3).map((s) => s.response?.status)).toEqual([500, 500, 500]);
+    expect(
+      sandbox.control
+        .sentWebhooks()
+        .slice(3)
+        .map((s) => s.response?.status),
+    ).toEqual([500, 500, 500]);
   });
 
   it('records a receiver that cannot be reached, and stops there', async () => {
@@ -739,7 +796,10 @@ describe('webhooks', () => {
     const order = await createOrder();
     sandbox.control.approve(order.id, { pendingCapture: true });
     const captured = await call('POST', `/v2/checkout/orders/${order.id}/capture`);
-    expect(captured.body.purchase_units[0].payments.captures[0]).toMatchObject({ status: 'PENDING', status_details: { reason: 'PENDING_REVIEW' } });
+    expect(captured.body.purchase_units[0].payments.captures[0]).toMatchObject({
+      status: 'PENDING',
+      status_details: { reason: 'PENDING_REVIEW' },
+    });
     expect((await deliveredEvents()).map((e) => e.event.event_type)).toEqual(['PAYMENT.CAPTURE.PENDING']);
     const settled = await sandbox.control.sendWebhook('PAYMENT.CAPTURE.COMPLETED', order.id);
     expect(settled.event.resource.status).toBe('COMPLETED');
@@ -753,23 +813,27 @@ describe('webhooks', () => {
     await expect(sandbox.control.sendWebhook('PAYMENT.CAPTURE.COMPLETED', orderId)).rejects.toThrow(/no webhookUrl/);
   });
 
-  it('refuses a webhookId that PayPal\'s own verify schema could never accept', async () => {
+  it("refuses a webhookId that PayPal's own verify schema could never accept", async () => {
     await expect(startPayPalSandbox({ ...ACCOUNT, webhookId: 'WH-TEST' })).rejects.toThrow(/webhook_id pattern/);
   });
 });
 
 describe('failNext', () => {
-  it('http500: PayPal\'s INTERNAL_SERVER_ERROR once, and nothing is created', async () => {
+  it("http500: PayPal's INTERNAL_SERVER_ERROR once, and nothing is created", async () => {
     sandbox.control.failNext('create', 'http500');
     const failed = await call('POST', '/v2/checkout/orders', { body: orderRequest() });
     expect(failed.status).toBe(500);
-    expect(failed.body).toMatchObject({ name: 'INTERNAL_SERVER_ERROR', message: 'An internal server error occurred.', debug_id: expect.any(String) });
+    expect(failed.body).toMatchObject({
+      name: 'INTERNAL_SERVER_ERROR',
+      message: 'An internal server error occurred.',
+      debug_id: expect.any(String),
+    });
     expectDocumented(...CAPTURE, 500, failed.body);
     expect(sandbox.control.orders()).toHaveLength(0);
     expect((await call('POST', '/v2/checkout/orders', { body: orderRequest() })).status).toBe(201);
   });
 
-  it('timeout: no answer at all, so the caller\'s own deadline has to fire', async () => {
+  it("timeout: no answer at all, so the caller's own deadline has to fire", async () => {
     const bearer = await token();
     sandbox.control.failNext('create', 'timeout');
     const attempt = fetch(`${sandbox.url}/v2/checkout/orders`, {
@@ -793,8 +857,13 @@ describe('failNext', () => {
     const bearer = await token();
     sandbox.control.failNext('capture', 'reset', { afterProcessing: true });
     const headers = { Authorization: `Bearer ${bearer}`, 'PayPal-Request-Id': `capture-${orderId}` };
-    await expect(fetch(`${sandbox.url}/v2/checkout/orders/${orderId}/capture`, { method: 'POST', headers })).rejects.toThrow(/fetch failed/);
-    const retried = await call('POST', `/v2/checkout/orders/${orderId}/capture`, { token: bearer, headers: { 'PayPal-Request-Id': `capture-${orderId}` } });
+    await expect(fetch(`${sandbox.url}/v2/checkout/orders/${orderId}/capture`, { method: 'POST', headers })).rejects.toThrow(
+      /fetch failed/,
+    );
+    const retried = await call('POST', `/v2/checkout/orders/${orderId}/capture`, {
+      token: bearer,
+      headers: { 'PayPal-Request-Id': `capture-${orderId}` },
+    });
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('COMPLETED');
     expect((sandbox.control.orders()[0] as Json).purchase_units[0].payments.captures).toHaveLength(1);
@@ -856,7 +925,9 @@ describe('mounted inside another app, as the demo serves it', () => {
       });
       const bearer = ((await auth.json()) as Json).access_token;
       const headers = { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' };
-      const created = (await (await fetch(`${base}/v2/checkout/orders`, { method: 'POST', headers, body: JSON.stringify(orderRequest()) })).json()) as Json;
+      const created = (await (
+        await fetch(`${base}/v2/checkout/orders`, { method: 'POST', headers, body: JSON.stringify(orderRequest()) })
+      ).json()) as Json;
       expect(link(created, 'self')!.href).toBe(`${base}/v2/checkout/orders/${created.id}`);
       expect(link(created, 'approve')!.href).toBe(`http://shop.example/sandbox/paypal/checkoutnow?token=${created.id}`);
 

@@ -44,7 +44,7 @@ describe('PayPal schemas', () => {
     expect(strict.body(order({}))).toEqual([]);
   });
 
-  it('turns nullable: true into JSON Schema\'s null type', () => {
+  it("turns nullable: true into JSON Schema's null type", () => {
     expect(real.body(order({ description: null }))).toEqual([expect.objectContaining({ field: '/purchase_units/0/description' })]);
     const dir = editedDocuments((doc) => (doc.components.schemas.purchase_unit_request.properties.description.nullable = true));
     const nullable = loadPayPalSchemas(dir).operation('checkout_orders_v2', 'post', '/v2/checkout/orders');
@@ -64,10 +64,12 @@ describe('PayPal schemas', () => {
     expect(schemas.issueDescription('checkout_orders_v2', 'post', '/v2/checkout/orders', 422, 'AMOUNT_MISMATCH')).toBe(
       'Should equal item_total + tax_total + shipping + handling + insurance - shipping_discount - discount.',
     );
-    expect(schemas.issueDescription('checkout_orders_v2', 'post', '/v2/checkout/orders/{id}/capture', 400, 'MISSING_REQUIRED_PARAMETER')).toBe(
-      'A required field / parameter is missing',
+    expect(
+      schemas.issueDescription('checkout_orders_v2', 'post', '/v2/checkout/orders/{id}/capture', 400, 'MISSING_REQUIRED_PARAMETER'),
+    ).toBe('A required field / parameter is missing');
+    expect(schemas.issueDescription('checkout_orders_v2', 'post', '/v2/checkout/orders', 400, 'MISSING_REQUIRED_PARAMETER')).toBe(
+      'A required parameter is missing.',
     );
-    expect(schemas.issueDescription('checkout_orders_v2', 'post', '/v2/checkout/orders', 400, 'MISSING_REQUIRED_PARAMETER')).toBe('A required parameter is missing.');
   });
 
   it('refuses a document with a required readOnly property, which would need separate request and response views', () => {
@@ -81,7 +83,7 @@ describe('PayPal schemas', () => {
 });
 
 describe('money and checksums', () => {
-  it('works in minor units, honouring each currency\'s decimals', () => {
+  it("works in minor units, honouring each currency's decimals", () => {
     expect(toMinor({ currency_code: 'GBP', value: '7.78' })).toBe(778n);
     expect(toMinor({ currency_code: 'GBP', value: '.5' })).toBe(50n);
     expect(toMinor({ currency_code: 'GBP', value: '7.785' })).toBeUndefined();

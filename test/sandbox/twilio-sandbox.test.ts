@@ -4,7 +4,14 @@ import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SendError } from '../../src/notifications/senders.js';
 import { createTwilioSmsSender } from '../../src/notifications/sms.js';
-import { createTwilioSandbox, loadTwilioSchemas, newStandInAccount, segments, startTwilioSandbox, type RunningTwilioSandbox } from '../../sandbox/twilio/index.js';
+import {
+  createTwilioSandbox,
+  loadTwilioSchemas,
+  newStandInAccount,
+  segments,
+  startTwilioSandbox,
+  type RunningTwilioSandbox,
+} from '../../sandbox/twilio/index.js';
 
 const account = newStandInAccount();
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -15,7 +22,10 @@ describe('Twilio Messages stand-in', () => {
   let sandbox: RunningTwilioSandbox;
   const schemas = loadTwilioSchemas();
   const messagesUrl = (sid = account.accountSid) => `${sandbox.url}/2010-04-01/Accounts/${sid}/Messages.json`;
-  const post = async (form: Record<string, string> | URLSearchParams | string, options: { auth?: string | null; type?: string; sid?: string } = {}) => {
+  const post = async (
+    form: Record<string, string> | URLSearchParams | string,
+    options: { auth?: string | null; type?: string; sid?: string } = {},
+  ) => {
     const headers: Record<string, string> = { 'content-type': options.type ?? 'application/x-www-form-urlencoded' };
     if (options.auth !== null) headers.authorization = options.auth ?? AUTH;
     const body = typeof form === 'string' ? form : new URLSearchParams(form as Record<string, string>).toString();
@@ -40,7 +50,17 @@ describe('Twilio Messages stand-in', () => {
     expect(status).toBe(201);
     expect(headers.get('content-type')).toMatch(/^application\/json/);
     expect(schemas.messageResource(json)).toBe(true);
-    expect(json).toMatchObject({ account_sid: account.accountSid, to: GOOD.To, from: GOOD.From, body: GOOD.Body, status: 'queued', direction: 'outbound-api', num_segments: '1', num_media: '0', api_version: '2010-04-01' });
+    expect(json).toMatchObject({
+      account_sid: account.accountSid,
+      to: GOOD.To,
+      from: GOOD.From,
+      body: GOOD.Body,
+      status: 'queued',
+      direction: 'outbound-api',
+      num_segments: '1',
+      num_media: '0',
+      api_version: '2010-04-01',
+    });
     expect(json.sid).toMatch(/^SM[0-9a-f]{32}$/);
     expect(json.uri).toBe(`/2010-04-01/Accounts/${account.accountSid}/Messages/${json.sid}.json`);
     expect(json.date_created).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
@@ -54,13 +74,23 @@ describe('Twilio Messages stand-in', () => {
   });
 
   it('accepts the typed parameters the document declares, from their form spelling', async () => {
-    const form = new URLSearchParams({ ...GOOD, From: 'NLMusic', ValidityPeriod: '600', ProvideFeedback: 'true', StatusCallback: 'https://store.example/sms-status' });
+    const form = new URLSearchParams({
+      ...GOOD,
+      From: 'NLMusic',
+      ValidityPeriod: '600',
+      ProvideFeedback: 'true',
+      StatusCallback: 'https://store.example/sms-status',
+    });
     form.append('MediaUrl', 'https://store.example/a.png');
     form.append('MediaUrl', 'https://store.example/b.png');
     const { status, json } = await post(form.toString());
     expect(status).toBe(201);
     expect(json.num_media).toBe('2');
-    expect(sandbox.control.messages()[0]!.params).toMatchObject({ ValidityPeriod: 600, ProvideFeedback: true, MediaUrl: ['https://store.example/a.png', 'https://store.example/b.png'] });
+    expect(sandbox.control.messages()[0]!.params).toMatchObject({
+      ValidityPeriod: 600,
+      ProvideFeedback: true,
+      MediaUrl: ['https://store.example/a.png', 'https://store.example/b.png'],
+    });
   });
 
   it.each([
@@ -78,7 +108,7 @@ describe('Twilio Messages stand-in', () => {
     ['a value outside an enum', { ...GOOD, ContentRetention: 'forever' }, 20001],
     ['a SID of the wrong shape', { ...GOOD, MessagingServiceSid: 'MG123' }, 20001],
     ['a URI that is not one', { ...GOOD, StatusCallback: 'not a uri' }, 20001],
-  ])('refuses %s with 400 in Twilio\'s error shape, keeping nothing', async (_what, form, code) => {
+  ])("refuses %s with 400 in Twilio's error shape, keeping nothing", async (_what, form, code) => {
     const { status, json } = await post(form as Record<string, string>);
     expect(status).toBe(400);
     expectTwilioError(json, 400, code);
@@ -116,8 +146,10 @@ describe('Twilio Messages stand-in', () => {
     expect(sandbox.control.messages()).toHaveLength(0);
   });
 
-  it('answers 404 in Twilio\'s shape for an unknown message or route', async () => {
-    const missing = await fetch(`${sandbox.url}/2010-04-01/Accounts/${account.accountSid}/Messages/SM${'0'.repeat(32)}.json`, { headers: { authorization: AUTH } });
+  it("answers 404 in Twilio's shape for an unknown message or route", async () => {
+    const missing = await fetch(`${sandbox.url}/2010-04-01/Accounts/${account.accountSid}/Messages/SM${'0'.repeat(32)}.json`, {
+      headers: { authorization: AUTH },
+    });
     expect(missing.status).toBe(404);
     expectTwilioError(await missing.json(), 404, 20404);
     const route = await fetch(`${sandbox.url}/2010-04-01/Accounts/${account.accountSid}/Calls.json`, { headers: { authorization: AUTH } });
@@ -132,7 +164,14 @@ describe('Twilio Messages stand-in', () => {
     expect((await post(GOOD)).status).toBe(201);
 
     sandbox.control.failNext('timeout');
-    await expect(fetch(messagesUrl(), { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(GOOD).toString(), signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await expect(
+      fetch(messagesUrl(), {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(GOOD).toString(),
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
     expect(sandbox.control.messages()).toHaveLength(1);
     expect(sandbox.control.requests().map((r) => r.status)).toEqual([500, 201, 0]);
 
@@ -152,7 +191,9 @@ describe('Twilio Messages stand-in', () => {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sandbox/sms`;
       const sender = createTwilioSmsSender({ apiBase: base, ...account, from: 'NLMusic' });
       await sender.send({ outboxId: 1, to: '+447700900123', text: 'Hello from the demo' });
-      expect(mounted.control.messages()).toEqual([expect.objectContaining({ to: '+447700900123', from: 'NLMusic', body: 'Hello from the demo' })]);
+      expect(mounted.control.messages()).toEqual([
+        expect.objectContaining({ to: '+447700900123', from: 'NLMusic', body: 'Hello from the demo' }),
+      ]);
     } finally {
       mounted.close();
       server.closeAllConnections();
@@ -179,7 +220,11 @@ describe('Twilio SMS sender', () => {
   beforeAll(async () => {
     sandbox = await startTwilioSandbox(account);
     // A gateway that answers whatever status the test sets, in Twilio's error shape.
-    odd = http.createServer((_req, res) => res.writeHead(oddStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 20429, message: 'Too Many Requests +447700900123', status: oddStatus })));
+    odd = http.createServer((_req, res) =>
+      res
+        .writeHead(oddStatus, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 20429, message: 'Too Many Requests +447700900123', status: oddStatus })),
+    );
     await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
     oddUrl = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
   });
@@ -190,7 +235,10 @@ describe('Twilio SMS sender', () => {
   });
 
   const failure = async (send: Promise<void>) => {
-    const error = await send.then(() => null, (e: unknown) => e);
+    const error = await send.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SendError);
     return error as SendError;
   };
@@ -202,21 +250,49 @@ describe('Twilio SMS sender', () => {
   });
 
   it('treats 4xx as permanent, 429, 5xx, timeouts and refused connections as worth retrying; never quotes the number', async () => {
-    const refused = await failure(createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000' }).send({ outboxId: 1, to: '07700 900123', text: 'x' }));
+    const refused = await failure(
+      createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000' }).send({
+        outboxId: 1,
+        to: '07700 900123',
+        text: 'x',
+      }),
+    );
     expect(refused).toMatchObject({ permanent: true, message: 'Twilio HTTP 400 error 21211' });
 
-    const odd429 = await failure(createTwilioSmsSender({ apiBase: oddUrl, ...account, from: '+447700900000' }).send({ outboxId: 1, to: '+447700900123', text: 'x' }));
+    const odd429 = await failure(
+      createTwilioSmsSender({ apiBase: oddUrl, ...account, from: '+447700900000' }).send({ outboxId: 1, to: '+447700900123', text: 'x' }),
+    );
     expect(odd429).toMatchObject({ permanent: false, message: 'Twilio HTTP 429 error 20429' });
     expect(odd429.message).not.toContain('+447700900123');
 
     sandbox.control.failNext('http500');
-    expect(await failure(createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000' }).send({ outboxId: 1, to: '+447700900123', text: 'x' }))).toMatchObject({ permanent: false });
+    expect(
+      await failure(
+        createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000' }).send({
+          outboxId: 1,
+          to: '+447700900123',
+          text: 'x',
+        }),
+      ),
+    ).toMatchObject({ permanent: false });
 
     sandbox.control.failNext('timeout');
-    const slow = await failure(createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000', timeoutMs: 200 }).send({ outboxId: 1, to: '+447700900123', text: 'x' }));
+    const slow = await failure(
+      createTwilioSmsSender({ apiBase: sandbox.url, ...account, from: '+447700900000', timeoutMs: 200 }).send({
+        outboxId: 1,
+        to: '+447700900123',
+        text: 'x',
+      }),
+    );
     expect(slow).toMatchObject({ permanent: false, message: 'Twilio: no answer within 200 ms' });
 
-    const closed = await failure(createTwilioSmsSender({ apiBase: 'http://127.0.0.1:1', ...account, from: '+447700900000' }).send({ outboxId: 1, to: '+447700900123', text: 'x' }));
+    const closed = await failure(
+      createTwilioSmsSender({ apiBase: 'http://127.0.0.1:1', ...account, from: '+447700900000' }).send({
+        outboxId: 1,
+        to: '+447700900123',
+        text: 'x',
+      }),
+    );
     expect(closed.permanent).toBe(false);
     sandbox.control.reset();
   });

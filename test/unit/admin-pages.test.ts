@@ -63,14 +63,27 @@ describe('zip entries', () => {
 describe('operator input', () => {
   it('reads pounds as pence, empty as the default', () => {
     expect(['6.99', '£7', '0.5', '10000.00', '', ' 1.20 '].map(parsePounds)).toEqual([699, 700, 50, 1_000_000, null, 120]);
-    expect(['6.999', '-1', 'abc', '1,50', '100000', '10000.01'].map(parsePounds)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(['6.999', '-1', 'abc', '1,50', '100000', '10000.01'].map(parsePounds)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect([699, null, 50].map(poundsText)).toEqual(['6.99', '', '0.50']);
   });
 
   it('reads a commission rate', () => {
     expect(parseRate('percent', '12.5')).toEqual({ rateBasisPoints: 1250, flatPence: null });
     expect(parseRate('flat', '0.50')).toEqual({ rateBasisPoints: null, flatPence: 50 });
-    for (const [kind, value] of [['percent', '101'], ['percent', '1.234'], ['flat', ''], ['other', '5']]) expect(() => parseRate(kind, value)).toThrow();
+    for (const [kind, value] of [
+      ['percent', '101'],
+      ['percent', '1.234'],
+      ['flat', ''],
+      ['other', '5'],
+    ])
+      expect(() => parseRate(kind, value)).toThrow();
   });
 
   it('understands what the customer search is given', () => {
@@ -100,7 +113,13 @@ describe('unpacking a zip', () => {
 
   it('writes every file under the folder', async () => {
     const dir = work();
-    const zip = write(dir, zipOf([{ name: 'A/B/one.mp3', data: Buffer.from('one') }, { name: 'two.txt', data: Buffer.from('two') }]));
+    const zip = write(
+      dir,
+      zipOf([
+        { name: 'A/B/one.mp3', data: Buffer.from('one') },
+        { name: 'two.txt', data: Buffer.from('two') },
+      ]),
+    );
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
     expect(await extractZip(zip, out)).toBe(2);
@@ -110,7 +129,13 @@ describe('unpacking a zip', () => {
 
   it('stops at the entry and byte limits, and leaves the folder empty', async () => {
     const dir = work();
-    const zip = write(dir, zipOf([{ name: 'a.mp3', data: Buffer.alloc(600) }, { name: 'b.mp3', data: Buffer.alloc(600) }]));
+    const zip = write(
+      dir,
+      zipOf([
+        { name: 'a.mp3', data: Buffer.alloc(600) },
+        { name: 'b.mp3', data: Buffer.alloc(600) },
+      ]),
+    );
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
     await expect(extractZip(zip, out, { maxEntries: 1, maxTotalBytes: 10_000 })).rejects.toThrow(/2 entries; at most 1/);
@@ -122,7 +147,13 @@ describe('unpacking a zip', () => {
 
   it('refuses a zip-slip entry and writes nothing outside', async () => {
     const dir = work();
-    const zip = write(dir, zipOf([{ name: 'ok.mp3', data: Buffer.from('ok') }, { name: '../slipped.mp3', data: Buffer.from('bad') }]));
+    const zip = write(
+      dir,
+      zipOf([
+        { name: 'ok.mp3', data: Buffer.from('ok') },
+        { name: '../slipped.mp3', data: Buffer.from('bad') },
+      ]),
+    );
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
     await expect(extractZip(zip, out)).rejects.toThrow(ZipRefused);

@@ -14,7 +14,10 @@ describe('configuration', () => {
   });
 
   it('chooses MySQL from a mysql:// DATABASE_URL and SQLite from a path', () => {
-    expect(loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/store' }).database).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/store' });
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/store' }).database).toEqual({
+      kind: 'mysql',
+      url: 'mysql://root@127.0.0.1:3306/store',
+    });
     expect(loadConfig({ DATABASE_URL: '/var/lib/store.sqlite' }).database).toEqual({ kind: 'sqlite', file: '/var/lib/store.sqlite' });
   });
 
@@ -33,20 +36,61 @@ describe('configuration', () => {
 
   it('refuses production on the SQLite default or without a real session secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL[\s\S]*SESSION_SECRET/);
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(/SESSION_SECRET/);
-    const live = { PUBLIC_URL: 'https://music.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH-1', PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: 's'.repeat(32), SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'orders@music.example', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't'.repeat(32), SMS_FROM: '+447700900000', ...policy };
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) })).toThrow(/PUBLIC_URL[\s\S]*PAYPAL_CLIENT_ID/);
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(
+      /SESSION_SECRET/,
+    );
+    const live = {
+      PUBLIC_URL: 'https://music.example',
+      PAYPAL_CLIENT_ID: 'id',
+      PAYPAL_CLIENT_SECRET: 'secret',
+      PAYPAL_WEBHOOK_ID: 'WH-1',
+      PAYFORIT_API_BASE: 'https://pi.example',
+      PAYFORIT_MERCHANT_ID: 'm1',
+      PAYFORIT_SECRET: 's'.repeat(32),
+      SMTP_URL: 'smtp://mail.example:587',
+      MAIL_FROM: 'orders@music.example',
+      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+      TWILIO_AUTH_TOKEN: 't'.repeat(32),
+      SMS_FROM: '+447700900000',
+      ...policy,
+    };
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) })).toThrow(
+      /PUBLIC_URL[\s\S]*PAYPAL_CLIENT_ID/,
+    );
     const ok = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), ...live });
     expect(ok.env).toBe('production');
     expect(ok.paypal).toEqual({ apiBase: 'https://api-m.paypal.com', clientId: 'id', clientSecret: 'secret', webhookId: 'WH-1' });
   });
 
   it('refuses production until the privacy policy names who runs the store, its information officer and a real address', () => {
-    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH-1', PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: 's'.repeat(32), SMTP_URL: 'smtp://mail.example:587', MAIL_FROM: 'orders@music.example', TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`, TWILIO_AUTH_TOKEN: 't'.repeat(32), SMS_FROM: '+447700900000' };
+    const live = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://db/store',
+      SESSION_SECRET: 'x'.repeat(40),
+      PUBLIC_URL: 'https://music.example',
+      PAYPAL_CLIENT_ID: 'id',
+      PAYPAL_CLIENT_SECRET: 'secret',
+      PAYPAL_WEBHOOK_ID: 'WH-1',
+      PAYFORIT_API_BASE: 'https://pi.example',
+      PAYFORIT_MERCHANT_ID: 'm1',
+      PAYFORIT_SECRET: 's'.repeat(32),
+      SMTP_URL: 'smtp://mail.example:587',
+      MAIL_FROM: 'orders@music.example',
+      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+      TWILIO_AUTH_TOKEN: 't'.repeat(32),
+      SMS_FROM: '+447700900000',
+    };
     expect(() => loadConfig(live)).toThrow(/COMPANY_NAME[\s\S]*INFO_OFFICER_NAME[\s\S]*CONTACT_EMAIL or INFO_OFFICER_EMAIL/);
     expect(() => loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com' })).toThrow(/placeholder/);
-    expect(loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com', INFO_OFFICER_EMAIL: 'dpo@aurora.example' }).privacy).toMatchObject({ infoOfficerEmail: 'dpo@aurora.example' });
-    expect(loadConfig({ ...live, ...policy }).privacy).toEqual({ companyName: 'Aurora Records Ltd', infoOfficerName: 'Ingrid Officer', infoOfficerEmail: 'privacy@aurora.example', dataHosting: 'on servers in the United Kingdom' });
+    expect(
+      loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com', INFO_OFFICER_EMAIL: 'dpo@aurora.example' }).privacy,
+    ).toMatchObject({ infoOfficerEmail: 'dpo@aurora.example' });
+    expect(loadConfig({ ...live, ...policy }).privacy).toEqual({
+      companyName: 'Aurora Records Ltd',
+      infoOfficerName: 'Ingrid Officer',
+      infoOfficerEmail: 'privacy@aurora.example',
+      dataHosting: 'on servers in the United Kingdom',
+    });
     // Elsewhere nothing is required, and nothing made up stands in.
     expect(loadConfig({}).privacy).toMatchObject({ companyName: null, infoOfficerName: null });
   });

@@ -73,7 +73,13 @@ describe('generateDemoLibrary', () => {
         genre: [track.genre],
       });
       expect(common.releasetype).toContain(track.releaseType);
-      if (track.label) expect(common).toMatchObject({ label: [track.label.name], isrc: [track.isrc], barcode: track.label.upc, catalognumber: [track.label.catalogueNumber] });
+      if (track.label)
+        expect(common).toMatchObject({
+          label: [track.label.name],
+          isrc: [track.isrc],
+          barcode: track.label.upc,
+          catalognumber: [track.label.catalogueNumber],
+        });
       else expect(common.label).toBeUndefined();
     }
     // The demo shows labels: two releases come from labels of their own.

@@ -20,7 +20,17 @@ describe('mobile numbers in international form', () => {
   it('keeps other countries international, and refuses what cannot be a number', () => {
     expect(normaliseMsisdn('+353 85 123 4567')).toBe('353851234567');
     expect(normaliseMsisdn('00353851234567')).toBe('353851234567');
-    for (const bad of ['', '   ', 'seven', '07700 90012x', '+0 7700 900123', '123', '+44 7700 900123 ext 4', '1'.repeat(16), '07700\n900123; drop table']) {
+    for (const bad of [
+      '',
+      '   ',
+      'seven',
+      '07700 90012x',
+      '+0 7700 900123',
+      '123',
+      '+44 7700 900123 ext 4',
+      '1'.repeat(16),
+      '07700\n900123; drop table',
+    ]) {
       expect(normaliseMsisdn(bad), bad).toBeNull();
     }
   });

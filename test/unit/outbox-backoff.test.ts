@@ -61,11 +61,22 @@ describe('email details', () => {
   });
 
   it('retries SMTP failures unless the server refused the recipient or the message for good', () => {
-    expect(classifySmtpError(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550 })).permanent).toBe(true);
-    expect(classifySmtpError(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 450 })).permanent).toBe(false);
+    expect(
+      classifySmtpError(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550 }))
+        .permanent,
+    ).toBe(true);
+    expect(
+      classifySmtpError(Object.assign(new Error('Recipient command failed'), { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 450 }))
+        .permanent,
+    ).toBe(false);
     expect(classifySmtpError(Object.assign(new Error('Message too large'), { code: 'EMESSAGE' })).permanent).toBe(true);
     expect(classifySmtpError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET', command: 'CONN' })).permanent).toBe(false);
-    expect(classifySmtpError(Object.assign(new Error('Invalid login'), { code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535 })).permanent).toBe(false);
-    expect(classifySmtpError(Object.assign(new Error('Sender rejected'), { code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 553 })).permanent).toBe(false);
+    expect(
+      classifySmtpError(Object.assign(new Error('Invalid login'), { code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535 })).permanent,
+    ).toBe(false);
+    expect(
+      classifySmtpError(Object.assign(new Error('Sender rejected'), { code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 553 }))
+        .permanent,
+    ).toBe(false);
   });
 });

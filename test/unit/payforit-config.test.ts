@@ -10,20 +10,42 @@ describe('mobile billing configuration', () => {
     expect(config.payforit).toBeNull();
     expect(config.payforitMaxPence).toBe(1000);
     // Lines copied empty from .env.example mean "not set".
-    expect(loadConfig({ PAYFORIT_API_BASE: '', PAYFORIT_MERCHANT_ID: '', PAYFORIT_SECRET: '', PAYFORIT_MAX_PENCE: '' }).payforit).toBeNull();
+    expect(
+      loadConfig({ PAYFORIT_API_BASE: '', PAYFORIT_MERCHANT_ID: '', PAYFORIT_SECRET: '', PAYFORIT_MAX_PENCE: '' }).payforit,
+    ).toBeNull();
   });
 
   it('reads a complete set, strips a trailing slash, and names a half-given set', () => {
-    const config = loadConfig({ PAYFORIT_API_BASE: 'https://pi.example/', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: SECRET, PAYFORIT_MAX_PENCE: '1500' });
+    const config = loadConfig({
+      PAYFORIT_API_BASE: 'https://pi.example/',
+      PAYFORIT_MERCHANT_ID: 'm1',
+      PAYFORIT_SECRET: SECRET,
+      PAYFORIT_MAX_PENCE: '1500',
+    });
     expect(config.payforit).toEqual({ apiBase: 'https://pi.example', merchantId: 'm1', secret: SECRET, maxPence: 1500 });
     expect(() => loadConfig({ PAYFORIT_MERCHANT_ID: 'm1' })).toThrow(/PAYFORIT_API_BASE[\s\S]*PAYFORIT_SECRET/);
   });
 
   it('wants a secret of at least 32 bytes and is required in production', () => {
-    expect(() => loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: 'short' })).toThrow(/PAYFORIT_SECRET/);
+    expect(() => loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: 'short' })).toThrow(
+      /PAYFORIT_SECRET/,
+    );
     // 11 three-byte characters: 33 bytes though 11 characters.
-    expect(loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: '€'.repeat(11) }).payforit).not.toBeNull();
-    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://music.example', COMPANY_NAME: 'Aurora Records Ltd', INFO_OFFICER_NAME: 'Ingrid Officer', CONTACT_EMAIL: 'privacy@aurora.example', PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', PAYPAL_WEBHOOK_ID: 'WH1' };
+    expect(
+      loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: '€'.repeat(11) }).payforit,
+    ).not.toBeNull();
+    const live = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://db/store',
+      SESSION_SECRET: 'x'.repeat(40),
+      PUBLIC_URL: 'https://music.example',
+      COMPANY_NAME: 'Aurora Records Ltd',
+      INFO_OFFICER_NAME: 'Ingrid Officer',
+      CONTACT_EMAIL: 'privacy@aurora.example',
+      PAYPAL_CLIENT_ID: 'id',
+      PAYPAL_CLIENT_SECRET: 'secret',
+      PAYPAL_WEBHOOK_ID: 'WH1',
+    };
     expect(() => loadConfig(live)).toThrow(/PAYFORIT_API_BASE, PAYFORIT_MERCHANT_ID, PAYFORIT_SECRET: required in production/);
   });
 

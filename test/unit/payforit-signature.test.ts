@@ -8,9 +8,19 @@ const NOW_S = Math.floor(NOW.getTime() / 1000);
 
 describe('PayForIt signatures', () => {
   it('signs every other parameter sorted by name in byte order, values as sent, not URL-encoded', () => {
-    const params = { ref: 'NL-AB12', return_url: 'https://shop.example/back?x=1&y=2', amount_pence: '799', description: 'Ünïcode – 2 items', Zeta: 'capital sorts first', timestamp: '1700000000', signature: 'ignored' };
+    const params = {
+      ref: 'NL-AB12',
+      return_url: 'https://shop.example/back?x=1&y=2',
+      amount_pence: '799',
+      description: 'Ünïcode – 2 items',
+      Zeta: 'capital sorts first',
+      timestamp: '1700000000',
+      signature: 'ignored',
+    };
     const canonical = canonicalString(params);
-    expect(canonical).toBe('Zeta=capital sorts first&amount_pence=799&description=Ünïcode – 2 items&ref=NL-AB12&return_url=https://shop.example/back?x=1&y=2&timestamp=1700000000');
+    expect(canonical).toBe(
+      'Zeta=capital sorts first&amount_pence=799&description=Ünïcode – 2 items&ref=NL-AB12&return_url=https://shop.example/back?x=1&y=2&timestamp=1700000000',
+    );
     // The value every implementation must agree on: HMAC-SHA256, lower-case hex.
     expect(computeSignature(params, SECRET)).toBe(crypto.createHmac('sha256', SECRET).update(canonical, 'utf8').digest('hex'));
     expect(computeSignature(params, SECRET)).toMatch(/^[0-9a-f]{64}$/);
@@ -28,7 +38,10 @@ describe('PayForIt signatures', () => {
     expect(verifyParams({ ...signed, amount_pence: '5' }, SECRET, NOW)).toEqual({ ok: false, reason: 'bad-signature' });
     expect(verifyParams({ ...signed, extra: '' }, SECRET, NOW)).toEqual({ ok: false, reason: 'bad-signature' });
     expect(verifyParams(signed, `${SECRET}x`, NOW)).toEqual({ ok: false, reason: 'bad-signature' });
-    expect(verifyParams({ ...signed, signature: signed.signature!.toUpperCase() }, SECRET, NOW)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyParams({ ...signed, signature: signed.signature!.toUpperCase() }, SECRET, NOW)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
     expect(verifyParams({ ...signed, signature: 'abc' }, SECRET, NOW)).toEqual({ ok: false, reason: 'bad-signature' });
   });
 
@@ -41,9 +54,15 @@ describe('PayForIt signatures', () => {
     expect(verifyParams(at(-301), SECRET, NOW)).toEqual({ ok: false, reason: 'stale-timestamp' });
     expect(verifyParams(at(301), SECRET, NOW)).toEqual({ ok: false, reason: 'stale-timestamp' });
     const noTimestamp = { ref: 'NL-1' };
-    expect(verifyParams({ ...noTimestamp, signature: computeSignature(noTimestamp, SECRET) }, SECRET, NOW)).toEqual({ ok: false, reason: 'missing-timestamp' });
+    expect(verifyParams({ ...noTimestamp, signature: computeSignature(noTimestamp, SECRET) }, SECRET, NOW)).toEqual({
+      ok: false,
+      reason: 'missing-timestamp',
+    });
     const wordy = { ref: 'NL-1', timestamp: 'soon' };
-    expect(verifyParams({ ...wordy, signature: computeSignature(wordy, SECRET) }, SECRET, NOW)).toEqual({ ok: false, reason: 'missing-timestamp' });
+    expect(verifyParams({ ...wordy, signature: computeSignature(wordy, SECRET) }, SECRET, NOW)).toEqual({
+      ok: false,
+      reason: 'missing-timestamp',
+    });
   });
 
   it('refuses a message that names a parameter twice, and is not fooled by __proto__', () => {

@@ -26,7 +26,16 @@ export async function addOperator(db: Db, input: { email: string; password: stri
     return insertedId(
       await db
         .insertInto('operators')
-        .values({ email, password_hash: await hashPassword(input.password), failed_attempts: 0, locked_until: null, active: 1, last_sign_in_at: null, created_at: at, updated_at: at })
+        .values({
+          email,
+          password_hash: await hashPassword(input.password),
+          failed_attempts: 0,
+          locked_until: null,
+          active: 1,
+          last_sign_in_at: null,
+          created_at: at,
+          updated_at: at,
+        })
         .executeTakeFirstOrThrow(),
     );
   } catch (error) {
@@ -44,16 +53,25 @@ export async function findOperator(db: Tx, id: number) {
 }
 
 export async function listOperators(db: Tx) {
-  return db.selectFrom('operators').select(['id', 'email', 'active', 'failed_attempts', 'locked_until', 'last_sign_in_at', 'created_at']).orderBy('id').execute();
+  return db
+    .selectFrom('operators')
+    .select(['id', 'email', 'active', 'failed_attempts', 'locked_until', 'last_sign_in_at', 'created_at'])
+    .orderBy('id')
+    .execute();
 }
 
 /** Clears the failures and any lock; false when there is no such operator. */
 export async function unlockOperator(db: Tx, email: string, now: Date): Promise<boolean> {
-  const result = await db.updateTable('operators').set({ failed_attempts: 0, locked_until: null, updated_at: toDbTime(now) }).where('email', '=', email).executeTakeFirst();
+  const result = await db
+    .updateTable('operators')
+    .set({ failed_attempts: 0, locked_until: null, updated_at: toDbTime(now) })
+    .where('email', '=', email)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
-const notLocked = (now: Date) => (eb: ExpressionBuilder<Database, 'operators'>) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', toDbTime(now))]);
+const notLocked = (now: Date) => (eb: ExpressionBuilder<Database, 'operators'>) =>
+  eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', toDbTime(now))]);
 
 /**
  * One more failure, counted by one UPDATE with the lock in its WHERE: 'already-locked' when the
@@ -61,7 +79,13 @@ const notLocked = (now: Date) => (eb: ExpressionBuilder<Database, 'operators'>) 
  * operator until `lockUntil` and starts the count again, in a second conditional UPDATE of the row
  * this transaction now holds.
  */
-export async function recordFailure(tx: Tx, id: number, limit: number, lockUntil: Date, now: Date): Promise<'counted' | 'locked' | 'already-locked'> {
+export async function recordFailure(
+  tx: Tx,
+  id: number,
+  limit: number,
+  lockUntil: Date,
+  now: Date,
+): Promise<'counted' | 'locked' | 'already-locked'> {
   const at = toDbTime(now);
   const counted = await tx
     .updateTable('operators')
@@ -72,7 +96,12 @@ export async function recordFailure(tx: Tx, id: number, limit: number, lockUntil
     .where('failed_attempts', '<', limit)
     .executeTakeFirst();
   if (Number(counted.numUpdatedRows) !== 1) return 'already-locked';
-  const locked = await tx.updateTable('operators').set({ failed_attempts: 0, locked_until: toDbTime(lockUntil), updated_at: at }).where('id', '=', id).where('failed_attempts', '>=', limit).executeTakeFirst();
+  const locked = await tx
+    .updateTable('operators')
+    .set({ failed_attempts: 0, locked_until: toDbTime(lockUntil), updated_at: at })
+    .where('id', '=', id)
+    .where('failed_attempts', '>=', limit)
+    .executeTakeFirst();
   return Number(locked.numUpdatedRows) === 1 ? 'locked' : 'counted';
 }
 
@@ -82,10 +111,20 @@ export async function recordFailure(tx: Tx, id: number, limit: number, lockUntil
  * Whatever a right password or code leads to happens only after this says yes.
  */
 export async function claimUnlocked(tx: Tx, id: number, now: Date): Promise<boolean> {
-  const claimed = await tx.updateTable('operators').set({ updated_at: toDbTime(now) }).where('id', '=', id).where('active', '=', 1).where(notLocked(now)).executeTakeFirst();
+  const claimed = await tx
+    .updateTable('operators')
+    .set({ updated_at: toDbTime(now) })
+    .where('id', '=', id)
+    .where('active', '=', 1)
+    .where(notLocked(now))
+    .executeTakeFirst();
   return Number(claimed.numUpdatedRows) === 1;
 }
 
 export async function recordSignIn(tx: Tx, id: number, now: Date): Promise<void> {
-  await tx.updateTable('operators').set({ failed_attempts: 0, locked_until: null, last_sign_in_at: toDbTime(now), updated_at: toDbTime(now) }).where('id', '=', id).execute();
+  await tx
+    .updateTable('operators')
+    .set({ failed_attempts: 0, locked_until: null, last_sign_in_at: toDbTime(now), updated_at: toDbTime(now) })
+    .where('id', '=', id)
+    .execute();
 }

@@ -28,7 +28,8 @@ export function adminSignInRoutes(deps: AdminDeps, signIn: OperatorSignIn): Rout
 
   const renderSignIn = (res: Response, status = 200, error?: string, email = '') =>
     res.status(status).render('admin/sign-in', { title: 'Operator sign-in', error, email });
-  const renderCode = (res: Response, status = 200, error?: string) => res.status(status).render('admin/code', { title: 'Enter your code', error });
+  const renderCode = (res: Response, status = 200, error?: string) =>
+    res.status(status).render('admin/code', { title: 'Enter your code', error });
   const code = codeEntryHandlers<number>({
     pending: (req) => pendingOperatorOf(req, clock),
     startPath: '/admin/sign-in',

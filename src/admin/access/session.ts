@@ -78,7 +78,9 @@ export function requireOperator(signIn: Pick<OperatorSignIn, 'findOperator'>, cl
     const session = req.session;
     if (session?.operatorId === undefined) return notFound(req, res, next);
     const now = clock().getTime();
-    const expired = now - (session.operatorSignedInAt ?? 0) > ADMIN_ABSOLUTE_HOURS * 3600_000 || now - (session.operatorLastSeenAt ?? 0) > ADMIN_IDLE_MINUTES * 60_000;
+    const expired =
+      now - (session.operatorSignedInAt ?? 0) > ADMIN_ABSOLUTE_HOURS * 3600_000 ||
+      now - (session.operatorLastSeenAt ?? 0) > ADMIN_IDLE_MINUTES * 60_000;
     if (expired) {
       forgetOperator(req);
       flash(req, 'info', 'You were signed out after a while without activity. Please sign in again.');

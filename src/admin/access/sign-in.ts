@@ -39,7 +39,12 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
       return db.transaction().execute(async (tx) => {
         if (!matches) {
           const outcome = await recordFailure(tx, operator.id, LOCKOUT_FAILURES, lockUntil(), now);
-          if (outcome !== 'already-locked') await recordAudit(tx, { operatorId: operator.id, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_password' }, now);
+          if (outcome !== 'already-locked')
+            await recordAudit(
+              tx,
+              { operatorId: operator.id, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_password' },
+              now,
+            );
           return { ok: false };
         }
         // Decided by the conditional UPDATE, not by the row read before the (slow) password hash:
@@ -56,13 +61,18 @@ export function createOperatorSignIn({ db, secret, clock, storeName }: { db: Db;
     async verifyCode(operatorId: number, code: string): Promise<OperatorCodeCheck> {
       return db.transaction().execute(async (tx) => {
         const now = clock();
-        const operator = await tx.selectFrom('operators').select(['id', 'active', 'locked_until']).where('id', '=', operatorId).executeTakeFirst();
+        const operator = await tx
+          .selectFrom('operators')
+          .select(['id', 'active', 'locked_until'])
+          .where('id', '=', operatorId)
+          .executeTakeFirst();
         if (!operator || operator.active !== 1) return { ok: false, reason: 'wrong' };
         if (!(await claimUnlocked(tx, operatorId, now))) return { ok: false, reason: 'locked' };
         const result = await codes.verify(tx, operatorId, code);
         if (!result.ok) {
           const outcome = await recordFailure(tx, operatorId, LOCKOUT_FAILURES, lockUntil(), now);
-          if (outcome !== 'already-locked') await recordAudit(tx, { operatorId, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_code' }, now);
+          if (outcome !== 'already-locked')
+            await recordAudit(tx, { operatorId, action: outcome === 'locked' ? 'operator.locked' : 'operator.wrong_code' }, now);
           return outcome === 'counted' ? result : { ok: false, reason: 'locked' };
         }
         await recordSignIn(tx, operatorId, now);

@@ -10,13 +10,22 @@ export type Rate = { rateBasisPoints: number; flatPence: null } | { rateBasisPoi
 
 /** New orders earn at the new rate; commissions already written keep their amount. */
 export async function setRate(tx: Tx, id: number, rate: Rate, now: Date): Promise<boolean> {
-  const result = await tx.updateTable('affiliates').set({ rate_basis_points: rate.rateBasisPoints, flat_pence: rate.flatPence, updated_at: toDbTime(now) }).where('id', '=', id).executeTakeFirst();
+  const result = await tx
+    .updateTable('affiliates')
+    .set({ rate_basis_points: rate.rateBasisPoints, flat_pence: rate.flatPence, updated_at: toDbTime(now) })
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
 export type StatusFigures = Record<CommissionStatus, { count: number; pence: number }>;
 
-const emptyFigures = (): StatusFigures => ({ pending: { count: 0, pence: 0 }, approved: { count: 0, pence: 0 }, paid: { count: 0, pence: 0 }, rejected: { count: 0, pence: 0 } });
+const emptyFigures = (): StatusFigures => ({
+  pending: { count: 0, pence: 0 },
+  approved: { count: 0, pence: 0 },
+  paid: { count: 0, pence: 0 },
+  rejected: { count: 0, pence: 0 },
+});
 
 /** Every affiliate's commissions (or one affiliate's), counted and summed by status. */
 export async function commissionsByStatus(db: Db, affiliateId?: number): Promise<Map<number, StatusFigures>> {
@@ -48,7 +57,16 @@ export async function recentCommissions(db: Db, affiliateId: number) {
   return db
     .selectFrom('affiliate_commissions')
     .innerJoin('orders', 'orders.id', 'affiliate_commissions.order_id')
-    .select(['affiliate_commissions.id', 'orders.reference', 'affiliate_commissions.order_total_pence', 'affiliate_commissions.amount_pence', 'affiliate_commissions.status', 'affiliate_commissions.reason', 'affiliate_commissions.created_at', 'affiliate_commissions.payout_id'])
+    .select([
+      'affiliate_commissions.id',
+      'orders.reference',
+      'affiliate_commissions.order_total_pence',
+      'affiliate_commissions.amount_pence',
+      'affiliate_commissions.status',
+      'affiliate_commissions.reason',
+      'affiliate_commissions.created_at',
+      'affiliate_commissions.payout_id',
+    ])
     .where('affiliate_commissions.affiliate_id', '=', affiliateId)
     .orderBy('affiliate_commissions.id', 'desc')
     .limit(100)

@@ -33,13 +33,15 @@ export function parseRate(kind: string | undefined, value: string | undefined): 
     return { rateBasisPoints: null, flatPence: pence };
   }
   if (kind === 'percent') {
-    if (!/^\d{1,3}(\.\d{1,2})?$/.test(text) || Number(text) > 100) throw new HttpError(400, 'A percentage must be from 0 to 100, such as 20 or 12.5.');
+    if (!/^\d{1,3}(\.\d{1,2})?$/.test(text) || Number(text) > 100)
+      throw new HttpError(400, 'A percentage must be from 0 to 100, such as 20 or 12.5.');
     return { rateBasisPoints: Math.round(Number(text) * 100), flatPence: null };
   }
   throw new HttpError(400, 'Choose a percentage or a flat amount per order.');
 }
 
-export const rateText = (a: { rate_basis_points: number | null; flat_pence: number | null }) => (a.flat_pence !== null ? `${formatPrice(a.flat_pence)} per order` : `${(a.rate_basis_points ?? 0) / 100}% of each order`);
+export const rateText = (a: { rate_basis_points: number | null; flat_pence: number | null }) =>
+  a.flat_pence !== null ? `${formatPrice(a.flat_pence)} per order` : `${(a.rate_basis_points ?? 0) / 100}% of each order`;
 
 const rateForm = z.object({ kind: z.string().max(10).optional(), value: z.string().max(20).optional() });
 
@@ -54,13 +56,30 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
 
   router.get('/admin/affiliates', async (_req, res) => {
     const [affiliates, figures] = await Promise.all([listAffiliates(db), commissionsByStatus(db)]);
-    res.render('admin/affiliates/list', { title: 'Affiliates', section: 'affiliates', affiliates: affiliates.map((a) => ({ ...a, rate: rateText(a), figures: figuresOf(figures, a.id) })), publicUrl: deps.publicUrl });
+    res.render('admin/affiliates/list', {
+      title: 'Affiliates',
+      section: 'affiliates',
+      affiliates: affiliates.map((a) => ({ ...a, rate: rateText(a), figures: figuresOf(figures, a.id) })),
+      publicUrl: deps.publicUrl,
+    });
   });
 
   router.get('/admin/affiliates/:id', async (req, res) => {
     const affiliate = await mustExist(affiliateId(req));
-    const [figures, payouts, commissions] = await Promise.all([commissionsByStatus(db, affiliate.id), payoutsOf(db, affiliate.id), recentCommissions(db, affiliate.id)]);
-    res.render('admin/affiliates/affiliate', { title: `Affiliate ${affiliate.id}`, section: 'affiliates', affiliate: { ...affiliate, rate: rateText(affiliate) }, figures: figuresOf(figures, affiliate.id), payouts, commissions, publicUrl: deps.publicUrl });
+    const [figures, payouts, commissions] = await Promise.all([
+      commissionsByStatus(db, affiliate.id),
+      payoutsOf(db, affiliate.id),
+      recentCommissions(db, affiliate.id),
+    ]);
+    res.render('admin/affiliates/affiliate', {
+      title: `Affiliate ${affiliate.id}`,
+      section: 'affiliates',
+      affiliate: { ...affiliate, rate: rateText(affiliate) },
+      figures: figuresOf(figures, affiliate.id),
+      payouts,
+      commissions,
+      publicUrl: deps.publicUrl,
+    });
   });
 
   router.post('/admin/affiliates', async (req, res) => {
@@ -75,7 +94,16 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
       .transaction()
       .execute(async (tx) => {
         const added = await addAffiliate(tx, { name, email, ...rate }, now);
-        await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'affiliate.add', target: `affiliate:${added}`, detail: rateText({ rate_basis_points: rate.rateBasisPoints, flat_pence: rate.flatPence }) }, now);
+        await recordAudit(
+          tx,
+          {
+            operatorId: operatorOf(req).id,
+            action: 'affiliate.add',
+            target: `affiliate:${added}`,
+            detail: rateText({ rate_basis_points: rate.rateBasisPoints, flat_pence: rate.flatPence }),
+          },
+          now,
+        );
         return added;
       })
       .catch((error: unknown) => {
@@ -92,9 +120,23 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
     const now = clock();
     await db.transaction().execute(async (tx) => {
       await setActive(tx, id, active === 'yes', now);
-      await recordAudit(tx, { operatorId: operatorOf(req).id, action: active === 'yes' ? 'affiliate.activate' : 'affiliate.deactivate', target: `affiliate:${id}` }, now);
+      await recordAudit(
+        tx,
+        {
+          operatorId: operatorOf(req).id,
+          action: active === 'yes' ? 'affiliate.activate' : 'affiliate.deactivate',
+          target: `affiliate:${id}`,
+        },
+        now,
+      );
     });
-    flash(req, 'info', active === 'yes' ? `Affiliate ${id} is active again.` : `Affiliate ${id} is deactivated: their links set no cookie and new orders are not credited to them.`);
+    flash(
+      req,
+      'info',
+      active === 'yes'
+        ? `Affiliate ${id} is active again.`
+        : `Affiliate ${id} is deactivated: their links set no cookie and new orders are not credited to them.`,
+    );
     res.redirect(303, `/admin/affiliates/${id}`);
   });
 
@@ -107,7 +149,11 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
     const text = rateText({ rate_basis_points: rate.rateBasisPoints, flat_pence: rate.flatPence });
     await db.transaction().execute(async (tx) => {
       await setRate(tx, id, rate, now);
-      await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'affiliate.rate', target: `affiliate:${id}`, detail: `${rateText(before)} -> ${text}` }, now);
+      await recordAudit(
+        tx,
+        { operatorId: operatorOf(req).id, action: 'affiliate.rate', target: `affiliate:${id}`, detail: `${rateText(before)} -> ${text}` },
+        now,
+      );
     });
     flash(req, 'info', `Affiliate ${id} now earns ${text} on new orders.`);
     res.redirect(303, `/admin/affiliates/${id}`);
@@ -128,8 +174,21 @@ export function affiliatesAdminRoutes(deps: AdminDeps): Router {
       return res.redirect(303, `/admin/affiliates/${id}`);
     }
     // recordPayout commits its own transaction; the audit row follows it.
-    await recordAudit(db, { operatorId: operatorOf(req).id, action: 'affiliate.payout', target: `affiliate:${id}`, detail: `payout ${payout.payoutId}: ${formatPrice(payout.amountPence)} for ${payout.count} commission(s)` }, now);
-    flash(req, 'info', `Recorded payout ${payout.payoutId}: ${formatPrice(payout.amountPence)} for ${payout.count} commission${payout.count === 1 ? '' : 's'}.`);
+    await recordAudit(
+      db,
+      {
+        operatorId: operatorOf(req).id,
+        action: 'affiliate.payout',
+        target: `affiliate:${id}`,
+        detail: `payout ${payout.payoutId}: ${formatPrice(payout.amountPence)} for ${payout.count} commission(s)`,
+      },
+      now,
+    );
+    flash(
+      req,
+      'info',
+      `Recorded payout ${payout.payoutId}: ${formatPrice(payout.amountPence)} for ${payout.count} commission${payout.count === 1 ? '' : 's'}.`,
+    );
     res.redirect(303, `/admin/affiliates/${id}`);
   });
 

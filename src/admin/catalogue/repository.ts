@@ -9,21 +9,38 @@ type Tx = Transaction<Database> | Db;
 export const RELEASES_PAGE_SIZE = 50;
 
 const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = releases.id)`.as('track_count');
-const soldCount = sql<number>`(select count(*) from order_items inner join orders on orders.id = order_items.order_id where order_items.release_id = releases.id and orders.status = 'paid')`.as('sold');
+const soldCount =
+  sql<number>`(select count(*) from order_items inner join orders on orders.id = order_items.order_id where order_items.release_id = releases.id and orders.status = 'paid')`.as(
+    'sold',
+  );
 
 export async function listReleases(db: Db, page: number) {
   const [rows, total] = await Promise.all([
     db
       .selectFrom('releases')
       .innerJoin('artists', 'artists.id', 'releases.artist_id')
-      .select(['releases.id', 'releases.title', 'releases.slug', 'releases.kind', 'releases.price_pence', 'releases.hidden', 'releases.cover_file', 'artists.name as artist', trackCount, soldCount])
+      .select([
+        'releases.id',
+        'releases.title',
+        'releases.slug',
+        'releases.kind',
+        'releases.price_pence',
+        'releases.hidden',
+        'releases.cover_file',
+        'artists.name as artist',
+        trackCount,
+        soldCount,
+      ])
       .orderBy('artists.name')
       .orderBy('releases.title')
       .orderBy('releases.id')
       .limit(RELEASES_PAGE_SIZE)
       .offset((page - 1) * RELEASES_PAGE_SIZE)
       .execute(),
-    db.selectFrom('releases').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('releases')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: rows.map((r) => ({ ...r, track_count: Number(r.track_count), sold: Number(r.sold) })), total: Number(total.n) };
 }
@@ -32,7 +49,17 @@ export async function findRelease(db: Tx, id: number) {
   return db
     .selectFrom('releases')
     .innerJoin('artists', 'artists.id', 'releases.artist_id')
-    .select(['releases.id', 'releases.title', 'releases.slug', 'releases.kind', 'releases.price_pence', 'releases.hidden', 'releases.cover_file', 'releases.updated_at', 'artists.name as artist'])
+    .select([
+      'releases.id',
+      'releases.title',
+      'releases.slug',
+      'releases.kind',
+      'releases.price_pence',
+      'releases.hidden',
+      'releases.cover_file',
+      'releases.updated_at',
+      'artists.name as artist',
+    ])
     .where('releases.id', '=', id)
     .executeTakeFirst();
 }
@@ -41,7 +68,15 @@ export async function tracksOf(db: Tx, releaseId: number) {
   return db
     .selectFrom('tracks')
     .innerJoin('artists', 'artists.id', 'tracks.artist_id')
-    .select(['tracks.id', 'tracks.disc_number', 'tracks.track_number', 'tracks.title', 'tracks.price_pence', 'tracks.duration_ms', 'artists.name as artist'])
+    .select([
+      'tracks.id',
+      'tracks.disc_number',
+      'tracks.track_number',
+      'tracks.title',
+      'tracks.price_pence',
+      'tracks.duration_ms',
+      'artists.name as artist',
+    ])
     .where('tracks.release_id', '=', releaseId)
     .orderBy('tracks.disc_number')
     .orderBy('tracks.track_number')
@@ -50,15 +85,34 @@ export async function tracksOf(db: Tx, releaseId: number) {
 }
 
 export async function updateRelease(tx: Tx, id: number, fields: { title: string; pricePence: number | null }, now: string): Promise<void> {
-  await tx.updateTable('releases').set({ title: fields.title, price_pence: fields.pricePence, updated_at: now }).where('id', '=', id).execute();
+  await tx
+    .updateTable('releases')
+    .set({ title: fields.title, price_pence: fields.pricePence, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
-export async function updateTrack(tx: Tx, id: number, releaseId: number, fields: { title: string; pricePence: number | null }, now: string): Promise<void> {
-  await tx.updateTable('tracks').set({ title: fields.title, price_pence: fields.pricePence, updated_at: now }).where('id', '=', id).where('release_id', '=', releaseId).execute();
+export async function updateTrack(
+  tx: Tx,
+  id: number,
+  releaseId: number,
+  fields: { title: string; pricePence: number | null },
+  now: string,
+): Promise<void> {
+  await tx
+    .updateTable('tracks')
+    .set({ title: fields.title, price_pence: fields.pricePence, updated_at: now })
+    .where('id', '=', id)
+    .where('release_id', '=', releaseId)
+    .execute();
 }
 
 export async function setHidden(tx: Tx, id: number, hidden: boolean, now: string): Promise<void> {
-  await tx.updateTable('releases').set({ hidden: hidden ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+  await tx
+    .updateTable('releases')
+    .set({ hidden: hidden ? 1 : 0, updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function setCover(tx: Tx, id: number, coverFile: string, now: string): Promise<void> {
@@ -76,7 +130,16 @@ export async function refreshSearchTerms(tx: Tx, releaseId: number): Promise<voi
   const tracks = await tracksOf(tx, releaseId);
   if (release.hidden) {
     await tx.deleteFrom('search_terms').where('kind', '=', 'release').where('entity_id', '=', releaseId).execute();
-    if (tracks.length) await tx.deleteFrom('search_terms').where('kind', '=', 'track').where('entity_id', 'in', tracks.map((t) => t.id)).execute();
+    if (tracks.length)
+      await tx
+        .deleteFrom('search_terms')
+        .where('kind', '=', 'track')
+        .where(
+          'entity_id',
+          'in',
+          tracks.map((t) => t.id),
+        )
+        .execute();
     return;
   }
   await replaceSearchTerms(tx, 'release', releaseId, `${release.title} ${release.artist}`);

@@ -37,19 +37,38 @@ function readEdit(body: Record<string, unknown>, trackIds: number[]): ReleaseEdi
     pricePence: price(body.price, 'The release price'),
     tracks: trackIds
       .filter((id) => `track_${id}_title` in body)
-      .map((id) => ({ id, title: title(body[`track_${id}_title`], `The title of track ${id}`), pricePence: price(body[`track_${id}_price`], `The price of track ${id}`) })),
+      .map((id) => ({
+        id,
+        title: title(body[`track_${id}_title`], `The title of track ${id}`),
+        pricePence: price(body[`track_${id}_price`], `The price of track ${id}`),
+      })),
   };
 }
 
 export function catalogueAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
-  const admin = createCatalogueAdmin({ db: deps.db, clock: deps.clock, media: createMediaFiles(deps.storage), ffmpegPath: deps.config.media.ffmpegPath, catalogueChanged: deps.catalogueChanged, ownLabelName: deps.config.labels.ownLabelName });
+  const admin = createCatalogueAdmin({
+    db: deps.db,
+    clock: deps.clock,
+    media: createMediaFiles(deps.storage),
+    ffmpegPath: deps.config.media.ffmpegPath,
+    catalogueChanged: deps.catalogueChanged,
+    ownLabelName: deps.config.labels.ownLabelName,
+  });
   const limits = { maxZipMb: Math.round(MAX_ZIP_BYTES / 1024 / 1024), maxCoverMb: Math.round(MAX_COVER_BYTES / 1024 / 1024) };
 
   router.get('/admin/catalogue', async (req, res) => {
     const { page } = parseQuery(z.object({ page: pageNumber }), req.query);
     const { rows, total } = await repo.listReleases(deps.db, page);
-    res.render('admin/catalogue/list', { title: 'Catalogue', section: 'catalogue', releases: rows, page, pageCount: Math.max(1, Math.ceil(total / repo.RELEASES_PAGE_SIZE)), total, limits });
+    res.render('admin/catalogue/list', {
+      title: 'Catalogue',
+      section: 'catalogue',
+      releases: rows,
+      page,
+      pageCount: Math.max(1, Math.ceil(total / repo.RELEASES_PAGE_SIZE)),
+      total,
+      limits,
+    });
   });
 
   router.get('/admin/catalogue/releases/:id', async (req, res) => {
@@ -57,13 +76,28 @@ export function catalogueAdminRoutes(deps: AdminDeps): Router {
     const release = await repo.findRelease(deps.db, id);
     if (!release) throw new HttpError(404, 'There is no such release.');
     const tracks = await repo.tracksOf(deps.db, id);
-    res.render('admin/catalogue/release', { title: release.title, section: 'catalogue', release, tracks, poundsText, limits, defaults: deps.config.prices });
+    res.render('admin/catalogue/release', {
+      title: release.title,
+      section: 'catalogue',
+      release,
+      tracks,
+      poundsText,
+      limits,
+      defaults: deps.config.prices,
+    });
   });
 
   router.post('/admin/catalogue/releases/:id', async (req, res) => {
     const id = releaseId(req);
     const tracks = await repo.tracksOf(deps.db, id);
-    const changes = await admin.editRelease(operatorOf(req).id, id, readEdit((req.body ?? {}) as Record<string, unknown>, tracks.map((t) => t.id)));
+    const changes = await admin.editRelease(
+      operatorOf(req).id,
+      id,
+      readEdit(
+        (req.body ?? {}) as Record<string, unknown>,
+        tracks.map((t) => t.id),
+      ),
+    );
     if (changes === null) throw new HttpError(404, 'There is no such release.');
     flash(req, 'info', changes.length ? `Saved: ${changes.length} change${changes.length === 1 ? '' : 's'}.` : 'Nothing changed.');
     res.redirect(303, `/admin/catalogue/releases/${id}`);
@@ -74,7 +108,13 @@ export function catalogueAdminRoutes(deps: AdminDeps): Router {
     const { hidden } = z.object({ hidden: z.enum(['yes', 'no']) }).safeParse(req.body ?? {}).data ?? {};
     if (!hidden) throw new HttpError(400, 'Choose whether to hide or show the release.');
     if (!(await admin.setHidden(operatorOf(req).id, id, hidden === 'yes'))) throw new HttpError(404, 'There is no such release.');
-    flash(req, 'info', hidden === 'yes' ? 'The release is hidden: it is off the catalogue, search and sitemap. Its buyers keep their downloads.' : 'The release is on sale again.');
+    flash(
+      req,
+      'info',
+      hidden === 'yes'
+        ? 'The release is hidden: it is off the catalogue, search and sitemap. Its buyers keep their downloads.'
+        : 'The release is on sale again.',
+    );
     res.redirect(303, `/admin/catalogue/releases/${id}`);
   });
 

@@ -52,7 +52,8 @@ export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueCh
         const before = tracks.get(t.id);
         if (!before || (before.title === t.title && before.price_pence === t.pricePence)) continue;
         if (before.title !== t.title) changed.push(`track ${t.id} title "${before.title}" -> "${t.title}"`);
-        if (before.price_pence !== t.pricePence) changed.push(`track ${t.id} price ${priceText(before.price_pence)} -> ${priceText(t.pricePence)}`);
+        if (before.price_pence !== t.pricePence)
+          changed.push(`track ${t.id} price ${priceText(before.price_pence)} -> ${priceText(t.pricePence)}`);
         await repo.updateTrack(tx, t.id, releaseId, t, toDbTime(now));
       }
       if (changed.length === 0) return changed;
@@ -87,14 +88,23 @@ export function createCatalogueAdmin({ db, clock, media, ffmpegPath, catalogueCh
     const now = clock();
     await db.transaction().execute(async (tx) => {
       await repo.setCover(tx, releaseId, coverFile, toDbTime(now));
-      await recordAudit(tx, { operatorId, action: 'catalogue.cover', target: `release:${releaseId}`, detail: `${extension}, ${image.length} bytes` }, now);
+      await recordAudit(
+        tx,
+        { operatorId, action: 'catalogue.cover', target: `release:${releaseId}`, detail: `${extension}, ${image.length} bytes` },
+        now,
+      );
     });
     catalogueChanged();
     return true;
   }
 
   /** Unpacks an uploaded zip into a fresh temporary folder and imports it; the folder is removed afterwards. */
-  async function importZip(operatorId: number, zipFile: string, originalName: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ImportSummary & { files: number }> {
+  async function importZip(
+    operatorId: number,
+    zipFile: string,
+    originalName: string,
+    limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  ): Promise<ImportSummary & { files: number }> {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-admin-import-'));
     try {
       const files = await extractZip(zipFile, dir, limits);

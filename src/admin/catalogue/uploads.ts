@@ -30,8 +30,10 @@ const LIMIT_MESSAGES: Record<string, string> = {
 
 /** Multer's complaints are the sender's mistake: a clear 4xx, never a 500. */
 const multerErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-  if (err instanceof multer.MulterError) return next(new HttpError(err.code === 'LIMIT_FILE_SIZE' ? 413 : 400, LIMIT_MESSAGES[err.code] ?? 'That upload could not be read.'));
-  if (err && typeof err === 'object' && /multipart|boundary|unexpected end/i.test(String((err as Error).message))) return next(new HttpError(400, 'That upload could not be read.'));
+  if (err instanceof multer.MulterError)
+    return next(new HttpError(err.code === 'LIMIT_FILE_SIZE' ? 413 : 400, LIMIT_MESSAGES[err.code] ?? 'That upload could not be read.'));
+  if (err && typeof err === 'object' && /multipart|boundary|unexpected end/i.test(String((err as Error).message)))
+    return next(new HttpError(400, 'That upload could not be read.'));
   next(err);
 };
 
@@ -46,7 +48,9 @@ export function adminUploadParsing(deps: Pick<AdminDeps, 'db' | 'clock'>): Route
   const router = Router();
   const guard = requireOperator({ findOperator: (id: number) => findOperator(deps.db, id) }, deps.clock);
   const zip = multer({ dest: os.tmpdir(), limits: { fileSize: MAX_ZIP_BYTES, files: 1, fields: 5, parts: 6 } }).single('zip');
-  const cover = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_COVER_BYTES, files: 1, fields: 5, parts: 6 } }).single('cover');
+  const cover = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_COVER_BYTES, files: 1, fields: 5, parts: 6 } }).single(
+    'cover',
+  );
   router.post(IMPORT_PATH, guard, removeWhenDone, zip, multerErrors);
   router.post(COVER_PATH, guard, cover, multerErrors);
   return router;

@@ -24,7 +24,8 @@ export class ZipRefused extends Error {}
 /** The path an entry may be written to under `root`, or a reason it may not. */
 export function safeEntryPath(root: string, name: string): string {
   if (name.length === 0 || name.length > 1024 || name.includes('\0')) throw new ZipRefused(`an entry has an unusable name`);
-  if (name.includes('\\') || name.startsWith('/') || /^[a-zA-Z]:/.test(name)) throw new ZipRefused(`the entry "${name}" has an absolute or Windows path`);
+  if (name.includes('\\') || name.startsWith('/') || /^[a-zA-Z]:/.test(name))
+    throw new ZipRefused(`the entry "${name}" has an absolute or Windows path`);
   if (name.split('/').some((part) => part === '..')) throw new ZipRefused(`the entry "${name}" points outside the folder ("..")`);
   const target = path.resolve(root, name);
   if (target !== root && !target.startsWith(root + path.sep)) throw new ZipRefused(`the entry "${name}" points outside the folder`);
@@ -64,10 +65,18 @@ export async function extractZip(zipFile: string, dest: string, limits: ZipLimit
         await fsp.mkdir(target, { recursive: true });
         continue;
       }
-      if (entry.uncompressedSize > limits.maxTotalBytes - written) throw new ZipRefused('the unpacked files are larger than the import allows');
+      if (entry.uncompressedSize > limits.maxTotalBytes - written)
+        throw new ZipRefused('the unpacked files are larger than the import allows');
       await fsp.mkdir(path.dirname(target), { recursive: true });
       const source = await zip.openReadStreamPromise(entry);
-      await pipeline(source, byteCap(() => limits.maxTotalBytes - written, (n) => (written += n)), fs.createWriteStream(target, { flags: 'wx' }));
+      await pipeline(
+        source,
+        byteCap(
+          () => limits.maxTotalBytes - written,
+          (n) => (written += n),
+        ),
+        fs.createWriteStream(target, { flags: 'wx' }),
+      );
       files++;
     }
   } catch (error) {
@@ -76,7 +85,8 @@ export async function extractZip(zipFile: string, dest: string, limits: ZipLimit
     if (error instanceof ZipRefused) throw error;
     // yauzl's own checks (a bad name, a size that does not match) and a broken archive.
     const message = (error as Error).message ?? String(error);
-    if (/invalid relative path|absolute path|invalid characters/.test(message)) throw new ZipRefused(`an entry's path is not allowed (${message})`);
+    if (/invalid relative path|absolute path|invalid characters/.test(message))
+      throw new ZipRefused(`an entry's path is not allowed (${message})`);
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ZipRefused('the zip holds the same file twice');
     throw new ZipRefused(`the zip could not be read (${message})`);
   } finally {

@@ -31,16 +31,18 @@ export function parseCustomerQuery(typed: string): CustomerQuery | null {
 const likeContaining = (text: string) => `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 
 export async function searchCustomers(db: Db, query: CustomerQuery) {
-  let q = db
-    .selectFrom('customers')
-    .select((eb) => [
-      'customers.id',
-      'customers.email',
-      'customers.msisdn',
-      'customers.marketing_opt_in',
-      'customers.created_at',
-      eb.selectFrom('orders').whereRef('orders.customer_id', '=', 'customers.id').select((o) => o.fn.countAll<number>().as('n')).as('order_count'),
-    ]);
+  let q = db.selectFrom('customers').select((eb) => [
+    'customers.id',
+    'customers.email',
+    'customers.msisdn',
+    'customers.marketing_opt_in',
+    'customers.created_at',
+    eb
+      .selectFrom('orders')
+      .whereRef('orders.customer_id', '=', 'customers.id')
+      .select((o) => o.fn.countAll<number>().as('n'))
+      .as('order_count'),
+  ]);
   switch (query.by) {
     case 'id':
       q = q.where('customers.id', '=', query.id);
@@ -52,7 +54,15 @@ export async function searchCustomers(db: Db, query: CustomerQuery) {
       q = q.where('customers.msisdn', '=', query.msisdn);
       break;
     case 'reference':
-      q = q.where('customers.id', 'in', db.selectFrom('orders').select('customer_id').where('reference', '=', query.reference).where('customer_id', 'is not', null) as never);
+      q = q.where(
+        'customers.id',
+        'in',
+        db
+          .selectFrom('orders')
+          .select('customer_id')
+          .where('reference', '=', query.reference)
+          .where('customer_id', 'is not', null) as never,
+      );
       break;
     case 'emailPart':
       q = q.where(sql<boolean>`customers.email like ${likeContaining(query.text)} escape '!'`);

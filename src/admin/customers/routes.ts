@@ -25,14 +25,26 @@ export function customersAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
   const { db, clock } = deps;
   const renderSearch = (res: Response, status: number, locals: Record<string, unknown>) =>
-    res.status(status).render('admin/customers/search', { title: 'Customers', section: 'customers', query: '', results: null, error: null, limit: SEARCH_LIMIT, ...locals });
+    res.status(status).render('admin/customers/search', {
+      title: 'Customers',
+      section: 'customers',
+      query: '',
+      results: null,
+      error: null,
+      limit: SEARCH_LIMIT,
+      ...locals,
+    });
 
   router.get('/admin/customers', (_req, res) => renderSearch(res, 200, {}));
 
   router.post('/admin/customers', async (req, res) => {
     const { q } = parseBody(z.object({ q: z.string().max(300) }), req.body);
     const query = parseCustomerQuery(q);
-    if (!query) return renderSearch(res, 400, { query: q, error: 'Type an email address (or at least three characters of one), a mobile number, #customer-number or an order reference.' });
+    if (!query)
+      return renderSearch(res, 400, {
+        query: q,
+        error: 'Type an email address (or at least three characters of one), a mobile number, #customer-number or an order reference.',
+      });
     renderSearch(res, 200, { query: q, results: await searchCustomers(db, query) });
   });
 
@@ -51,7 +63,10 @@ export function customersAdminRoutes(deps: AdminDeps): Router {
     if (!(await customerExists(db, id))) throw new HttpError(404, 'There is no such customer.');
     const data = await exportCustomer(db, id);
     await recordAudit(db, { operatorId: operatorOf(req).id, action: 'customer.export', target: `customer:${id}` }, clock());
-    res.attachment(`customer-${id}.json`).type('application/json').send(JSON.stringify(data, null, 2));
+    res
+      .attachment(`customer-${id}.json`)
+      .type('application/json')
+      .send(JSON.stringify(data, null, 2));
   });
 
   router.post('/admin/customers/:id/erase', async (req, res) => {
@@ -61,8 +76,21 @@ export function customersAdminRoutes(deps: AdminDeps): Router {
     if (!(await customerExists(db, id))) throw new HttpError(404, 'There is no such customer (perhaps already erased).');
     const now = clock();
     const erased = await eraseCustomer(db, id, now);
-    await recordAudit(db, { operatorId: operatorOf(req).id, action: 'customer.erase', target: `customer:${id}`, detail: `${erased.orders} order(s) kept anonymously, ${erased.messages} message(s) emptied` }, now);
-    flash(req, 'info', `Customer ${id} is erased: ${erased.orders} order(s) kept as anonymous records, ${erased.messages} message(s) emptied.`);
+    await recordAudit(
+      db,
+      {
+        operatorId: operatorOf(req).id,
+        action: 'customer.erase',
+        target: `customer:${id}`,
+        detail: `${erased.orders} order(s) kept anonymously, ${erased.messages} message(s) emptied`,
+      },
+      now,
+    );
+    flash(
+      req,
+      'info',
+      `Customer ${id} is erased: ${erased.orders} order(s) kept as anonymous records, ${erased.messages} message(s) emptied.`,
+    );
     res.redirect(303, '/admin/customers');
   });
 

@@ -17,7 +17,11 @@ export async function salesByDay(db: Db, since: string): Promise<{ day: string; 
 }
 
 function paidItemsSince(db: Db, since: string) {
-  return db.selectFrom('order_items').innerJoin('orders', 'orders.id', 'order_items.order_id').where('orders.status', '=', 'paid').where('orders.paid_at', '>=', since);
+  return db
+    .selectFrom('order_items')
+    .innerJoin('orders', 'orders.id', 'order_items.order_id')
+    .where('orders.status', '=', 'paid')
+    .where('orders.paid_at', '>=', since);
 }
 
 /** Releases bought whole (not counting single tracks), most sold first. */
@@ -27,7 +31,13 @@ export async function topReleases(db: Db, since: string, limit: number) {
     .innerJoin('releases', 'releases.id', 'order_items.release_id')
     .innerJoin('artists', 'artists.id', 'releases.artist_id')
     .groupBy(['releases.id', 'releases.title', 'artists.name'])
-    .select((eb) => ['releases.id', 'releases.title', 'artists.name as artist', eb.fn.countAll<number>().as('sold'), eb.fn.sum<number>('order_items.price_pence').as('pence')])
+    .select((eb) => [
+      'releases.id',
+      'releases.title',
+      'artists.name as artist',
+      eb.fn.countAll<number>().as('sold'),
+      eb.fn.sum<number>('order_items.price_pence').as('pence'),
+    ])
     .orderBy('sold', 'desc')
     .orderBy('releases.id')
     .limit(limit)
@@ -41,7 +51,13 @@ export async function topTracks(db: Db, since: string, limit: number) {
     .innerJoin('tracks', 'tracks.id', 'order_items.track_id')
     .innerJoin('artists', 'artists.id', 'tracks.artist_id')
     .groupBy(['tracks.id', 'tracks.title', 'artists.name'])
-    .select((eb) => ['tracks.id', 'tracks.title', 'artists.name as artist', eb.fn.countAll<number>().as('sold'), eb.fn.sum<number>('order_items.price_pence').as('pence')])
+    .select((eb) => [
+      'tracks.id',
+      'tracks.title',
+      'artists.name as artist',
+      eb.fn.countAll<number>().as('sold'),
+      eb.fn.sum<number>('order_items.price_pence').as('pence'),
+    ])
     .orderBy('sold', 'desc')
     .orderBy('tracks.id')
     .limit(limit)
@@ -76,14 +92,27 @@ export async function affiliatePerformance(db: Db, since: string) {
       .where('created_at', '>=', since)
       .where('status', '!=', 'rejected')
       .groupBy('affiliate_id')
-      .select((eb) => ['affiliate_id', eb.fn.countAll<number>().as('orders'), eb.fn.sum<number>('order_total_pence').as('sales'), eb.fn.sum<number>('amount_pence').as('commission')])
+      .select((eb) => [
+        'affiliate_id',
+        eb.fn.countAll<number>().as('orders'),
+        eb.fn.sum<number>('order_total_pence').as('sales'),
+        eb.fn.sum<number>('amount_pence').as('commission'),
+      ])
       .execute(),
   ]);
   const visitsBy = new Map(visits.map((v) => [v.affiliate_id, Number(v.visits ?? 0)]));
   const salesBy = new Map(commissions.map((c) => [c.affiliate_id, c]));
   return affiliates.map((a) => {
     const c = salesBy.get(a.id);
-    return { id: a.id, name: a.name, active: a.active === 1, visits: visitsBy.get(a.id) ?? 0, orders: Number(c?.orders ?? 0), salesPence: Number(c?.sales ?? 0), commissionPence: Number(c?.commission ?? 0) };
+    return {
+      id: a.id,
+      name: a.name,
+      active: a.active === 1,
+      visits: visitsBy.get(a.id) ?? 0,
+      orders: Number(c?.orders ?? 0),
+      salesPence: Number(c?.sales ?? 0),
+      commissionPence: Number(c?.commission ?? 0),
+    };
   });
 }
 
@@ -100,10 +129,30 @@ export interface OutboxHealth {
 
 export async function outboxHealth(db: Db): Promise<OutboxHealth> {
   const [byStatus, retrying, oldest] = await Promise.all([
-    db.selectFrom('outbox').groupBy('status').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).execute(),
-    db.selectFrom('outbox').where('status', '=', 'pending').where('attempts', '>', 0).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    db.selectFrom('outbox').where('status', 'in', ['pending', 'sending']).select((eb) => eb.fn.min<string>('created_at').as('at')).executeTakeFirst(),
+    db
+      .selectFrom('outbox')
+      .groupBy('status')
+      .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+      .execute(),
+    db
+      .selectFrom('outbox')
+      .where('status', '=', 'pending')
+      .where('attempts', '>', 0)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('outbox')
+      .where('status', 'in', ['pending', 'sending'])
+      .select((eb) => eb.fn.min<string>('created_at').as('at'))
+      .executeTakeFirst(),
   ]);
   const count = (status: string) => Number(byStatus.find((r) => r.status === status)?.n ?? 0);
-  return { pending: count('pending'), sending: count('sending'), sent: count('sent'), failed: count('failed'), retrying: Number(retrying.n), oldestPending: oldest?.at ?? null };
+  return {
+    pending: count('pending'),
+    sending: count('sending'),
+    sent: count('sent'),
+    failed: count('failed'),
+    retrying: Number(retrying.n),
+    oldestPending: oldest?.at ?? null,
+  };
 }

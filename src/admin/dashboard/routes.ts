@@ -7,7 +7,12 @@ export function dashboardAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
   router.get('/admin', async (_req, res) => {
     const figures = await dashboardFigures(deps.db, deps.clock());
-    res.render('admin/dashboard/index', { title: 'Dashboard', section: 'dashboard', ...figures, methodLabels: Object.fromEntries(deps.methods.map((m) => [m.id, m.label])) });
+    res.render('admin/dashboard/index', {
+      title: 'Dashboard',
+      section: 'dashboard',
+      ...figures,
+      methodLabels: Object.fromEntries(deps.methods.map((m) => [m.id, m.label])),
+    });
   });
   return router;
 }

@@ -37,17 +37,20 @@ export function parseLabelForm(body: unknown): LabelFields {
   const name = form.name.trim();
   if (!name || name.length > 200) throw new HttpError(400, 'The label name must be 1 to 200 characters.');
   const email = form.contact_email.trim().toLowerCase();
-  if (email && (!EMAIL.test(email) || email.length > 254)) throw new HttpError(400, 'The contact must be an email address (statements are sent there), or left empty.');
+  if (email && (!EMAIL.test(email) || email.length > 254))
+    throw new HttpError(400, 'The contact must be an email address (statements are sent there), or left empty.');
   const partyId = form.ddex_party_id.trim().toUpperCase();
   if (partyId && !PARTY_ID.test(partyId)) throw new HttpError(400, 'A DDEX party id is letters and digits, such as PADPIDA2014120301U.');
   const percent = form.royalty_percent.trim();
-  if (!/^\d{1,3}(\.\d{1,2})?$/.test(percent) || Number(percent) > 100) throw new HttpError(400, 'The royalty rate must be a percentage from 0 to 100, such as 70 or 62.5.');
+  if (!/^\d{1,3}(\.\d{1,2})?$/.test(percent) || Number(percent) > 100)
+    throw new HttpError(400, 'The royalty rate must be a percentage from 0 to 100, such as 70 or 62.5.');
   return { name, contactEmail: email || null, ddexPartyId: partyId || null, royaltyBasisPoints: Math.round(Number(percent) * 100) };
 }
 
 export const percentOf = (basisPoints: number) => `${basisPoints / 100}%`;
 
-const describe = (f: LabelFields) => `${f.name}; ${percentOf(f.royaltyBasisPoints)}; party ${f.ddexPartyId ?? 'none'}; contact ${f.contactEmail ? 'set' : 'none'}`;
+const describe = (f: LabelFields) =>
+  `${f.name}; ${percentOf(f.royaltyBasisPoints)}; party ${f.ddexPartyId ?? 'none'}; contact ${f.contactEmail ? 'set' : 'none'}`;
 
 export function labelsAdminRoutes(deps: AdminDeps): Router {
   const router = Router();
@@ -76,7 +79,11 @@ export function labelsAdminRoutes(deps: AdminDeps): Router {
       .transaction()
       .execute(async (tx) => {
         const added = await addLabel(tx, fields, now);
-        await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'label.add', target: `label:${added}`, detail: describe(fields) }, now);
+        await recordAudit(
+          tx,
+          { operatorId: operatorOf(req).id, action: 'label.add', target: `label:${added}`, detail: describe(fields) },
+          now,
+        );
         return added;
       })
       .catch(duplicate);
@@ -94,7 +101,16 @@ export function labelsAdminRoutes(deps: AdminDeps): Router {
       .transaction()
       .execute(async (tx) => {
         await updateLabel(tx, id, fields, now);
-        await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'label.edit', target: `label:${id}`, detail: `${percentOf(before.royalty_basis_points)} -> ${describe(fields)}` }, now);
+        await recordAudit(
+          tx,
+          {
+            operatorId: operatorOf(req).id,
+            action: 'label.edit',
+            target: `label:${id}`,
+            detail: `${percentOf(before.royalty_basis_points)} -> ${describe(fields)}`,
+          },
+          now,
+        );
       })
       .catch(duplicate);
     flash(req, 'info', `Saved label ${fields.name}.`);

@@ -16,7 +16,10 @@ import { recordAudit } from '../audit.js';
 import { operatorOf } from '../access/session.js';
 import type { AdminDeps } from '../deps.js';
 
-const labelParam = z.string().regex(/^[1-9]\d{0,8}$/).transform(Number);
+const labelParam = z
+  .string()
+  .regex(/^[1-9]\d{0,8}$/)
+  .transform(Number);
 const statementQuery = z.object({ month: z.string().max(7).optional(), label: labelParam.optional() });
 
 function monthOrThrow(month: string | undefined, fallback: string): string {
@@ -54,7 +57,17 @@ export function statementsAdminRoutes(deps: AdminDeps): Router {
     const now = clock();
     const queued = await db.transaction().execute(async (tx) => {
       const id = await queueStatementEmail(tx, statement, config.storeName, toDbTime(now));
-      if (id) await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'label.statement_email', target: `label:${form.label}`, detail: `${month}, outbox ${id}` }, now);
+      if (id)
+        await recordAudit(
+          tx,
+          {
+            operatorId: operatorOf(req).id,
+            action: 'label.statement_email',
+            target: `label:${form.label}`,
+            detail: `${month}, outbox ${id}`,
+          },
+          now,
+        );
       return id;
     });
     if (queued) flash(req, 'info', `The ${month} statement for ${statement.label.name} is queued to ${statement.label.contactEmail}.`);
@@ -64,7 +77,13 @@ export function statementsAdminRoutes(deps: AdminDeps): Router {
 
   router.get('/admin/labels/ingestions', async (_req, res) => {
     const rows = await db.selectFrom('ddex_ingestions').selectAll().orderBy('id', 'desc').limit(200).execute();
-    const ingestions = rows.map((r) => ({ ...r, ...(JSON.parse(r.summary ?? '{}') as { reason?: string | null; releases?: { icpn: string | null; reference: string; status: string }[] }) }));
+    const ingestions = rows.map((r) => ({
+      ...r,
+      ...(JSON.parse(r.summary ?? '{}') as {
+        reason?: string | null;
+        releases?: { icpn: string | null; reference: string; status: string }[];
+      }),
+    }));
     res.render('admin/labels/ingestions', { title: 'DDEX deliveries', section: 'labels', ingestions });
   });
 
@@ -72,7 +91,12 @@ export function statementsAdminRoutes(deps: AdminDeps): Router {
     const { quarter: asked } = parseQuery(z.object({ quarter: z.string().max(7).optional() }), req.query);
     const quarter = asked || quarterOf(clock());
     if (!isQuarter(quarter)) throw new HttpError(400, 'Choose a quarter such as 2026-Q4.');
-    res.render('admin/labels/vat', { title: `VAT ${quarter}`, section: 'labels', vatNumber: config.labels.vatNumber, ...(await quarterVat(db, quarter)) });
+    res.render('admin/labels/vat', {
+      title: `VAT ${quarter}`,
+      section: 'labels',
+      vatNumber: config.labels.vatNumber,
+      ...(await quarterVat(db, quarter)),
+    });
   });
 
   return router;

@@ -13,13 +13,30 @@ export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const
 export async function listMessages(db: Db, filter: { status?: OutboxStatus; page: number }) {
   let query = db
     .selectFrom('outbox')
-    .select(['id', 'channel', 'kind', 'recipient', 'subject', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'sent_at', 'order_id']);
+    .select([
+      'id',
+      'channel',
+      'kind',
+      'recipient',
+      'subject',
+      'status',
+      'attempts',
+      'next_attempt_at',
+      'last_error',
+      'created_at',
+      'sent_at',
+      'order_id',
+    ]);
   if (filter.status) query = query.where('status', '=', filter.status);
   return fetchPage(query.orderBy('id', 'desc'), filter.page, MESSAGES_PAGE_SIZE);
 }
 
 export async function statusCounts(db: Db): Promise<Record<OutboxStatus, number>> {
-  const rows = await db.selectFrom('outbox').groupBy('status').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).execute();
+  const rows = await db
+    .selectFrom('outbox')
+    .groupBy('status')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+    .execute();
   const counts = { pending: 0, sending: 0, sent: 0, failed: 0 };
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
@@ -46,5 +63,10 @@ export async function requeueFailed(tx: Transaction<Database> | Db, id: number, 
 }
 
 export async function recentNotices(db: Db) {
-  return db.selectFrom('service_notices').select(['id', 'sent_by', 'reason', 'orders_from', 'orders_to', 'subject', 'recipients', 'created_at']).orderBy('id', 'desc').limit(20).execute();
+  return db
+    .selectFrom('service_notices')
+    .select(['id', 'sent_by', 'reason', 'orders_from', 'orders_to', 'subject', 'recipients', 'created_at'])
+    .orderBy('id', 'desc')
+    .limit(20)
+    .execute();
 }

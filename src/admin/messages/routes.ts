@@ -43,7 +43,8 @@ function day(value: string, endOfDay: boolean, what: string): Date {
 /** A message the outbox refuses (an SMS over 1,600 characters) is the operator's to fix, not a 500. */
 function asClientError(error: unknown): never {
   if (error instanceof InvalidMessageError) throw new HttpError(400, `The message cannot be sent: ${error.message}.`);
-  if (error instanceof Error && /^(the reason|who sends it|the window)/.test(error.message)) throw new HttpError(400, `${error.message[0]!.toUpperCase()}${error.message.slice(1)}.`);
+  if (error instanceof Error && /^(the reason|who sends it|the window)/.test(error.message))
+    throw new HttpError(400, `${error.message[0]!.toUpperCase()}${error.message.slice(1)}.`);
   throw error;
 }
 
@@ -56,7 +57,18 @@ export function messagesAdminRoutes(deps: AdminDeps): Router {
     const [{ rows, more }, counts, notices] = await Promise.all([listMessages(db, { status, page }), statusCounts(db), recentNotices(db)]);
     // The operator sees whom a message is for only in part (enough to tell messages apart), and no sign-in code.
     const messages = rows.map((m) => ({ ...m, recipient: maskRecipient(m.recipient), subject: withoutCodes(m.subject) }));
-    res.render('admin/messages/list', { title: 'Messages', section: 'messages', messages, more, page, status: status ?? '', counts, statuses: OUTBOX_STATUSES, notices, today: clock().toISOString().slice(0, 10) });
+    res.render('admin/messages/list', {
+      title: 'Messages',
+      section: 'messages',
+      messages,
+      more,
+      page,
+      status: status ?? '',
+      counts,
+      statuses: OUTBOX_STATUSES,
+      notices,
+      today: clock().toISOString().slice(0, 10),
+    });
   });
 
   router.post('/admin/messages/:id/retry', async (req, res) => {
@@ -68,13 +80,26 @@ export function messagesAdminRoutes(deps: AdminDeps): Router {
       await recordAudit(tx, { operatorId: operatorOf(req).id, action: 'message.retry', target: `outbox:${id}` }, now);
       return true;
     });
-    if (!retried) throw new HttpError(409, 'Only a failed message can be retried (not one whose customer was erased, nor one whose sign-in code or link was removed: re-send an order\'s confirmation from the order instead).');
+    if (!retried)
+      throw new HttpError(
+        409,
+        "Only a failed message can be retried (not one whose customer was erased, nor one whose sign-in code or link was removed: re-send an order's confirmation from the order instead).",
+      );
     flash(req, 'info', `Message ${id} is queued again.`);
     res.redirect(303, '/admin/messages?status=failed');
   });
 
   router.post('/admin/messages/notice', async (req: Request, res: Response) => {
-    const form = parseBody(z.object({ from: z.string().max(20), to: z.string().max(20), subject: z.string().max(300), message: z.string().max(MAX_BODY + 1000), reason: z.string().max(600) }), req.body);
+    const form = parseBody(
+      z.object({
+        from: z.string().max(20),
+        to: z.string().max(20),
+        subject: z.string().max(300),
+        message: z.string().max(MAX_BODY + 1000),
+        reason: z.string().max(600),
+      }),
+      req.body,
+    );
     const operator = operatorOf(req);
     const now = clock();
     const notice = {
@@ -86,19 +111,42 @@ export function messagesAdminRoutes(deps: AdminDeps): Router {
       sentBy: operator.email,
     };
     const { noticeId, recipients } = await sendServiceNotice(db, notice, now).catch(asClientError);
-    await recordAudit(db, { operatorId: operator.id, action: 'message.notice', target: `notice:${noticeId}`, detail: `${recipients} recipient(s), orders ${form.from} to ${form.to}: ${notice.reason.trim().slice(0, 300)}` }, now);
+    await recordAudit(
+      db,
+      {
+        operatorId: operator.id,
+        action: 'message.notice',
+        target: `notice:${noticeId}`,
+        detail: `${recipients} recipient(s), orders ${form.from} to ${form.to}: ${notice.reason.trim().slice(0, 300)}`,
+      },
+      now,
+    );
     flash(req, 'info', `Service notice ${noticeId} is queued for ${recipients} customer${recipients === 1 ? '' : 's'}.`);
     res.redirect(303, '/admin/messages');
   });
 
   router.post('/admin/messages/marketing', async (req, res) => {
-    const form = parseBody(z.object({ subject: z.string().max(300), message: z.string().max(MAX_BODY + 1000), confirm: z.string().optional() }), req.body);
+    const form = parseBody(
+      z.object({ subject: z.string().max(300), message: z.string().max(MAX_BODY + 1000), confirm: z.string().optional() }),
+      req.body,
+    );
     if (form.confirm !== 'yes') throw new HttpError(400, 'Tick the box to confirm the marketing send.');
     const subject = oneLine(form.subject, 'The subject');
     const text = bodyText(form.message);
     const now = clock();
-    const queued = await queueMarketing(db, { subject, text, publicUrl: deps.publicUrl, secret: deps.config.sessionSecret }, now).catch(asClientError);
-    await recordAudit(db, { operatorId: operatorOf(req).id, action: 'message.marketing', target: 'marketing', detail: `${queued} recipient(s): ${subject.slice(0, 200)}` }, now);
+    const queued = await queueMarketing(db, { subject, text, publicUrl: deps.publicUrl, secret: deps.config.sessionSecret }, now).catch(
+      asClientError,
+    );
+    await recordAudit(
+      db,
+      {
+        operatorId: operatorOf(req).id,
+        action: 'message.marketing',
+        target: 'marketing',
+        detail: `${queued} recipient(s): ${subject.slice(0, 200)}`,
+      },
+      now,
+    );
     flash(req, 'info', `Marketing message queued for ${queued} opted-in customer${queued === 1 ? '' : 's'}.`);
     res.redirect(303, '/admin/messages');
   });

@@ -39,11 +39,19 @@ function filtered(db: Tx, filter: OrderFilter) {
 }
 
 export async function findOrders(db: Tx, filter: OrderFilter, page: { limit: number; offset: number }) {
-  return filtered(db, filter).selectAll().orderBy('created_at', 'desc').orderBy('reference').limit(page.limit).offset(page.offset).execute();
+  return filtered(db, filter)
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('reference')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
 }
 
 export async function countOrders(db: Tx, filter: OrderFilter): Promise<number> {
-  const row = await filtered(db, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await filtered(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -55,23 +63,72 @@ export async function orderDetail(db: Db, reference: string) {
     .selectFrom('orders as o')
     .leftJoin('customers as c', 'c.id', 'o.customer_id')
     .leftJoin('affiliates as a', 'a.id', 'o.affiliate_id')
-    .select(['o.id', 'o.reference', 'o.status', 'o.total_pence', 'o.currency', 'o.payment_method', 'o.affiliate_id', 'a.name as affiliate_name', 'o.customer_id', 'c.email', 'c.msisdn', 'o.created_at', 'o.paid_at', 'o.expires_at', 'o.updated_at', 'o.marketing_opt_in'])
+    .select([
+      'o.id',
+      'o.reference',
+      'o.status',
+      'o.total_pence',
+      'o.currency',
+      'o.payment_method',
+      'o.affiliate_id',
+      'a.name as affiliate_name',
+      'o.customer_id',
+      'c.email',
+      'c.msisdn',
+      'o.created_at',
+      'o.paid_at',
+      'o.expires_at',
+      'o.updated_at',
+      'o.marketing_opt_in',
+    ])
     .where('o.reference', '=', reference)
     .executeTakeFirst();
   if (!order) return undefined;
   const [items, payments, events, messages, commission, entitlements] = await Promise.all([
-    db.selectFrom('order_items').select(['title', 'price_pence', 'track_id', 'release_id']).where('order_id', '=', order.id).orderBy('id').execute(),
-    db.selectFrom('payments').select(['id', 'method', 'provider_ref', 'capture_ref', 'status', 'amount_pence', 'currency', 'created_at', 'updated_at']).where('order_id', '=', order.id).orderBy('id').execute(),
-    db.selectFrom('order_events').select(['from_status', 'to_status', 'event', 'detail', 'created_at']).where('order_id', '=', order.id).orderBy('id').execute(),
-    db.selectFrom('outbox').select(['id', 'channel', 'kind', 'subject', 'status', 'attempts', 'created_at', 'sent_at', 'last_error']).where('order_id', '=', order.id).orderBy('id').execute(),
-    db.selectFrom('affiliate_commissions').select(['amount_pence', 'status', 'reason', 'created_at', 'approved_at', 'paid_at', 'rejected_at']).where('order_id', '=', order.id).executeTakeFirst(),
+    db
+      .selectFrom('order_items')
+      .select(['title', 'price_pence', 'track_id', 'release_id'])
+      .where('order_id', '=', order.id)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('payments')
+      .select(['id', 'method', 'provider_ref', 'capture_ref', 'status', 'amount_pence', 'currency', 'created_at', 'updated_at'])
+      .where('order_id', '=', order.id)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('order_events')
+      .select(['from_status', 'to_status', 'event', 'detail', 'created_at'])
+      .where('order_id', '=', order.id)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('outbox')
+      .select(['id', 'channel', 'kind', 'subject', 'status', 'attempts', 'created_at', 'sent_at', 'last_error'])
+      .where('order_id', '=', order.id)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('affiliate_commissions')
+      .select(['amount_pence', 'status', 'reason', 'created_at', 'approved_at', 'paid_at', 'rejected_at'])
+      .where('order_id', '=', order.id)
+      .executeTakeFirst(),
     db
       .selectFrom('entitlements')
       .select([(eb) => eb.fn.countAll<number>().as('total'), (eb) => eb.fn.count<number>('revoked_at').as('revoked')])
       .where('order_id', '=', order.id)
       .executeTakeFirstOrThrow(),
   ]);
-  return { order, items, payments, events, messages, commission, entitlements: { total: Number(entitlements.total), revoked: Number(entitlements.revoked) } };
+  return {
+    order,
+    items,
+    payments,
+    events,
+    messages,
+    commission,
+    entitlements: { total: Number(entitlements.total), revoked: Number(entitlements.revoked) },
+  };
 }
 
 export type OrderDetail = NonNullable<Awaited<ReturnType<typeof orderDetail>>>;
@@ -89,5 +146,9 @@ export async function payingPayment(db: Tx, orderId: number) {
 }
 
 export async function findOrderForAction(db: Tx, reference: string) {
-  return db.selectFrom('orders').select(['id', 'reference', 'status', 'total_pence', 'customer_id', 'payment_method']).where('reference', '=', reference).executeTakeFirst();
+  return db
+    .selectFrom('orders')
+    .select(['id', 'reference', 'status', 'total_pence', 'customer_id', 'payment_method'])
+    .where('reference', '=', reference)
+    .executeTakeFirst();
 }

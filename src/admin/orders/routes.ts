@@ -18,22 +18,40 @@ const CSV_LIMIT = 100_000;
 
 /** An empty field of the filter form means "any". */
 const optional = <S extends z.ZodTypeAny>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d));
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d));
 
 const filterQuery = (methodIds: string[]) =>
   z.object({
     status: optional(z.enum(ORDER_STATUSES as [OrderStatus, ...OrderStatus[]])),
     method: optional(z.string().refine((m) => methodIds.includes(m))),
-    affiliate: optional(z.string().regex(/^[1-9]\d{0,8}$/).transform(Number)),
+    affiliate: optional(
+      z
+        .string()
+        .regex(/^[1-9]\d{0,8}$/)
+        .transform(Number),
+    ),
     from: optional(day),
     to: optional(day),
-    reference: optional(z.string().trim().toUpperCase().pipe(z.string().regex(/^[A-Z0-9-]{1,20}$/))),
+    reference: optional(
+      z
+        .string()
+        .trim()
+        .toUpperCase()
+        .pipe(z.string().regex(/^[A-Z0-9-]{1,20}$/)),
+    ),
     page: pageNumber,
   });
 
 /** The filter as query parameters again, for links (pages, CSV) that keep it. */
 function filterParams(filter: OrderFilter): Record<string, string> {
-  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(filter)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  );
 }
 
 /** Orders: the filtered list, its CSV, one order's detail, and the actions on it (all POST). */
@@ -49,8 +67,22 @@ export function ordersAdminRoutes(deps: AdminDeps): Router {
 
   router.get('/admin/orders', async (req, res) => {
     const { page, filter } = readFilter(req);
-    const [rows, total] = await Promise.all([findOrders(deps.db, filter, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }), countOrders(deps.db, filter)]);
-    res.render('admin/orders/list', { title: 'Orders', section: 'orders', rows, total, page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)), filter, params: filterParams(filter), statuses: ORDER_STATUSES, methods });
+    const [rows, total] = await Promise.all([
+      findOrders(deps.db, filter, { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
+      countOrders(deps.db, filter),
+    ]);
+    res.render('admin/orders/list', {
+      title: 'Orders',
+      section: 'orders',
+      rows,
+      total,
+      page,
+      pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
+      filter,
+      params: filterParams(filter),
+      statuses: ORDER_STATUSES,
+      methods,
+    });
   });
 
   router.get('/admin/orders.csv', async (req, res) => {
@@ -69,7 +101,12 @@ export function ordersAdminRoutes(deps: AdminDeps): Router {
   router.get('/admin/orders/:reference', async (req, res) => {
     const detail = await orderDetail(deps.db, referenceOf(req));
     if (!detail) throw new HttpError(404, 'There is no order with that reference.');
-    res.render('admin/orders/detail', { title: `Order ${detail.order.reference}`, section: 'orders', ...detail, methodLabel: methods.find((m) => m.id === detail.order.payment_method)?.label ?? detail.order.payment_method });
+    res.render('admin/orders/detail', {
+      title: `Order ${detail.order.reference}`,
+      section: 'orders',
+      ...detail,
+      methodLabel: methods.find((m) => m.id === detail.order.payment_method)?.label ?? detail.order.payment_method,
+    });
   });
 
   /**
@@ -77,20 +114,30 @@ export function ordersAdminRoutes(deps: AdminDeps): Router {
    * cancel) runs. The browser asks for the tick first; without JavaScript, or from a stray POST, the
    * server refuses here, changes nothing and says why.
    */
-  const act = (run: (reference: string, req: Request) => Promise<ActionOutcome>, confirm?: string) => async (req: Request, res: Response) => {
-    const reference = referenceOf(req);
-    if (confirm && (req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
-      flash(req, 'error', `Nothing was done: tick the box to confirm that you want to ${confirm}.`);
-      return res.redirect(303, `/admin/orders/${reference}`);
-    }
-    const outcome = await run(reference, req);
-    if (!outcome.ok && outcome.status === 404) throw new HttpError(404, outcome.message);
-    flash(req, outcome.ok ? 'info' : 'error', outcome.message);
-    res.redirect(303, `/admin/orders/${reference}`);
-  };
-  router.post('/admin/orders/:reference/refund', act((reference, req) => service.refund(reference, operatorOf(req)), 'refund the order'));
-  router.post('/admin/orders/:reference/cancel', act((reference, req) => service.cancel(reference, operatorOf(req)), 'cancel the order'));
-  router.post('/admin/orders/:reference/resend-confirmation', act((reference, req) => service.resendConfirmation(reference, operatorOf(req))));
+  const act =
+    (run: (reference: string, req: Request) => Promise<ActionOutcome>, confirm?: string) => async (req: Request, res: Response) => {
+      const reference = referenceOf(req);
+      if (confirm && (req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+        flash(req, 'error', `Nothing was done: tick the box to confirm that you want to ${confirm}.`);
+        return res.redirect(303, `/admin/orders/${reference}`);
+      }
+      const outcome = await run(reference, req);
+      if (!outcome.ok && outcome.status === 404) throw new HttpError(404, outcome.message);
+      flash(req, outcome.ok ? 'info' : 'error', outcome.message);
+      res.redirect(303, `/admin/orders/${reference}`);
+    };
+  router.post(
+    '/admin/orders/:reference/refund',
+    act((reference, req) => service.refund(reference, operatorOf(req)), 'refund the order'),
+  );
+  router.post(
+    '/admin/orders/:reference/cancel',
+    act((reference, req) => service.cancel(reference, operatorOf(req)), 'cancel the order'),
+  );
+  router.post(
+    '/admin/orders/:reference/resend-confirmation',
+    act((reference, req) => service.resendConfirmation(reference, operatorOf(req))),
+  );
 
   return router;
 }

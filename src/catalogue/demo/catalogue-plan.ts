@@ -61,7 +61,17 @@ const RELEASES: ReleasePlan[] = [
     type: 'album',
     year: 2021,
     genre: 'Electronic',
-    tracks: ['Harbour Lights', 'Chromatic Rain', 'Night Ferry', 'Signal to Noise', 'Velvet Static', 'Low Orbit', 'Glass Arcade', 'Tidal Memory', 'Last Train to Shoreline'],
+    tracks: [
+      'Harbour Lights',
+      'Chromatic Rain',
+      'Night Ferry',
+      'Signal to Noise',
+      'Velvet Static',
+      'Low Orbit',
+      'Glass Arcade',
+      'Tidal Memory',
+      'Last Train to Shoreline',
+    ],
     label: { name: 'Tideline Records', upc: '5060000000016', catalogueNumber: 'TIDE-021', isrcPrefix: 'GBTDL21' },
   },
   {
@@ -78,7 +88,16 @@ const RELEASES: ReleasePlan[] = [
     type: 'album',
     year: 2019,
     genre: 'Jazz',
-    tracks: ['Blue Hour', 'Smoke and Brass', 'Corner Table', 'A Quiet Reprise', 'Rainy Day in Lisbon', 'Minor Detour', 'Streetlamp Waltz', 'Closing Time'],
+    tracks: [
+      'Blue Hour',
+      'Smoke and Brass',
+      'Corner Table',
+      'A Quiet Reprise',
+      'Rainy Day in Lisbon',
+      'Minor Detour',
+      'Streetlamp Waltz',
+      'Closing Time',
+    ],
     label: { name: 'Smoke Room Jazz', upc: '5060000000023', catalogueNumber: 'SRJ-007', isrcPrefix: 'GBSRJ19' },
   },
   {
@@ -95,7 +114,18 @@ const RELEASES: ReleasePlan[] = [
     type: 'album',
     year: 2020,
     genre: 'Rock',
-    tracks: ['Rust & Radio', 'Gravel Roads', 'Paper Crowns', 'Burn the Map', 'Midnight Engine', 'Satellite Town', 'Hollow Bones', 'Static Summer', 'Red Line', 'Home Before Dark'],
+    tracks: [
+      'Rust & Radio',
+      'Gravel Roads',
+      'Paper Crowns',
+      'Burn the Map',
+      'Midnight Engine',
+      'Satellite Town',
+      'Hollow Bones',
+      'Static Summer',
+      'Red Line',
+      'Home Before Dark',
+    ],
   },
   {
     albumArtist: 'Copper Vale',
@@ -111,7 +141,16 @@ const RELEASES: ReleasePlan[] = [
     type: 'album',
     year: 2022,
     genre: 'Ambient',
-    tracks: ['First Light', 'Glass Horizons', 'Slow Tide', 'Northern Field', 'Weightless', 'Salt and Snow', 'Drifting Lanterns', 'Evening Hymn'],
+    tracks: [
+      'First Light',
+      'Glass Horizons',
+      'Slow Tide',
+      'Northern Field',
+      'Weightless',
+      'Salt and Snow',
+      'Drifting Lanterns',
+      'Evening Hymn',
+    ],
   },
   {
     albumArtist: 'K-Theory',
@@ -127,7 +166,17 @@ const RELEASES: ReleasePlan[] = [
     type: 'album',
     year: 2024,
     genre: 'Folk',
-    tracks: ['Lanterns in the Orchard', 'River Song', "The Miller's Daughter", 'Autumn Letters', 'Woodsmoke', 'Over the Hill', 'Barefoot in June', 'Old Stone Bridge', 'Homeward'],
+    tracks: [
+      'Lanterns in the Orchard',
+      'River Song',
+      "The Miller's Daughter",
+      'Autumn Letters',
+      'Woodsmoke',
+      'Over the Hill',
+      'Barefoot in June',
+      'Old Stone Bridge',
+      'Homeward',
+    ],
   },
   {
     albumArtist: 'Various Artists',
@@ -155,7 +204,8 @@ export function demoTracks(): DemoTrack[] {
   return RELEASES.flatMap((release, releaseIndex) => {
     const releaseSeed = seedOf(release.albumArtist, release.album);
     return release.tracks.map((track, index): DemoTrack => {
-      const { title, artist, genre } = typeof track === 'string' ? { title: track, artist: release.albumArtist, genre: release.genre } : track;
+      const { title, artist, genre } =
+        typeof track === 'string' ? { title: track, artist: release.albumArtist, genre: release.genre } : track;
       const seed = seedOf(artist, release.album, title);
       const number = String(index + 1).padStart(2, '0');
       return {

@@ -192,7 +192,9 @@ function melody(song: Song, bar: number): Note[] {
     const start = at(song, step);
     const held = Math.min(Math.min((steps[i + 1] ?? 16) - step, lead.length) * sixteenth(song) * 0.9, silentFrom - start);
     if (held <= 0) return [];
-    return [{ start, length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice }];
+    return [
+      { start, length: held, freq: midiToHz(scaleNote(song, pitch) + 12), gain: lead.gain * between(random, 0.8, 1), voice: lead.voice },
+    ];
   });
 }
 

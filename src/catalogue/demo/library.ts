@@ -59,7 +59,12 @@ export async function generateDemoLibrary(dir: string, opts: DemoLibraryOptions 
   // Drawn while the workers start up; each release's cover is embedded in all of its tracks.
   const releases = new Map(tracks.map((t) => [t.releaseIndex, t.releaseSeed]));
   const covers = new Map([...releases].map(([index, seed]) => [index, coverPng(seed, index)]));
-  const jobs = tracks.map((track): TrackJob => ({ track, file: path.join(dir, ...track.path), cover: covers.get(track.releaseIndex)!, tracksScale }));
+  const jobs = tracks.map((track): TrackJob => ({
+    track,
+    file: path.join(dir, ...track.path),
+    cover: covers.get(track.releaseIndex)!,
+    tracksScale,
+  }));
   let done = 0;
   const onDone = () => opts.onProgress?.(++done, jobs.length);
   // Every other track to each worker: costs even out without a shared queue.

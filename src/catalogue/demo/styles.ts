@@ -108,7 +108,11 @@ export const STYLES: Record<Genre, Style> = {
       length: 3,
       line: 'walking',
     },
-    drums: { ride: { steps: 'x...x.x.x...x.x.', gain: 0.14 }, hat: { steps: BACKBEAT, gain: 0.1 }, kick: { steps: 'x.......x.......', gain: 0.25 } },
+    drums: {
+      ride: { steps: 'x...x.x.x...x.x.', gain: 0.14 },
+      hat: { steps: BACKBEAT, gain: 0.1 },
+      kick: { steps: 'x.......x.......', gain: 0.25 },
+    },
     lead: {
       voice: { bright: BELL, dull: SINE, brightness: 0.3, attack: 0.005, decay: 0.8, sustain: 0.2, release: 0.15 },
       gain: 0.25,
@@ -144,7 +148,17 @@ export const STYLES: Record<Genre, Style> = {
     },
     drums: { kick: { steps: 'x.....x.x.......', gain: 0.9 }, snare: { steps: BACKBEAT, gain: 0.6 }, hat: { steps: EIGHTHS, gain: 0.2 } },
     lead: {
-      voice: { bright: SAW, dull: SQUARE, brightness: 0.2, attack: 0.01, decay: 0.3, sustain: 0.6, release: 0.08, vibrato: 0.006, drive: 2 },
+      voice: {
+        bright: SAW,
+        dull: SQUARE,
+        brightness: 0.2,
+        attack: 0.01,
+        decay: 0.3,
+        sustain: 0.6,
+        release: 0.08,
+        vibrato: 0.006,
+        drive: 2,
+      },
       gain: 0.16,
       steps: 'x...x.x.x...x.x.',
       length: 2,
@@ -244,7 +258,11 @@ export const STYLES: Record<Genre, Style> = {
       length: 6,
       line: 'fifths',
     },
-    drums: { shaker: { steps: EIGHTHS, gain: 0.08 }, kick: { steps: 'x.......x.......', gain: 0.35 }, clap: { steps: BACKBEAT, gain: 0.15 } },
+    drums: {
+      shaker: { steps: EIGHTHS, gain: 0.08 },
+      kick: { steps: 'x.......x.......', gain: 0.35 },
+      clap: { steps: BACKBEAT, gain: 0.15 },
+    },
     lead: {
       voice: { bright: SINE, dull: SINE, ...SUSTAINED, attack: 0.05, decay: 0.3, release: 0.1, vibrato: 0.008 },
       gain: 0.2,

@@ -104,7 +104,10 @@ function addNote(out: Float32Array, note: Note): void {
   const crossfade = voice.bright !== voice.dull;
   let [phase, phase2, lfo, bright] = [0, TABLE_SIZE / 3, 0, 1];
   for (let i = 0; i < env.length; i++) {
-    let s = crossfade && bright > 1e-3 ? lookup(voice.bright, phase) * bright + lookup(voice.dull, phase) * (1 - bright) : lookup(voice.dull, phase);
+    let s =
+      crossfade && bright > 1e-3
+        ? lookup(voice.bright, phase) * bright + lookup(voice.dull, phase) * (1 - bright)
+        : lookup(voice.dull, phase);
     if (voice.detune) s = 0.5 * (s + lookup(voice.dull, phase2));
     if (drive) s = softClip(drive * s) / driveNorm;
     out[note.start + i] += s * env[i] * note.gain;

@@ -28,9 +28,21 @@ function tagsFor(track: DemoTrack, cover: Uint8Array): NodeID3.Tags {
     // Read by music-metadata as the release type (album, EP or single).
     userDefinedText: [
       { description: 'MusicBrainz Album Type', value: track.releaseType },
-      ...(track.label ? [{ description: 'BARCODE', value: track.label.upc }, { description: 'CATALOGNUMBER', value: track.label.catalogueNumber }] : []),
+      ...(track.label
+        ? [
+            { description: 'BARCODE', value: track.label.upc },
+            { description: 'CATALOGNUMBER', value: track.label.catalogueNumber },
+          ]
+        : []),
     ],
-    ...(track.label ? { publisher: track.label.name, ISRC: track.isrc, copyright: `${track.year} ${track.label.name}`, producedNotice: `${track.year} ${track.label.name}` } : {}),
+    ...(track.label
+      ? {
+          publisher: track.label.name,
+          ISRC: track.isrc,
+          copyright: `${track.year} ${track.label.name}`,
+          producedNotice: `${track.year} ${track.label.name}`,
+        }
+      : {}),
   };
 }
 

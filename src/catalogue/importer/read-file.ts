@@ -53,7 +53,8 @@ export class UnusableFileError extends Error {}
 export const MAX_TRACK_MINUTES = 90;
 
 export function checkLength(durationMs: number): void {
-  if (durationMs > MAX_TRACK_MINUTES * 60_000) throw new UnusableFileError(`it is ${Math.round(durationMs / 60_000)} minutes long; a track may be at most ${MAX_TRACK_MINUTES}`);
+  if (durationMs > MAX_TRACK_MINUTES * 60_000)
+    throw new UnusableFileError(`it is ${Math.round(durationMs / 60_000)} minutes long; a track may be at most ${MAX_TRACK_MINUTES}`);
 }
 
 export const PREVIEW_SECONDS = 30;
@@ -71,7 +72,11 @@ const clean = (value: string | undefined | null, max = 200) => value?.replace(/\
 /** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
 export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<ImportedFile> {
   const info = scanMp3(bytes);
-  const { common, format, native } = await parseBuffer(bytes, { mimeType: 'audio/mpeg', size: bytes.length }, { duration: false, skipCovers: false });
+  const { common, format, native } = await parseBuffer(
+    bytes,
+    { mimeType: 'audio/mpeg', size: bytes.length },
+    { duration: false, skipCovers: false },
+  );
   const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
   return {
     bytes,
@@ -86,10 +91,15 @@ export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<Imp
   };
 }
 
-export const tagsHash = (tags: TrackTags, cover: ImportedFile['cover']) => sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null }));
+export const tagsHash = (tags: TrackTags, cover: ImportedFile['cover']) =>
+  sha256(JSON.stringify({ tags, cover: cover ? sha256(cover.data) : null }));
 
 /** The catalogue's tags and the embedded cover, as music-metadata reads them from any format. */
-export function tagsAndCover(common: ICommonTagsResult, fallbackTitle: string, native: Record<string, { id: string; value: unknown }[]> = {}): Pick<ImportedFile, 'tags' | 'cover'> {
+export function tagsAndCover(
+  common: ICommonTagsResult,
+  fallbackTitle: string,
+  native: Record<string, { id: string; value: unknown }[]> = {},
+): Pick<ImportedFile, 'tags' | 'cover'> {
   const artist = clean(common.artist) ?? clean(common.albumartist);
   if (!artist) throw new UnusableFileError('it has no artist tag');
   const tags: TrackTags = {

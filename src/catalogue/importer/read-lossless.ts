@@ -14,9 +14,18 @@ const LENGTH_TOLERANCE_S = 0.5;
  * ffmpeg (a truncated or damaged file fails here, not in a customer's player), records sample
  * rate, bit depth and channels, and makes the 30-second MP3 preview from it.
  */
-export async function readLossless(file: string, bytes: Buffer, kind: 'flac' | 'wav', fallbackTitle: string, ffmpegPath: string): Promise<ImportedFile> {
+export async function readLossless(
+  file: string,
+  bytes: Buffer,
+  kind: 'flac' | 'wav',
+  fallbackTitle: string,
+  ffmpegPath: string,
+): Promise<ImportedFile> {
   const looksLike = sniff(bytes);
-  if (looksLike !== kind) throw new BadMasterError(`it is named .${kind} but ${looksLike ? `is really ${looksLike.toUpperCase()}` : 'is not audio the store knows'}`);
+  if (looksLike !== kind)
+    throw new BadMasterError(
+      `it is named .${kind} but ${looksLike ? `is really ${looksLike.toUpperCase()}` : 'is not audio the store knows'}`,
+    );
   const audio = kind === 'flac' ? flacAudio(bytes) : wavAudio(bytes);
   let parsed;
   try {
@@ -25,7 +34,8 @@ export async function readLossless(file: string, bytes: Buffer, kind: 'flac' | '
     throw new BadMasterError(`its ${kind.toUpperCase()} header cannot be read (${(error as Error).message})`);
   }
   const { format, common, native } = parsed;
-  if (!format.sampleRate || !format.numberOfChannels || !format.duration) throw new BadMasterError(`its ${kind.toUpperCase()} header gives no sample rate, channels or length`);
+  if (!format.sampleRate || !format.numberOfChannels || !format.duration)
+    throw new BadMasterError(`its ${kind.toUpperCase()} header gives no sample rate, channels or length`);
   if (format.lossless === false) throw new BadMasterError('it holds compressed (lossy) audio, not a lossless master');
   checkLength(format.duration * 1000);
   const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
@@ -33,7 +43,8 @@ export async function readLossless(file: string, bytes: Buffer, kind: 'flac' | '
   try {
     decoded = await decodedSeconds(ffmpegPath, file);
   } catch (error) {
-    if (error instanceof FfmpegError && /could not be started/.test(error.message)) throw new UnusableFileError('ffmpeg is not installed, so FLAC and WAV masters cannot be checked');
+    if (error instanceof FfmpegError && /could not be started/.test(error.message))
+      throw new UnusableFileError('ffmpeg is not installed, so FLAC and WAV masters cannot be checked');
     throw new BadMasterError(`it does not decode completely (${(error as Error).message})`);
   }
   if (Math.abs(decoded - format.duration) > LENGTH_TOLERANCE_S) {

@@ -10,7 +10,11 @@ type Tx = Transaction<Database> | Db;
 /** SQL for writing the catalogue during an import. Every function runs inside the caller's transaction. */
 
 export async function findTrackByAudio(tx: Tx, audioSha256: string) {
-  return tx.selectFrom('tracks').select(['id', 'tags_sha256', 'release_id', 'artist_id']).where('audio_sha256', '=', audioSha256).executeTakeFirst();
+  return tx
+    .selectFrom('tracks')
+    .select(['id', 'tags_sha256', 'release_id', 'artist_id'])
+    .where('audio_sha256', '=', audioSha256)
+    .executeTakeFirst();
 }
 
 export async function findOrCreateArtist(tx: Tx, name: string, now: string): Promise<number> {
@@ -74,15 +78,32 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
   if (existing) {
     const coverFile = fields.coverFile ?? existing.cover_file;
     const renamed = existing.title !== fields.title || existing.artist_id !== fields.artistId;
-    if (!renamed && existing.genre_id === fields.genreId && existing.release_date === fields.releaseDate && existing.cover_file === coverFile) return existing.id;
-    await tx.updateTable('releases').set({ ...details, cover_file: coverFile }).where('id', '=', existing.id).execute();
+    if (
+      !renamed &&
+      existing.genre_id === fields.genreId &&
+      existing.release_date === fields.releaseDate &&
+      existing.cover_file === coverFile
+    )
+      return existing.id;
+    await tx
+      .updateTable('releases')
+      .set({ ...details, cover_file: coverFile })
+      .where('id', '=', existing.id)
+      .execute();
     if (renamed) await replaceSearchTerms(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
     return existing.id;
   }
   const id = insertedId(
     await tx
       .insertInto('releases')
-      .values({ ...details, import_key: fields.importKey, slug: await freeReleaseSlug(tx, `${fields.artistName} ${fields.title}`), kind: 'album', cover_file: fields.coverFile, created_at: now })
+      .values({
+        ...details,
+        import_key: fields.importKey,
+        slug: await freeReleaseSlug(tx, `${fields.artistName} ${fields.title}`),
+        kind: 'album',
+        cover_file: fields.coverFile,
+        created_at: now,
+      })
       .executeTakeFirstOrThrow(),
   );
   await insertSearchTerms(tx, 'release', id, `${fields.title} ${fields.artistName}`);
@@ -92,9 +113,13 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
 async function freeReleaseSlug(tx: Tx, text: string): Promise<string> {
   const base = slugify(text);
   const taken = new Set(
-    (await tx.selectFrom('releases').select('slug').where((eb) => eb.or([eb('slug', '=', base), eb('slug', 'like', `${base}-%`)])).execute()).map(
-      (r) => r.slug,
-    ),
+    (
+      await tx
+        .selectFrom('releases')
+        .select('slug')
+        .where((eb) => eb.or([eb('slug', '=', base), eb('slug', 'like', `${base}-%`)]))
+        .execute()
+    ).map((r) => r.slug),
   );
   let slug = base;
   for (let n = 2; taken.has(slug); n++) slug = `${base}-${n}`;
@@ -144,7 +169,10 @@ function trackColumns(f: TrackFields, now: string) {
 
 export async function insertTrack(tx: Tx, f: TrackFields, now: string): Promise<number> {
   const id = insertedId(
-    await tx.insertInto('tracks').values({ ...trackColumns(f, now), audio_sha256: f.audioSha256, created_at: now }).executeTakeFirstOrThrow(),
+    await tx
+      .insertInto('tracks')
+      .values({ ...trackColumns(f, now), audio_sha256: f.audioSha256, created_at: now })
+      .executeTakeFirstOrThrow(),
   );
   await insertSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
   return id;

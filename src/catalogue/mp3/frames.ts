@@ -61,8 +61,7 @@ function parseHeader(buf: Buffer, pos: number): FrameHeader | null {
   const bitrateIndex = b2 >> 4;
   const rateIndex = (b2 >> 2) & 3;
   // Free-format bitrate (index 0) has no computable length; we treat it as invalid.
-  const invalid =
-    versionBits === 1 || layerBits !== 1 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3 || (b3 & 3) === 2;
+  const invalid = versionBits === 1 || layerBits !== 1 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3 || (b3 & 3) === 2;
   if (invalid) return null;
   const mpeg1 = versionBits === 3;
   const bitrateKbps = (mpeg1 ? LAYER_III_KBPS.mpeg1 : LAYER_III_KBPS.mpeg2)[bitrateIndex];

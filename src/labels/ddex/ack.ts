@@ -13,7 +13,10 @@ export interface ReleaseOutcome {
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, processEntities: true });
 
-export function acknowledgementXml(outcome: { messageId: string | null; file: string; status: string; reason: string | null; releases: ReleaseOutcome[] }, at: Date): string {
+export function acknowledgementXml(
+  outcome: { messageId: string | null; file: string; status: string; reason: string | null; releases: ReleaseOutcome[] },
+  at: Date,
+): string {
   const body = {
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     Acknowledgement: {

@@ -74,13 +74,68 @@ export interface ErnRelease {
 }
 
 export type ErnMessage =
-  | { kind: 'NewReleaseMessage'; messageId: string; senderPartyId: string | null; senderName: string | null; parties: ErnParty[]; soundRecordings: ErnSoundRecording[]; images: ErnImage[]; releases: ErnRelease[] }
-  | { kind: 'PurgeReleaseMessage'; messageId: string; senderPartyId: string | null; senderName: string | null; purged: { icpn: string | null; releaseId: string | null }[] };
+  | {
+      kind: 'NewReleaseMessage';
+      messageId: string;
+      senderPartyId: string | null;
+      senderName: string | null;
+      parties: ErnParty[];
+      soundRecordings: ErnSoundRecording[];
+      images: ErnImage[];
+      releases: ErnRelease[];
+    }
+  | {
+      kind: 'PurgeReleaseMessage';
+      messageId: string;
+      senderPartyId: string | null;
+      senderName: string | null;
+      purged: { icpn: string | null; releaseId: string | null }[];
+    };
 
 type Node = Record<string, unknown>;
 
 /** Elements that may repeat, always read as arrays. */
-const LISTS = new Set(['Party', 'SoundRecording', 'Image', 'Release', 'TrackRelease', 'ReleaseDeal', 'Deal', 'TerritoryCode', 'ExcludedTerritoryCode', 'CommercialModelType', 'UseType', 'ResourceGroup', 'ResourceGroupContentItem', 'ReleaseResourceReference', 'PurgedRelease', 'DealReleaseReference', 'DisplayArtistName', 'DisplayTitleText', 'Genre', 'PLine', 'CLine', 'ReleaseLabelReference', 'ProprietaryId', 'CatalogNumber', 'SoundRecordingEdition', 'ResourceEdition', 'TechnicalDetails', 'DeliveryFile', 'File', 'PriceInformation', 'PartyName', 'PartyId', 'ReleaseDate', 'OriginalReleaseDate', 'ValidityPeriod', 'DealTerms', 'ParentalWarningType', 'ResourceId', 'ReleaseId']);
+const LISTS = new Set([
+  'Party',
+  'SoundRecording',
+  'Image',
+  'Release',
+  'TrackRelease',
+  'ReleaseDeal',
+  'Deal',
+  'TerritoryCode',
+  'ExcludedTerritoryCode',
+  'CommercialModelType',
+  'UseType',
+  'ResourceGroup',
+  'ResourceGroupContentItem',
+  'ReleaseResourceReference',
+  'PurgedRelease',
+  'DealReleaseReference',
+  'DisplayArtistName',
+  'DisplayTitleText',
+  'Genre',
+  'PLine',
+  'CLine',
+  'ReleaseLabelReference',
+  'ProprietaryId',
+  'CatalogNumber',
+  'SoundRecordingEdition',
+  'ResourceEdition',
+  'TechnicalDetails',
+  'DeliveryFile',
+  'File',
+  'PriceInformation',
+  'PartyName',
+  'PartyId',
+  'ReleaseDate',
+  'OriginalReleaseDate',
+  'ValidityPeriod',
+  'DealTerms',
+  'ParentalWarningType',
+  'ResourceId',
+  'ReleaseId',
+]);
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -103,7 +158,10 @@ function text(v: unknown): string | null {
   const inner = (node as Node)['#text'];
   return typeof inner === 'string' || typeof inner === 'number' ? String(inner).trim() || null : null;
 }
-const texts = (v: unknown) => asArray(v).map((n) => text(n)).filter((t): t is string => t !== null);
+const texts = (v: unknown) =>
+  asArray(v)
+    .map((n) => text(n))
+    .filter((t): t is string => t !== null);
 const attr = (v: unknown, name: string) => {
   const node = first(v);
   const value = node && typeof node === 'object' ? node[`@${name}`] : undefined;
@@ -125,7 +183,11 @@ function fileOf(details: unknown): ErnFile | null {
     const uri = text(file?.URI) ?? text(file?.FileName);
     if (!file || !uri) continue;
     const hash = first(file.HashSum);
-    return { uri, hashAlgorithm: text(hash?.Algorithm) ?? text(hash?.HashSumAlgorithmType), hashValue: text(hash?.HashSumValue) ?? text(hash?.HashSum) };
+    return {
+      uri,
+      hashAlgorithm: text(hash?.Algorithm) ?? text(hash?.HashSumAlgorithmType),
+      hashValue: text(hash?.HashSumValue) ?? text(hash?.HashSum),
+    };
   }
   return null;
 }
@@ -148,7 +210,11 @@ function soundRecording(node: Node): ErnSoundRecording {
 
 function image(node: Node): ErnImage {
   const edition = first(node.ResourceEdition) ?? node;
-  return { reference: text(node.ResourceReference) ?? '', type: text(node.Type), file: fileOf(edition.TechnicalDetails ?? node.TechnicalDetails) };
+  return {
+    reference: text(node.ResourceReference) ?? '',
+    type: text(node.Type),
+    file: fileOf(edition.TechnicalDetails ?? node.TechnicalDetails),
+  };
 }
 
 function price(v: unknown) {
@@ -208,7 +274,8 @@ function release(node: Node, isMain: boolean, dealsByRelease: Map<string, ErnDea
 export function parseErn(xml: Buffer): ErnMessage {
   if (xml.length > MAX_MESSAGE_BYTES) throw new RefusedMessage(`the message is larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MB`);
   const source = xml.toString('utf8');
-  if (/<!DOCTYPE|<!ENTITY/i.test(source)) throw new RefusedMessage('the message declares a DOCTYPE or entities, which are refused (no DTDs)');
+  if (/<!DOCTYPE|<!ENTITY/i.test(source))
+    throw new RefusedMessage('the message declares a DOCTYPE or entities, which are refused (no DTDs)');
   const valid = XMLValidator.validate(source);
   if (valid !== true) throw new RefusedMessage(`the message is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
   const document = parser.parse(source) as Node;
@@ -231,10 +298,17 @@ export function parseErn(xml: Buffer): ErnMessage {
     return {
       kind: 'NewReleaseMessage',
       ...header(root),
-      parties: asArray(first(root.PartyList)?.Party).map((p) => ({ reference: text(p.PartyReference) ?? '', name: partyName(p.PartyName) ?? '', partyId: text(first(p.PartyId)?.DPID) ?? text(p.PartyId) })),
+      parties: asArray(first(root.PartyList)?.Party).map((p) => ({
+        reference: text(p.PartyReference) ?? '',
+        name: partyName(p.PartyName) ?? '',
+        partyId: text(first(p.PartyId)?.DPID) ?? text(p.PartyId),
+      })),
       soundRecordings: asArray(resources.SoundRecording).map(soundRecording),
       images: asArray(resources.Image).map(image),
-      releases: [...asArray(releases.Release).map((r) => release(r, true, dealsByRelease)), ...asArray(releases.TrackRelease).map((r) => release(r, false, dealsByRelease))],
+      releases: [
+        ...asArray(releases.Release).map((r) => release(r, true, dealsByRelease)),
+        ...asArray(releases.TrackRelease).map((r) => release(r, false, dealsByRelease)),
+      ],
     };
   }
   if (document.PurgeReleaseMessage) {

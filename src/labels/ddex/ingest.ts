@@ -67,7 +67,8 @@ export function saleTerms(deals: ErnDeal[], settings: LabelSettings): SaleTerms 
     (d) =>
       d.useTypes.some((u) => u === 'PermanentDownload') &&
       (d.commercialModels.length === 0 || d.commercialModels.includes('PayAsYouGoModel')) &&
-      (d.territories.includes(settings.territory) || (d.territories.includes('Worldwide') && !d.excludedTerritories.includes(settings.territory))),
+      (d.territories.includes(settings.territory) ||
+        (d.territories.includes('Worldwide') && !d.excludedTerritories.includes(settings.territory))),
   );
   if (ours.some((d) => d.takeDown)) return { onSale: false, from: null, until: null, pricePence: null, takenDown: true };
   const deal = ours[0];
@@ -76,7 +77,8 @@ export function saleTerms(deals: ErnDeal[], settings: LabelSettings): SaleTerms 
 }
 
 function priceOf(deal: ErnDeal, settings: LabelSettings): number | null {
-  if (deal.retailPrice?.currency === 'GBP' && /^\d{1,6}(\.\d{1,2})?$/.test(deal.retailPrice.amount)) return Math.round(Number(deal.retailPrice.amount) * 100);
+  if (deal.retailPrice?.currency === 'GBP' && /^\d{1,6}(\.\d{1,2})?$/.test(deal.retailPrice.amount))
+    return Math.round(Number(deal.retailPrice.amount) * 100);
   if (deal.priceTier) return settings.priceTiers.get(deal.priceTier.toLowerCase()) ?? null;
   return null;
 }
@@ -102,7 +104,8 @@ interface CheckedRelease {
 async function readResource(messageDir: string, file: ErnFile | null, what: string): Promise<Buffer> {
   if (!file) throw new RefusedMessage(`${what} names no file`);
   const target = path.resolve(messageDir, file.uri.replace(/^file:\/\//, ''));
-  if (!target.startsWith(path.resolve(messageDir) + path.sep)) throw new RefusedMessage(`${what}: the file ${file.uri} is outside the delivery`);
+  if (!target.startsWith(path.resolve(messageDir) + path.sep))
+    throw new RefusedMessage(`${what}: the file ${file.uri} is outside the delivery`);
   const stat = await fs.stat(target).catch(() => null);
   if (!stat?.isFile()) throw new RefusedMessage(`${what}: the file ${file.uri} is missing`);
   if (stat.size > MAX_RESOURCE_BYTES) throw new RefusedMessage(`${what}: the file ${file.uri} is larger than 500 MB`);
@@ -111,13 +114,18 @@ async function readResource(messageDir: string, file: ErnFile | null, what: stri
     const algorithm = (file.hashAlgorithm ?? 'MD5').toUpperCase().replace(/[^A-Z0-9]/g, '');
     const node = { MD5: 'md5', SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' }[algorithm];
     if (!node) throw new RefusedMessage(`${what}: the hash algorithm ${file.hashAlgorithm} is not supported`);
-    if (createHash(node).update(data).digest('hex').toLowerCase() !== file.hashValue.toLowerCase()) throw new RefusedMessage(`${what}: the file ${file.uri} does not match its ${algorithm} hash`);
+    if (createHash(node).update(data).digest('hex').toLowerCase() !== file.hashValue.toLowerCase())
+      throw new RefusedMessage(`${what}: the file ${file.uri} does not match its ${algorithm} hash`);
   }
   return data;
 }
 
 /** Everything about a NewReleaseMessage that can be checked before the database is touched. */
-async function checkNewRelease(message: Extract<ErnMessage, { kind: 'NewReleaseMessage' }>, messageDir: string, settings: LabelSettings): Promise<CheckedRelease[]> {
+async function checkNewRelease(
+  message: Extract<ErnMessage, { kind: 'NewReleaseMessage' }>,
+  messageDir: string,
+  settings: LabelSettings,
+): Promise<CheckedRelease[]> {
   const main = message.releases.filter((r) => r.isMain);
   if (main.length === 0) throw new RefusedMessage('the message has no Release');
   const recordings = new Map(message.soundRecordings.map((s) => [s.reference, s]));
@@ -140,11 +148,20 @@ async function checkNewRelease(message: Extract<ErnMessage, { kind: 'NewReleaseM
       try {
         audio = await readMp3(bytes, recording.title || `Track ${i + 1}`);
       } catch (error) {
-        throw new RefusedMessage(`sound recording ${ref}: ${error instanceof NotMp3Error ? 'not a readable MP3 (this store takes MP3 resources)' : (error as Error).message}`);
+        throw new RefusedMessage(
+          `sound recording ${ref}: ${error instanceof NotMp3Error ? 'not a readable MP3 (this store takes MP3 resources)' : (error as Error).message}`,
+        );
       }
       const trackRelease = message.releases.find((r) => !r.isMain && r.resourceReferences.includes(ref));
       const trackTerms = trackRelease ? saleTerms(trackRelease.deals, settings) : null;
-      tracks.push({ number: i + 1, isrc: recording.isrc?.replace(/-/g, '').toUpperCase() ?? null, title: recording.title || audio.tags.title, artistName: recording.artistName ?? release.artistName ?? audio.tags.artist, pricePence: trackTerms?.pricePence ?? null, audio });
+      tracks.push({
+        number: i + 1,
+        isrc: recording.isrc?.replace(/-/g, '').toUpperCase() ?? null,
+        title: recording.title || audio.tags.title,
+        artistName: recording.artistName ?? release.artistName ?? audio.tags.artist,
+        pricePence: trackTerms?.pricePence ?? null,
+        audio,
+      });
     }
     const imageRef = release.resourceReferences.find((ref) => images.has(ref)) ?? message.images[0]?.reference;
     const image = imageRef ? images.get(imageRef) : undefined;
@@ -155,21 +172,39 @@ async function checkNewRelease(message: Extract<ErnMessage, { kind: 'NewReleaseM
       if (!extension) throw new RefusedMessage(`image ${image.reference} is neither JPEG nor PNG`);
       cover = { data, extension };
     }
-    checked.push({ release, label: { name: labelParty.name.slice(0, 200), partyId: labelParty.partyId }, tracks, cover, terms: saleTerms(release.deals, settings) });
+    checked.push({
+      release,
+      label: { name: labelParty.name.slice(0, 200), partyId: labelParty.partyId },
+      tracks,
+      cover,
+      terms: saleTerms(release.deals, settings),
+    });
   }
   return checked;
 }
 
 async function labelFor(tx: Tx, label: CheckedRelease['label'], now: Date): Promise<number> {
-  const found = (label.partyId ? await findLabelByPartyId(tx, label.partyId) : undefined) ?? (label.partyId ? undefined : await findLabelByName(tx, label.name));
+  const found =
+    (label.partyId ? await findLabelByPartyId(tx, label.partyId) : undefined) ??
+    (label.partyId ? undefined : await findLabelByName(tx, label.name));
   if (found) return found.id;
   // Unknown: created from the party for the operator to complete (contact, rate).
-  return addLabel(tx, { name: label.name, contactEmail: null, ddexPartyId: label.partyId, royaltyBasisPoints: DEFAULT_ROYALTY_BASIS_POINTS }, now);
+  return addLabel(
+    tx,
+    { name: label.name, contactEmail: null, ddexPartyId: label.partyId, royaltyBasisPoints: DEFAULT_ROYALTY_BASIS_POINTS },
+    now,
+  );
 }
 
 const ddexImportKey = (icpn: string) => `ddex/${icpn}`;
 
-async function applyRelease(tx: Tx, checked: CheckedRelease, stored: { media: string; preview: string }[], coverFile: string | null, at: Date): Promise<ReleaseOutcome> {
+async function applyRelease(
+  tx: Tx,
+  checked: CheckedRelease,
+  stored: { media: string; preview: string }[],
+  coverFile: string | null,
+  at: Date,
+): Promise<ReleaseOutcome> {
   const now = toDbTime(at);
   const { release, terms } = checked;
   const artistName = (release.artistName ?? checked.tracks[0]!.artistName).slice(0, 200);
@@ -195,11 +230,18 @@ async function applyRelease(tx: Tx, checked: CheckedRelease, stored: { media: st
   );
   await tx
     .updateTable('releases')
-    .set({ price_pence: terms.pricePence, on_sale_from: terms.from, on_sale_until: terms.until, parental_warning: release.parentalWarning?.slice(0, 30) ?? null, hidden: terms.onSale ? 0 : 1 })
+    .set({
+      price_pence: terms.pricePence,
+      on_sale_from: terms.from,
+      on_sale_until: terms.until,
+      parental_warning: release.parentalWarning?.slice(0, 30) ?? null,
+      hidden: terms.onSale ? 0 : 1,
+    })
     .where('id', '=', releaseId)
     .execute();
   for (const [i, track] of checked.tracks.entries()) {
-    const trackArtistId = track.artistName === artistName ? artistId : await catalogueSql.findOrCreateArtist(tx, track.artistName.slice(0, 200), now);
+    const trackArtistId =
+      track.artistName === artistName ? artistId : await catalogueSql.findOrCreateArtist(tx, track.artistName.slice(0, 200), now);
     const fields: catalogueSql.TrackFields = {
       releaseId,
       artistId: trackArtistId,
@@ -218,12 +260,32 @@ async function applyRelease(tx: Tx, checked: CheckedRelease, stored: { media: st
       isrc: track.isrc,
     };
     const existing = await catalogueSql.findTrackByAudio(tx, track.audio.audioSha256);
-    const trackId = existing ? (await catalogueSql.updateTrack(tx, existing.id, fields, now), existing.id) : await catalogueSql.insertTrack(tx, fields, now);
+    const trackId = existing
+      ? (await catalogueSql.updateTrack(tx, existing.id, fields, now), existing.id)
+      : await catalogueSql.insertTrack(tx, fields, now);
     await tx.updateTable('tracks').set({ price_pence: track.pricePence }).where('id', '=', trackId).execute();
   }
-  await catalogueSql.settleReleaseKind(tx, releaseId, release.releaseType === 'Single' ? 'single' : release.releaseType === 'EP' ? 'ep' : release.releaseType === 'Album' ? 'album' : undefined);
+  await catalogueSql.settleReleaseKind(
+    tx,
+    releaseId,
+    release.releaseType === 'Single'
+      ? 'single'
+      : release.releaseType === 'EP'
+        ? 'ep'
+        : release.releaseType === 'Album'
+          ? 'album'
+          : undefined,
+  );
   const today = now.slice(0, 10);
-  const status = terms.takenDown ? 'taken down' : !terms.onSale ? 'not on sale: no PermanentDownload deal for this territory' : terms.from && terms.from > today ? `available from ${terms.from}` : terms.until && terms.until < today ? 'no longer on sale' : 'on sale';
+  const status = terms.takenDown
+    ? 'taken down'
+    : !terms.onSale
+      ? 'not on sale: no PermanentDownload deal for this territory'
+      : terms.from && terms.from > today
+        ? `available from ${terms.from}`
+        : terms.until && terms.until < today
+          ? 'no longer on sale'
+          : 'on sale';
   return { reference: release.reference, icpn: release.icpn, status };
 }
 
@@ -231,7 +293,11 @@ async function purgeReleases(tx: Tx, purged: { icpn: string | null; releaseId: s
   const outcomes: ReleaseOutcome[] = [];
   for (const p of purged) {
     if (!p.icpn) throw new RefusedMessage('a PurgedRelease has no ICPN');
-    const release = await tx.selectFrom('releases').select('id').where((eb) => eb.or([eb('import_key', '=', ddexImportKey(p.icpn!)), eb('icpn', '=', p.icpn!)])).executeTakeFirst();
+    const release = await tx
+      .selectFrom('releases')
+      .select('id')
+      .where((eb) => eb.or([eb('import_key', '=', ddexImportKey(p.icpn!)), eb('icpn', '=', p.icpn!)]))
+      .executeTakeFirst();
     if (!release) throw new RefusedMessage(`there is no release with ICPN ${p.icpn} to take down`);
     // Hidden: gone from every catalogue page, search and the sitemap; buyers keep their downloads.
     await tx.updateTable('releases').set({ hidden: 1, updated_at: now }).where('id', '=', release.id).execute();
@@ -246,7 +312,16 @@ export function createIngester(deps: IngestDeps) {
   async function record(outcome: MessageOutcome, sha: string, kind: string | null, at: Date) {
     await db
       .insertInto('ddex_ingestions')
-      .values({ batch: outcome.batch.slice(0, 255), message_file: outcome.file.slice(0, 255), message_id: outcome.messageId?.slice(0, 100) ?? null, message_sha256: sha, kind, status: outcome.status, summary: JSON.stringify({ reason: outcome.reason, releases: outcome.releases }), created_at: toDbTime(at) })
+      .values({
+        batch: outcome.batch.slice(0, 255),
+        message_file: outcome.file.slice(0, 255),
+        message_id: outcome.messageId?.slice(0, 100) ?? null,
+        message_sha256: sha,
+        kind,
+        status: outcome.status,
+        summary: JSON.stringify({ reason: outcome.reason, releases: outcome.releases }),
+        created_at: toDbTime(at),
+      })
       .execute();
   }
 
@@ -261,7 +336,12 @@ export function createIngester(deps: IngestDeps) {
       const message = parseErn(bytes);
       kind = message.kind;
       outcome.messageId = message.messageId;
-      const seen = await db.selectFrom('ddex_ingestions').select('id').where('message_sha256', '=', sha).where('status', '=', 'accepted').executeTakeFirst();
+      const seen = await db
+        .selectFrom('ddex_ingestions')
+        .select('id')
+        .where('message_sha256', '=', sha)
+        .where('status', '=', 'accepted')
+        .executeTakeFirst();
       if (seen) {
         outcome.status = 'unchanged';
         outcome.reason = 'this message was applied before; nothing changed';
@@ -271,8 +351,19 @@ export function createIngester(deps: IngestDeps) {
       } else {
         const checked = await checkNewRelease(message, path.dirname(file), settings);
         // Media first (content-addressed, so a refused or repeated message leaves only reusable files), then one transaction.
-        const stored = await Promise.all(checked.map((c) => Promise.all(c.tracks.map(async (t) => ({ media: await media.saveMp3Master(t.audio.audioSha256, t.audio.bytes), preview: await media.savePreview(t.audio.audioSha256, t.audio.preview) })))));
-        const covers = await Promise.all(checked.map((c) => (c.cover ? media.saveCover(c.cover.data, c.cover.extension) : Promise.resolve(null))));
+        const stored = await Promise.all(
+          checked.map((c) =>
+            Promise.all(
+              c.tracks.map(async (t) => ({
+                media: await media.saveMp3Master(t.audio.audioSha256, t.audio.bytes),
+                preview: await media.savePreview(t.audio.audioSha256, t.audio.preview),
+              })),
+            ),
+          ),
+        );
+        const covers = await Promise.all(
+          checked.map((c) => (c.cover ? media.saveCover(c.cover.data, c.cover.extension) : Promise.resolve(null))),
+        );
         outcome.releases = await db.transaction().execute(async (tx) => {
           const results: ReleaseOutcome[] = [];
           for (const [i, c] of checked.entries()) results.push(await applyRelease(tx, c, stored[i]!, covers[i]!, at));
@@ -296,7 +387,10 @@ export function createIngester(deps: IngestDeps) {
     async ingestFolder(dir: string): Promise<{ outcomes: MessageOutcome[]; waiting: string[] }> {
       const outcomes: MessageOutcome[] = [];
       const waiting: string[] = [];
-      const batches = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const batches = (await fs.readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
       for (const batch of batches) {
         const batchDir = path.join(dir, batch);
         const files = await messageFiles(batchDir);
@@ -315,7 +409,11 @@ export function createIngester(deps: IngestDeps) {
 }
 
 export const ackPath = (file: string) => path.join(path.dirname(file), `ACK_${path.basename(file)}`);
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 
 async function messageFiles(batchDir: string): Promise<{ complete: boolean; messages: string[] }> {
   const entries = await fs.readdir(batchDir, { recursive: true, withFileTypes: true });
@@ -326,7 +424,8 @@ async function messageFiles(batchDir: string): Promise<{ complete: boolean; mess
     const relative = path.relative(batchDir, path.join(entry.parentPath, entry.name));
     if (relative.split(path.sep).length > MAX_BATCH_DEPTH) continue;
     if (/^BatchComplete_.*\.xml$/i.test(entry.name)) complete = true;
-    else if (/\.xml$/i.test(entry.name) && !entry.name.startsWith('ACK_') && !relative.split(path.sep).includes('resources')) messages.push(path.join(entry.parentPath, entry.name));
+    else if (/\.xml$/i.test(entry.name) && !entry.name.startsWith('ACK_') && !relative.split(path.sep).includes('resources'))
+      messages.push(path.join(entry.parentPath, entry.name));
   }
   return { complete, messages: messages.sort() };
 }

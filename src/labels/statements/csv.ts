@@ -12,22 +12,80 @@ import { formatPrice } from '../../web/view-helpers.js';
 import type { LabelStatement } from './statements.js';
 
 export const STATEMENT_COLUMNS = [
-  'Reporting Month', 'Store', 'Label', 'Label DPID', 'Product Type', 'ISRC', 'UPC/EAN', 'Catalogue Number', 'Artist', 'Title',
-  'Country of Sale', 'Units Sold', 'Units Refunded', 'Net Units', 'Currency', 'Gross Sales (incl. VAT)', 'Refunds (incl. VAT)', 'VAT',
-  'Net Receipts', 'Royalty Rate (%)', 'Royalty Owed',
+  'Reporting Month',
+  'Store',
+  'Label',
+  'Label DPID',
+  'Product Type',
+  'ISRC',
+  'UPC/EAN',
+  'Catalogue Number',
+  'Artist',
+  'Title',
+  'Country of Sale',
+  'Units Sold',
+  'Units Refunded',
+  'Net Units',
+  'Currency',
+  'Gross Sales (incl. VAT)',
+  'Refunds (incl. VAT)',
+  'VAT',
+  'Net Receipts',
+  'Royalty Rate (%)',
+  'Royalty Owed',
 ] as const;
 
 const pounds = (pence: number) => (pence < 0 ? '-' : '') + (Math.abs(pence) / 100).toFixed(2);
-const safeCell = (text: string | null) => (text && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text ?? '');
+const safeCell = (text: string | null) => (text && /^[=+\-@\t\r]/.test(text) ? `'${text}` : (text ?? ''));
 
 export function statementCsv(statement: LabelStatement, storeName: string): string {
   const { label, month, totals } = statement;
   const rows = statement.lines.map((l) => [
-    month, safeCell(storeName), safeCell(label.name), label.ddexPartyId ?? '', l.productType, l.isrc ?? '', l.icpn ?? '', safeCell(l.catalogueNumber), safeCell(l.artist), safeCell(l.title),
-    l.country, l.unitsSold, l.unitsRefunded, l.unitsSold - l.unitsRefunded, 'GBP', pounds(l.grossPence), pounds(l.refundsPence), pounds(l.vatPence),
-    pounds(l.netPence), (l.royaltyBasisPoints / 100).toFixed(2), pounds(l.owedPence),
+    month,
+    safeCell(storeName),
+    safeCell(label.name),
+    label.ddexPartyId ?? '',
+    l.productType,
+    l.isrc ?? '',
+    l.icpn ?? '',
+    safeCell(l.catalogueNumber),
+    safeCell(l.artist),
+    safeCell(l.title),
+    l.country,
+    l.unitsSold,
+    l.unitsRefunded,
+    l.unitsSold - l.unitsRefunded,
+    'GBP',
+    pounds(l.grossPence),
+    pounds(l.refundsPence),
+    pounds(l.vatPence),
+    pounds(l.netPence),
+    (l.royaltyBasisPoints / 100).toFixed(2),
+    pounds(l.owedPence),
   ]);
-  const total = [month, safeCell(storeName), safeCell(label.name), label.ddexPartyId ?? '', 'Total', '', '', '', '', '', '', totals.unitsSold, totals.unitsRefunded, totals.unitsSold - totals.unitsRefunded, 'GBP', pounds(totals.grossPence), pounds(totals.refundsPence), pounds(totals.vatPence), pounds(totals.netPence), (label.royaltyBasisPoints / 100).toFixed(2), pounds(totals.owedPence)];
+  const total = [
+    month,
+    safeCell(storeName),
+    safeCell(label.name),
+    label.ddexPartyId ?? '',
+    'Total',
+    '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    totals.unitsSold,
+    totals.unitsRefunded,
+    totals.unitsSold - totals.unitsRefunded,
+    'GBP',
+    pounds(totals.grossPence),
+    pounds(totals.refundsPence),
+    pounds(totals.vatPence),
+    pounds(totals.netPence),
+    (label.royaltyBasisPoints / 100).toFixed(2),
+    pounds(totals.owedPence),
+  ];
   return stringify([...rows, total], { header: true, columns: [...STATEMENT_COLUMNS] });
 }
 
@@ -38,7 +96,12 @@ export const statementFileName = (statement: LabelStatement) => `statement-${sta
  * a summary, then the CSV in the body (the outbox sends text, not attachments). Null when the label
  * has no contact address.
  */
-export async function queueStatementEmail(tx: Transaction<Database> | Kysely<Database>, statement: LabelStatement, storeName: string, now: string): Promise<number | null> {
+export async function queueStatementEmail(
+  tx: Transaction<Database> | Kysely<Database>,
+  statement: LabelStatement,
+  storeName: string,
+  now: string,
+): Promise<number | null> {
   const to = statement.label.contactEmail;
   if (!to) return null;
   const { totals, label, month } = statement;
@@ -53,5 +116,9 @@ export async function queueStatementEmail(tx: Transaction<Database> | Kysely<Dat
     '',
     statementCsv(statement, storeName),
   ].join('\n');
-  return queueMessage(tx, { channel: 'email', recipient: to, kind: 'service', subject: `${storeName} sales statement ${month}: ${label.name}`, text }, now);
+  return queueMessage(
+    tx,
+    { channel: 'email', recipient: to, kind: 'service', subject: `${storeName} sales statement ${month}: ${label.name}`, text },
+    now,
+  );
 }

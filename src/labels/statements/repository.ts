@@ -64,7 +64,11 @@ export async function linesInPeriod(db: Db, period: Period): Promise<SoldLine[]>
     .groupBy('order_id')
     .select(['order_id', (eb) => eb.fn.min('created_at').as('refunded_at')]);
   const [sold, refunded] = await Promise.all([
-    linesOf(db).where('orders.status', 'in', ['paid', 'refunded']).where('orders.paid_at', '>=', period.from).where('orders.paid_at', '<', period.to).execute(),
+    linesOf(db)
+      .where('orders.status', 'in', ['paid', 'refunded'])
+      .where('orders.paid_at', '>=', period.from)
+      .where('orders.paid_at', '<', period.to)
+      .execute(),
     linesOf(db)
       .innerJoin(refundedAt.as('refund'), 'refund.order_id', 'orders.id')
       .where('orders.status', '=', 'refunded')

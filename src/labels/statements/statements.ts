@@ -80,7 +80,16 @@ export function royaltyOwed(netPence: number, basisPoints: number): number {
   return netPence < 0 ? -owed : owed;
 }
 
-const emptyTotals = (): Totals => ({ unitsSold: 0, unitsRefunded: 0, grossPence: 0, refundsPence: 0, vatPence: 0, netPence: 0, owedPence: 0, storeSharePence: 0 });
+const emptyTotals = (): Totals => ({
+  unitsSold: 0,
+  unitsRefunded: 0,
+  grossPence: 0,
+  refundsPence: 0,
+  vatPence: 0,
+  netPence: 0,
+  owedPence: 0,
+  storeSharePence: 0,
+});
 
 function addTo(totals: Totals, line: StatementLine): void {
   totals.unitsSold += line.unitsSold;
@@ -108,7 +117,23 @@ function statementLines(lines: SoldLine[], royaltyBasisPoints: number): Statemen
     const key = `${l.track_id === null ? `r${l.release_id}` : `t${l.track_id}`}|${country}`;
     const line =
       grouped.get(key) ??
-      ({ productType: l.track_id === null ? 'Release' : 'Track', isrc: l.track_id === null ? null : l.isrc, icpn: l.icpn, catalogueNumber: l.catalogue_number, title: l.title, artist: l.artist, country, unitsSold: 0, unitsRefunded: 0, grossPence: 0, refundsPence: 0, vatPence: 0, netPence: 0, royaltyBasisPoints, owedPence: 0 } satisfies StatementLine);
+      ({
+        productType: l.track_id === null ? 'Release' : 'Track',
+        isrc: l.track_id === null ? null : l.isrc,
+        icpn: l.icpn,
+        catalogueNumber: l.catalogue_number,
+        title: l.title,
+        artist: l.artist,
+        country,
+        unitsSold: 0,
+        unitsRefunded: 0,
+        grossPence: 0,
+        refundsPence: 0,
+        vatPence: 0,
+        netPence: 0,
+        royaltyBasisPoints,
+        owedPence: 0,
+      } satisfies StatementLine);
     const vat = vatInGross(l.price_pence, l.vat_basis_points);
     if (l.kind === 'sale') {
       line.unitsSold++;
@@ -126,7 +151,13 @@ function statementLines(lines: SoldLine[], royaltyBasisPoints: number): Statemen
     line.netPence = line.grossPence - line.refundsPence - line.vatPence;
     line.owedPence = royaltyOwed(line.netPence, royaltyBasisPoints);
   }
-  return result.sort((a, b) => a.artist.localeCompare(b.artist) || a.title.localeCompare(b.title) || a.productType.localeCompare(b.productType) || a.country.localeCompare(b.country));
+  return result.sort(
+    (a, b) =>
+      a.artist.localeCompare(b.artist) ||
+      a.title.localeCompare(b.title) ||
+      a.productType.localeCompare(b.productType) ||
+      a.country.localeCompare(b.country),
+  );
 }
 
 /** Every label's statement for the month (or one label's), with the month's reconciliation. */
@@ -145,7 +176,18 @@ export async function monthStatements(db: Db, month: string, onlyLabelId?: numbe
       const statementLinesOf = statementLines(byLabel.get(label.id)!, label.royalty_basis_points);
       const totals = emptyTotals();
       statementLinesOf.forEach((l) => addTo(totals, l));
-      return { month, label: { id: label.id, name: label.name, contactEmail: label.contact_email, ddexPartyId: label.ddex_party_id, royaltyBasisPoints: label.royalty_basis_points }, lines: statementLinesOf, totals };
+      return {
+        month,
+        label: {
+          id: label.id,
+          name: label.name,
+          contactEmail: label.contact_email,
+          ddexPartyId: label.ddex_party_id,
+          royaltyBasisPoints: label.royalty_basis_points,
+        },
+        lines: statementLinesOf,
+        totals,
+      };
     })
     .sort((a, b) => a.label.name.localeCompare(b.label.name) || a.label.id - b.label.id);
   const totals = sumTotals(statements.map((s) => s.totals));
@@ -210,8 +252,18 @@ export async function quarterVat(db: Db, quarter: string) {
     const statements = await monthStatements(db, month);
     monthly.push({ month, vatPence: statements.totals.vatPence, ...statements.reconciliation });
   }
-  const byMethodAndCountry = [...rows.values()].sort((a, b) => a.paymentMethod.localeCompare(b.paymentMethod) || a.country.localeCompare(b.country));
-  const totals = byMethodAndCountry.reduce((t, r) => ({ salesPence: t.salesPence + r.salesPence, refundsPence: t.refundsPence + r.refundsPence, vatPence: t.vatPence + r.vatPence, netPence: t.netPence + r.netPence }), { salesPence: 0, refundsPence: 0, vatPence: 0, netPence: 0 });
+  const byMethodAndCountry = [...rows.values()].sort(
+    (a, b) => a.paymentMethod.localeCompare(b.paymentMethod) || a.country.localeCompare(b.country),
+  );
+  const totals = byMethodAndCountry.reduce(
+    (t, r) => ({
+      salesPence: t.salesPence + r.salesPence,
+      refundsPence: t.refundsPence + r.refundsPence,
+      vatPence: t.vatPence + r.vatPence,
+      netPence: t.netPence + r.netPence,
+    }),
+    { salesPence: 0, refundsPence: 0, vatPence: 0, netPence: 0 },
+  );
   // The summary's VAT is the statements' VAT: the same lines, the same rule.
   const reconciled = totals.vatPence === monthly.reduce((n, m) => n + m.vatPence, 0) && monthly.every((m) => m.balanced);
   return { quarter, months, byMethodAndCountry, totals, monthly, reconciled };

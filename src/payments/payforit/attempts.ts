@@ -7,7 +7,14 @@ import { isDuplicateKeyError } from '../../db/dialect.js';
  * names its transaction; this gives it that name. A conditional UPDATE: of two callers racing to
  * name it, one wins and the other finds the row by the transaction id.
  */
-export async function nameAttempt(db: Db, orderId: number, method: string, placeholder: string, transactionId: string, now: string): Promise<boolean> {
+export async function nameAttempt(
+  db: Db,
+  orderId: number,
+  method: string,
+  placeholder: string,
+  transactionId: string,
+  now: string,
+): Promise<boolean> {
   try {
     const result = await db
       .updateTable('payments')

@@ -26,7 +26,14 @@ export interface PaymentRequestFields {
 
 export type RefundAnswer = 'refunded' | 'already-refunded';
 
-export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantId, secret, timeoutMs = 10_000, clock = () => new Date() }: PayForItClientOptions) {
+export function createPayForItClient({
+  apiBase,
+  payPageBase = apiBase,
+  merchantId,
+  secret,
+  timeoutMs = 10_000,
+  clock = () => new Date(),
+}: PayForItClientOptions) {
   async function send(url: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
@@ -44,7 +51,8 @@ export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantI
     } catch {
       throw new PaymentProviderError(`the mobile payment service answered ${response.status} with something that is not JSON`, true);
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PaymentProviderError('the mobile payment service answered with an unexpected shape', true);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new PaymentProviderError('the mobile payment service answered with an unexpected shape', true);
     const params: SignedParams = Object.create(null) as SignedParams;
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === 'string') params[name] = value;
@@ -60,7 +68,14 @@ export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantI
     /** Section 1: the address of the signed payment request for the shopper's browser. */
     paymentPageUrl(fields: PaymentRequestFields): string {
       const signed = signParams(
-        { merchant_id: merchantId, ref: fields.ref, amount_pence: String(fields.amountPence), currency: CURRENCY, description: fields.description, return_url: fields.returnUrl },
+        {
+          merchant_id: merchantId,
+          ref: fields.ref,
+          amount_pence: String(fields.amountPence),
+          currency: CURRENCY,
+          description: fields.description,
+          return_url: fields.returnUrl,
+        },
         secret,
         clock(),
       );
@@ -70,7 +85,10 @@ export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantI
     /** Section 4: the result as a notification would carry it, or null when the intermediary has none (404). */
     async transaction(transactionId: string): Promise<SignedParams | null> {
       const query = new URLSearchParams(signParams({ merchant_id: merchantId }, secret, clock()));
-      const response = await send(`${apiBase}/transactions/${encodeURIComponent(transactionId)}?${query}`, { method: 'GET', headers: { accept: 'application/json' } });
+      const response = await send(`${apiBase}/transactions/${encodeURIComponent(transactionId)}?${query}`, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+      });
       if (response.status === 404) {
         await response.body?.cancel();
         return null;
@@ -84,8 +102,14 @@ export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantI
 
     /** Section 5. A refund already made counts as done; an unknown transaction cannot be refunded. */
     async refund(transactionId: string, amountPence: number): Promise<RefundAnswer> {
-      const body = new URLSearchParams(signParams({ merchant_id: merchantId, transaction_id: transactionId, amount_pence: String(amountPence) }, secret, clock()));
-      const response = await send(`${apiBase}/refunds`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body });
+      const body = new URLSearchParams(
+        signParams({ merchant_id: merchantId, transaction_id: transactionId, amount_pence: String(amountPence) }, secret, clock()),
+      );
+      const response = await send(`${apiBase}/refunds`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body,
+      });
       if (response.status === 409) {
         await response.body?.cancel();
         return 'already-refunded';
@@ -99,7 +123,8 @@ export function createPayForItClient({ apiBase, payPageBase = apiBase, merchantI
         throw new PaymentProviderError(`the mobile payment service answered ${response.status} to a refund`, response.status >= 500);
       }
       const answer = await signedJson(response);
-      if (answer.status !== 'refunded') throw new PaymentProviderError(`the mobile payment service says the refund is ${answer.status}`, false);
+      if (answer.status !== 'refunded')
+        throw new PaymentProviderError(`the mobile payment service says the refund is ${answer.status}`, false);
       return 'refunded';
     },
   };

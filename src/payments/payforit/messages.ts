@@ -44,7 +44,8 @@ export function parseResult(params: SignedParams, merchantId: string): Parsed<Pa
   if (!/^\d{1,9}$/.test(params.amount_pence ?? '')) return problem('amount_pence is missing or not whole pence');
   if (!/^[A-Z]{3}$/.test(params.currency ?? '')) return problem('currency is missing or malformed');
   if (!isResultStatus(params.status)) return problem('status is not one of charged, declined, cancelled, failed');
-  if (params.network !== undefined && !(NETWORKS as readonly string[]).includes(params.network)) return problem('network is not one the protocol names');
+  if (params.network !== undefined && !(NETWORKS as readonly string[]).includes(params.network))
+    return problem('network is not one the protocol names');
   let msisdn: string | undefined;
   if (params.status === 'charged') {
     msisdn = normaliseMsisdn(params.msisdn ?? '') ?? undefined;
@@ -52,7 +53,15 @@ export function parseResult(params: SignedParams, merchantId: string): Parsed<Pa
   }
   return {
     ok: true,
-    value: { merchantId, ref: params.ref!, transactionId: params.transaction_id!, amountPence: Number(params.amount_pence), currency: params.currency!, status: params.status, msisdn },
+    value: {
+      merchantId,
+      ref: params.ref!,
+      transactionId: params.transaction_id!,
+      amountPence: Number(params.amount_pence),
+      currency: params.currency!,
+      status: params.status,
+      msisdn,
+    },
   };
 }
 
@@ -73,7 +82,8 @@ export function parsePaymentRequest(params: SignedParams): Parsed<PaymentRequest
   if (!PENCE_PATTERN.test(params.amount_pence ?? '')) return problem('amount_pence must be a whole number of pence, at least 1');
   if (params.currency !== CURRENCY) return problem('currency must be GBP');
   const description = params.description ?? '';
-  if (description.trim() === '' || [...description].length > DESCRIPTION_MAX) return problem(`description must be 1 to ${DESCRIPTION_MAX} characters`);
+  if (description.trim() === '' || [...description].length > DESCRIPTION_MAX)
+    return problem(`description must be 1 to ${DESCRIPTION_MAX} characters`);
   let returnUrl: URL;
   try {
     returnUrl = new URL(params.return_url ?? '');
@@ -81,5 +91,15 @@ export function parsePaymentRequest(params: SignedParams): Parsed<PaymentRequest
     return problem('return_url must be an absolute URL');
   }
   if (returnUrl.protocol !== 'https:' && returnUrl.protocol !== 'http:') return problem('return_url must be an http(s) URL');
-  return { ok: true, value: { merchantId: params.merchant_id, ref: params.ref!, amountPence: Number(params.amount_pence), currency: CURRENCY, description, returnUrl } };
+  return {
+    ok: true,
+    value: {
+      merchantId: params.merchant_id,
+      ref: params.ref!,
+      amountPence: Number(params.amount_pence),
+      currency: CURRENCY,
+      description,
+      returnUrl,
+    },
+  };
 }

@@ -57,7 +57,13 @@ export function describeItems(titles: string[]): string {
   const more = titles.length > 1 ? ` and ${titles.length - 1} more` : '';
   const first = [...(titles[0] ?? 'Music downloads')];
   const room = DESCRIPTION_MAX - [...more].length;
-  const head = first.length > room ? `${first.slice(0, room - 1).join('').trimEnd()}…` : first.join('');
+  const head =
+    first.length > room
+      ? `${first
+          .slice(0, room - 1)
+          .join('')
+          .trimEnd()}…`
+      : first.join('');
   return head + more;
 }
 
@@ -82,7 +88,8 @@ function keyedSerialiser() {
 
 function outcomeOf(paymentStatus: PaymentStatus, orderStatus: OrderStatus): Outcome {
   if (paymentStatus === 'captured' || paymentStatus === 'refunded') return 'already-paid';
-  if (paymentStatus === 'mismatch' || paymentStatus === 'declined' || paymentStatus === 'failed' || paymentStatus === 'cancelled') return paymentStatus;
+  if (paymentStatus === 'mismatch' || paymentStatus === 'declined' || paymentStatus === 'failed' || paymentStatus === 'cancelled')
+    return paymentStatus;
   return orderStatus === 'paid' || orderStatus === 'refunded' ? 'already-paid' : 'cancelled';
 }
 
@@ -93,7 +100,17 @@ function asCheck(outcome: Outcome): PaymentCheck {
   return 'unavailable';
 }
 
-export function createPayForItMethod({ client, orders, db, merchantId, secret, maxPence, payPageBase, logger, clock = () => new Date() }: PayForItMethodDeps): PaymentMethod {
+export function createPayForItMethod({
+  client,
+  orders,
+  db,
+  merchantId,
+  secret,
+  maxPence,
+  payPageBase,
+  logger,
+  clock = () => new Date(),
+}: PayForItMethodDeps): PaymentMethod {
   const serialised = keyedSerialiser();
 
   /** The payments row of this transaction: the order's waiting attempt, renamed, or a new one. */
@@ -163,7 +180,11 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
   }
 
   /** What the store learns when the shopper comes back: what it knows, else what the intermediary says. */
-  async function learnOnReturn(order: { id: number; reference: string; total_pence: number; currency: string }, transactionId: string, returnedStatus: PaymentResult['status']) {
+  async function learnOnReturn(
+    order: { id: number; reference: string; total_pence: number; currency: string },
+    transactionId: string,
+    returnedStatus: PaymentResult['status'],
+  ) {
     if (await orders.providerEventSeen(PAYFORIT, transactionId)) return;
     try {
       const result = await askIntermediary(transactionId);
@@ -182,7 +203,17 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
       await serialised(transactionId, () => attemptOf(order.id, order.reference, transactionId));
     } else {
       // The signed return says nothing was charged, and that is all it needs to say.
-      await applyResult({ merchantId, ref: order.reference, transactionId, amountPence: order.total_pence, currency: order.currency, status: returnedStatus }, 'return');
+      await applyResult(
+        {
+          merchantId,
+          ref: order.reference,
+          transactionId,
+          amountPence: order.total_pence,
+          currency: order.currency,
+          status: returnedStatus,
+        },
+        'return',
+      );
     }
   }
 
@@ -201,8 +232,14 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
     },
 
     async start(order, storeOrigin) {
-      if (order.totalPence < 1 || order.totalPence > maxPence) throw new Error(`order ${order.reference} is outside the mobile billing limit`);
-      const redirectUrl = client.paymentPageUrl({ ref: order.reference, amountPence: order.totalPence, description: describeItems(order.items.map((i) => i.title)), returnUrl: returnUrlFor(storeOrigin) });
+      if (order.totalPence < 1 || order.totalPence > maxPence)
+        throw new Error(`order ${order.reference} is outside the mobile billing limit`);
+      const redirectUrl = client.paymentPageUrl({
+        ref: order.reference,
+        amountPence: order.totalPence,
+        description: describeItems(order.items.map((i) => i.title)),
+        returnUrl: returnUrlFor(storeOrigin),
+      });
       return { providerRef: PLACEHOLDER + order.reference, redirectUrl };
     },
 
@@ -210,7 +247,8 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
       if (providerRef.startsWith(PLACEHOLDER)) return 'pending';
       const payment = await orders.findPayment(PAYFORIT, providerRef);
       if (!payment) return 'unavailable';
-      if (await orders.providerEventSeen(PAYFORIT, providerRef)) return asCheck(outcomeOf(payment.status, (await orders.findById(payment.order_id)).status));
+      if (await orders.providerEventSeen(PAYFORIT, providerRef))
+        return asCheck(outcomeOf(payment.status, (await orders.findById(payment.order_id)).status));
       let result: PaymentResult | null;
       try {
         result = await askIntermediary(providerRef);
@@ -228,7 +266,12 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
       if (!payment) throw new HttpError(404, 'We could not find that payment.');
       const { order, items } = await orders.details(payment.order_id);
       if (order.total_pence > maxPence) throw new PaymentProviderError('the order is over the mobile billing limit', false);
-      return client.paymentPageUrl({ ref: order.reference, amountPence: order.total_pence, description: describeItems(items.map((i) => i.title)), returnUrl: returnUrlFor(storeOrigin) });
+      return client.paymentPageUrl({
+        ref: order.reference,
+        amountPence: order.total_pence,
+        description: describeItems(items.map((i) => i.title)),
+        returnUrl: returnUrlFor(storeOrigin),
+      });
     },
 
     async refund({ providerRef, captureRef, amountPence }) {
@@ -245,10 +288,14 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
         const verified = params ? verifyParams(params, secret, clock()) : { ok: false as const, reason: 'repeated parameter' };
         if (!params || !verified.ok) {
           logger.warn({ reason: verified.ok ? undefined : verified.reason }, 'mobile billing return not verified');
-          throw new HttpError(400, 'We could not verify this return from the mobile payment page, so nothing was changed. Your order page shows where things stand.');
+          throw new HttpError(
+            400,
+            'We could not verify this return from the mobile payment page, so nothing was changed. Your order page shows where things stand.',
+          );
         }
         const { ref = '', transaction_id: transactionId = '', status } = params;
-        if (!REF_PATTERN.test(ref) || !TRANSACTION_ID_PATTERN.test(transactionId) || !isResultStatus(status)) throw new HttpError(400, 'This return from the mobile payment page is incomplete.');
+        if (!REF_PATTERN.test(ref) || !TRANSACTION_ID_PATTERN.test(transactionId) || !isResultStatus(status))
+          throw new HttpError(400, 'This return from the mobile payment page is incomplete.');
         const order = ownsOrder(req, ref) ? await orders.findByReference(ref) : undefined;
         if (!order) throw new HttpError(404, 'We could not find that order.');
         await learnOnReturn(order, transactionId, status);
@@ -276,7 +323,10 @@ export function createPayForItMethod({ client, orders, db, merchantId, secret, m
           outcome = await applyResult(parsed.value, 'notification');
         } catch (error) {
           // Not recorded: anything but OK makes the intermediary send it again later.
-          logger.error({ err: { message: (error as Error).message }, transactionId: parsed.value.transactionId }, 'mobile billing notification not recorded');
+          logger.error(
+            { err: { message: (error as Error).message }, transactionId: parsed.value.transactionId },
+            'mobile billing notification not recorded',
+          );
           res.status(500).type('text').send('not recorded, please send again');
           return;
         }

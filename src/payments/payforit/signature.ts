@@ -16,8 +16,7 @@ const TIMESTAMP_PATTERN = /^\d{1,12}$/;
 export type SignedParams = Record<string, string>;
 
 export type Verification =
-  | { ok: true }
-  | { ok: false; reason: 'missing-signature' | 'bad-signature' | 'missing-timestamp' | 'stale-timestamp' };
+  { ok: true } | { ok: false; reason: 'missing-signature' | 'bad-signature' | 'missing-timestamp' | 'stale-timestamp' };
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

@@ -32,8 +32,16 @@ export const PayPalOrder = z.object({
   id: z.string(),
   status: z.string(),
   links: z.array(Link).default([]),
-  payer: z.object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() }).optional(),
-  payment_source: z.object({ paypal: z.object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() }).optional() }).optional(),
+  payer: z
+    .object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() })
+    .optional(),
+  payment_source: z
+    .object({
+      paypal: z
+        .object({ email_address: z.string().optional(), address: z.object({ country_code: z.string().optional() }).optional() })
+        .optional(),
+    })
+    .optional(),
   purchase_units: z
     .array(z.object({ reference_id: z.string().optional(), payments: z.object({ captures: z.array(Capture).optional() }).optional() }))
     .default([]),
@@ -65,7 +73,10 @@ export function createPayPalClient({ baseUrl, clientId, clientSecret, timeoutMs 
     if (cached && cached.expiresAt > clock().getTime()) return cached.token;
     const response = await send('/v1/oauth2/token', {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
     });
     if (!response.ok) throw new PayPalApiError(response.status, 'AUTHENTICATION_FAILURE', undefined);
@@ -75,9 +86,19 @@ export function createPayPalClient({ baseUrl, clientId, clientSecret, timeoutMs 
     return cached.token;
   }
 
-  async function call<T extends z.ZodTypeAny>(schema: T, method: string, path: string, body?: unknown, requestId?: string): Promise<z.infer<T>> {
+  async function call<T extends z.ZodTypeAny>(
+    schema: T,
+    method: string,
+    path: string,
+    body?: unknown,
+    requestId?: string,
+  ): Promise<z.infer<T>> {
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json', prefer: 'return=representation' };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${await accessToken()}`,
+        'content-type': 'application/json',
+        prefer: 'return=representation',
+      };
       if (requestId) headers['paypal-request-id'] = requestId;
       const payload = body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body);
       let response: Response;
@@ -95,7 +116,11 @@ export function createPayPalClient({ baseUrl, clientId, clientSecret, timeoutMs 
       }
       if (!response.ok) {
         const error = ErrorBody.safeParse(await response.json().catch(() => ({})));
-        throw new PayPalApiError(response.status, error.success ? error.data.details?.[0]?.issue : undefined, error.success ? error.data.debug_id : undefined);
+        throw new PayPalApiError(
+          response.status,
+          error.success ? error.data.details?.[0]?.issue : undefined,
+          error.success ? error.data.debug_id : undefined,
+        );
       }
       return schema.parse(await response.json()) as z.infer<T>;
     }
@@ -104,9 +129,16 @@ export function createPayPalClient({ baseUrl, clientId, clientSecret, timeoutMs 
   return {
     createOrder: (body: unknown, requestId: string) => call(PayPalOrder, 'POST', '/v2/checkout/orders', body, requestId),
     getOrder: (id: string) => call(PayPalOrder, 'GET', `/v2/checkout/orders/${encodeURIComponent(id)}`),
-    captureOrder: (id: string, requestId: string) => call(PayPalOrder, 'POST', `/v2/checkout/orders/${encodeURIComponent(id)}/capture`, {}, requestId),
+    captureOrder: (id: string, requestId: string) =>
+      call(PayPalOrder, 'POST', `/v2/checkout/orders/${encodeURIComponent(id)}/capture`, {}, requestId),
     refundCapture: (captureId: string, amount: { currency_code: string; value: string }, invoiceId: string) =>
-      call(Refund, 'POST', `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`, { amount, invoice_id: invoiceId }, `refund-${captureId}`),
+      call(
+        Refund,
+        'POST',
+        `/v2/payments/captures/${encodeURIComponent(captureId)}/refund`,
+        { amount, invoice_id: invoiceId },
+        `refund-${captureId}`,
+      ),
     /** Asks PayPal whether a webhook really came from it; the raw body goes back unaltered. */
     async verifyWebhook(headers: Record<string, string | undefined>, rawBody: string, webhookId: string): Promise<boolean> {
       const fields = {

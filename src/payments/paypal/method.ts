@@ -81,7 +81,16 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
     const email = payerEmail(full);
     if (!email || !capture.amount) throw new PaymentProviderError('PayPal did not say who paid or how much', false);
     return settled(
-      await orders.settleCapture({ method: METHOD, providerRef: order.id, captureRef: capture.id, amountPence: valueToPence(capture.amount.value), currency: capture.amount.currency_code, contact: { email }, countryCode: payerCountry(full), source }),
+      await orders.settleCapture({
+        method: METHOD,
+        providerRef: order.id,
+        captureRef: capture.id,
+        amountPence: valueToPence(capture.amount.value),
+        currency: capture.amount.currency_code,
+        contact: { email },
+        countryCode: payerCountry(full),
+        source,
+      }),
     );
   }
 
@@ -117,7 +126,12 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
           invoice_id: order.reference,
           description: `${storeName} order ${order.reference}`.slice(0, 127),
           amount: { ...money(order.totalPence), breakdown: { item_total: money(order.totalPence) } },
-          items: order.items.map((item) => ({ name: item.title.slice(0, 127), quantity: '1', unit_amount: money(item.pricePence), category: 'DIGITAL_GOODS' })),
+          items: order.items.map((item) => ({
+            name: item.title.slice(0, 127),
+            quantity: '1',
+            unit_amount: money(item.pricePence),
+            category: 'DIGITAL_GOODS',
+          })),
         },
       ],
       payment_source: {
@@ -197,7 +211,10 @@ export function createPayPalMethod({ client, apiBase, orders, webhookId, storeNa
         const { token } = parseQuery(tokenQuery, req.query);
         const found = await orders.findPaymentWithOrder(METHOD, token);
         if (!found || !ownsOrder(req, found.reference)) throw new HttpError(404, 'We could not find that payment.');
-        return { payment: { provider_ref: found.provider_ref }, order: { id: found.order_id, reference: found.reference, status: found.status } };
+        return {
+          payment: { provider_ref: found.provider_ref },
+          order: { id: found.order_id, reference: found.reference, status: found.status },
+        };
       }
 
       router.get('/checkout/paypal/return', async (req, res) => {
