@@ -223,12 +223,14 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     ]);
   });
 
-  it.skipIf(skip)('sets no cookie on a visit, and keeps no address or browser name anywhere in the database', async () => {
+  it.skipIf(skip)('sets no counting cookie on a visit, and keeps no address or browser name anywhere in the database', async () => {
     now = new Date(today - 3 * DAY_MS + 12 * 3600_000);
     for (const p of ['/', `/release/${releaseSlug}`, '/privacy', '/search?q=a']) {
       const page = await get(p, { 'x-forwarded-for': '203.0.113.199' });
       expect(page.status).toBe(200);
-      expect(page.headers['set-cookie']).toBeUndefined();
+      // Counting sets nothing; the one cookie a first visit may get binds its forms to it (csrf, in the policy), holding a random value only.
+      const cookies = ([] as string[]).concat(page.headers['set-cookie'] ?? []).map((c) => c.split('=')[0]);
+      expect(cookies.filter((name) => name !== 'csrf')).toEqual([]);
     }
     await flush();
     expect(await visitors(dayOf(now))).toBe(1);
