@@ -120,7 +120,8 @@ describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
       const path = fillPath(route.path, { reference: orderReference });
       const response = await fetch(store.baseUrl + path, { redirect: 'manual', headers: { cookie: `sid=${operator.cookie('sid')}` } });
       // A route with a parameter this test has no real value for may say 404 about that value; none may fail.
-      const known = !/:(?!reference\b)\w+/.test(route.path);
+      // A label's statement CSV likewise needs a label with sales (?label=N), which this store has none of.
+      const known = !/:(?!reference\b)\w+/.test(route.path) && route.path !== '/admin/labels/statements.csv';
       expect({ path, ok: known ? response.status < 400 : response.status < 500 }).toEqual({ path, ok: true });
       expect(response.headers.get('cache-control')).toBe('no-store');
     }
