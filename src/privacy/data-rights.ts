@@ -59,6 +59,8 @@ export async function exportCustomer(db: Db, customerId: number) {
       mobile: account.msisdn ? `+${account.msisdn}` : null,
       marketingOptIn: account.marketing_opt_in === 1,
       marketingChoiceAt: account.marketing_choice_at,
+      /** The download format the customer chose on Your music (src/media/); null: not chosen. */
+      downloadFormat: account.download_format,
       createdAt: account.created_at,
     },
     orders: orders.map((o) => ({
