@@ -9,6 +9,7 @@ import express, { type Request, type Response } from 'express';
 import { isUkMobile, normaliseMsisdn, formatUkMobile } from '../../src/customers/msisdn.js';
 import { parsePaymentRequest, type ResultStatus } from '../../src/payments/payforit/messages.js';
 import { computeSignature, singleValued, unixSeconds, verifyParams } from '../../src/payments/payforit/signature.js';
+import { escapeHtml, sendStandInPage } from '../html-page.js';
 import type { SandboxContext } from './context.js';
 import { formatPence, PIN_TRIES, resultFields, TEST_NUMBERS, type Transaction } from './transactions.js';
 
@@ -184,21 +185,12 @@ function form(req: Request): URLSearchParams {
 function sendPage(ctx: SandboxContext, _req: Request, res: Response, status: number, html: string): void {
   // Forms post here, then redirect to the merchant: form-action must allow both.
   const formTargets = ["'self'", ...ctx.returnOrigins].join(' ');
-  res.status(status).set({
-    'Content-Security-Policy': `default-src 'none'; style-src 'self'; img-src data:; form-action ${formTargets}; base-uri 'none'; frame-ancestors 'none'`,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': 'no-store',
-  });
-  res.type('html').send(html);
+  const csp = `default-src 'none'; style-src 'self'; img-src data:; form-action ${formTargets}; base-uri 'none'; frame-ancestors 'none'`;
+  sendStandInPage(res, status, html, csp);
 }
 
 // ---------------------------------------------------------------------------------------------
 // HTML
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function layout(req: Request, title: string, content: string): string {
   return `<!doctype html>

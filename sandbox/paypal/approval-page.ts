@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
+import { escapeHtml, sendStandInPage } from '../html-page.js';
 import type { SandboxContext } from './context.js';
 import { readForm } from './http.js';
 import { fromMinor, toMinor } from './money.js';
@@ -103,21 +104,11 @@ function withParams(base: string, params: Record<string, string>): string {
 }
 
 function sendPage(res: Response, status: number, html: string): void {
-  res.status(status).set({
-    'Content-Security-Policy': CSP,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': 'no-store',
-  });
-  res.type('html').send(html);
+  sendStandInPage(res, status, html, CSP);
 }
 
 // ---------------------------------------------------------------------------------------------
 // HTML
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function layout(title: string, content: string): string {
   return `<!doctype html>

@@ -2,16 +2,8 @@ import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { toDbTime } from '../db/dialect.js';
 import type { CodeOwnerKind, Database } from '../db/schema.js';
-import {
-  attemptsOf,
-  countWrongTry,
-  currentCode,
-  giveBackCodeAllowance,
-  insertCode,
-  retireCodes,
-  takeCodeAllowance,
-  useCode,
-} from './repository.js';
+import { attemptsOf, countWrongTry, currentCode, insertCode, retireCodes, takeCodeAllowance, useCode } from './repository.js';
+import { decrementHits } from '../web/rate-limit-repository.js';
 
 export const CODE_MINUTES = 10;
 const CODE_ATTEMPTS = 5;
@@ -58,7 +50,8 @@ export function createOneTimeCodes(kind: CodeOwnerKind, secret: string, clock: (
       // of a try that was counted and left the code open.
       const right = timingSafeEqual(Buffer.from(hash(ownerId, code)), Buffer.from(current.code_hash));
       if (right && (await useCode(tx, current.id, CODE_ATTEMPTS, now))) {
-        await giveBackCodeAllowance(tx, allowanceKey(ownerId), now);
+        // A code that signed its owner in does not count: the allowance stops codes asked for and never used.
+        await decrementHits(tx, allowanceKey(ownerId), now);
         return { ok: true };
       }
       const counted = !right && (await countWrongTry(tx, current.id, CODE_ATTEMPTS, now));

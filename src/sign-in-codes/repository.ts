@@ -40,17 +40,6 @@ export async function takeCodeAllowance(tx: Tx, keyHash: string, limit: number, 
   return Number(taken.numUpdatedRows) === 1;
 }
 
-/** A code that signed its owner in does not count: the allowance stops codes asked for and never used. */
-export async function giveBackCodeAllowance(tx: Tx, keyHash: string, now: string): Promise<void> {
-  await tx
-    .updateTable('rate_limits')
-    .set({ hits: sql`hits - 1` })
-    .where('key_hash', '=', keyHash)
-    .where('hits', '>', 0)
-    .where('reset_at', '>', now)
-    .execute();
-}
-
 /** A new code replaces the old: the owner's unused codes expire now (used_at stays for codes that signed someone in). */
 export async function retireCodes(tx: Tx, owner: CodeOwner, now: string): Promise<void> {
   await tx

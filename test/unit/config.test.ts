@@ -3,6 +3,21 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 /** What the privacy policy needs in production. */
 const policy = { COMPANY_NAME: 'Aurora Records Ltd', INFO_OFFICER_NAME: 'Ingrid Officer', CONTACT_EMAIL: 'privacy@aurora.example' };
+/** The payment, mail and SMS providers production needs. */
+const providers = {
+  PUBLIC_URL: 'https://music.example',
+  PAYPAL_CLIENT_ID: 'id',
+  PAYPAL_CLIENT_SECRET: 'secret',
+  PAYPAL_WEBHOOK_ID: 'WH-1',
+  PAYFORIT_API_BASE: 'https://pi.example',
+  PAYFORIT_MERCHANT_ID: 'm1',
+  PAYFORIT_SECRET: 's'.repeat(32),
+  SMTP_URL: 'smtp://mail.example:587',
+  MAIL_FROM: 'orders@music.example',
+  TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 't'.repeat(32),
+  SMS_FROM: '+447700900000',
+};
 
 describe('configuration', () => {
   it('runs with nothing set: SQLite under data/, demo catalogue on, default prices', () => {
@@ -39,21 +54,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(
       /SESSION_SECRET/,
     );
-    const live = {
-      PUBLIC_URL: 'https://music.example',
-      PAYPAL_CLIENT_ID: 'id',
-      PAYPAL_CLIENT_SECRET: 'secret',
-      PAYPAL_WEBHOOK_ID: 'WH-1',
-      PAYFORIT_API_BASE: 'https://pi.example',
-      PAYFORIT_MERCHANT_ID: 'm1',
-      PAYFORIT_SECRET: 's'.repeat(32),
-      SMTP_URL: 'smtp://mail.example:587',
-      MAIL_FROM: 'orders@music.example',
-      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
-      TWILIO_AUTH_TOKEN: 't'.repeat(32),
-      SMS_FROM: '+447700900000',
-      ...policy,
-    };
+    const live = { ...providers, ...policy };
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) })).toThrow(
       /PUBLIC_URL[\s\S]*PAYPAL_CLIENT_ID/,
     );
@@ -63,23 +64,7 @@ describe('configuration', () => {
   });
 
   it('refuses production until the privacy policy names who runs the store, its information officer and a real address', () => {
-    const live = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://db/store',
-      SESSION_SECRET: 'x'.repeat(40),
-      PUBLIC_URL: 'https://music.example',
-      PAYPAL_CLIENT_ID: 'id',
-      PAYPAL_CLIENT_SECRET: 'secret',
-      PAYPAL_WEBHOOK_ID: 'WH-1',
-      PAYFORIT_API_BASE: 'https://pi.example',
-      PAYFORIT_MERCHANT_ID: 'm1',
-      PAYFORIT_SECRET: 's'.repeat(32),
-      SMTP_URL: 'smtp://mail.example:587',
-      MAIL_FROM: 'orders@music.example',
-      TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
-      TWILIO_AUTH_TOKEN: 't'.repeat(32),
-      SMS_FROM: '+447700900000',
-    };
+    const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), ...providers };
     expect(() => loadConfig(live)).toThrow(/COMPANY_NAME[\s\S]*INFO_OFFICER_NAME[\s\S]*CONTACT_EMAIL or INFO_OFFICER_EMAIL/);
     expect(() => loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com' })).toThrow(/placeholder/);
     expect(

@@ -8,6 +8,17 @@ type Tx = Transaction<Database> | Db;
 
 export const RELEASES_PAGE_SIZE = 50;
 
+/** What the operator sees of a release, in the list and on its page. */
+const releaseColumns = [
+  'releases.id',
+  'releases.title',
+  'releases.slug',
+  'releases.kind',
+  'releases.price_pence',
+  'releases.hidden',
+  'releases.cover_file',
+] as const;
+
 const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = releases.id)`.as('track_count');
 const soldCount =
   sql<number>`(select count(*) from order_items inner join orders on orders.id = order_items.order_id where order_items.release_id = releases.id and orders.status = 'paid')`.as(
@@ -19,18 +30,7 @@ export async function listReleases(db: Db, page: number) {
     db
       .selectFrom('releases')
       .innerJoin('artists', 'artists.id', 'releases.artist_id')
-      .select([
-        'releases.id',
-        'releases.title',
-        'releases.slug',
-        'releases.kind',
-        'releases.price_pence',
-        'releases.hidden',
-        'releases.cover_file',
-        'artists.name as artist',
-        trackCount,
-        soldCount,
-      ])
+      .select([...releaseColumns, 'artists.name as artist', trackCount, soldCount])
       .orderBy('artists.name')
       .orderBy('releases.title')
       .orderBy('releases.id')
@@ -49,17 +49,7 @@ export async function findRelease(db: Tx, id: number) {
   return db
     .selectFrom('releases')
     .innerJoin('artists', 'artists.id', 'releases.artist_id')
-    .select([
-      'releases.id',
-      'releases.title',
-      'releases.slug',
-      'releases.kind',
-      'releases.price_pence',
-      'releases.hidden',
-      'releases.cover_file',
-      'releases.updated_at',
-      'artists.name as artist',
-    ])
+    .select([...releaseColumns, 'releases.updated_at', 'artists.name as artist'])
     .where('releases.id', '=', id)
     .executeTakeFirst();
 }
