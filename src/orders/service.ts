@@ -128,44 +128,27 @@ export function createOrdersService({
         const payment = await sql.lockPayment(tx, facts.method, facts.providerRef);
         if (!payment) return 'unknown-payment';
         const order = await sql.lockOrder(tx, payment.order_id);
-        if (facts.amountPence !== order.total_pence || facts.currency !== order.currency) {
-          await sql.updatePayment(
+        const recordCapture = (status: 'mismatch' | 'captured') =>
+          sql.updatePayment(
             tx,
             payment.id,
-            { status: 'mismatch', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
+            { status, capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
             at,
           );
-          await sql.addEvent(
-            tx,
-            order.id,
-            order.status,
-            order.status,
-            'capture_mismatch',
-            `captured ${facts.amountPence} ${facts.currency}, expected ${order.total_pence} ${order.currency} (${facts.source})`,
-            at,
-          );
+        // A note on the order's record that leaves its status as it is.
+        const noteOnOrder = (event: string, detail: string) => sql.addEvent(tx, order.id, order.status, order.status, event, detail, at);
+        if (facts.amountPence !== order.total_pence || facts.currency !== order.currency) {
+          await recordCapture('mismatch');
+          const expected = `${order.total_pence} ${order.currency}`;
+          await noteOnOrder('capture_mismatch', `captured ${facts.amountPence} ${facts.currency}, expected ${expected} (${facts.source})`);
           return 'mismatch';
         }
         if (order.status === 'paid' || order.status === 'refunded') {
           if (payment.capture_ref !== facts.captureRef) {
             // Money taken twice for one order (a second attempt, or a second capture): keep it on
             // record and say so, so the operator refunds it. A repeat of this report adds nothing.
-            if (payment.status !== 'captured')
-              await sql.updatePayment(
-                tx,
-                payment.id,
-                { status: 'captured', capture_ref: facts.captureRef, amount_pence: facts.amountPence, currency: facts.currency },
-                at,
-              );
-            await sql.addEvent(
-              tx,
-              order.id,
-              order.status,
-              order.status,
-              'duplicate_payment',
-              `${facts.method} ${facts.captureRef} was charged after the order was paid: refund it`,
-              at,
-            );
+            if (payment.status !== 'captured') await recordCapture('captured');
+            await noteOnOrder('duplicate_payment', `${facts.method} ${facts.captureRef} was charged after the order was paid: refund it`);
           }
           return 'already-paid';
         }
