@@ -21,9 +21,9 @@ import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
 import { signInAffiliate, signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
+import { STORE_BIN, storeCliEnv } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const STORE_BIN = path.resolve('bin/store.js');
 
 describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
   let store: TestStore;
@@ -217,13 +217,7 @@ describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
       expect(await auditActions(login.id)).toEqual([...Array(LOCKOUT_FAILURES - 1).fill('operator.wrong_password'), 'operator.locked']);
 
       // The command an operator runs to lift it.
-      const env = {
-        ...process.env,
-        DATABASE_URL: store.database.url,
-        DATA_DIR: store.config.dataDir,
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'development',
-      };
+      const env = storeCliEnv(store);
       const unlocked = await run('node', [STORE_BIN, 'operator', 'unlock', '--email', login.email], { env });
       expect(unlocked.stdout).toContain('unlocked');
       expect((await signInWith(store, login)).cookie('sid')).toBeDefined();
@@ -260,13 +254,7 @@ describe.each(databaseKinds())('admin access on $kind', ({ kind, skip }) => {
   );
 
   it.skipIf(skip)('adds, lists and unlocks operators from the command line; passwords are stored only as scrypt hashes', async () => {
-    const env = {
-      ...process.env,
-      DATABASE_URL: store.database.url,
-      DATA_DIR: store.config.dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-    };
+    const env = storeCliEnv(store);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-'));
     const file = path.join(dir, 'password');
     fs.writeFileSync(file, 'a long enough password\n');

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAffiliate, commissionPence, setActive } from '../../src/affiliates/repository.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper } from '../helpers/shopper.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
+import { STORE_BIN, storeCliEnv } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const STORE_BIN = path.resolve('bin/store.js');
 const DAY_MS = 24 * 3600_000;
 
 describe('commission rounding', () => {
@@ -265,13 +264,7 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
       ),
     ).toBe(true);
 
-    const env = {
-      ...process.env,
-      DATABASE_URL: store.database.url,
-      DATA_DIR: store.config.dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-    };
+    const env = storeCliEnv(store);
     const { stdout } = await run('node', [STORE_BIN, 'affiliate', 'payout', '--number', String(ids.half)], { env });
     expect(stdout).toContain('£0.39');
     const paid = await db().selectFrom('affiliate_commissions').selectAll().where('affiliate_id', '=', ids.half).executeTakeFirstOrThrow();
@@ -345,14 +338,7 @@ describe.each(databaseKinds())('affiliates on $kind', ({ kind, skip }) => {
   });
 
   it.skipIf(skip)('adds, lists and deactivates affiliates from the command line', async () => {
-    const env = {
-      ...process.env,
-      DATABASE_URL: store.database.url,
-      DATA_DIR: store.config.dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-      PUBLIC_URL: 'https://shop.example',
-    };
+    const env = storeCliEnv(store, { PUBLIC_URL: 'https://shop.example' });
     const added = await run(
       'node',
       [STORE_BIN, 'affiliate', 'add', '--name', 'Blog Person', '--email', 'blog@affiliates.example', '--rate', '12.5'],

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +9,9 @@ import { DailyBudget, OTHER } from '../../src/analytics/usage-stats.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
+import { STORE_BIN, storeCliEnv } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const STORE_BIN = path.resolve('bin/store.js');
 const DAY_MS = 24 * 3600_000;
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 analytics-test-ua-1';
 const CHROME =
@@ -321,13 +320,7 @@ describe.each(databaseKinds())('first-party usage statistics on $kind', ({ kind,
     await expect(usageSummary(db(), to, from)).rejects.toThrow(RangeError);
     await expect(usageSummary(db(), '2026-1-1', to)).rejects.toThrow(RangeError);
 
-    const env = {
-      ...process.env,
-      DATABASE_URL: store.database.url,
-      DATA_DIR: store.config.dataDir,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'development',
-    };
+    const env = storeCliEnv(store);
     const { stdout } = await run('node', [STORE_BIN, 'stats', '--days', '12', '--top', '5'], { env });
     expect(stdout).toMatch(new RegExp(`^${from}\\s+4\\s+1$`, 'm'));
     expect(stdout).toMatch(/^news\.example\.org\s+2$/m);

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../helpers/databases.js';
 import { signInCustomer } from '../helpers/sign-in.js';
 import { buyWithPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
+import { STORE_BIN, storeCliEnv } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const STORE_BIN = path.resolve('bin/store.js');
 
 describe.each(databaseKinds())('customer export and erasure on $kind', ({ kind, skip }) => {
   let store: TestStore;
@@ -17,7 +16,7 @@ describe.each(databaseKinds())('customer export and erasure on $kind', ({ kind, 
   const db = () => store.database.db;
   const cli = (...args: string[]) =>
     run('node', [STORE_BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: store.database.url, DATA_DIR: store.config.dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' },
+      env: storeCliEnv(store),
     });
 
   const buyAndSignIn = async (email: string) => {

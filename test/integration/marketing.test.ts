@@ -10,9 +10,9 @@ import { Shopper } from '../helpers/shopper.js';
 import { signInCustomer } from '../helpers/sign-in.js';
 import { buyWithPayPal } from '../helpers/purchase.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
+import { STORE_BIN, storeCliEnv } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-const STORE_BIN = path.resolve('bin/store.js');
 
 describe.each(databaseKinds())('marketing choice, unsubscribe and service notices on $kind', ({ kind, skip }) => {
   let store: TestStore;
@@ -23,15 +23,7 @@ describe.each(databaseKinds())('marketing choice, unsubscribe and service notice
   const db = () => store.database.db;
   const cli = (...args: string[]) =>
     run('node', [STORE_BIN, ...args], {
-      env: {
-        ...process.env,
-        DATABASE_URL: store.database.url,
-        DATA_DIR: store.config.dataDir,
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'development',
-        PUBLIC_URL: store.baseUrl,
-        SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
-      },
+      env: storeCliEnv(store, { PUBLIC_URL: store.baseUrl, SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789' }),
     });
   const customer = (email: string) => db().selectFrom('customers').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
   const outboxFor = (recipient: string) => db().selectFrom('outbox').selectAll().where('recipient', '=', recipient).orderBy('id').execute();
