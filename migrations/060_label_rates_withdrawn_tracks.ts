@@ -16,11 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('royalty_basis_points', 'integer', (c) => c.notNull())
     .addColumn('effective_from', 'datetime', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createIndex('label_royalty_rates_by_label')
-    .on('label_royalty_rates')
-    .columns(['label_id', 'effective_from'])
-    .execute();
+  await db.schema.createIndex('label_royalty_rates_by_label').on('label_royalty_rates').columns(['label_id', 'effective_from']).execute();
   const labels = await db.selectFrom('labels').select(['id', 'royalty_basis_points']).execute();
   if (labels.length)
     await db
