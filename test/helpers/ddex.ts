@@ -46,6 +46,8 @@ export interface ReleaseSpec {
   deals: DealSpec[];
   genre?: string;
   catalogueNumber?: string;
+  /** MessageControlType TestMessage: to be checked, never applied. */
+  test?: boolean;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -85,8 +87,8 @@ export function makeFlac(seconds: number, frequency: number): Buffer {
   return bytes;
 }
 
-const header = (messageId: string, created: string) =>
-  `<MessageHeader><MessageId>${messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId><PartyName><FullName>Test Distributor</FullName></PartyName></MessageSender><MessageRecipient><PartyId>PADPIDA2026STORE1</PartyId><PartyName><FullName>Test Store</FullName></PartyName></MessageRecipient><MessageCreatedDateTime>${created}</MessageCreatedDateTime></MessageHeader>`;
+const header = (messageId: string, created: string, test = false) =>
+  `<MessageHeader><MessageId>${messageId}</MessageId><MessageSender><PartyId>PADPIDA2026SENDER</PartyId><PartyName><FullName>Test Distributor</FullName></PartyName></MessageSender><MessageRecipient><PartyId>PADPIDA2026STORE1</PartyId><PartyName><FullName>Test Store</FullName></PartyName></MessageRecipient><MessageCreatedDateTime>${created}</MessageCreatedDateTime>${test ? '<MessageControlType>TestMessage</MessageControlType>' : ''}</MessageHeader>`;
 const artistXml = (name: string) =>
   `<DisplayArtistName>${esc(name)}</DisplayArtistName><DisplayArtist SequenceNumber="1"><ArtistPartyReference>PArtist</ArtistPartyReference><DisplayArtistRole>MainArtist</DisplayArtistRole></DisplayArtist>`;
 const titleXml = (title: string) =>
@@ -120,7 +122,7 @@ export function writeNewRelease(dir: string, spec: ReleaseSpec, fileName = `${sp
     : '';
   const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43" AvsVersionId="4" LanguageAndScriptCode="en">
-  ${header(spec.messageId, '2026-12-01T10:00:00Z')}
+  ${header(spec.messageId, '2026-12-01T10:00:00Z', spec.test)}
   <PartyList>${labelParty}<Party><PartyReference>PArtist</PartyReference><PartyName><FullName>${esc(spec.artist)}</FullName></PartyName></Party></PartyList>
   <ResourceList>${recordings.join('')}</ResourceList>
   <ReleaseList><Release><ReleaseReference>R0</ReleaseReference><ReleaseType>Album</ReleaseType><ReleaseId><ICPN>${spec.icpn}</ICPN>${catalogueNumber}</ReleaseId>${titleXml(spec.title)}${artistXml(spec.artist)}${label ? '<ReleaseLabelReference>PLabel</ReleaseLabelReference>' : ''}<PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? '')}</PLineText></PLine><CLine><Year>2026</Year><CLineText>2026 ${esc(label?.name ?? '')}</CLineText></CLine><Genre><GenreText>${spec.genre ?? 'Folk'}</GenreText></Genre><ReleaseDate>2026-06-01</ReleaseDate><ParentalWarningType>NotExplicit</ParentalWarningType><ResourceGroup>${items}</ResourceGroup></Release></ReleaseList>

@@ -464,13 +464,26 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     },
   );
 
+  it.skipIf(skip)('a TestMessage is checked and acknowledged but never applied', async () => {
+    const icpn = '5099999000103';
+    const message = writeNewRelease(path.join(batch('B011'), icpn), { ...NEW_RELEASE, messageId: 'MSG-TEST', icpn, test: true });
+    completeBatch(batch('B011'));
+    const before = await counts();
+    expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => [o.status, o.reason])).toEqual([
+      ['unchanged', 'a TestMessage: checked, not applied'],
+    ]);
+    expect(ackOf(message).releases[0]).toMatchObject({ fileStatus: 'FileOK', messageId: 'MSG-TEST' });
+    expect(await counts()).toEqual(before);
+    expect(await db().selectFrom('releases').select('id').where('icpn', '=', icpn).executeTakeFirst()).toBeUndefined();
+  });
+
   it.skipIf(skip)('the admin lists every ingestion with its outcome', async () => {
     const admin = await signInAsOperator(store);
     const page = await admin.get('/admin/labels/ingestions');
     expect(page.status).toBe(200);
     const statuses = page.html.querySelectorAll('#ingestions tbody tr').map((tr) => tr.getAttribute('data-status'));
     expect(statuses.filter((s) => s === 'accepted')).toHaveLength(7);
-    expect(statuses.filter((s) => s === 'unchanged')).toHaveLength(1);
+    expect(statuses.filter((s) => s === 'unchanged')).toHaveLength(2);
     expect(statuses.filter((s) => s === 'refused')).toHaveLength(7);
     expect(page.text).toContain('does not match its SHA-256 hash');
   });
