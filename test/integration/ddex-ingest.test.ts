@@ -60,6 +60,7 @@ function parseAck(xml: string) {
       icpn: r.ReleaseId === '' ? null : (r.ReleaseId.ICPN?.toString() ?? null),
       status: r.ReleaseStatus[0],
       errorText: r.ErrorText ?? null,
+      batch: String(r.Acknowledgement.BatchId),
       messageId: String(r.Acknowledgement.MessageId),
       fileStatus: r.Acknowledgement.MessageStatus.Status as string,
     })),
@@ -168,7 +169,14 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
           MessageRecipient: { PartyId: 'PADPIDA2026SENDER' },
         }),
         releases: [
-          { icpn: ICPN, status: 'SuccessfullyIngestedByReleaseDistributor', errorText: null, messageId: 'MSG-0001', fileStatus: 'FileOK' },
+          {
+            icpn: ICPN,
+            status: 'SuccessfullyIngestedByReleaseDistributor',
+            errorText: null,
+            batch: 'B001',
+            messageId: 'MSG-0001',
+            fileStatus: 'FileOK',
+          },
         ],
       });
       const row = await release();

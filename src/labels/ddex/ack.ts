@@ -19,6 +19,8 @@ export interface ReleaseOutcome {
 }
 
 export interface AcknowledgedMessage {
+  /** The batch folder the message came in (BatchId). */
+  batch: string;
   messageId: string | null;
   kind: 'NewReleaseMessage' | 'PurgeReleaseMessage' | null;
   /** MessageRecipient of the message (the store, as the sender knows it) and its MessageSender. */
@@ -38,6 +40,7 @@ export function acknowledgementXml(message: AcknowledgedMessage, at: Date): stri
   const refused = message.status === 'refused';
   const acknowledgement = {
     MessageType: message.kind ?? 'NewReleaseMessage',
+    BatchId: message.batch,
     MessageId: message.messageId ?? '',
     MessageStatus: { Status: refused ? message.fileStatus : 'FileOK', ...(message.reason ? { Information: message.reason } : {}) },
   };
