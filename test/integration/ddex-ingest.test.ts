@@ -52,7 +52,13 @@ describe('ERN parsing refuses what it must', () => {
 function parseAck(xml: string) {
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'ReleaseStatus' }).parse(xml);
   const root = doc['ern-c-sftp:AcknowledgementMessage'];
-  type Status = { ReleaseId: { ICPN?: string } | ''; ReleaseStatus: string[]; ErrorText?: string; Acknowledgement: Record<string, any> };
+  type Status = {
+    ReleaseId: { ICPN?: string } | '';
+    ReleaseStatus: string[];
+    ErrorText?: string;
+    AffectedResource?: { ISRC: string };
+    Acknowledgement: Record<string, any>;
+  };
   return {
     namespace: root['@xmlns:ern-c-sftp'] as string,
     header: root.MessageHeader as { MessageSender: { PartyId: string }; MessageRecipient: { PartyId: string } },
@@ -60,6 +66,7 @@ function parseAck(xml: string) {
       icpn: r.ReleaseId === '' ? null : (r.ReleaseId.ICPN?.toString() ?? null),
       status: r.ReleaseStatus[0],
       errorText: r.ErrorText ?? null,
+      ...(r.AffectedResource ? { affectedIsrc: r.AffectedResource.ISRC } : {}),
       batch: String(r.Acknowledgement.BatchId),
       messageId: String(r.Acknowledgement.MessageId),
       fileStatus: r.Acknowledgement.MessageStatus.Status as string,
@@ -380,7 +387,11 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
       completeBatch(batch('B007'));
       const before = await counts();
       expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['refused']);
-      expect(ackOf(bad).releases[0]).toMatchObject({ icpn: LOSSLESS, fileStatus: 'SignatureOrHashSumWrongOrMissing' });
+      expect(ackOf(bad).releases[0]).toMatchObject({
+        icpn: LOSSLESS,
+        fileStatus: 'SignatureOrHashSumWrongOrMissing',
+        affectedIsrc: 'GBKST2600022',
+      });
       expect(await counts()).toEqual(before);
 
       const good = writeNewRelease(path.join(batch('B008'), LOSSLESS), spec);

@@ -29,6 +29,8 @@ export interface AcknowledgedMessage {
   status: 'accepted' | 'refused' | 'unchanged';
   reason: string | null;
   fileStatus: FileStatus;
+  /** For a refusal over one sound recording's file: its ISRC (AffectedResource). */
+  affectedIsrc: string | null;
   releases: ReleaseOutcome[];
   /** For a refusal: the ICPNs the message named, so each gets its ReleaseStatus. */
   namedIcpns: string[];
@@ -53,6 +55,7 @@ export function acknowledgementXml(message: AcknowledgedMessage, at: Date): stri
         : 'SuccessfullyIngestedByReleaseDistributor',
     ...(refused || words !== 'on sale' ? { ErrorText: refused ? (message.reason ?? '') : words } : {}),
     ...(refused ? { ProposedActionType: message.fileStatus === 'ResourceMissing' ? 'ResendXmlAndResources' : 'ResendXmlOnly' } : {}),
+    ...(refused && message.affectedIsrc ? { AffectedResource: { ISRC: message.affectedIsrc } } : {}),
     Acknowledgement: acknowledgement,
   });
   const releases = refused

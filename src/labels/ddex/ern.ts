@@ -24,6 +24,9 @@ export type FileStatus =
   | 'IdentifierInvalid';
 
 export class RefusedMessage extends Error {
+  /** The ISRC of the sound recording at fault, for the acknowledgement's AffectedResource. */
+  affectedIsrc: string | null = null;
+
   constructor(
     message: string,
     readonly fileStatus: FileStatus = 'NewReleaseMessageInvalid',

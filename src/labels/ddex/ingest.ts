@@ -194,9 +194,13 @@ async function checkNewRelease(
     for (const [i, ref] of trackRefs.entries()) {
       const recording = recordings.get(ref)!;
       const what = `sound recording ${ref}`;
-      const resource = await readResource(messageDir, recording.file, what);
       const names = { title: recording.title || `Track ${i + 1}`, artist: recording.artistName ?? release.artistName ?? undefined };
-      const audio = await readAudio(resource, recording.file!, names, ffmpegPath, what);
+      const audio = await readResource(messageDir, recording.file, what)
+        .then((resource) => readAudio(resource, recording.file!, names, ffmpegPath, what))
+        .catch((error: unknown) => {
+          if (error instanceof RefusedMessage) error.affectedIsrc = recording.isrc;
+          throw error;
+        });
       const trackRelease = message.releases.find((r) => !r.isMain && r.resourceReferences.includes(ref));
       const trackTerms = trackRelease ? saleTerms(trackRelease.deals, settings) : null;
       tracks.push({
@@ -397,6 +401,7 @@ export function createIngester(deps: IngestDeps) {
     const outcome: MessageOutcome = { batch, file: path.basename(file), messageId: null, status: 'refused', reason: null, releases: [] };
     let message: ErnMessage | null = null;
     let fileStatus: FileStatus = 'FileOK';
+    let affectedIsrc: string | null = null;
     try {
       message = parseErn(bytes);
       outcome.messageId = message.messageId;
@@ -450,6 +455,7 @@ export function createIngester(deps: IngestDeps) {
       outcome.status = 'refused';
       outcome.reason = error.message;
       fileStatus = error.fileStatus;
+      affectedIsrc = error.affectedIsrc;
     }
     await record(outcome, sha, message?.kind ?? null, at);
     const named =
@@ -467,6 +473,7 @@ export function createIngester(deps: IngestDeps) {
           storePartyId: message?.recipientPartyId ?? null,
           senderPartyId: message?.senderPartyId ?? null,
           fileStatus,
+          affectedIsrc,
           namedIcpns: named.filter((icpn): icpn is string => icpn !== null),
         },
         at,
