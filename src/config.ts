@@ -249,7 +249,7 @@ export interface LabelSettings {
   vatNumber: string | null;
   /** STORE_TERRITORY: the ISO country a DDEX deal must include (or be Worldwide) to put a release on sale. */
   territory: string;
-  /** DDEX_PRICE_TIERS: a deal's price tier (PriceType / PriceRangeType) without a retail price -> release price in pence. */
+  /** DDEX_PRICE_TIERS: a deal's price tier (ERN 4.3 PriceInformation/PriceCode) without a retail price -> release price in pence. */
   priceTiers: Map<string, number>;
 }
 

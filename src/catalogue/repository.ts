@@ -56,7 +56,9 @@ export interface TrackListingRow extends TrackRow {
 
 type ReleaseQuery = SelectQueryBuilder<Database, 'releases' | 'artists', object>;
 
-const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = releases.id)`.as('track_count');
+const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = releases.id and tracks.withdrawn_at is null)`.as(
+  'track_count',
+);
 
 function selectReleases(db: Db) {
   return db
@@ -95,10 +97,12 @@ function newestFirst<Q extends ReleaseQuery>(query: Q): Q {
   return query.orderBy('releases.release_date', 'desc').orderBy('releases.id', 'desc') as Q;
 }
 
+/** Tracks on sale: one a later DDEX message dropped (withdrawn_at, src/labels/ddex/) is on no page; its buyers keep it. */
 function selectTracks(db: Db) {
   return db
     .selectFrom('tracks')
     .innerJoin('artists', 'artists.id', 'tracks.artist_id')
+    .where('tracks.withdrawn_at', 'is', null)
     .select([
       'tracks.id',
       'tracks.release_id',

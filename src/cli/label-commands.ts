@@ -45,7 +45,8 @@ export function registerLabelCommands(program: Command): void {
     .option('--every <seconds>', 'how often --watch looks', seconds, 30)
     .action(async (dir: string, options: { watch?: boolean; every: number }) => {
       await withDatabase(async ({ config, database }) => {
-        const ingester = createIngester({ db: database.db, media: importerMedia(config.media).media, settings: config.labels });
+        const { media, ffmpegPath } = importerMedia(config.media);
+        const ingester = createIngester({ db: database.db, media, ffmpegPath, settings: config.labels });
         let stop = false;
         process.once('SIGINT', () => (stop = true));
         process.once('SIGTERM', () => (stop = true));

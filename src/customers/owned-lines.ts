@@ -14,7 +14,13 @@ export function ownedBasketLines(db: Db) {
     if (customerId === undefined || lines.length === 0) return new Set();
     const releaseIds = lines.filter((l) => l.kind === 'release').map((l) => l.id);
     const releaseTracks = releaseIds.length
-      ? await db.selectFrom('tracks').select(['id', 'release_id']).where('release_id', 'in', releaseIds).execute()
+      ? // A release is its tracks on sale: one a DDEX update withdrew does not count.
+        await db
+          .selectFrom('tracks')
+          .select(['id', 'release_id'])
+          .where('release_id', 'in', releaseIds)
+          .where('withdrawn_at', 'is', null)
+          .execute()
       : [];
     const owned = await ownedTrackIds(db, customerId, [
       ...lines.filter((l) => l.kind === 'track').map((l) => l.id),

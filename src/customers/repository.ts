@@ -61,7 +61,14 @@ export async function grantOrderTracks(tx: Tx, orderId: number, customerId: numb
   const releaseIds = items.filter((i) => i.track_id === null).map((i) => i.release_id);
   const trackIds = new Set(items.map((i) => i.track_id).filter((t): t is number => t !== null));
   if (releaseIds.length) {
-    for (const t of await tx.selectFrom('tracks').select('id').where('release_id', 'in', releaseIds).execute()) trackIds.add(t.id);
+    // A release bought now grants the tracks it has now, not one a later DDEX message withdrew.
+    const tracks = await tx
+      .selectFrom('tracks')
+      .select('id')
+      .where('release_id', 'in', releaseIds)
+      .where('withdrawn_at', 'is', null)
+      .execute();
+    for (const t of tracks) trackIds.add(t.id);
   }
   if (trackIds.size === 0) return 0;
   await tx

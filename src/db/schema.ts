@@ -76,6 +76,8 @@ export interface TrackTable {
   bit_depth: number | null;
   channels: number | null;
   isrc: Generated<string | null>;
+  /** Set when a later DDEX message no longer lists the track: off the release's page, search and sale; buyers keep it. */
+  withdrawn_at: Generated<string | null>;
 }
 
 export type SearchKind = 'artist' | 'release' | 'track';
@@ -423,6 +425,14 @@ export interface LabelTable {
   updated_at: string;
 }
 
+/** Every royalty rate a label has had, from when (src/labels/statements/): a sale is paid at the rate in force when it was paid. */
+export interface LabelRoyaltyRateTable {
+  id: Generated<number>;
+  label_id: number;
+  royalty_basis_points: number;
+  effective_from: string;
+}
+
 /** One DDEX message read by `npx store ingest` and what became of it (src/labels/ddex/). */
 export interface DdexIngestionTable {
   id: Generated<number>;
@@ -440,6 +450,7 @@ export interface DdexIngestionTable {
 
 export interface Database {
   labels: LabelTable;
+  label_royalty_rates: LabelRoyaltyRateTable;
   ddex_ingestions: DdexIngestionTable;
   page_views: PageViewTable;
   page_referrers: PageReferrerTable;

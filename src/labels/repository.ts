@@ -44,9 +44,20 @@ export async function findLabelByPartyId(db: Tx, partyId: string) {
   return db.selectFrom('labels').selectAll().where('ddex_party_id', '=', partyId).executeTakeFirst();
 }
 
+/** A label's first rate counts from the beginning: a sale of its releases from before it existed is paid at it. */
+const FIRST_RATE_FROM = '1970-01-01 00:00:00';
+
+/** Records a royalty rate in the label's dated history (label_royalty_rates), which statements pay each sale from. */
+async function recordRate(tx: Tx, labelId: number, basisPoints: number, from: string): Promise<void> {
+  await tx
+    .insertInto('label_royalty_rates')
+    .values({ label_id: labelId, royalty_basis_points: basisPoints, effective_from: from })
+    .execute();
+}
+
 export async function addLabel(tx: Tx, fields: LabelFields, now: Date): Promise<number> {
   const at = toDbTime(now);
-  return insertedId(
+  const id = insertedId(
     await tx
       .insertInto('labels')
       .values({
@@ -59,9 +70,21 @@ export async function addLabel(tx: Tx, fields: LabelFields, now: Date): Promise<
       })
       .executeTakeFirstOrThrow(),
   );
+  await recordRate(tx, id, fields.royaltyBasisPoints, FIRST_RATE_FROM);
+  return id;
 }
 
+/**
+ * Saves a label. A new royalty rate applies from now on: the old one stays in the history for
+ * the sales made under it (a label with no history yet had its old rate from the beginning).
+ */
 export async function updateLabel(tx: Tx, id: number, fields: LabelFields, now: Date): Promise<boolean> {
+  const before = await tx.selectFrom('labels').select('royalty_basis_points').where('id', '=', id).executeTakeFirst();
+  if (before && before.royalty_basis_points !== fields.royaltyBasisPoints) {
+    const history = await tx.selectFrom('label_royalty_rates').select('id').where('label_id', '=', id).limit(1).executeTakeFirst();
+    if (!history) await recordRate(tx, id, before.royalty_basis_points, FIRST_RATE_FROM);
+    await recordRate(tx, id, fields.royaltyBasisPoints, toDbTime(now));
+  }
   const result = await tx
     .updateTable('labels')
     .set({

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerMedia } from '../../src/media/index.js';
+import { keys } from '../../src/media/keys.js';
 import { createIngester, type Ingester } from '../../src/labels/ddex/ingest.js';
 import { parseErn, RefusedMessage } from '../../src/labels/ddex/ern.js';
 import { signInAsOperator } from '../helpers/admin.js';
@@ -14,6 +17,8 @@ import { startTestStore, type TestStore } from '../helpers/store.js';
 
 const ICPN = '5099999000011';
 const FUTURE = '5099999000028';
+const TRIO = '5099999000073';
+const LOSSLESS = '5099999000080';
 const NEW_RELEASE: ReleaseSpec = {
   messageId: 'MSG-0001',
   icpn: ICPN,
@@ -43,6 +48,71 @@ describe('ERN parsing refuses what it must', () => {
   });
 });
 
+/** An acknowledgement as data: the ern-c-sftp AcknowledgementMessage and its ReleaseStatus composites. */
+function parseAck(xml: string) {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'ReleaseStatus' }).parse(xml);
+  const root = doc['ern-c-sftp:AcknowledgementMessage'];
+  type Status = {
+    ReleaseId: { ICPN?: string } | '';
+    ReleaseStatus: string[];
+    ErrorText?: string;
+    AffectedResource?: { ISRC: string };
+    Acknowledgement: Record<string, any>;
+  };
+  return {
+    namespace: root['@xmlns:ern-c-sftp'] as string,
+    header: root.MessageHeader as { MessageSender: { PartyId: string }; MessageRecipient: { PartyId: string } },
+    releases: (root.ReleaseStatus as Status[]).map((r) => ({
+      icpn: r.ReleaseId === '' ? null : (r.ReleaseId.ICPN?.toString() ?? null),
+      status: r.ReleaseStatus[0],
+      errorText: r.ErrorText ?? null,
+      ...(r.AffectedResource ? { affectedIsrc: r.AffectedResource.ISRC } : {}),
+      batch: String(r.Acknowledgement.BatchId),
+      messageId: String(r.Acknowledgement.MessageId),
+      fileStatus: r.Acknowledgement.MessageStatus.Status as string,
+    })),
+  };
+}
+
+describe('ERN 4.3 as distributors send it', () => {
+  it('reads UTF-16 as well as UTF-8, decodes entities, takes the PriceCode tier and the SHA-256 HashSum, skips a pre-order price', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ern-read-'));
+    try {
+      const file = writeNewRelease(dir, {
+        messageId: 'MSG-U16',
+        icpn: '5099999000097',
+        title: 'Salt & Pepper <Live>',
+        artist: 'Kestrel Lane',
+        tracks: [{ isrc: 'GB-KST-26-00099', title: 'Fish & Chips' }],
+        deals: [
+          { territories: ['GB'], retail: { amount: '9.99' }, priceType: 'PreOrderPrice' },
+          { territories: ['GB'], tier: 'Mid', priceType: 'StandardRetailPrice' },
+        ],
+      });
+      const utf8 = fs.readFileSync(file);
+      const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(utf8.toString('utf8').replace('UTF-8', 'UTF-16'), 'utf16le')]);
+      for (const bytes of [utf8, utf16]) {
+        const message = parseErn(bytes);
+        if (message.kind !== 'NewReleaseMessage') throw new Error(message.kind);
+        expect(message).toMatchObject({ messageId: 'MSG-U16', senderPartyId: 'PADPIDA2026SENDER', recipientPartyId: 'PADPIDA2026STORE1' });
+        const [release] = message.releases;
+        expect(release).toMatchObject({ title: 'Salt & Pepper <Live>', icpn: '5099999000097', labelReference: 'PLabel' });
+        expect(release!.deals.map((d) => [d.priceTier, d.retailPrice])).toEqual([
+          [null, null],
+          ['Mid', null],
+        ]);
+        expect(message.soundRecordings[0]).toMatchObject({ title: 'Fish & Chips', file: { hashAlgorithm: 'SHA-256', codec: 'MP3' } });
+        expect(message.parties.find((p) => p.reference === 'PLabel')).toMatchObject({
+          name: 'Kestrel Music',
+          partyId: 'PADPIDA2026KESTREL',
+        });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
   let store: TestStore;
   let delivery: string;
@@ -50,6 +120,7 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
   const db = () => store.database.db;
   const batch = (name: string) => path.join(delivery, name);
   const ack = (file: string) => fs.readFileSync(path.join(path.dirname(file), `ACK_${path.basename(file)}`), 'utf8');
+  const ackOf = (file: string) => parseAck(ack(file));
   const release = () =>
     db()
       .selectFrom('releases')
@@ -79,7 +150,8 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     if (skip) return;
     store = await startTestStore(kind);
     delivery = fs.mkdtempSync(path.join(os.tmpdir(), 'ddex-delivery-'));
-    ingester = createIngester({ db: db(), media: importerMedia(store.config.media).media, settings: store.config.labels });
+    const { media, ffmpegPath } = importerMedia(store.config.media);
+    ingester = createIngester({ db: db(), media, ffmpegPath, settings: store.config.labels });
   });
   afterAll(async () => {
     await store?.close();
@@ -96,8 +168,24 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
       completeBatch(batch('B001'));
       const { outcomes } = await ingester.ingestFolder(delivery);
       expect(outcomes.map((o) => [o.status, o.reason])).toEqual([['accepted', null]]);
-      expect(ack(message)).toContain('<MessageId>MSG-0001</MessageId>');
-      expect(ack(message)).toContain('<MessageStatus>FileOK</MessageStatus>');
+      // The choreography's AcknowledgementMessage, from the store (the message's recipient) back to its sender.
+      expect(ackOf(message)).toEqual({
+        namespace: 'http://ddex.net/xml/ern-c-sftp/18',
+        header: expect.objectContaining({
+          MessageSender: { PartyId: 'PADPIDA2026STORE1' },
+          MessageRecipient: { PartyId: 'PADPIDA2026SENDER' },
+        }),
+        releases: [
+          {
+            icpn: ICPN,
+            status: 'SuccessfullyIngestedByReleaseDistributor',
+            errorText: null,
+            batch: 'B001',
+            messageId: 'MSG-0001',
+            fileStatus: 'FileOK',
+          },
+        ],
+      });
       const row = await release();
       expect(row).toMatchObject({
         title: 'Hover',
@@ -170,7 +258,10 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
       });
       completeBatch(batch('B004'));
       await ingester.ingestFolder(delivery);
-      expect(ack(message)).toContain('available from 2999-03-01');
+      expect(ackOf(message).releases[0]).toMatchObject({
+        status: 'SuccessfullyIngestedByReleaseDistributor',
+        errorText: 'available from 2999-03-01',
+      });
       const later = await db()
         .selectFrom('releases')
         .select(['id', 'slug', 'price_pence', 'on_sale_from'])
@@ -187,7 +278,7 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('refuses malformed deliveries with a reason in words, changing nothing', async () => {
     const dir = batch('B005');
-    const cases: [string, string][] = [
+    const cases: [string, string, string][] = [
       [
         writeNewRelease(path.join(dir, 'hash'), {
           ...NEW_RELEASE,
@@ -195,7 +286,8 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
           icpn: '5099999000035',
           tracks: [{ isrc: 'GBKST2600009', title: 'X', badHash: true }],
         }),
-        'does not match its SHA256 hash',
+        'does not match its SHA-256 hash',
+        'SignatureOrHashSumWrongOrMissing',
       ],
       [
         writeNewRelease(path.join(dir, 'missing'), {
@@ -205,38 +297,44 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
           tracks: [{ isrc: 'GBKST2600010', title: 'Y', missing: true }],
         }),
         'is missing',
+        'ResourceMissing',
       ],
       [
         writeNewRelease(path.join(dir, 'nolabel'), { ...NEW_RELEASE, messageId: 'BAD-3', icpn: '5099999000059', label: null }),
         'has no label',
+        'MetadataMissing',
       ],
       [
         writeNewRelease(path.join(dir, 'notracks'), { ...NEW_RELEASE, messageId: 'BAD-4', icpn: '5099999000066', tracks: [] }),
         'has no tracks',
+        'MetadataMissing',
       ],
     ];
     // A second track whose file is fine does not save the release: the message is refused whole.
     const notErn = path.join(dir, 'other', 'invoice.xml');
     fs.mkdirSync(path.dirname(notErn), { recursive: true });
     fs.writeFileSync(notErn, '<?xml version="1.0"?><Invoice><Total>9</Total></Invoice>');
-    cases.push([notErn, 'not a DDEX ERN']);
+    cases.push([notErn, 'not a DDEX ERN', 'NewReleaseMessageInvalid']);
     const xxe = path.join(dir, 'xxe', 'xxe.xml');
     fs.mkdirSync(path.dirname(xxe), { recursive: true });
     fs.writeFileSync(
       xxe,
       '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43"><MessageHeader><MessageId>&e;</MessageId></MessageHeader></ern:NewReleaseMessage>',
     );
-    cases.push([xxe, 'DOCTYPE']);
+    cases.push([xxe, 'DOCTYPE', 'NewReleaseMessageInvalid']);
     completeBatch(dir);
     const before = await counts();
     const { outcomes } = await ingester.ingestFolder(delivery);
     expect(outcomes).toHaveLength(cases.length);
     expect(outcomes.every((o) => o.status === 'refused')).toBe(true);
-    for (const [file, reason] of cases) {
-      const text = ack(file);
-      expect(text).toContain('<MessageStatus>FileRejected</MessageStatus>');
-      expect(text).toContain(reason);
+    for (const [file, reason, fileStatus] of cases) {
+      const [status, ...more] = ackOf(file).releases;
+      expect(more).toEqual([]);
+      expect(status).toMatchObject({ status: 'ProcessingErrorAtReleaseDistributor', fileStatus });
+      expect(status!.errorText).toContain(reason);
     }
+    // The refusal names the release it was about, where the message could be read.
+    expect(ackOf(cases[0]![0]).releases[0]!.icpn).toBe('5099999000035');
     expect(await counts()).toEqual(before);
   });
 
@@ -266,14 +364,146 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     },
   );
 
+  it.skipIf(skip)(
+    'a release delivered as FLAC is kept as delivered and offered in FLAC and MP3, like a folder import of FLAC; its hash is checked',
+    async () => {
+      const spec: ReleaseSpec = {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0007',
+        icpn: LOSSLESS,
+        title: 'Hover Lossless',
+        tracks: [
+          { isrc: 'GBKST2600021', title: 'Lossless One', format: 'flac' },
+          { isrc: 'GBKST2600022', title: 'Lossless Two', format: 'flac' },
+        ],
+        deals: [{ retail: { amount: '8.99' } }],
+      };
+      // The same release with its second FLAC's hash wrong is refused first, changing nothing.
+      const bad = writeNewRelease(path.join(batch('B007'), 'bad'), {
+        ...spec,
+        messageId: 'MSG-0007-BAD',
+        tracks: [spec.tracks[0]!, { ...spec.tracks[1]!, badHash: true }],
+      });
+      completeBatch(batch('B007'));
+      const before = await counts();
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['refused']);
+      expect(ackOf(bad).releases[0]).toMatchObject({
+        icpn: LOSSLESS,
+        fileStatus: 'SignatureOrHashSumWrongOrMissing',
+        affectedIsrc: 'GBKST2600022',
+      });
+      expect(await counts()).toEqual(before);
+
+      const good = writeNewRelease(path.join(batch('B008'), LOSSLESS), spec);
+      completeBatch(batch('B008'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => [o.status, o.reason])).toEqual([['accepted', null]]);
+      const row = await db().selectFrom('releases').select(['id', 'slug']).where('icpn', '=', LOSSLESS).executeTakeFirstOrThrow();
+      const tracks = await db()
+        .selectFrom('tracks')
+        .select(['title', 'master_format', 'sample_rate', 'channels', 'media_file', 'file_bytes'])
+        .where('release_id', '=', row.id)
+        .orderBy('track_number')
+        .execute();
+      const delivered = [1, 2].map((n) => fs.readFileSync(path.join(path.dirname(good), 'resources', `${LOSSLESS}_${n}.flac`)));
+      expect(tracks).toEqual(
+        delivered.map((bytes, i) => ({
+          title: spec.tracks[i]!.title,
+          master_format: 'flac',
+          sample_rate: 44100,
+          channels: 2,
+          // The master as delivered, under the key a folder import of the same file would use.
+          media_file: keys.losslessMaster(createHash('sha256').update(bytes).digest('hex'), 'flac'),
+          file_bytes: bytes.length,
+        })),
+      );
+      const page = await new Shopper(store.baseUrl).get(`/release/${row.slug}`);
+      const formats = page.html.querySelector('.release__formats')?.text ?? '';
+      expect(formats).toContain('FLAC');
+      expect(formats).toMatch(/MP3 (320|V0)/);
+    },
+  );
+
+  it.skipIf(skip)(
+    'a later message that drops a track takes it off the release page and search; its buyers keep downloading it',
+    async () => {
+      const trio: ReleaseSpec = {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0009',
+        icpn: TRIO,
+        title: 'Trio Hover',
+        tracks: [
+          { isrc: 'GBKST2600031', title: 'Aster', frequency: 510 },
+          { isrc: 'GBKST2600032', title: 'Quillwort', frequency: 530 },
+          { isrc: 'GBKST2600033', title: 'Yarrow', frequency: 550 },
+        ],
+        deals: [{ retail: { amount: '4.99' } }],
+      };
+      writeNewRelease(path.join(batch('B009'), TRIO), trio);
+      completeBatch(batch('B009'));
+      await ingester.ingestFolder(delivery);
+      const row = await db().selectFrom('releases').select(['id', 'slug']).where('icpn', '=', TRIO).executeTakeFirstOrThrow();
+      const dropped = await db()
+        .selectFrom('tracks')
+        .select('id')
+        .where('release_id', '=', row.id)
+        .where('title', '=', 'Quillwort')
+        .executeTakeFirstOrThrow();
+      const visitor = new Shopper(store.baseUrl);
+      const trackResults = async () => (await visitor.get('/search?q=Quillwort')).html.querySelector('#results-track');
+      expect(await trackResults()).not.toBeNull();
+      const { shopper: buyer } = await buyWithPayPal(store, 'trio-fan@buyers.example', { release: row });
+
+      writeNewRelease(path.join(batch('B010'), TRIO), { ...trio, messageId: 'MSG-0010', tracks: [trio.tracks[0]!, trio.tracks[2]!] });
+      completeBatch(batch('B010'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
+
+      const page = await visitor.get(`/release/${row.slug}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Aster');
+      expect(page.text).toContain('Yarrow');
+      expect(page.text).not.toContain('Quillwort');
+      expect(await trackResults()).toBeNull();
+      // The buyer still has it, and downloads it.
+      const music = await buyer.get('/account/music');
+      expect(music.text).toContain('Quillwort');
+      const file = await fetch(`${store.baseUrl}/download/track/${dropped.id}`, { headers: { cookie: `sid=${buyer.cookie('sid')}` } });
+      expect(file.status).toBe(200);
+      expect((await file.arrayBuffer()).byteLength).toBeGreaterThan(0);
+      // Someone buying the release now gets the two tracks it has now.
+      await buyWithPayPal(store, 'late-fan@buyers.example', { release: row });
+      const granted = await db()
+        .selectFrom('entitlements')
+        .innerJoin('customers', 'customers.id', 'entitlements.customer_id')
+        .innerJoin('tracks', 'tracks.id', 'entitlements.track_id')
+        .select('tracks.title')
+        .where('customers.email', '=', 'late-fan@buyers.example')
+        .orderBy('tracks.title')
+        .execute();
+      expect(granted.map((g) => g.title)).toEqual(['Aster', 'Yarrow']);
+    },
+  );
+
+  it.skipIf(skip)('a TestMessage is checked and acknowledged but never applied', async () => {
+    const icpn = '5099999000103';
+    const message = writeNewRelease(path.join(batch('B011'), icpn), { ...NEW_RELEASE, messageId: 'MSG-TEST', icpn, test: true });
+    completeBatch(batch('B011'));
+    const before = await counts();
+    expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => [o.status, o.reason])).toEqual([
+      ['unchanged', 'a TestMessage: checked, not applied'],
+    ]);
+    expect(ackOf(message).releases[0]).toMatchObject({ fileStatus: 'FileOK', messageId: 'MSG-TEST' });
+    expect(await counts()).toEqual(before);
+    expect(await db().selectFrom('releases').select('id').where('icpn', '=', icpn).executeTakeFirst()).toBeUndefined();
+  });
+
   it.skipIf(skip)('the admin lists every ingestion with its outcome', async () => {
     const admin = await signInAsOperator(store);
     const page = await admin.get('/admin/labels/ingestions');
     expect(page.status).toBe(200);
     const statuses = page.html.querySelectorAll('#ingestions tbody tr').map((tr) => tr.getAttribute('data-status'));
-    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(4);
-    expect(statuses.filter((s) => s === 'unchanged')).toHaveLength(1);
-    expect(statuses.filter((s) => s === 'refused')).toHaveLength(6);
-    expect(page.text).toContain('does not match its SHA256 hash');
+    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(7);
+    expect(statuses.filter((s) => s === 'unchanged')).toHaveLength(2);
+    expect(statuses.filter((s) => s === 'refused')).toHaveLength(7);
+    expect(page.text).toContain('does not match its SHA-256 hash');
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countryOfMsisdn } from '../../src/customers/msisdn.js';
-import { STATEMENT_COLUMNS } from '../../src/labels/statements/csv.js';
+import { STATEMENT_COLUMNS, statementCsv } from '../../src/labels/statements/csv.js';
 import { monthStatements, quarterVat, royaltyOwed } from '../../src/labels/statements/statements.js';
 import { vatInGross } from '../../src/labels/vat.js';
 import { signInAsOperator } from '../helpers/admin.js';
@@ -279,4 +279,53 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(skip)(
+    'a sale is paid at the label’s rate in force when it was paid: a later change leaves earlier statements as they were, and a refund takes back what its sale paid',
+    async () => {
+      const statementsOf = async (month: string) => {
+        const result = await monthStatements(db(), month);
+        return { result, csv: result.statements.map((s) => statementCsv(s, 'Store')) };
+      };
+      const november = await statementsOf('2026-11');
+      const december = await monthStatements(db(), '2026-12');
+      // (The store's clock stays behind the real one: sessions expire by the cookie's real-time age.)
+      // A sale to Germany at Alder's 70%; the operator lowers the rate to 50%; another sale; the first is refunded.
+      now = new Date('2026-12-06T10:00:00Z');
+      await buy('de-old', { releases: [releases[0]!.id] }, 'DE');
+      now = new Date('2026-12-06T11:00:00Z');
+      const admin = await signInAsOperator(store);
+      await admin.get(`/admin/labels/${ids.labelA}`);
+      const saved = await admin.post(`/admin/labels/${ids.labelA}`, {
+        name: 'Alder Records',
+        contact_email: '',
+        ddex_party_id: '',
+        royalty_percent: '50',
+      });
+      expect(saved.status).toBe(303);
+      const rate = await db().selectFrom('labels').select('royalty_basis_points').where('id', '=', ids.labelA).executeTakeFirstOrThrow();
+      expect(rate.royalty_basis_points).toBe(5000);
+      now = new Date('2026-12-06T12:00:00Z');
+      await buy('de-new', { releases: [releases[0]!.id] }, 'DE');
+      now = new Date('2026-12-06T13:00:00Z');
+      await refund('de-old');
+
+      // November, statement and CSV, is as it was; so is every line December had.
+      expect(await statementsOf('2026-11')).toEqual(november);
+      const after = await monthStatements(db(), '2026-12');
+      const linesOf = (r: typeof after, labelId: number) => r.statements.find((s) => s.label.id === labelId)!.lines;
+      for (const s of december.statements) for (const line of s.lines) expect(linesOf(after, s.label.id)).toContainEqual(line);
+      expect(after.reconciliation.balanced).toBe(true);
+      const stated = after.statements.reduce((n, s) => n + s.totals.owedPence + s.totals.storeSharePence + s.totals.vatPence, 0);
+      expect(stated).toBe(await ordersNet('2026-12-01 00:00:00', '2027-01-01 00:00:00'));
+      const german = linesOf(after, ids.labelA).filter((l) => l.country === 'DE');
+      const byRate = Object.fromEntries(german.map((l) => [l.royaltyBasisPoints, l]));
+      expect(Object.keys(byRate).sort()).toEqual(['5000', '7000']);
+      // The 70% sale and its refund net to nothing; the new sale pays half its net.
+      expect(byRate[7000]).toMatchObject({ unitsSold: 1, unitsRefunded: 1, netPence: 0, owedPence: 0 });
+      expect(byRate[5000]).toMatchObject({ unitsSold: 1, unitsRefunded: 0 });
+      expect(byRate[5000]!.owedPence).toBe(Math.floor((byRate[5000]!.netPence * 5000) / 10000));
+      expect(byRate[5000]!.owedPence).toBeLessThan(royaltyOwed(byRate[5000]!.netPence, 7000));
+    },
+  );
 });

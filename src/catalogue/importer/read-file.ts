@@ -70,14 +70,14 @@ export const sha256 = (data: Buffer | string) => createHash('sha256').update(dat
 const clean = (value: string | undefined | null, max = 200) => value?.replace(/\s+/g, ' ').trim().slice(0, max) || undefined;
 
 /** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
-export async function readMp3(bytes: Buffer, fallbackTitle: string): Promise<ImportedFile> {
+export async function readMp3(bytes: Buffer, fallbackTitle: string, fallbackArtist?: string): Promise<ImportedFile> {
   const info = scanMp3(bytes);
   const { common, format, native } = await parseBuffer(
     bytes,
     { mimeType: 'audio/mpeg', size: bytes.length },
     { duration: false, skipCovers: false },
   );
-  const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
+  const { tags, cover } = tagsAndCover(common, fallbackTitle, native, fallbackArtist);
   return {
     bytes,
     preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
@@ -99,8 +99,10 @@ export function tagsAndCover(
   common: ICommonTagsResult,
   fallbackTitle: string,
   native: Record<string, { id: string; value: unknown }[]> = {},
+  /** A feed's own metadata names the artist (a DDEX message): an untagged master is then fine. */
+  fallbackArtist?: string,
 ): Pick<ImportedFile, 'tags' | 'cover'> {
-  const artist = clean(common.artist) ?? clean(common.albumartist);
+  const artist = clean(common.artist) ?? clean(common.albumartist) ?? clean(fallbackArtist);
   if (!artist) throw new UnusableFileError('it has no artist tag');
   const tags: TrackTags = {
     title: clean(common.title) ?? fallbackTitle,

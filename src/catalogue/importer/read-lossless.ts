@@ -20,6 +20,7 @@ export async function readLossless(
   kind: 'flac' | 'wav',
   fallbackTitle: string,
   ffmpegPath: string,
+  fallbackArtist?: string,
 ): Promise<ImportedFile> {
   const looksLike = sniff(bytes);
   if (looksLike !== kind)
@@ -38,7 +39,7 @@ export async function readLossless(
     throw new BadMasterError(`its ${kind.toUpperCase()} header gives no sample rate, channels or length`);
   if (format.lossless === false) throw new BadMasterError('it holds compressed (lossy) audio, not a lossless master');
   checkLength(format.duration * 1000);
-  const { tags, cover } = tagsAndCover(common, fallbackTitle, native);
+  const { tags, cover } = tagsAndCover(common, fallbackTitle, native, fallbackArtist);
   let decoded: number;
   try {
     decoded = await decodedSeconds(ffmpegPath, file);

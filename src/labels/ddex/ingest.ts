@@ -16,12 +16,13 @@ import type { Db } from '../../db/database.js';
 import { toDbTime } from '../../db/dialect.js';
 import type { Database } from '../../db/schema.js';
 import * as catalogueSql from '../../catalogue/importer/repository.js';
-import { readMp3, type ImportedFile } from '../../catalogue/importer/read-file.js';
+import { checkLength, readMp3, UnusableFileError, type ImportedFile } from '../../catalogue/importer/read-file.js';
+import { BadMasterError, readLossless, sniff } from '../../catalogue/importer/read-lossless.js';
 import type { MediaFiles } from '../../media/media-files.js';
 import { NotMp3Error } from '../../catalogue/mp3/frames.js';
 import { addLabel, DEFAULT_ROYALTY_BASIS_POINTS, findLabelByPartyId, findLabelByName } from '../repository.js';
 import { acknowledgementXml, type ReleaseOutcome } from './ack.js';
-import { parseErn, RefusedMessage, type ErnDeal, type ErnFile, type ErnMessage, type ErnRelease } from './ern.js';
+import { parseErn, RefusedMessage, type ErnDeal, type ErnFile, type ErnMessage, type ErnRelease, type FileStatus } from './ern.js';
 
 const MAX_RESOURCE_BYTES = 500 * 1024 * 1024;
 const MAX_BATCH_DEPTH = 3;
@@ -30,6 +31,8 @@ export interface IngestDeps {
   db: Db;
   media: MediaFiles;
   settings: LabelSettings;
+  /** ffmpeg checks FLAC and WAV resources completely and makes their previews (as the folder import does). */
+  ffmpegPath?: string;
   clock?: () => Date;
   /** Called after a change to the catalogue (page caches). */
   onChange?: () => void;
@@ -54,7 +57,6 @@ export interface SaleTerms {
   from: string | null;
   until: string | null;
   pricePence: number | null;
-  takenDown: boolean;
 }
 
 /**
@@ -70,10 +72,10 @@ export function saleTerms(deals: ErnDeal[], settings: LabelSettings): SaleTerms 
       (d.territories.includes(settings.territory) ||
         (d.territories.includes('Worldwide') && !d.excludedTerritories.includes(settings.territory))),
   );
-  if (ours.some((d) => d.takeDown)) return { onSale: false, from: null, until: null, pricePence: null, takenDown: true };
+  // ERN 4 has no TakeDown flag: a takedown is an update whose deal has ended (EndDate), or no deal at all.
   const deal = ours[0];
-  if (!deal) return { onSale: false, from: null, until: null, pricePence: null, takenDown: false };
-  return { onSale: true, from: deal.startDate, until: deal.endDate, pricePence: priceOf(deal, settings), takenDown: false };
+  if (!deal) return { onSale: false, from: null, until: null, pricePence: null };
+  return { onSale: true, from: deal.startDate, until: deal.endDate, pricePence: priceOf(deal, settings) };
 }
 
 function priceOf(deal: ErnDeal, settings: LabelSettings): number | null {
@@ -100,24 +102,70 @@ interface CheckedRelease {
   terms: SaleTerms;
 }
 
+/** Node's names for the HashSum algorithms of ERN 4.3 (MD5, SHA1, SHA-224 ... SHA-512), written with or without the dash. */
+const HASHES: Record<string, string> = { MD5: 'md5', SHA1: 'sha1', SHA224: 'sha224', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
+
 /** Resolves a resource's file beside the message, refusing paths that leave the message's folder. */
-async function readResource(messageDir: string, file: ErnFile | null, what: string): Promise<Buffer> {
-  if (!file) throw new RefusedMessage(`${what} names no file`);
+async function readResource(messageDir: string, file: ErnFile | null, what: string): Promise<{ data: Buffer; path: string }> {
+  if (!file) throw new RefusedMessage(`${what} names no file`, 'MetadataMissing');
   const target = path.resolve(messageDir, file.uri.replace(/^file:\/\//, ''));
   if (!target.startsWith(path.resolve(messageDir) + path.sep))
-    throw new RefusedMessage(`${what}: the file ${file.uri} is outside the delivery`);
+    throw new RefusedMessage(`${what}: the file ${file.uri} is outside the delivery`, 'ResourceMissing');
   const stat = await fs.stat(target).catch(() => null);
-  if (!stat?.isFile()) throw new RefusedMessage(`${what}: the file ${file.uri} is missing`);
-  if (stat.size > MAX_RESOURCE_BYTES) throw new RefusedMessage(`${what}: the file ${file.uri} is larger than 500 MB`);
+  if (!stat?.isFile()) throw new RefusedMessage(`${what}: the file ${file.uri} is missing`, 'ResourceMissing');
+  if (stat.size > MAX_RESOURCE_BYTES)
+    throw new RefusedMessage(`${what}: the file ${file.uri} is larger than 500 MB`, 'ResourceNotMeetingSpecifications');
   const data = await fs.readFile(target);
   if (file.hashValue) {
     const algorithm = (file.hashAlgorithm ?? 'MD5').toUpperCase().replace(/[^A-Z0-9]/g, '');
-    const node = { MD5: 'md5', SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' }[algorithm];
-    if (!node) throw new RefusedMessage(`${what}: the hash algorithm ${file.hashAlgorithm} is not supported`);
+    const node = HASHES[algorithm];
+    if (!node)
+      throw new RefusedMessage(`${what}: the hash algorithm ${file.hashAlgorithm} is not supported`, 'SignatureOrHashSumWrongOrMissing');
     if (createHash(node).update(data).digest('hex').toLowerCase() !== file.hashValue.toLowerCase())
-      throw new RefusedMessage(`${what}: the file ${file.uri} does not match its ${algorithm} hash`);
+      throw new RefusedMessage(
+        `${what}: the file ${file.uri} does not match its ${file.hashAlgorithm} hash`,
+        'SignatureOrHashSumWrongOrMissing',
+      );
   }
-  return data;
+  return { data, path: target };
+}
+
+/** What AudioCodecType says the file is, where it names a format the store takes. */
+const DECLARED: Record<string, 'mp3' | 'flac' | 'wav'> = { MP3: 'mp3', FLAC: 'flac', PCM: 'wav' };
+
+/**
+ * A sound recording's audio, read the way the folder import reads it: an MP3 sold as it is, or a
+ * FLAC/WAV master decoded completely by ffmpeg (then sold in every format on sale).
+ */
+async function readAudio(
+  resource: { data: Buffer; path: string },
+  file: ErnFile,
+  names: { title: string; artist: string | undefined },
+  ffmpegPath: string,
+  what: string,
+) {
+  const kind = sniff(resource.data);
+  const declared = file.codec ? DECLARED[file.codec.toUpperCase()] : undefined;
+  if (declared && kind !== declared)
+    throw new RefusedMessage(
+      `${what}: the message says ${file.codec} but the file is ${kind ? kind.toUpperCase() : 'not audio the store knows'}`,
+      'ResourceCorrupt',
+    );
+  try {
+    let audio: ImportedFile;
+    // The message names title and artist, so a master without tags is fine.
+    if (kind === 'flac' || kind === 'wav')
+      audio = await readLossless(resource.path, resource.data, kind, names.title, ffmpegPath, names.artist);
+    else if (kind === 'mp3') audio = await readMp3(resource.data, names.title, names.artist);
+    else throw new RefusedMessage(`${what}: not an MP3, FLAC or WAV file`, 'ResourceNotMeetingSpecifications');
+    checkLength(audio.durationMs);
+    return audio;
+  } catch (error) {
+    if (error instanceof NotMp3Error) throw new RefusedMessage(`${what}: not a readable MP3`, 'ResourceCorrupt');
+    if (error instanceof BadMasterError || error instanceof UnusableFileError)
+      throw new RefusedMessage(`${what}: ${error.message}`, 'ResourceCorrupt');
+    throw error;
+  }
 }
 
 /** Everything about a NewReleaseMessage that can be checked before the database is touched. */
@@ -125,33 +173,34 @@ async function checkNewRelease(
   message: Extract<ErnMessage, { kind: 'NewReleaseMessage' }>,
   messageDir: string,
   settings: LabelSettings,
+  ffmpegPath: string,
 ): Promise<CheckedRelease[]> {
   const main = message.releases.filter((r) => r.isMain);
-  if (main.length === 0) throw new RefusedMessage('the message has no Release');
+  if (main.length === 0) throw new RefusedMessage('the message has no Release', 'MetadataMissing');
   const recordings = new Map(message.soundRecordings.map((s) => [s.reference, s]));
   const images = new Map(message.images.map((i) => [i.reference, i]));
   const parties = new Map(message.parties.map((p) => [p.reference, p]));
   const checked: CheckedRelease[] = [];
   for (const release of main) {
     const name = release.icpn ?? release.reference;
-    if (!release.icpn) throw new RefusedMessage(`release ${release.reference} has no ICPN (UPC/EAN)`);
-    if (!release.title) throw new RefusedMessage(`release ${name} has no title`);
+    if (!release.icpn) throw new RefusedMessage(`release ${release.reference} has no ICPN (UPC/EAN)`, 'MetadataMissing');
+    if (!release.title) throw new RefusedMessage(`release ${name} has no title`, 'MetadataMissing');
     const labelParty = release.labelReference ? parties.get(release.labelReference) : undefined;
-    if (!labelParty?.name) throw new RefusedMessage(`release ${name} has no label (ReleaseLabelReference naming a Party)`);
+    if (!labelParty?.name)
+      throw new RefusedMessage(`release ${name} has no label (ReleaseLabelReference naming a Party)`, 'MetadataMissing');
     const trackRefs = release.resourceReferences.filter((ref) => recordings.has(ref));
-    if (trackRefs.length === 0) throw new RefusedMessage(`release ${name} has no tracks`);
+    if (trackRefs.length === 0) throw new RefusedMessage(`release ${name} has no tracks`, 'MetadataMissing');
     const tracks: CheckedTrack[] = [];
     for (const [i, ref] of trackRefs.entries()) {
       const recording = recordings.get(ref)!;
-      const bytes = await readResource(messageDir, recording.file, `sound recording ${ref}`);
-      let audio: ImportedFile;
-      try {
-        audio = await readMp3(bytes, recording.title || `Track ${i + 1}`);
-      } catch (error) {
-        throw new RefusedMessage(
-          `sound recording ${ref}: ${error instanceof NotMp3Error ? 'not a readable MP3 (this store takes MP3 resources)' : (error as Error).message}`,
-        );
-      }
+      const what = `sound recording ${ref}`;
+      const names = { title: recording.title || `Track ${i + 1}`, artist: recording.artistName ?? release.artistName ?? undefined };
+      const audio = await readResource(messageDir, recording.file, what)
+        .then((resource) => readAudio(resource, recording.file!, names, ffmpegPath, what))
+        .catch((error: unknown) => {
+          if (error instanceof RefusedMessage) error.affectedIsrc = recording.isrc;
+          throw error;
+        });
       const trackRelease = message.releases.find((r) => !r.isMain && r.resourceReferences.includes(ref));
       const trackTerms = trackRelease ? saleTerms(trackRelease.deals, settings) : null;
       tracks.push({
@@ -167,9 +216,9 @@ async function checkNewRelease(
     const image = imageRef ? images.get(imageRef) : undefined;
     let cover: CheckedRelease['cover'] = null;
     if (image) {
-      const data = await readResource(messageDir, image.file, `image ${image.reference}`);
+      const { data } = await readResource(messageDir, image.file, `image ${image.reference}`);
       const extension = data[0] === 0x89 ? 'png' : data[0] === 0xff ? 'jpg' : null;
-      if (!extension) throw new RefusedMessage(`image ${image.reference} is neither JPEG nor PNG`);
+      if (!extension) throw new RefusedMessage(`image ${image.reference} is neither JPEG nor PNG`, 'ResourceNotMeetingSpecifications');
       cover = { data, extension };
     }
     checked.push({
@@ -239,6 +288,7 @@ async function applyRelease(
     })
     .where('id', '=', releaseId)
     .execute();
+  const listed: number[] = [];
   for (const [i, track] of checked.tracks.entries()) {
     const trackArtistId =
       track.artistName === artistName ? artistId : await catalogueSql.findOrCreateArtist(tx, track.artistName.slice(0, 200), now);
@@ -263,8 +313,10 @@ async function applyRelease(
     const trackId = existing
       ? (await catalogueSql.updateTrack(tx, existing.id, fields, now), existing.id)
       : await catalogueSql.insertTrack(tx, fields, now);
-    await tx.updateTable('tracks').set({ price_pence: track.pricePence }).where('id', '=', trackId).execute();
+    await tx.updateTable('tracks').set({ price_pence: track.pricePence, withdrawn_at: null }).where('id', '=', trackId).execute();
+    listed.push(trackId);
   }
+  await withdrawUnlisted(tx, releaseId, listed, now);
   await catalogueSql.settleReleaseKind(
     tx,
     releaseId,
@@ -277,28 +329,44 @@ async function applyRelease(
           : undefined,
   );
   const today = now.slice(0, 10);
-  const status = terms.takenDown
-    ? 'taken down'
-    : !terms.onSale
-      ? 'not on sale: no PermanentDownload deal for this territory'
-      : terms.from && terms.from > today
-        ? `available from ${terms.from}`
-        : terms.until && terms.until < today
-          ? 'no longer on sale'
-          : 'on sale';
+  const status = !terms.onSale
+    ? 'not on sale: no PermanentDownload deal for this territory'
+    : terms.from && terms.from > today
+      ? `available from ${terms.from}`
+      : terms.until && terms.until < today
+        ? 'no longer on sale'
+        : 'on sale';
   return { reference: release.reference, icpn: release.icpn, status };
+}
+
+/**
+ * The message describes the whole release: a track it no longer lists leaves the release's page,
+ * search and new sales (withdrawn_at), while its buyers keep their entitlements and downloads.
+ */
+async function withdrawUnlisted(tx: Tx, releaseId: number, listed: number[], now: string): Promise<void> {
+  const dropped = await tx
+    .selectFrom('tracks')
+    .select('id')
+    .where('release_id', '=', releaseId)
+    .where('withdrawn_at', 'is', null)
+    .where('id', 'not in', listed)
+    .execute();
+  if (dropped.length === 0) return;
+  const ids = dropped.map((t) => t.id);
+  await tx.updateTable('tracks').set({ withdrawn_at: now, updated_at: now }).where('id', 'in', ids).execute();
+  await tx.deleteFrom('search_terms').where('kind', '=', 'track').where('entity_id', 'in', ids).execute();
 }
 
 async function purgeReleases(tx: Tx, purged: { icpn: string | null; releaseId: string | null }[], now: string): Promise<ReleaseOutcome[]> {
   const outcomes: ReleaseOutcome[] = [];
   for (const p of purged) {
-    if (!p.icpn) throw new RefusedMessage('a PurgedRelease has no ICPN');
+    if (!p.icpn) throw new RefusedMessage('a PurgedRelease has no ICPN', 'MetadataMissing');
     const release = await tx
       .selectFrom('releases')
       .select('id')
       .where((eb) => eb.or([eb('import_key', '=', ddexImportKey(p.icpn!)), eb('icpn', '=', p.icpn!)]))
       .executeTakeFirst();
-    if (!release) throw new RefusedMessage(`there is no release with ICPN ${p.icpn} to take down`);
+    if (!release) throw new RefusedMessage(`there is no release with ICPN ${p.icpn} to take down`, 'IdentifierInvalid');
     // Hidden: gone from every catalogue page, search and the sitemap; buyers keep their downloads.
     await tx.updateTable('releases').set({ hidden: 1, updated_at: now }).where('id', '=', release.id).execute();
     outcomes.push({ reference: p.icpn, icpn: p.icpn, status: 'taken down' });
@@ -307,7 +375,7 @@ async function purgeReleases(tx: Tx, purged: { icpn: string | null; releaseId: s
 }
 
 export function createIngester(deps: IngestDeps) {
-  const { db, media, settings, clock = () => new Date() } = deps;
+  const { db, media, settings, clock = () => new Date(), ffmpegPath = 'ffmpeg' } = deps;
 
   async function record(outcome: MessageOutcome, sha: string, kind: string | null, at: Date) {
     await db
@@ -331,10 +399,11 @@ export function createIngester(deps: IngestDeps) {
     const bytes = await fs.readFile(file);
     const sha = sha256(bytes);
     const outcome: MessageOutcome = { batch, file: path.basename(file), messageId: null, status: 'refused', reason: null, releases: [] };
-    let kind: string | null = null;
+    let message: ErnMessage | null = null;
+    let fileStatus: FileStatus = 'FileOK';
+    let affectedIsrc: string | null = null;
     try {
-      const message = parseErn(bytes);
-      kind = message.kind;
+      message = parseErn(bytes);
       outcome.messageId = message.messageId;
       const seen = await db
         .selectFrom('ddex_ingestions')
@@ -345,18 +414,28 @@ export function createIngester(deps: IngestDeps) {
       if (seen) {
         outcome.status = 'unchanged';
         outcome.reason = 'this message was applied before; nothing changed';
+      } else if (message.test) {
+        // A TestMessage (MessageControlType) is checked as a live one would be, and never applied.
+        if (message.kind === 'NewReleaseMessage') await checkNewRelease(message, path.dirname(file), settings, ffmpegPath);
+        outcome.status = 'unchanged';
+        outcome.reason = 'a TestMessage: checked, not applied';
       } else if (message.kind === 'PurgeReleaseMessage') {
-        outcome.releases = await db.transaction().execute((tx) => purgeReleases(tx, message.purged, toDbTime(at)));
+        const { purged } = message;
+        outcome.releases = await db.transaction().execute((tx) => purgeReleases(tx, purged, toDbTime(at)));
         outcome.status = 'accepted';
       } else {
-        const checked = await checkNewRelease(message, path.dirname(file), settings);
+        const checked = await checkNewRelease(message, path.dirname(file), settings, ffmpegPath);
         // Media first (content-addressed, so a refused or repeated message leaves only reusable files), then one transaction.
         const stored = await Promise.all(
           checked.map((c) =>
             Promise.all(
-              c.tracks.map(async (t) => ({
-                media: await media.saveMp3Master(t.audio.audioSha256, t.audio.bytes),
-                preview: await media.savePreview(t.audio.audioSha256, t.audio.preview),
+              c.tracks.map(async ({ audio }) => ({
+                // Kept as delivered, under the same keys as a folder import would use.
+                media:
+                  audio.master.format === 'mp3'
+                    ? await media.saveMp3Master(audio.audioSha256, audio.bytes)
+                    : await media.saveLosslessMaster(sha256(audio.bytes), audio.master.format, audio.bytes),
+                preview: await media.savePreview(audio.audioSha256, audio.preview),
               })),
             ),
           ),
@@ -375,9 +454,31 @@ export function createIngester(deps: IngestDeps) {
       if (!(error instanceof RefusedMessage)) throw error;
       outcome.status = 'refused';
       outcome.reason = error.message;
+      fileStatus = error.fileStatus;
+      affectedIsrc = error.affectedIsrc;
     }
-    await record(outcome, sha, kind, at);
-    await fs.writeFile(ackPath(file), acknowledgementXml(outcome, at));
+    await record(outcome, sha, message?.kind ?? null, at);
+    const named =
+      message?.kind === 'NewReleaseMessage'
+        ? message.releases.filter((r) => r.isMain).map((r) => r.icpn)
+        : message?.kind === 'PurgeReleaseMessage'
+          ? message.purged.map((p) => p.icpn)
+          : [];
+    await fs.writeFile(
+      ackPath(file),
+      acknowledgementXml(
+        {
+          ...outcome,
+          kind: message?.kind ?? null,
+          storePartyId: message?.recipientPartyId ?? null,
+          senderPartyId: message?.senderPartyId ?? null,
+          fileStatus,
+          affectedIsrc,
+          namedIcpns: named.filter((icpn): icpn is string => icpn !== null),
+        },
+        at,
+      ),
+    );
     if (outcome.status === 'accepted') deps.onChange?.();
     return outcome;
   }

@@ -89,6 +89,15 @@ export function statementCsv(statement: LabelStatement, storeName: string): stri
   return stringify([...rows, total], { header: true, columns: [...STATEMENT_COLUMNS] });
 }
 
+/** The rate(s) the month's lines were paid at: each sale at the rate in force when it was paid. */
+const rates = (statement: LabelStatement) => {
+  const all = [...new Set(statement.lines.map((l) => l.royaltyBasisPoints))].sort((a, b) => a - b);
+  const percent = (bp: number) => `${bp / 100}%`;
+  return all.length > 1
+    ? `${all.map(percent).join(' and ')} (the rate in force at each sale)`
+    : percent(all[0] ?? statement.label.royaltyBasisPoints);
+};
+
 export const statementFileName = (statement: LabelStatement) => `statement-${statement.month}-label-${statement.label.id}.csv`;
 
 /**
@@ -110,7 +119,7 @@ export async function queueStatementEmail(
     '',
     `Units sold ${totals.unitsSold}, refunded ${totals.unitsRefunded}.`,
     `Gross ${formatPrice(totals.grossPence)}, refunds ${formatPrice(totals.refundsPence)}, VAT ${formatPrice(totals.vatPence)}, net receipts ${formatPrice(totals.netPence)}.`,
-    `Royalty at ${label.royaltyBasisPoints / 100}% of net receipts: ${formatPrice(totals.owedPence)} owed to ${label.name}.`,
+    `Royalty at ${rates(statement)} of net receipts: ${formatPrice(totals.owedPence)} owed to ${label.name}.`,
     '',
     `The statement as CSV (${statementFileName(statement)}) follows.`,
     '',

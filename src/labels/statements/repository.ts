@@ -9,6 +9,8 @@ import type { Db } from '../../db/database.js';
 export interface SoldLine {
   kind: 'sale' | 'refund';
   order_id: number;
+  /** When the order was paid: the royalty rate in force then is the one its lines (and their refunds) are paid at. */
+  paid_at: string | null;
   label_id: number | null;
   release_id: number;
   track_id: number | null;
@@ -39,6 +41,7 @@ function linesOf(db: Db) {
     .leftJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
     .select([
       'order_items.order_id',
+      'orders.paid_at',
       'releases.label_id',
       'order_items.release_id',
       'order_items.track_id',
@@ -106,6 +109,18 @@ export async function orderTotalsInPeriod(db: Db, period: Period): Promise<{ sal
     .select((eb) => eb.fn.sum<number>('total_pence').as('pence'))
     .executeTakeFirstOrThrow();
   return { salesPence: Number(sales.pence ?? 0), refundsPence: Number(refunds.pence ?? 0) };
+}
+
+/** Every rate the labels have had, oldest first (label_royalty_rates). */
+export async function rateHistories(db: Db, labelIds: number[]) {
+  if (labelIds.length === 0) return [];
+  return db
+    .selectFrom('label_royalty_rates')
+    .select(['label_id', 'royalty_basis_points', 'effective_from'])
+    .where('label_id', 'in', labelIds)
+    .orderBy('effective_from')
+    .orderBy('id')
+    .execute();
 }
 
 export async function labelsByIds(db: Db, ids: number[]) {

@@ -6,13 +6,15 @@
  *     refunds netted: net = gross − refunds − VAT;
  *   - owed = floor(net × royalty rate) for a positive net, and the mirror image (−floor(|net| × rate))
  *     for a negative one, so a refund of an earlier month's sale takes back exactly what it paid;
- *   - the store keeps net − owed.
+ *   - the store keeps net − owed;
+ *   - the rate is the label's rate in force when the order was paid (label_royalty_rates), for its
+ *     sale and for its refund alike, so changing a label's rate never changes a past statement.
  * Hence, for every month: Σ owed + Σ store share + Σ VAT = that month's sales − that month's refunds.
  */
 import type { Db } from '../../db/database.js';
 import { toDbTime } from '../../db/dialect.js';
 import { vatInGross } from '../vat.js';
-import { labelsByIds, linesInPeriod, orderTotalsInPeriod, type Period, type SoldLine } from './repository.js';
+import { labelsByIds, linesInPeriod, orderTotalsInPeriod, rateHistories, type Period, type SoldLine } from './repository.js';
 
 export interface StatementProduct {
   productType: 'Track' | 'Release';
@@ -109,12 +111,30 @@ function sumTotals(all: Totals[]): Totals {
   }, emptyTotals());
 }
 
-/** One statement line per (track or release, country), sales and refunds netted. */
-function statementLines(lines: SoldLine[], royaltyBasisPoints: number): StatementLine[] {
+/** A database time as 'YYYY-MM-DD HH:MM:SS', whichever way the driver hands it back. */
+const dbTime = (value: unknown) => (value instanceof Date ? toDbTime(value) : String(value).replace('T', ' ').slice(0, 19));
+
+/** The rate in force at `paidAt`: the latest in the label's history from then or before, else its current rate. */
+function rateAt(history: { royalty_basis_points: number; effective_from: string }[], paidAt: string | null, current: number): number {
+  const at = paidAt === null ? null : dbTime(paidAt);
+  let rate = current;
+  if (at === null) return rate;
+  for (const row of history) {
+    if (dbTime(row.effective_from) > at) break;
+    rate = row.royalty_basis_points;
+  }
+  return rate;
+}
+
+const lastSecondOf = (period: Period) => toDbTime(new Date(Date.parse(`${period.to.replace(' ', 'T')}Z`) - 1000));
+
+/** One statement line per (track or release, country, rate at the time of sale), sales and refunds netted. */
+function statementLines(lines: SoldLine[], rateOf: (line: SoldLine) => number): StatementLine[] {
   const grouped = new Map<string, StatementLine>();
   for (const l of lines) {
     const country = l.country_code ?? 'XX';
-    const key = `${l.track_id === null ? `r${l.release_id}` : `t${l.track_id}`}|${country}`;
+    const royaltyBasisPoints = rateOf(l);
+    const key = `${l.track_id === null ? `r${l.release_id}` : `t${l.track_id}`}|${country}|${royaltyBasisPoints}`;
     const line =
       grouped.get(key) ??
       ({
@@ -149,14 +169,15 @@ function statementLines(lines: SoldLine[], royaltyBasisPoints: number): Statemen
   const result = [...grouped.values()];
   for (const line of result) {
     line.netPence = line.grossPence - line.refundsPence - line.vatPence;
-    line.owedPence = royaltyOwed(line.netPence, royaltyBasisPoints);
+    line.owedPence = royaltyOwed(line.netPence, line.royaltyBasisPoints);
   }
   return result.sort(
     (a, b) =>
       a.artist.localeCompare(b.artist) ||
       a.title.localeCompare(b.title) ||
       a.productType.localeCompare(b.productType) ||
-      a.country.localeCompare(b.country),
+      a.country.localeCompare(b.country) ||
+      a.royaltyBasisPoints - b.royaltyBasisPoints,
   );
 }
 
@@ -171,9 +192,11 @@ export async function monthStatements(db: Db, month: string, onlyLabelId?: numbe
     byLabel.set(line.label_id, [...(byLabel.get(line.label_id) ?? []), line]);
   }
   const labels = await labelsByIds(db, [...byLabel.keys()]);
+  const histories = await rateHistories(db, [...byLabel.keys()]);
   const statements = labels
     .map((label): LabelStatement => {
-      const statementLinesOf = statementLines(byLabel.get(label.id)!, label.royalty_basis_points);
+      const history = histories.filter((h) => h.label_id === label.id);
+      const statementLinesOf = statementLines(byLabel.get(label.id)!, (l) => rateAt(history, l.paid_at, label.royalty_basis_points));
       const totals = emptyTotals();
       statementLinesOf.forEach((l) => addTo(totals, l));
       return {
@@ -183,7 +206,8 @@ export async function monthStatements(db: Db, month: string, onlyLabelId?: numbe
           name: label.name,
           contactEmail: label.contact_email,
           ddexPartyId: label.ddex_party_id,
-          royaltyBasisPoints: label.royalty_basis_points,
+          // The rate in force at the month's end, so a later change leaves this statement as it was.
+          royaltyBasisPoints: rateAt(history, lastSecondOf(period), label.royalty_basis_points),
         },
         lines: statementLinesOf,
         totals,
