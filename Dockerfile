@@ -23,8 +23,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM debian:trixie-slim
 # mariadb-client: `store backup` and `store restore` use mariadb-dump and mariadb when present.
+# ffmpeg: checks lossless masters and makes the download formats (src/media/); without it only MP3 imports sell.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs mariadb-client ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs mariadb-client ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/music-store --shell /usr/sbin/nologin music-store \
  && install -d -o music-store -g music-store -m 0750 /var/lib/music-store
