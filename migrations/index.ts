@@ -17,6 +17,7 @@ import * as releaseDatePrecision from './021_release_date_precision.js';
 import * as media from './030_media.js';
 import * as labels from './040_labels.js';
 import * as labelRatesWithdrawnTracks from './060_label_rates_withdrawn_tracks.js';
+import * as orderItemLabels from './065_order_item_labels.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '030_media': media,
   '040_labels': labels,
   '060_label_rates_withdrawn_tracks': labelRatesWithdrawnTracks,
+  '065_order_item_labels': orderItemLabels,
 };

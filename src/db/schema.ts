@@ -145,6 +145,8 @@ export interface OrderItemTable {
   track_id: number | null;
   title: string;
   price_pence: number;
+  /** The release's label when the order was paid (migration 065): statements follow it, not the release's label today. */
+  label_id: Generated<number | null>;
 }
 
 export interface OrderEventTable {

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { insertedId, isDuplicateKeyError, lockingRead } from '../db/dialect.js';
 import type { Database, OrderStatus, PaymentStatus } from '../db/schema.js';
@@ -76,6 +76,18 @@ export async function orderItems(db: Tx, orderId: number) {
     .select(['release_id', 'track_id', 'title', 'price_pence'])
     .where('order_id', '=', orderId)
     .orderBy('id')
+    .execute();
+}
+
+/**
+ * Fixes on each line the label its release has now, in the paying transaction: a sale belongs to
+ * the label of the moment it was paid, whatever label the release moves to later (statements).
+ */
+export async function fixItemLabels(tx: Tx, orderId: number): Promise<void> {
+  await tx
+    .updateTable('order_items')
+    .set({ label_id: sql<number | null>`(select releases.label_id from releases where releases.id = order_items.release_id)` })
+    .where('order_id', '=', orderId)
     .execute();
 }
 

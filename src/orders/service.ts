@@ -164,6 +164,7 @@ export function createOrdersService({
           order.status,
         );
         if (!moved) return 'already-paid';
+        await sql.fixItemLabels(tx, order.id);
         await sql.updatePayment(
           tx,
           payment.id,

@@ -328,4 +328,77 @@ describe.each(databaseKinds())('statements and VAT on $kind', ({ kind, skip }) =
       expect(byRate[5000]!.owedPence).toBeLessThan(royaltyOwed(byRate[5000]!.netPence, 7000));
     },
   );
+
+  it.skipIf(skip)(
+    'a sale stays with the label the release had when it was paid: a move to another label takes neither past sales nor their refunds with it',
+    async () => {
+      const birchRelease = releases[1]!;
+      const at = '2026-12-06 13:30:00';
+      const cedar = Number(
+        (
+          await db()
+            .insertInto('labels')
+            .values({ name: 'Cedar Tones', royalty_basis_points: 6000, created_at: at, updated_at: at })
+            .executeTakeFirstOrThrow()
+        ).insertId,
+      );
+      const november = await monthStatements(db(), '2026-11');
+      // A December sale of Birch's release, then the release moves to Cedar (as a later DDEX message
+      // naming another label moves it: test/integration/ddex-ingest.test.ts).
+      now = new Date('2026-12-06T14:00:00Z');
+      await buy('moved-old', { releases: [birchRelease.id] }, 'GB');
+      const december = await monthStatements(db(), '2026-12');
+      await db().updateTable('releases').set({ label_id: cedar }).where('id', '=', birchRelease.id).execute();
+
+      // Earlier statements are as they were, and Cedar has none of Birch's sales.
+      expect(await monthStatements(db(), '2026-11')).toEqual(november);
+      expect(await monthStatements(db(), '2026-12')).toEqual(december);
+
+      // After the move: a new sale is Cedar's; the refunds of a November sale and of the December one are Birch's.
+      now = new Date('2026-12-06T15:00:00Z');
+      await buy('moved-new', { releases: [birchRelease.id] }, 'GB');
+      now = new Date('2026-12-06T16:00:00Z');
+      await refund('nov3');
+      await refund('moved-old');
+      const totalOf = async (name: string) =>
+        (await db().selectFrom('orders').select('total_pence').where('reference', '=', orderRefs[name]!).executeTakeFirstOrThrow())
+          .total_pence;
+
+      const after = await monthStatements(db(), '2026-12');
+      expect(after.reconciliation.balanced).toBe(true);
+      const stated = after.statements.reduce((n, s) => n + s.totals.owedPence + s.totals.storeSharePence + s.totals.vatPence, 0);
+      expect(stated).toBe(await ordersNet('2026-12-01 00:00:00', '2027-01-01 00:00:00'));
+      expect(await monthStatements(db(), '2026-11')).toEqual(november);
+
+      const linesOf = (r: typeof after, labelId: number) => r.statements.find((s) => s.label.id === labelId)?.lines ?? [];
+      expect(linesOf(after, cedar)).toEqual([
+        expect.objectContaining({
+          productType: 'Release',
+          country: 'GB',
+          unitsSold: 1,
+          unitsRefunded: 0,
+          grossPence: await totalOf('moved-new'),
+          royaltyBasisPoints: 6000,
+        }),
+      ]);
+      const birchRelease12 = (r: typeof after) => linesOf(r, ids.labelB).find((l) => l.productType === 'Release' && l.country === 'GB')!;
+      expect(birchRelease12(after)).toMatchObject({
+        unitsSold: birchRelease12(december).unitsSold,
+        grossPence: birchRelease12(december).grossPence,
+        unitsRefunded: 1,
+        refundsPence: await totalOf('moved-old'),
+        royaltyBasisPoints: 6250,
+      });
+      // The November track sale's refund takes back from Birch exactly what November paid Birch for it.
+      const novTrack = linesOf(november, ids.labelB).find((l) => l.productType === 'Track' && l.country === 'GB')!;
+      expect(linesOf(after, ids.labelB).find((l) => l.productType === 'Track' && l.country === 'GB')).toMatchObject({
+        isrc: novTrack.isrc,
+        title: novTrack.title,
+        unitsSold: 0,
+        unitsRefunded: 1,
+        refundsPence: novTrack.grossPence,
+        owedPence: -novTrack.owedPence,
+      });
+    },
+  );
 });

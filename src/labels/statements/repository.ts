@@ -1,7 +1,8 @@
 /**
  * SQL for statements and the VAT summary: every order line sold, and every order line refunded,
  * in a period. Read from orders, order_items and order_events; no total is ever stored.
- * A refund is dated by the event that moved its order from paid to refunded.
+ * A refund is dated by the event that moved its order from paid to refunded. Each line belongs to
+ * the label it was sold for (order_items.label_id, fixed when paid), not the release's label today.
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
@@ -11,6 +12,7 @@ export interface SoldLine {
   order_id: number;
   /** When the order was paid: the royalty rate in force then is the one its lines (and their refunds) are paid at. */
   paid_at: string | null;
+  /** The release's label when the order was paid: a refund follows its sale to it. */
   label_id: number | null;
   release_id: number;
   track_id: number | null;
@@ -42,7 +44,8 @@ function linesOf(db: Db) {
     .select([
       'order_items.order_id',
       'orders.paid_at',
-      'releases.label_id',
+      // The label the line was sold for (fixed when its order was paid), not the release's label today.
+      'order_items.label_id',
       'order_items.release_id',
       'order_items.track_id',
       'order_items.price_pence',

@@ -7,6 +7,8 @@
  *   - owed = floor(net × royalty rate) for a positive net, and the mirror image (−floor(|net| × rate))
  *     for a negative one, so a refund of an earlier month's sale takes back exactly what it paid;
  *   - the store keeps net − owed;
+ *   - each line is the label's it was sold for (order_items.label_id, fixed when paid): a release moving
+ *     to another label later takes none of its past sales or their refunds with it;
  *   - the rate is the label's rate in force when the order was paid (label_royalty_rates), for its
  *     sale and for its refund alike, so changing a label's rate never changes a past statement.
  * Hence, for every month: Σ owed + Σ store share + Σ VAT = that month's sales − that month's refunds.
@@ -187,8 +189,9 @@ export async function monthStatements(db: Db, month: string, onlyLabelId?: numbe
   const lines = await linesInPeriod(db, period);
   const byLabel = new Map<number, SoldLine[]>();
   for (const line of lines) {
-    // Migration 040 gave every release a label; a line without one would be a bug, and is refused rather than dropped.
-    if (line.label_id === null) throw new Error(`release ${line.release_id} has no label`);
+    // Payment fixes the label on each line (migration 065 did so for earlier sales); a paid line without one
+    // would be a bug, and is refused rather than dropped.
+    if (line.label_id === null) throw new Error(`order ${line.order_id}: a line of release ${line.release_id} was sold without a label`);
     byLabel.set(line.label_id, [...(byLabel.get(line.label_id) ?? []), line]);
   }
   const labels = await labelsByIds(db, [...byLabel.keys()]);
