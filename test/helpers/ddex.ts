@@ -48,6 +48,8 @@ export interface ReleaseSpec {
   catalogueNumber?: string;
   /** MessageControlType TestMessage: to be checked, never applied. */
   test?: boolean;
+  /** The release's ReleaseType (AVS value); Album unless given. */
+  releaseType?: string;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -125,7 +127,7 @@ export function writeNewRelease(dir: string, spec: ReleaseSpec, fileName = `${sp
   ${header(spec.messageId, '2026-12-01T10:00:00Z', spec.test)}
   <PartyList>${labelParty}<Party><PartyReference>PArtist</PartyReference><PartyName><FullName>${esc(spec.artist)}</FullName></PartyName></Party></PartyList>
   <ResourceList>${recordings.join('')}</ResourceList>
-  <ReleaseList><Release><ReleaseReference>R0</ReleaseReference><ReleaseType>Album</ReleaseType><ReleaseId><ICPN>${spec.icpn}</ICPN>${catalogueNumber}</ReleaseId>${titleXml(spec.title)}${artistXml(spec.artist)}${label ? '<ReleaseLabelReference>PLabel</ReleaseLabelReference>' : ''}<PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? '')}</PLineText></PLine><CLine><Year>2026</Year><CLineText>2026 ${esc(label?.name ?? '')}</CLineText></CLine><Genre><GenreText>${spec.genre ?? 'Folk'}</GenreText></Genre><ReleaseDate>2026-06-01</ReleaseDate><ParentalWarningType>NotExplicit</ParentalWarningType><ResourceGroup>${items}</ResourceGroup></Release></ReleaseList>
+  <ReleaseList><Release><ReleaseReference>R0</ReleaseReference><ReleaseType>${spec.releaseType ?? 'Album'}</ReleaseType><ReleaseId><ICPN>${spec.icpn}</ICPN>${catalogueNumber}</ReleaseId>${titleXml(spec.title)}${artistXml(spec.artist)}${label ? '<ReleaseLabelReference>PLabel</ReleaseLabelReference>' : ''}<PLine><Year>2026</Year><PLineText>2026 ${esc(label?.name ?? '')}</PLineText></PLine><CLine><Year>2026</Year><CLineText>2026 ${esc(label?.name ?? '')}</CLineText></CLine><Genre><GenreText>${spec.genre ?? 'Folk'}</GenreText></Genre><ReleaseDate>2026-06-01</ReleaseDate><ParentalWarningType>NotExplicit</ParentalWarningType><ResourceGroup>${items}</ResourceGroup></Release></ReleaseList>
   <DealList><ReleaseDeal><DealReleaseReference>R0</DealReleaseReference>${spec.deals.map(dealXml).join('')}</ReleaseDeal></DealList>
 </ern:NewReleaseMessage>
 `;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importerMedia } from '../../src/media/index.js';
 import { keys } from '../../src/media/keys.js';
 import { createIngester, type Ingester } from '../../src/labels/ddex/ingest.js';
+import { monthOf, monthStatements } from '../../src/labels/statements/statements.js';
 import { parseErn, RefusedMessage } from '../../src/labels/ddex/ern.js';
 import { signInAsOperator } from '../helpers/admin.js';
 import { databaseKinds } from '../helpers/databases.js';
@@ -19,6 +20,8 @@ const ICPN = '5099999000011';
 const FUTURE = '5099999000028';
 const TRIO = '5099999000073';
 const LOSSLESS = '5099999000080';
+const UNTYPED = '5099999000110';
+const MOVING = '5099999000127';
 const NEW_RELEASE: ReleaseSpec = {
   messageId: 'MSG-0001',
   icpn: ICPN,
@@ -506,4 +509,81 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
     expect(statuses.filter((s) => s === 'refused')).toHaveLength(7);
     expect(page.text).toContain('does not match its SHA-256 hash');
   });
+
+  it.skipIf(skip)(
+    'a release without a type of its own is an EP or a single by the tracks it has on sale: a withdrawn track does not count',
+    async () => {
+      const four: ReleaseSpec = {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0011',
+        icpn: UNTYPED,
+        title: 'Untyped Hover',
+        releaseType: 'Unknown',
+        tracks: ['Burdock', 'Campion', 'Dock', 'Eyebright'].map((title, i) => ({
+          isrc: `GBKST26000${41 + i}`,
+          title,
+          frequency: 610 + i * 20,
+        })),
+        deals: [{ retail: { amount: '3.99' } }],
+      };
+      writeNewRelease(path.join(batch('B021'), UNTYPED), four);
+      completeBatch(batch('B021'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
+      const kindOf = async () =>
+        await db().selectFrom('releases').select(['kind', 'slug']).where('icpn', '=', UNTYPED).executeTakeFirstOrThrow();
+      expect((await kindOf()).kind).toBe('ep');
+
+      // The update lists three of the four: the fourth is withdrawn, and three tracks on sale make a single.
+      writeNewRelease(path.join(batch('B022'), UNTYPED), { ...four, messageId: 'MSG-0012', tracks: four.tracks.slice(0, 3) });
+      completeBatch(batch('B022'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
+      const { kind: kindNow, slug } = await kindOf();
+      expect(kindNow).toBe('single');
+      const page = await new Shopper(store.baseUrl).get(`/release/${slug}`);
+      expect(page.html.querySelector('.release__kind')?.text).toBe('Single');
+    },
+  );
+
+  it.skipIf(skip)(
+    'a later message naming another label moves the release; a sale made before stays with the label it was sold for',
+    async () => {
+      const spec: ReleaseSpec = {
+        ...NEW_RELEASE,
+        messageId: 'MSG-0013',
+        icpn: MOVING,
+        title: 'Moving Hover',
+        tracks: [{ isrc: 'GBKST2600051', title: 'Sedge', frequency: 720 }],
+        deals: [{ retail: { amount: '2.49' } }],
+      };
+      writeNewRelease(path.join(batch('B023'), MOVING), spec);
+      completeBatch(batch('B023'));
+      await ingester.ingestFolder(delivery);
+      const labelOfRelease = () =>
+        db()
+          .selectFrom('releases')
+          .innerJoin('labels', 'labels.id', 'releases.label_id')
+          .select(['releases.id', 'releases.slug', 'labels.id as labelId', 'labels.name'])
+          .where('releases.icpn', '=', MOVING)
+          .executeTakeFirstOrThrow();
+      const before = await labelOfRelease();
+      expect(before.name).toBe('Kestrel Music');
+      await buyWithPayPal(store, 'moving-fan@buyers.example', { release: { id: before.id, slug: before.slug } });
+
+      const osprey = { name: 'Osprey Audio', dpid: 'PADPIDA2026OSPREY' };
+      writeNewRelease(path.join(batch('B024'), MOVING), { ...spec, messageId: 'MSG-0014', label: osprey });
+      completeBatch(batch('B024'));
+      expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
+      const after = await labelOfRelease();
+      expect(after.name).toBe('Osprey Audio');
+      expect(after.labelId).not.toBe(before.labelId);
+
+      // This month's statements: the sale is Kestrel's, and Osprey has nothing of it.
+      const month = await monthStatements(db(), monthOf(new Date()));
+      const linesFor = (labelId: number) =>
+        month.statements.find((s) => s.label.id === labelId)?.lines.filter((l) => l.icpn === MOVING && l.productType === 'Release') ?? [];
+      expect(linesFor(before.labelId)).toEqual([expect.objectContaining({ unitsSold: 1, unitsRefunded: 0, title: 'Moving Hover' })]);
+      expect(linesFor(after.labelId)).toEqual([]);
+      expect(month.reconciliation.balanced).toBe(true);
+    },
+  );
 });

@@ -59,7 +59,7 @@ export interface ReleaseFields {
 export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
   const existing = await tx
     .selectFrom('releases')
-    .select(['id', 'cover_file', 'title', 'artist_id', 'genre_id', 'release_date'])
+    .select(['id', 'cover_file', 'title', 'artist_id', 'genre_id', 'release_date', 'label_id', 'icpn', 'catalogue_number', 'c_line', 'p_line'])
     .where('import_key', '=', fields.importKey)
     .executeTakeFirst();
   const details = {
@@ -82,7 +82,13 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
       !renamed &&
       existing.genre_id === fields.genreId &&
       existing.release_date === fields.releaseDate &&
-      existing.cover_file === coverFile
+      existing.cover_file === coverFile &&
+      // A later DDEX message (or a retag) may move the release to another label or correct its identifiers.
+      existing.label_id === fields.labelId &&
+      (!fields.icpn || existing.icpn === fields.icpn) &&
+      (!fields.catalogueNumber || existing.catalogue_number === fields.catalogueNumber) &&
+      (!fields.cLine || existing.c_line === fields.cLine) &&
+      (!fields.pLine || existing.p_line === fields.pLine)
     )
       return existing.id;
     await tx
@@ -183,9 +189,13 @@ export async function updateTrack(tx: Tx, id: number, f: TrackFields, now: strin
   await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
 }
 
-/** Album, EP or single: the tag's word when a file gives one, else judged by the number of tracks (counted in the same statement). */
+/**
+ * Album, EP or single: the tag's word when a file gives one, else judged by the number of tracks on
+ * sale (counted in the same statement). A track a DDEX update withdrew (withdrawn_at) is on no page
+ * and cannot be bought, so it does not count.
+ */
 export async function settleReleaseKind(tx: Tx, releaseId: number, tagged: ReleaseKind | undefined): Promise<void> {
-  const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = ${releaseId})`;
+  const trackCount = sql<number>`(select count(*) from tracks where tracks.release_id = ${releaseId} and tracks.withdrawn_at is null)`;
   const counted = sql<ReleaseKind>`case when ${trackCount} <= 3 then 'single' when ${trackCount} <= 6 then 'ep' else 'album' end`;
   await tx
     .updateTable('releases')
