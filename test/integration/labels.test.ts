@@ -259,3 +259,87 @@ describe.each(databaseKinds())('migration 040 on $kind', ({ kind, skip }) => {
     }
   });
 });
+
+describe.each(databaseKinds())('migration 065 on $kind', ({ kind, skip }) => {
+  it.skipIf(skip)('fixes on each paid line the label its release has, leaves unpaid lines empty, and migrates down again', async () => {
+    const database = await createTestDatabase(kind);
+    try {
+      const db = database.db;
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('060_label_rates_withdrawn_tracks')).error).toBeUndefined();
+      const now = toDbTime(new Date());
+      const label = Number(
+        (
+          await db
+            .insertInto('labels')
+            .values({ name: 'Alder', royalty_basis_points: 7000, created_at: now, updated_at: now })
+            .executeTakeFirstOrThrow()
+        ).insertId,
+      );
+      const artist = Number(
+        (await db.insertInto('artists').values({ name: 'Old', slug: 'old', created_at: now }).executeTakeFirstOrThrow()).insertId,
+      );
+      const release = Number(
+        (
+          await db
+            .insertInto('releases')
+            .values({
+              artist_id: artist,
+              import_key: 'old/one',
+              title: 'One',
+              slug: 'old-one',
+              kind: 'album',
+              label_id: label,
+              created_at: now,
+              updated_at: now,
+            })
+            .executeTakeFirstOrThrow()
+        ).insertId,
+      );
+      const order = async (reference: string, status: 'paid' | 'refunded' | 'pending') => {
+        const id = Number(
+          (
+            await db
+              .insertInto('orders')
+              .values({
+                reference,
+                status,
+                total_pence: 699,
+                currency: 'GBP',
+                payment_method: 'paypal',
+                affiliate_id: null,
+                customer_id: null,
+                placed_by_customer_id: null,
+                age_confirmed_at: now,
+                marketing_opt_in: 0,
+                vat_basis_points: 2000,
+                created_at: now,
+                expires_at: now,
+                paid_at: status === 'pending' ? null : now,
+                updated_at: now,
+              })
+              .executeTakeFirstOrThrow()
+          ).insertId,
+        );
+        await db
+          .insertInto('order_items')
+          .values({ order_id: id, release_id: release, track_id: null, title: 'One', price_pence: 699 })
+          .execute();
+        return id;
+      };
+      const ids = {
+        paid: await order('PAID1', 'paid'),
+        refunded: await order('REFD1', 'refunded'),
+        pending: await order('PEND1', 'pending'),
+      };
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const labelOf = async (orderId: number) =>
+        (await db.selectFrom('order_items').select('label_id').where('order_id', '=', orderId).executeTakeFirstOrThrow()).label_id;
+      expect([await labelOf(ids.paid), await labelOf(ids.refunded), await labelOf(ids.pending)]).toEqual([label, label, null]);
+      expect((await migrator.migrateTo('060_label_rates_withdrawn_tracks')).error).toBeUndefined();
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    } finally {
+      await database.drop();
+    }
+  });
+});
