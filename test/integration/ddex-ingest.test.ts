@@ -529,8 +529,7 @@ describe.each(databaseKinds())('DDEX ERN ingest on $kind', ({ kind, skip }) => {
       writeNewRelease(path.join(batch('B021'), UNTYPED), four);
       completeBatch(batch('B021'));
       expect((await ingester.ingestFolder(delivery)).outcomes.map((o) => o.status)).toEqual(['accepted']);
-      const kindOf = async () =>
-        await db().selectFrom('releases').select(['kind', 'slug']).where('icpn', '=', UNTYPED).executeTakeFirstOrThrow();
+      const kindOf = () => db().selectFrom('releases').select(['kind', 'slug']).where('icpn', '=', UNTYPED).executeTakeFirstOrThrow();
       expect((await kindOf()).kind).toBe('ep');
 
       // The update lists three of the four: the fourth is withdrawn, and three tracks on sale make a single.

@@ -59,7 +59,19 @@ export interface ReleaseFields {
 export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
   const existing = await tx
     .selectFrom('releases')
-    .select(['id', 'cover_file', 'title', 'artist_id', 'genre_id', 'release_date', 'label_id', 'icpn', 'catalogue_number', 'c_line', 'p_line'])
+    .select([
+      'id',
+      'cover_file',
+      'title',
+      'artist_id',
+      'genre_id',
+      'release_date',
+      'label_id',
+      'icpn',
+      'catalogue_number',
+      'c_line',
+      'p_line',
+    ])
     .where('import_key', '=', fields.importKey)
     .executeTakeFirst();
   const details = {
