@@ -8,7 +8,7 @@ import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
 import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
-import { library, logDownload, ownedTrack, preferredFormat, rememberFormat } from './repository.js';
+import { downloadableTrack, library, logDownload, preferredFormat, rememberFormat } from './repository.js';
 
 export interface DownloadDeps {
   db: Db;
@@ -56,14 +56,18 @@ const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(re
 export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Router {
   const router = Router();
 
-  /** The wanted format: asked for now (and then remembered for a signed-in customer), else their last choice. */
-  async function wantedFormat(req: Request, customerId: number | undefined): Promise<string | null> {
+  /**
+   * The wanted format: asked for now (and then remembered for a signed-in customer), else their
+   * last choice. `remembered` is the choice when the caller has read it already (undefined: not read).
+   */
+  async function wantedFormat(req: Request, customerId: number | undefined, remembered?: string | null): Promise<string | null> {
     const asked = askedFormat(req);
+    const last = remembered !== undefined ? remembered : customerId === undefined ? null : await preferredFormat(db, customerId);
     if (asked) {
-      if (customerId !== undefined) await rememberFormat(db, customerId, asked);
+      if (customerId !== undefined && asked !== last) await rememberFormat(db, customerId, asked);
       return asked;
     }
-    return customerId === undefined ? null : preferredFormat(db, customerId);
+    return last;
   }
 
   function notReady(res: Response, prepared: Prepared, what: string) {
@@ -85,14 +89,15 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
 
   router.get('/download/track/:id', async (req, res) => {
     const holder = holderOf(req, access);
-    const track = await ownedTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
+    // One query: ownership, what the encodings are made from, the queue's rows and the remembered format.
+    const track = await downloadableTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
     if (!track) throw notFound();
     const offered = media.offered(track.master_format);
-    const wished = await wantedFormat(req, holder.customerId);
+    const wished = await wantedFormat(req, holder.customerId, track.rememberedFormat);
     const format = chooseFormat(offered, wished);
     if (!format)
       throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
-    const prepared = await media.trackFile(track, format);
+    const prepared = await media.trackFile(track, format, track);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
     if (startsAtZero(req))
       await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });

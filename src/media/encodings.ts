@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { dialectOf, isDuplicateKeyError, skipLocked, toDbTime } from '../db/dialect.js';
-import type { EncodingStatus } from '../db/schema.js';
+import type { EncodingStatus, MasterFormat } from '../db/schema.js';
 import { keys, sha256Hex } from './keys.js';
 import { FORMATS, type FormatId } from './formats.js';
 import type { DeliveryTags } from './ffmpeg.js';
@@ -16,54 +16,68 @@ import type { DeliveryTags } from './ffmpeg.js';
 /** After this many failed attempts an encoding is marked failed (an operator can reset it). */
 export const MAX_ENCODING_ATTEMPTS = 3;
 
-/** Everything an encoding is made from, read fresh: the master, the catalogue's tags, the cover. */
-export async function encodingInputs(db: Db, trackId: number) {
-  const row = await db
-    .selectFrom('tracks')
-    .innerJoin('releases', 'releases.id', 'tracks.release_id')
-    .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
-    .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
-    .leftJoin('genres', 'genres.id', 'releases.genre_id')
-    .where('tracks.id', '=', trackId)
-    .select([
-      'tracks.id',
-      'tracks.title',
-      'tracks.track_number',
-      'tracks.disc_number',
-      'tracks.media_file',
-      'tracks.master_format',
-      'tracks.sample_rate',
-      'tracks.channels',
-      'track_artist.name as artist',
-      'release_artist.name as album_artist',
-      'releases.id as release_id',
-      'releases.title as album',
-      'releases.release_date',
-      'releases.cover_file',
-      'genres.name as genre',
-    ])
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const counts = await db
-    .selectFrom('tracks')
-    .where('release_id', '=', row.release_id)
-    .select((eb) => eb.fn.countAll<number>().as('tracks'))
-    .where('disc_number', '=', row.disc_number)
-    .executeTakeFirstOrThrow();
-  const discs = await db
-    .selectFrom('tracks')
-    .where('release_id', '=', row.release_id)
-    .select((eb) => eb.fn.max('disc_number').as('discs'))
-    .executeTakeFirstOrThrow();
+/**
+ * The columns an encoding is made from, for a query that joins tracks, releases, the track's and
+ * the release's artists (as track_artist and release_artist) and, left, genres: the download route
+ * reads them with its ownership check, the worker on its own (encodingInputs), in one query each.
+ */
+export const ENCODING_INPUT_COLUMNS = [
+  'tracks.id',
+  'tracks.title',
+  'tracks.track_number',
+  'tracks.disc_number',
+  'tracks.media_file',
+  'tracks.master_format',
+  'tracks.sample_rate',
+  'tracks.channels',
+  'track_artist.name as artist',
+  'release_artist.name as album_artist',
+  'releases.id as release_id',
+  'releases.title as album',
+  'releases.release_date',
+  'releases.cover_file',
+  'genres.name as genre',
+] as const;
+
+/** The "n of m" of the tags: tracks on the track's disc, and discs on its release. */
+export const trackCountColumn = () =>
+  sql<number>`(select count(*) from tracks as disc_tracks where disc_tracks.release_id = tracks.release_id and disc_tracks.disc_number = tracks.disc_number)`.as(
+    'track_count',
+  );
+export const discCountColumn = () =>
+  sql<number>`(select max(release_tracks.disc_number) from tracks as release_tracks where release_tracks.release_id = tracks.release_id)`.as(
+    'disc_count',
+  );
+
+export interface EncodingInputRow {
+  title: string;
+  track_number: number;
+  disc_number: number;
+  media_file: string;
+  master_format: MasterFormat;
+  sample_rate: number | null;
+  channels: number | null;
+  artist: string;
+  album_artist: string;
+  album: string;
+  release_date: string | null;
+  cover_file: string | null;
+  genre: string | null;
+  track_count: number | string;
+  disc_count: number | string | null;
+}
+
+/** Everything an encoding is made from, as a row with ENCODING_INPUT_COLUMNS and both counts gives it. */
+export function inputsFromRow(row: EncodingInputRow) {
   const tags: DeliveryTags = {
     title: row.title,
     artist: row.artist,
     albumArtist: row.album_artist,
     album: row.album,
     trackNumber: row.track_number,
-    trackCount: Number(counts.tracks),
+    trackCount: Number(row.track_count),
     discNumber: row.disc_number,
-    discCount: Number(discs.discs),
+    discCount: Number(row.disc_count),
     year: row.release_date ? String(row.release_date).slice(0, 4) : null,
     genre: row.genre,
   };
@@ -77,7 +91,21 @@ export async function encodingInputs(db: Db, trackId: number) {
   };
 }
 
-export type EncodingInputs = NonNullable<Awaited<ReturnType<typeof encodingInputs>>>;
+/** Everything an encoding is made from, read fresh: the master, the catalogue's tags, the cover. */
+export async function encodingInputs(db: Db, trackId: number) {
+  const row = await db
+    .selectFrom('tracks')
+    .innerJoin('releases', 'releases.id', 'tracks.release_id')
+    .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
+    .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
+    .leftJoin('genres', 'genres.id', 'releases.genre_id')
+    .where('tracks.id', '=', trackId)
+    .select([...ENCODING_INPUT_COLUMNS, trackCountColumn(), discCountColumn()])
+    .executeTakeFirst();
+  return row ? inputsFromRow(row) : undefined;
+}
+
+export type EncodingInputs = ReturnType<typeof inputsFromRow>;
 
 /** The content address of an encoding: a change of master, format, tags or cover is a new file. */
 export function encodingKey(format: FormatId, inputs: EncodingInputs): string {

@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import archiver from 'archiver';
+import { LRUCache } from 'lru-cache';
 import type { DownloadFormatId } from '../config.js';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
-import type { MasterFormat } from '../db/schema.js';
-import { encodingInputs, encodingKey, findEncoding, queueEncoding } from './encodings.js';
+import type { EncodingStatus, MasterFormat } from '../db/schema.js';
+import { encodingInputs, encodingKey, findEncoding, queueEncoding, type EncodingInputs } from './encodings.js';
 import { chooseFormat, FORMATS, offeredFormats, type FormatId } from './formats.js';
 import { keys, sha256Hex } from './keys.js';
 import type { MediaStorage } from './storage.js';
@@ -23,6 +24,21 @@ export interface OwnedTrackFile {
   master_format: MasterFormat;
 }
 
+/** What a caller that read the track already knows (the download route's one query): no more reads needed. */
+export interface KnownEncodings {
+  inputs: EncodingInputs;
+  encodings: { format: string; output_key: string; status: EncodingStatus }[];
+}
+
+/**
+ * How long an object seen in object storage is taken to be there without looking again. Looking
+ * (a HEAD to the object store) cost more than the rest of a download together; content-addressed
+ * objects never change, so only a loss can make the answer wrong, and a lost file is then noticed
+ * (and made again) at the first download after this long, on each process; until then the object
+ * store answers the presigned URL with its 404.
+ */
+export const PRESENCE_TTL_MS = 5 * 60_000;
+
 /**
  * What the store sells a track as, and the file for each choice: an MP3 import is its own file;
  * a lossless master's formats are made on first request by the encoding queue, then kept.
@@ -31,17 +47,34 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
   const { db, storage, onSale, clock } = deps;
 
   const offered = (masterFormat: MasterFormat) => offeredFormats(masterFormat, onSale);
+  const seen = new LRUCache<string, number>({ max: 20_000 });
+
+  /**
+   * Whether an object is in storage. In the local folder that is a stat, looked at every time; in
+   * object storage a HEAD, looked at once per PRESENCE_TTL_MS per key, not on every download.
+   */
+  async function present(key: string): Promise<boolean> {
+    const now = clock().getTime();
+    const at = seen.get(key);
+    if (storage.kind === 's3' && at !== undefined && now - at < PRESENCE_TTL_MS) return true;
+    if (!(await storage.stat(key))) {
+      seen.delete(key);
+      return false;
+    }
+    seen.set(key, now);
+    return true;
+  }
 
   /** The file for a track in a format it is offered in: ready (its key), or queued to be made. */
-  async function trackFile(track: OwnedTrackFile, format: FormatId): Promise<Prepared> {
+  async function trackFile(track: OwnedTrackFile, format: FormatId, known?: KnownEncodings): Promise<Prepared> {
     if (format === 'mp3') return { state: 'ready', key: track.media_file, format };
-    const inputs = await encodingInputs(db, track.id);
+    const inputs = known ? known.inputs : await encodingInputs(db, track.id);
     if (!inputs) return { state: 'failed', format };
     const key = encodingKey(format, inputs);
-    const row = await findEncoding(db, track.id, format);
+    const row = known ? known.encodings.find((e) => e.format === format) : await findEncoding(db, track.id, format);
     if (row?.output_key === key) {
       if (row.status === 'failed') return { state: 'failed', format };
-      if (row.status === 'ready' && (await storage.stat(key))) return { state: 'ready', key, format };
+      if (row.status === 'ready' && (await present(key))) return { state: 'ready', key, format };
       if (row.status === 'pending' || row.status === 'working') return { state: 'preparing', format };
     }
     // New, retagged, or lost from storage: (re)queued, and made by the next free worker.
