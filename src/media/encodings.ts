@@ -156,19 +156,18 @@ export async function queueEncoding(db: Db, trackId: number, format: FormatId, o
     .execute();
 }
 
-/** Claims up to `limit` waiting encodings (or ones whose lease ran out) for this worker. */
-export async function claimEncodings(
-  db: Db,
-  workerId: string,
-  now: Date,
-  leaseMs: number,
-  limit: number,
-): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
+/** The two queues the media worker serves; they share the lease columns (id, status, attempts, lease_until, claimed_by, ...). */
+export type QueueTable = 'media_encodings' | 'media_zips';
+/** Kysely is told the table is media_encodings, whose lease columns both tables have by the same names and types. */
+const queue = (table: QueueTable) => table as 'media_encodings';
+
+/** Claims up to `limit` waiting rows (or ones whose lease ran out) of a queue for this worker; their ids. */
+export async function claimJobs(db: Db, table: QueueTable, workerId: string, now: Date, leaseMs: number, limit: number): Promise<number[]> {
   const at = toDbTime(now);
   const leaseEnd = toDbTime(new Date(now.getTime() + leaseMs));
   const waiting = (qb: Db) =>
     qb
-      .selectFrom('media_encodings')
+      .selectFrom(queue(table))
       .select('id')
       .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'working'), eb('lease_until', '<=', at)])]))
       .orderBy('id')
@@ -188,13 +187,13 @@ export async function claimEncodings(
       .execute(async (tx) => {
         const rows = await skipLocked(tx, waiting(tx as unknown as Db)).execute();
         const taken = rows.map((r) => r.id);
-        if (taken.length) await tx.updateTable('media_encodings').set(claim).where('id', 'in', taken).execute();
+        if (taken.length) await tx.updateTable(queue(table)).set(claim).where('id', 'in', taken).execute();
         return taken;
       });
   } else {
     for (const { id } of await waiting(db).execute()) {
       const won = await db
-        .updateTable('media_encodings')
+        .updateTable(queue(table))
         .set(claim)
         .where('id', '=', id)
         .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'working'), eb('lease_until', '<=', at)])]))
@@ -202,6 +201,18 @@ export async function claimEncodings(
       if (Number(won.numUpdatedRows) === 1) ids.push(id);
     }
   }
+  return ids;
+}
+
+/** Claims up to `limit` waiting encodings (or ones whose lease ran out) for this worker. */
+export async function claimEncodings(
+  db: Db,
+  workerId: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
+  const ids = await claimJobs(db, 'media_encodings', workerId, now, leaseMs, limit);
   if (!ids.length) return [];
   return db
     .selectFrom('media_encodings')
@@ -211,10 +222,10 @@ export async function claimEncodings(
     .execute();
 }
 
-/** Records a finished encoding, if this worker still holds the row. */
-export async function encodingDone(db: Db, id: number, workerId: string, outputKey: string, bytes: number, now: string): Promise<void> {
+/** Records a finished job, if this worker still holds the row. */
+export async function jobDone(db: Db, table: QueueTable, id: number, workerId: string, outputKey: string, bytes: number, now: string) {
   await db
-    .updateTable('media_encodings')
+    .updateTable(queue(table))
     .set({
       status: 'ready',
       output_key: outputKey,
@@ -229,10 +240,10 @@ export async function encodingDone(db: Db, id: number, workerId: string, outputK
     .execute();
 }
 
-/** Records a failed attempt: back in the queue, or failed once out of attempts. */
-export async function encodingFailed(db: Db, id: number, workerId: string, attempts: number, error: string, now: string): Promise<void> {
+/** Records a failed attempt: back in the queue, or failed once out of attempts (an operator can retry it: src/admin/media). */
+export async function jobFailed(db: Db, table: QueueTable, id: number, workerId: string, attempts: number, error: string, now: string) {
   await db
-    .updateTable('media_encodings')
+    .updateTable(queue(table))
     .set({
       status: attempts >= MAX_ENCODING_ATTEMPTS ? 'failed' : 'pending',
       claimed_by: null,
@@ -244,5 +255,10 @@ export async function encodingFailed(db: Db, id: number, workerId: string, attem
     .where('claimed_by', '=', workerId)
     .execute();
 }
+
+export const encodingDone = (db: Db, id: number, workerId: string, outputKey: string, bytes: number, now: string) =>
+  jobDone(db, 'media_encodings', id, workerId, outputKey, bytes, now);
+export const encodingFailed = (db: Db, id: number, workerId: string, attempts: number, error: string, now: string) =>
+  jobFailed(db, 'media_encodings', id, workerId, attempts, error, now);
 
 const dialectIsMysql = (db: Db) => dialectOf(db) === 'mysql';

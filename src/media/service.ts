@@ -1,9 +1,3 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import archiver from 'archiver';
 import { LRUCache } from 'lru-cache';
 import type { DownloadFormatId } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -12,6 +6,7 @@ import type { EncodingStatus, MasterFormat } from '../db/schema.js';
 import { encodingInputs, encodingKey, findEncoding, queueEncoding, type EncodingInputs } from './encodings.js';
 import { chooseFormat, FORMATS, offeredFormats, type FormatId } from './formats.js';
 import { keys, sha256Hex } from './keys.js';
+import { buildZip, findZip, queueZip, type ZipEntry } from './zips.js';
 import type { MediaStorage } from './storage.js';
 
 /** A file ready to hand over, one being made, or one that could not be made. */
@@ -84,10 +79,12 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
 
   /**
    * The release's ZIP in the chosen format (each track in it, or in the nearest it is offered in),
-   * built once from the stored files and kept under a key made from its contents.
+   * kept under a key made from its contents (a changed track or cover is a new ZIP). The local
+   * folder builds it here, on first request; object storage has the media worker make it (the
+   * buyer sees "preparing"), so the request never waits on packing and uploading a whole release.
    */
   async function releaseZip(
-    tracks: (OwnedTrackFile & { disc_number: number; track_number: number; title: string })[],
+    tracks: (OwnedTrackFile & { release_id: number; disc_number: number; track_number: number; title: string })[],
     names: { entry: (track: (typeof tracks)[number], extension: string) => string; cover: string },
     coverKey: string | null,
     wish: string | null | undefined,
@@ -98,36 +95,22 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
     const format = files[0]!.file.format;
     if (files.some((f) => f.file.state === 'failed')) return { state: 'failed', format };
     if (files.some((f) => f.file.state !== 'ready')) return { state: 'preparing', format };
-    const entries = files.map(({ track, file }) => ({
+    const entries: ZipEntry[] = files.map(({ track, file }) => ({
       key: (file as { key: string }).key,
       name: names.entry(track, FORMATS[file.format].extension),
     }));
     if (coverKey) entries.push({ key: coverKey, name: names.cover });
     const key = keys.releaseZip(sha256Hex(JSON.stringify(entries)));
-    if (!(await storage.stat(key))) await buildZip(key, entries);
-    return { state: 'ready', key, format };
-  }
-
-  async function buildZip(key: string, entries: { key: string; name: string }[]): Promise<void> {
-    const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-zip-'));
-    try {
-      const file = path.join(work, 'release.zip');
-      // Audio does not compress: stored, not deflated.
-      const zip = archiver('zip', { store: true });
-      const written = pipeline(zip, fs.createWriteStream(file));
-      for (const entry of entries) {
-        zip.append(await storage.get(entry.key), { name: entry.name });
-        await new Promise<void>((resolve, reject) => {
-          zip.once('entry', () => resolve());
-          zip.once('error', reject);
-        });
-      }
-      await zip.finalize();
-      await written;
-      await storage.putFile(key, file, { contentType: 'application/zip' });
-    } finally {
-      await fsp.rm(work, { recursive: true, force: true });
+    if (storage.kind !== 's3') {
+      if (!(await present(key))) await buildZip(storage, key, entries);
+      return { state: 'ready', key, format };
     }
+    const row = await findZip(db, key);
+    if (row?.status === 'failed') return { state: 'failed', format };
+    if (row?.status === 'ready' && (await present(key))) return { state: 'ready', key, format };
+    if (row?.status === 'pending' || row?.status === 'working') return { state: 'preparing', format };
+    await queueZip(db, { key, releaseId: tracks[0]!.release_id, format, entries }, toDbTime(clock()));
+    return { state: 'preparing', format };
   }
 
   return { storage, onSale, offered, trackFile, releaseZip };
