@@ -50,6 +50,15 @@ function askedFormat(req: Request): FormatId | undefined {
 const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(req.headers.range);
 
 /**
+ * A download the store cannot make now: 503 with the reason (the error handler keeps its words for
+ * 4xx and answers any thrown 5xx as "something went wrong", which would hide what to do).
+ */
+function unavailable(res: Response, message: string) {
+  res.status(503).setHeader('Cache-Control', 'no-store');
+  res.render('errors/error', { title: 'Sorry', status: 503, message, robots: 'noindex' });
+}
+
+/**
  * Downloads check ownership on every request; what is sent is found from the database only. The
  * customer's format choice (?format=) is remembered for their next download.
  */
@@ -73,10 +82,7 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
   function notReady(res: Response, prepared: Prepared, what: string) {
     const label = FORMATS[prepared.format].label;
     if (prepared.state === 'failed')
-      throw new HttpError(
-        503,
-        `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`,
-      );
+      return unavailable(res, `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`);
     res.status(202).setHeader('Cache-Control', 'no-store');
     res.render('downloads/preparing', {
       title: 'Preparing your download',
@@ -96,7 +102,7 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
     const wished = await wantedFormat(req, holder.customerId, track.rememberedFormat);
     const format = chooseFormat(offered, wished);
     if (!format)
-      throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
+      return unavailable(res, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
     const prepared = await media.trackFile(track, format, track);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
     if (startsAtZero(req))
