@@ -6,7 +6,7 @@ import { deliverObject } from '../media/deliver.js';
 import { chooseFormat, FORMATS, isFormatId, type FormatId } from '../media/formats.js';
 import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
-import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
+import { holdsNothing, rememberSessionFormat, sessionFormat, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
 import { downloadableTrack, library, logDownload, preferredFormat, rememberFormat } from './repository.js';
 
@@ -66,17 +66,19 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
   const router = Router();
 
   /**
-   * The wanted format: asked for now (and then remembered for a signed-in customer), else their
-   * last choice. `remembered` is the choice when the caller has read it already (undefined: not read).
+   * The wanted format: asked for now (and then remembered: on a signed-in customer's row, in the
+   * session of a buyer who is not signed in), else the last choice. `remembered` is the customer's
+   * choice when the caller has read it already (undefined: not read).
    */
   async function wantedFormat(req: Request, customerId: number | undefined, remembered?: string | null): Promise<string | null> {
     const asked = askedFormat(req);
-    const last = remembered !== undefined ? remembered : customerId === undefined ? null : await preferredFormat(db, customerId);
-    if (asked) {
-      if (customerId !== undefined && asked !== last) await rememberFormat(db, customerId, asked);
-      return asked;
+    if (customerId === undefined) {
+      if (asked) rememberSessionFormat(req, asked);
+      return asked ?? sessionFormat(req);
     }
-    return last;
+    const last = remembered !== undefined ? remembered : await preferredFormat(db, customerId);
+    if (asked && asked !== last) await rememberFormat(db, customerId, asked);
+    return asked ?? last;
   }
 
   function notReady(res: Response, prepared: Prepared, what: string) {

@@ -129,8 +129,9 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
   /** Follows a download to its bytes: a presigned redirect (S3) or the file itself (local), never through the store for S3. */
   async function download(
     url: string,
+    as = cookie,
   ): Promise<{ status: number; bytes?: Buffer; type?: string | null; disposition?: string | null; body?: string }> {
-    const answer = await fetch(`${store.baseUrl}${url}`, { headers: { cookie }, redirect: 'manual' });
+    const answer = await fetch(`${store.baseUrl}${url}`, { headers: { cookie: as }, redirect: 'manual' });
     if (answer.status === 202) return { status: 202, body: await answer.text() };
     if (storageKind === 's3') {
       expect(answer.status).toBe(302);
@@ -339,6 +340,41 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
       const unknown = await fetch(`${store.baseUrl}/download/track/${track.id}?format=ogg`, { headers: { cookie } });
       expect(unknown.status).toBe(400);
       expect(await unknown.text()).toContain('not one the store offers');
+    },
+  );
+
+  it.skipIf(skip)(
+    'a buyer who is not signed in has their format choice remembered in the session while their paid downloads last',
+    async () => {
+      const { shopper } = await buyWithPayPal(store, 'session-buyer@example.com', { release: flacRelease });
+      const session = `sid=${shopper.cookie('sid')}`;
+      const track = await store.database.db
+        .selectFrom('tracks')
+        .select(['id'])
+        .where('release_id', '=', flacRelease.id)
+        .orderBy('track_number')
+        .executeTakeFirstOrThrow();
+      const plainDownload = async () => {
+        const music = await shopper.get('/account/music');
+        expect(music.status).toBe(200);
+        return music.html.querySelector(`tr[data-track="${track.id}"] a.add-button`)!.text.replace(/\s+/g, ' ');
+      };
+      expect(await plainDownload()).toContain('MP3 320'); // nothing chosen yet: the first format on sale
+
+      const flac = await download(`/download/track/${track.id}?format=flac`, session);
+      expect(flac.type).toBe('audio/flac');
+      // Remembered: "Your music" says FLAC, and the plain link gives the FLAC.
+      expect(await plainDownload()).toContain('FLAC');
+      const plain = await download(`/download/track/${track.id}`, session);
+      expect(plain.type).toBe('audio/flac');
+      expect(plain.bytes!.equals(flac.bytes!)).toBe(true);
+      // In the session only: the order's customer row is not changed by a browser that has not signed in.
+      const customer = await store.database.db
+        .selectFrom('customers')
+        .select('download_format')
+        .where('email', '=', 'session-buyer@example.com')
+        .executeTakeFirstOrThrow();
+      expect(customer.download_format).toBeNull();
     },
   );
 });
