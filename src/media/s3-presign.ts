@@ -1,7 +1,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import type { S3Settings } from '../config.js';
 
 /** What a presigned GET asks the object store to answer with: the headers are part of the signature. */
@@ -22,6 +22,34 @@ interface ObjectEndpoint {
   prefix: string;
   region: string;
   service: string;
+}
+
+/** SHA-256 and HMAC-SHA256 from node:crypto, in the shape the signer asks for (its own lives in another @smithy package). */
+class Sha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = this.make();
+  }
+  private make(): Hash | Hmac {
+    if (this.secret === undefined) return createHash('sha256');
+    const secret = this.secret;
+    const key =
+      typeof secret === 'string'
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+          : new Uint8Array(secret);
+    return createHmac('sha256', key);
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.make();
+  }
 }
 
 /** RFC 3986 encoding, as SigV4's canonical query string has it (encodeURIComponent leaves !'()* alone). */
