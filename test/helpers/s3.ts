@@ -27,7 +27,10 @@ export async function startTestS3(bucket = 'store-media'): Promise<TestS3> {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
   // First in Koa's chain (composed when the server starts listening): presigned GETs and HEADs are checked here.
   (server as unknown as { middleware: unknown[] }).middleware.unshift(
-    async (ctx: { method: string; url: string; headers: Record<string, string>; status: number; body: string; type: string }, next: () => Promise<void>) => {
+    async (
+      ctx: { method: string; url: string; headers: Record<string, string>; status: number; body: string; type: string },
+      next: () => Promise<void>,
+    ) => {
       const url = new URL(ctx.url, `http://${ctx.headers.host}`);
       if (url.searchParams.has('X-Amz-Signature') && !verifyPresignedUrl(ctx.method, url, ctx.headers, SECRET_KEY)) {
         ctx.status = 403;
@@ -63,8 +66,7 @@ export async function startTestS3(bucket = 'store-media'): Promise<TestS3> {
 export const storageKinds = () => [{ storage: 'local' as const }, { storage: 's3' as const }];
 
 /** RFC 3986 percent-encoding, as SigV4 canonicalises query names and values. */
-const uriEncode = (value: string) =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const uriEncode = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 /**
@@ -74,7 +76,12 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
  * the signature, the signed headers, UNSIGNED-PAYLOAD), string to sign, and the key derived from
  * the secret, date, region and service. Expiry is s3rver's own check.
  */
-export function verifyPresignedUrl(method: string, url: URL, headers: Record<string, string | string[] | undefined>, secret: string): boolean {
+export function verifyPresignedUrl(
+  method: string,
+  url: URL,
+  headers: Record<string, string | string[] | undefined>,
+  secret: string,
+): boolean {
   const query = url.searchParams;
   const credential = query.get('X-Amz-Credential')?.split('/') ?? [];
   const [, date, region, service, terminator] = credential;
@@ -88,7 +95,14 @@ export function verifyPresignedUrl(method: string, url: URL, headers: Record<str
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
-  const canonicalHeaders = signedHeaders.map((name) => `${name}:${String(headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = signedHeaders
+    .map(
+      (name) =>
+        `${name}:${String(headers[name] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
   const canonicalRequest = [method, url.pathname, canonicalQuery, canonicalHeaders, signedHeaders.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
