@@ -4,8 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createImporter } from '../src/catalogue/importer/importer.js';
 import { loadConfig } from '../src/config.js';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { toDbTime } from '../src/db/dialect.js';
+import { downloadableTrack, logDownload } from '../src/downloads/repository.js';
+import { encodingKey } from '../src/media/encodings.js';
 import { runFfmpeg } from '../src/media/ffmpeg.js';
-import { importerMedia } from '../src/media/index.js';
+import { createMediaStorage, importerMedia } from '../src/media/index.js';
+import { attachmentHeader } from '../src/media/storage.js';
 import { startPayPalSandbox } from '../sandbox/paypal/index.js';
 import { signedInBuyer } from './download.js';
 import { emptyDatabase } from './import.js';
@@ -81,6 +87,62 @@ async function encodeSpeed(master: string) {
   return { audio_s: MASTER_SECONDS, cpu_s: user, wall_s: real, x_realtime_per_core: Number((MASTER_SECONDS / user).toFixed(1)) };
 }
 
+/** CPU of a step in this process, per call, after a warm-up: user + system ms. */
+async function cpuPerCall(step: () => Promise<unknown>, calls = 2000): Promise<number> {
+  for (let i = 0; i < 200; i++) await step();
+  const before = process.cpuUsage();
+  for (let i = 0; i < calls; i++) await step();
+  const used = process.cpuUsage(before);
+  return Number(((used.user + used.system) / 1000 / calls).toFixed(3));
+}
+
+/**
+ * The download route's own work, step by step, in this process against the same database and
+ * bucket: the one query (ownership, encoding inputs and rows, remembered format), the encoding's
+ * key, the download log, and the signature, against the AWS SDK's getSignedUrl that it replaced.
+ * The rest of the store's CPU per download is what every signed-in request costs (session, cookie
+ * HMAC, middleware, log line, the response written to the socket).
+ */
+async function routeSteps(databaseUrl: string, config: ReturnType<typeof loadConfig>, trackId: number) {
+  const settings = config.media.storage;
+  if (settings.kind !== 's3') throw new Error('the media bench runs against object storage');
+  const storage = createMediaStorage(settings);
+  const client = new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+  });
+  return withBenchDatabase(databaseUrl, async ({ db }) => {
+    const owner = await db.selectFrom('entitlements').select('customer_id').where('track_id', '=', trackId).executeTakeFirstOrThrow();
+    const holder = { customerId: owner.customer_id, orderRefs: [], paidSince: toDbTime(new Date()) };
+    const track = (await downloadableTrack(db, holder, trackId))!;
+    const key = encodingKey('flac', track.inputs);
+    const presign = { expiresSeconds: 900, fileName: 'Bench Artist - Bench Master.flac', contentType: 'audio/flac' };
+    const steps = {
+      query_ms: await cpuPerCall(() => downloadableTrack(db, holder, trackId)),
+      key_ms: await cpuPerCall(async () => encodingKey('flac', track.inputs)),
+      log_ms: await cpuPerCall(() =>
+        logDownload(db, { customerId: owner.customer_id, trackId, releaseId: null, at: toDbTime(new Date()) }),
+      ),
+      presign_ms: await cpuPerCall(() => storage.presignedUrl(key, presign)),
+      sdk_presign_ms: await cpuPerCall(() =>
+        getSignedUrl(
+          client,
+          new GetObjectCommand({
+            Bucket: settings.bucket,
+            Key: key,
+            ResponseContentDisposition: attachmentHeader(presign.fileName),
+            ResponseContentType: presign.contentType,
+          }),
+          { expiresIn: 900 },
+        ),
+      ),
+    };
+    return { ...steps, route_ms: Number((steps.query_ms + steps.key_ms + steps.log_ms + steps.presign_ms).toFixed(3)) };
+  });
+}
+
 async function redirects(buyer: VirtualShopper, url: string, count: number, concurrency: number) {
   let left = count;
   await Promise.all(
@@ -133,8 +195,13 @@ export async function benchMedia(databaseUrl: string, log: (m: string) => void) 
     await redirects(buyer, url, CPU_DOWNLOADS, CONCURRENCY);
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuSeconds(store.process.pid!) - cpuBefore;
+    const route = await routeSteps(databaseUrl, config, trackId);
+    log(
+      `  the route's own steps (in the bench process): query ${route.query_ms} ms, key ${route.key_ms} ms, download log ${route.log_ms} ms, signature ${route.presign_ms} ms (the SDK's getSignedUrl: ${route.sdk_presign_ms} ms); together ${route.route_ms} ms`,
+    );
     const result = {
       encoding,
+      route,
       downloads: CPU_DOWNLOADS,
       cpu_ms_per_download: Number(((cpu * 1000) / CPU_DOWNLOADS).toFixed(2)),
       downloads_per_s: Math.round(CPU_DOWNLOADS / seconds),

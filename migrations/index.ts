@@ -16,6 +16,7 @@ import * as orderPlacedBy from './020_order_placed_by.js';
 import * as releaseDatePrecision from './021_release_date_precision.js';
 import * as media from './030_media.js';
 import * as labels from './040_labels.js';
+import * as mediaZips from './050_media_zips.js';
 import * as labelRatesWithdrawnTracks from './060_label_rates_withdrawn_tracks.js';
 import * as orderItemLabels from './065_order_item_labels.js';
 
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '021_release_date_precision': releaseDatePrecision,
   '030_media': media,
   '040_labels': labels,
+  '050_media_zips': mediaZips,
   '060_label_rates_withdrawn_tracks': labelRatesWithdrawnTracks,
   '065_order_item_labels': orderItemLabels,
 };

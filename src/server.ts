@@ -73,9 +73,13 @@ async function main() {
     messagesPage: messaging.messagesPage,
   });
   const outbox = createOutboxWorker({ db: database.db, senders: messaging.senders, logger, pollMs: config.outboxPollMs });
-  const encoder = ffmpeg.available
-    ? createEncoder({ db: database.db, storage: createMediaStorage(config.media.storage), ffmpegPath: ffmpeg.path, logger })
-    : null;
+  // Without ffmpeg the media worker still makes release ZIPs for object storage.
+  const encoder = createEncoder({
+    db: database.db,
+    storage: createMediaStorage(config.media.storage),
+    ffmpegPath: ffmpeg.available ? ffmpeg.path : null,
+    logger,
+  });
   const server = app.listen(config.port, config.host, () => {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
@@ -83,7 +87,7 @@ async function main() {
     logger.info(`${config.storeName} is open at http://${shown}:${config.port} (${database.dialect})`);
     // After listening: in the demo the SMS stand-in the worker calls is served by this server.
     outbox.start();
-    encoder?.start();
+    encoder.start();
   });
 
   const stop = (signal: string) => {
@@ -92,7 +96,7 @@ async function main() {
     // results the database does not take (it is away) are retried for a while (docs/messages.md).
     void (async () => {
       await outbox.stop();
-      await encoder?.stop();
+      await encoder.stop();
       await closeGracefully(server);
       // Writes the usage counts still buffered, so it must finish before the database closes.
       await app.close();

@@ -11,6 +11,7 @@ import { catalogueAdminRoutes } from './catalogue/routes.js';
 import { affiliatesAdminRoutes } from './affiliates/routes.js';
 import { messagesAdminRoutes } from './messages/routes.js';
 import { labelsAdminRoutes } from './labels/routes.js';
+import { mediaAdminRoutes } from './media/routes.js';
 
 /**
  * The admin area under /admin: the sign-in pages, then the guard (404 for anyone who is not a
@@ -44,6 +45,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.use(affiliatesAdminRoutes(deps));
   router.use(labelsAdminRoutes(deps));
   router.use(messagesAdminRoutes(deps));
+  router.use(mediaAdminRoutes(deps));
 
   return router;
 }

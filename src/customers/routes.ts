@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import type { DownloadAccess } from '../downloads/access.js';
 import type { LibraryRelease } from '../downloads/library.js';
-import { preferredFormat } from '../downloads/repository.js';
 import type { MasterFormat } from '../db/schema.js';
 import { chooseFormat, FORMATS, type FormatId } from '../media/formats.js';
 import { codeEntryHandlers } from '../sign-in-codes/routes.js';
@@ -86,7 +85,7 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
 
   router.get('/account/music', async (req, res) => {
     const customerId = customerIdOf(req);
-    const preferred = customerId === undefined ? null : await preferredFormat(db, customerId);
+    const preferred = await downloads.preferredFormat(req);
     const releases = (await downloads.music(req)).map((release) => withFormats(release, offeredFormats, preferred));
     // Not signed in: the music of what this browser has just paid for, if any (src/downloads/access.ts).
     if (customerId === undefined && releases.length === 0) {

@@ -414,6 +414,24 @@ export interface MediaEncodingTable {
   updated_at: string;
 }
 
+/** Release ZIPs made by the media queue for object storage (migrations/050_media_zips.ts, src/media/zips.ts). */
+export interface MediaZipTable {
+  id: Generated<number>;
+  output_key: string;
+  release_id: number;
+  format: string;
+  /** JSON: [{ key, name }], the stored objects packed and the names they get in the ZIP. */
+  entries: string;
+  status: EncodingStatus;
+  attempts: number;
+  lease_until: string | null;
+  claimed_by: string | null;
+  last_error: string | null;
+  output_bytes: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /** Record labels (migrations/040_labels.ts, src/labels/). */
 export interface LabelTable {
   id: Generated<number>;
@@ -485,4 +503,5 @@ export interface Database {
   outbox: OutboxTable;
   service_notices: ServiceNoticeTable;
   media_encodings: MediaEncodingTable;
+  media_zips: MediaZipTable;
 }

@@ -4,7 +4,22 @@ import { customerIdOf } from '../customers/session.js';
 import type { Db } from '../db/database.js';
 import { placedOrderRefs } from '../orders/session-orders.js';
 import { groupByRelease, type LibraryRelease } from './library.js';
-import { library } from './repository.js';
+import { library, preferredFormat } from './repository.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The download format a buyer who is not signed in chose last (a signed-in customer's is on their row). */
+    downloadFormat: string;
+  }
+}
+
+/** The format this browser's buyer chose last, when they are not signed in. */
+export const sessionFormat = (req: Request): string | null => req.session?.downloadFormat ?? null;
+
+/** Remembers a paid-session buyer's choice in their session (written only when it changes). */
+export function rememberSessionFormat(req: Request, format: string): void {
+  if (req.session && req.session.downloadFormat !== format) req.session.downloadFormat = format;
+}
 
 /**
  * Who is asking to download, as the ownership check (repository.ts) reads it: the signed-in
@@ -48,6 +63,11 @@ export function createDownloadAccess({ db, clock, settings }: { db: Db; clock: (
   return {
     settings,
     holderOf,
+    /** The format a plain "Download" gives: the signed-in customer's last choice, else this session's. */
+    async preferredFormat(req: Request): Promise<string | null> {
+      const customerId = customerIdOf(req);
+      return customerId === undefined ? sessionFormat(req) : preferredFormat(db, customerId);
+    },
     async music(req: Request, orderId?: number): Promise<LibraryRelease[]> {
       const holder = holderOf(req);
       return holdsNothing(holder) ? [] : groupByRelease(await library(db, holder, orderId));

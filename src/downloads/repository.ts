@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { discCountColumn, ENCODING_INPUT_COLUMNS, inputsFromRow, trackCountColumn, type EncodingInputs } from '../media/encodings.js';
+import type { EncodingStatus } from '../db/schema.js';
 import type { DownloadHolder } from './access.js';
 
 /**
@@ -26,18 +29,64 @@ function ownedTracks(db: Db, holder: DownloadHolder | number) {
     .where('orders.status', '=', 'paid');
 }
 
-export async function ownedTrack(db: Db, holder: DownloadHolder, trackId: number) {
-  return ownedTracks(db, holder)
+export interface DownloadableTrack {
+  id: number;
+  title: string;
+  media_file: string;
+  master_format: EncodingInputs['masterFormat'];
+  artist: string;
+  customer_id: number;
+  /** What its encodings are made from, read now: a retag or a new cover makes a new key. */
+  inputs: EncodingInputs;
+  /** The queue's rows for this track, one per format asked for so far. */
+  encodings: { format: string; output_key: string; status: EncodingStatus }[];
+  /** The signed-in customer's last format choice (null: none, or not signed in). */
+  rememberedFormat: string | null;
+}
+
+/**
+ * A track the holder may download, with everything the download needs in one query: the
+ * ownership check, what an encoding of it is made from (its key is computed from these), the
+ * encoding queue's rows for it, and the customer's remembered format. A download of a file that
+ * is ready is then this query, the download log and a signature (the download bench's budget).
+ */
+export async function downloadableTrack(db: Db, holder: DownloadHolder, trackId: number): Promise<DownloadableTrack | undefined> {
+  const { customerId } = holder;
+  const rows = await ownedTracks(db, holder)
+    .leftJoin('genres', 'genres.id', 'releases.genre_id')
+    .leftJoin('media_encodings', 'media_encodings.track_id', 'tracks.id')
     .where('tracks.id', '=', trackId)
     .select([
-      'tracks.id',
-      'tracks.title',
-      'tracks.media_file',
-      'tracks.master_format',
-      'track_artist.name as artist',
+      ...ENCODING_INPUT_COLUMNS,
+      trackCountColumn(),
+      discCountColumn(),
       'entitlements.customer_id',
+      'media_encodings.format as encoding_format',
+      'media_encodings.output_key as encoding_key',
+      'media_encodings.status as encoding_status',
+      (customerId === undefined
+        ? sql<string | null>`null`
+        : sql<string | null>`(select download_format from customers where customers.id = ${customerId})`
+      ).as('remembered_format'),
     ])
-    .executeTakeFirst();
+    .execute();
+  const first = rows[0];
+  if (!first) return undefined;
+  const encodings = new Map<string, DownloadableTrack['encodings'][number]>();
+  for (const row of rows)
+    if (row.encoding_format && row.encoding_key && row.encoding_status)
+      encodings.set(row.encoding_format, { format: row.encoding_format, output_key: row.encoding_key, status: row.encoding_status });
+  return {
+    id: first.id,
+    title: first.title,
+    media_file: first.media_file,
+    master_format: first.master_format,
+    artist: first.artist,
+    customer_id: first.customer_id,
+    inputs: inputsFromRow(first),
+    encodings: [...encodings.values()],
+    rememberedFormat: first.remembered_format,
+  };
 }
 
 /** What the holder may download, newest purchase first, one row per track; `orderId` narrows it to one order's music. */

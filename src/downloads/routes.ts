@@ -6,9 +6,9 @@ import { deliverObject } from '../media/deliver.js';
 import { chooseFormat, FORMATS, isFormatId, type FormatId } from '../media/formats.js';
 import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
-import { holdsNothing, type DownloadAccess, type DownloadHolder } from './access.js';
+import { holdsNothing, rememberSessionFormat, sessionFormat, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
-import { library, logDownload, ownedTrack, preferredFormat, rememberFormat } from './repository.js';
+import { downloadableTrack, library, logDownload, preferredFormat, rememberFormat } from './repository.js';
 
 export interface DownloadDeps {
   db: Db;
@@ -50,29 +50,41 @@ function askedFormat(req: Request): FormatId | undefined {
 const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(req.headers.range);
 
 /**
+ * A download the store cannot make now: 503 with the reason (the error handler keeps its words for
+ * 4xx and answers any thrown 5xx as "something went wrong", which would hide what to do).
+ */
+function unavailable(res: Response, message: string) {
+  res.status(503).setHeader('Cache-Control', 'no-store');
+  res.render('errors/error', { title: 'Sorry', status: 503, message, robots: 'noindex' });
+}
+
+/**
  * Downloads check ownership on every request; what is sent is found from the database only. The
  * customer's format choice (?format=) is remembered for their next download.
  */
 export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Router {
   const router = Router();
 
-  /** The wanted format: asked for now (and then remembered for a signed-in customer), else their last choice. */
-  async function wantedFormat(req: Request, customerId: number | undefined): Promise<string | null> {
+  /**
+   * The wanted format: asked for now (and then remembered: on a signed-in customer's row, in the
+   * session of a buyer who is not signed in), else the last choice. `remembered` is the customer's
+   * choice when the caller has read it already (undefined: not read).
+   */
+  async function wantedFormat(req: Request, customerId: number | undefined, remembered?: string | null): Promise<string | null> {
     const asked = askedFormat(req);
-    if (asked) {
-      if (customerId !== undefined) await rememberFormat(db, customerId, asked);
-      return asked;
+    if (customerId === undefined) {
+      if (asked) rememberSessionFormat(req, asked);
+      return asked ?? sessionFormat(req);
     }
-    return customerId === undefined ? null : preferredFormat(db, customerId);
+    const last = remembered !== undefined ? remembered : await preferredFormat(db, customerId);
+    if (asked && asked !== last) await rememberFormat(db, customerId, asked);
+    return asked ?? last;
   }
 
   function notReady(res: Response, prepared: Prepared, what: string) {
     const label = FORMATS[prepared.format].label;
     if (prepared.state === 'failed')
-      throw new HttpError(
-        503,
-        `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`,
-      );
+      return unavailable(res, `We could not prepare ${what} as ${label}. We have been told; please try another format or come back later.`);
     res.status(202).setHeader('Cache-Control', 'no-store');
     res.render('downloads/preparing', {
       title: 'Preparing your download',
@@ -85,14 +97,15 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
 
   router.get('/download/track/:id', async (req, res) => {
     const holder = holderOf(req, access);
-    const track = await ownedTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
+    // One query: ownership, what the encodings are made from, the queue's rows and the remembered format.
+    const track = await downloadableTrack(db, holder, idParam(req.params.id, /^(\d{1,12})$/));
     if (!track) throw notFound();
     const offered = media.offered(track.master_format);
-    const wished = await wantedFormat(req, holder.customerId);
+    const wished = await wantedFormat(req, holder.customerId, track.rememberedFormat);
     const format = chooseFormat(offered, wished);
     if (!format)
-      throw new HttpError(503, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
-    const prepared = await media.trackFile(track, format);
+      return unavailable(res, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
+    const prepared = await media.trackFile(track, format, track);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
     if (startsAtZero(req))
       await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });

@@ -7,15 +7,17 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
-import { claimEncodings, encodingDone, encodingFailed, encodingInputs, encodingKey } from './encodings.js';
+import { claimEncodings, encodingDone, encodingFailed, encodingInputs, encodingKey, jobDone, jobFailed } from './encodings.js';
 import { encodeDelivery } from './ffmpeg.js';
 import { FORMATS, isFormatId } from './formats.js';
 import type { MediaStorage } from './storage.js';
+import { buildZip, claimZip, type ZipEntry } from './zips.js';
 
 export interface EncoderOptions {
   db: Db;
   storage: MediaStorage;
-  ffmpegPath: string;
+  /** null: no ffmpeg; the worker then makes release ZIPs only (MP3 imports need no encoding). */
+  ffmpegPath: string | null;
   logger: Logger;
   clock?: () => Date;
   pollMs?: number;
@@ -24,10 +26,11 @@ export interface EncoderOptions {
 }
 
 /**
- * The encoding worker every store process runs (when ffmpeg is there): it claims queued encodings
- * one at a time (an encode uses a whole core), fetches the master and cover from storage, makes the
- * file with ffmpeg, stores it under its content address and marks the row ready. A crash leaves a
- * lease that runs out; the file is then made again, under the same key, by whichever worker comes.
+ * The media worker every store process runs: it claims queued encodings one at a time (an encode
+ * uses a whole core), fetches the master and cover from storage, makes the file with ffmpeg, stores
+ * it under its content address and marks the row ready; then the release ZIPs queued for object
+ * storage (zips.ts). A crash leaves a lease that runs out; the file is then made again, under the
+ * same key, by whichever worker comes.
  */
 export function createEncoder(options: EncoderOptions) {
   const { db, storage, ffmpegPath, logger, clock = () => new Date(), pollMs = 1000, leaseMs = 10 * 60_000 } = options;
@@ -40,7 +43,7 @@ export function createEncoder(options: EncoderOptions) {
     await pipeline(await storage.get(key), fs.createWriteStream(file));
   }
 
-  async function encodeOne(job: { id: number; track_id: number; format: string; attempts: number }): Promise<void> {
+  async function encodeOne(ffmpegPath: string, job: { id: number; track_id: number; format: string; attempts: number }): Promise<void> {
     const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-encode-'));
     try {
       const inputs = await encodingInputs(db, job.track_id);
@@ -73,13 +76,28 @@ export function createEncoder(options: EncoderOptions) {
     }
   }
 
-  /** Works the queue until it is empty; resolves with how many encodings it handled. */
+  async function zipOne(job: { id: number; output_key: string; entries: ZipEntry[]; attempts: number }): Promise<void> {
+    try {
+      const bytes = await buildZip(storage, job.output_key, job.entries);
+      await jobDone(db, 'media_zips', job.id, workerId, job.output_key, bytes, toDbTime(clock()));
+      logger.info({ zip: job.id, entries: job.entries.length }, 'release ZIP made');
+    } catch (error) {
+      logger.warn({ err: error, zip: job.id }, 'release ZIP failed');
+      await jobFailed(db, 'media_zips', job.id, workerId, job.attempts, (error as Error).message ?? String(error), toDbTime(clock()));
+    }
+  }
+
+  /** Works both queues until they are empty (encodings first: a ZIP waits for its tracks); resolves with how many jobs it handled. */
   async function drainOnce(): Promise<number> {
     let handled = 0;
     for (;;) {
-      const [job] = await claimEncodings(db, workerId, clock(), leaseMs, 1);
-      if (!job) return handled;
-      await encodeOne(job);
+      const [job] = ffmpegPath ? await claimEncodings(db, workerId, clock(), leaseMs, 1) : [];
+      if (job) await encodeOne(ffmpegPath!, job);
+      else {
+        const zip = await claimZip(db, workerId, clock(), leaseMs);
+        if (!zip) return handled;
+        await zipOne(zip);
+      }
       handled++;
     }
   }

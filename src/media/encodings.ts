@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { dialectOf, isDuplicateKeyError, skipLocked, toDbTime } from '../db/dialect.js';
-import type { EncodingStatus } from '../db/schema.js';
+import type { EncodingStatus, MasterFormat } from '../db/schema.js';
 import { keys, sha256Hex } from './keys.js';
 import { FORMATS, type FormatId } from './formats.js';
 import type { DeliveryTags } from './ffmpeg.js';
@@ -16,54 +16,68 @@ import type { DeliveryTags } from './ffmpeg.js';
 /** After this many failed attempts an encoding is marked failed (an operator can reset it). */
 export const MAX_ENCODING_ATTEMPTS = 3;
 
-/** Everything an encoding is made from, read fresh: the master, the catalogue's tags, the cover. */
-export async function encodingInputs(db: Db, trackId: number) {
-  const row = await db
-    .selectFrom('tracks')
-    .innerJoin('releases', 'releases.id', 'tracks.release_id')
-    .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
-    .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
-    .leftJoin('genres', 'genres.id', 'releases.genre_id')
-    .where('tracks.id', '=', trackId)
-    .select([
-      'tracks.id',
-      'tracks.title',
-      'tracks.track_number',
-      'tracks.disc_number',
-      'tracks.media_file',
-      'tracks.master_format',
-      'tracks.sample_rate',
-      'tracks.channels',
-      'track_artist.name as artist',
-      'release_artist.name as album_artist',
-      'releases.id as release_id',
-      'releases.title as album',
-      'releases.release_date',
-      'releases.cover_file',
-      'genres.name as genre',
-    ])
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const counts = await db
-    .selectFrom('tracks')
-    .where('release_id', '=', row.release_id)
-    .select((eb) => eb.fn.countAll<number>().as('tracks'))
-    .where('disc_number', '=', row.disc_number)
-    .executeTakeFirstOrThrow();
-  const discs = await db
-    .selectFrom('tracks')
-    .where('release_id', '=', row.release_id)
-    .select((eb) => eb.fn.max('disc_number').as('discs'))
-    .executeTakeFirstOrThrow();
+/**
+ * The columns an encoding is made from, for a query that joins tracks, releases, the track's and
+ * the release's artists (as track_artist and release_artist) and, left, genres: the download route
+ * reads them with its ownership check, the worker on its own (encodingInputs), in one query each.
+ */
+export const ENCODING_INPUT_COLUMNS = [
+  'tracks.id',
+  'tracks.title',
+  'tracks.track_number',
+  'tracks.disc_number',
+  'tracks.media_file',
+  'tracks.master_format',
+  'tracks.sample_rate',
+  'tracks.channels',
+  'track_artist.name as artist',
+  'release_artist.name as album_artist',
+  'releases.id as release_id',
+  'releases.title as album',
+  'releases.release_date',
+  'releases.cover_file',
+  'genres.name as genre',
+] as const;
+
+/** The "n of m" of the tags: tracks on the track's disc, and discs on its release. */
+export const trackCountColumn = () =>
+  sql<number>`(select count(*) from tracks as disc_tracks where disc_tracks.release_id = tracks.release_id and disc_tracks.disc_number = tracks.disc_number)`.as(
+    'track_count',
+  );
+export const discCountColumn = () =>
+  sql<number>`(select max(release_tracks.disc_number) from tracks as release_tracks where release_tracks.release_id = tracks.release_id)`.as(
+    'disc_count',
+  );
+
+export interface EncodingInputRow {
+  title: string;
+  track_number: number;
+  disc_number: number;
+  media_file: string;
+  master_format: MasterFormat;
+  sample_rate: number | null;
+  channels: number | null;
+  artist: string;
+  album_artist: string;
+  album: string;
+  release_date: string | null;
+  cover_file: string | null;
+  genre: string | null;
+  track_count: number | string;
+  disc_count: number | string | null;
+}
+
+/** Everything an encoding is made from, as a row with ENCODING_INPUT_COLUMNS and both counts gives it. */
+export function inputsFromRow(row: EncodingInputRow) {
   const tags: DeliveryTags = {
     title: row.title,
     artist: row.artist,
     albumArtist: row.album_artist,
     album: row.album,
     trackNumber: row.track_number,
-    trackCount: Number(counts.tracks),
+    trackCount: Number(row.track_count),
     discNumber: row.disc_number,
-    discCount: Number(discs.discs),
+    discCount: Number(row.disc_count),
     year: row.release_date ? String(row.release_date).slice(0, 4) : null,
     genre: row.genre,
   };
@@ -77,7 +91,21 @@ export async function encodingInputs(db: Db, trackId: number) {
   };
 }
 
-export type EncodingInputs = NonNullable<Awaited<ReturnType<typeof encodingInputs>>>;
+/** Everything an encoding is made from, read fresh: the master, the catalogue's tags, the cover. */
+export async function encodingInputs(db: Db, trackId: number) {
+  const row = await db
+    .selectFrom('tracks')
+    .innerJoin('releases', 'releases.id', 'tracks.release_id')
+    .innerJoin('artists as track_artist', 'track_artist.id', 'tracks.artist_id')
+    .innerJoin('artists as release_artist', 'release_artist.id', 'releases.artist_id')
+    .leftJoin('genres', 'genres.id', 'releases.genre_id')
+    .where('tracks.id', '=', trackId)
+    .select([...ENCODING_INPUT_COLUMNS, trackCountColumn(), discCountColumn()])
+    .executeTakeFirst();
+  return row ? inputsFromRow(row) : undefined;
+}
+
+export type EncodingInputs = ReturnType<typeof inputsFromRow>;
 
 /** The content address of an encoding: a change of master, format, tags or cover is a new file. */
 export function encodingKey(format: FormatId, inputs: EncodingInputs): string {
@@ -128,19 +156,18 @@ export async function queueEncoding(db: Db, trackId: number, format: FormatId, o
     .execute();
 }
 
-/** Claims up to `limit` waiting encodings (or ones whose lease ran out) for this worker. */
-export async function claimEncodings(
-  db: Db,
-  workerId: string,
-  now: Date,
-  leaseMs: number,
-  limit: number,
-): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
+/** The two queues the media worker serves; they share the lease columns (id, status, attempts, lease_until, claimed_by, ...). */
+export type QueueTable = 'media_encodings' | 'media_zips';
+/** Kysely is told the table is media_encodings, whose lease columns both tables have by the same names and types. */
+const queue = (table: QueueTable) => table as 'media_encodings';
+
+/** Claims up to `limit` waiting rows (or ones whose lease ran out) of a queue for this worker; their ids. */
+export async function claimJobs(db: Db, table: QueueTable, workerId: string, now: Date, leaseMs: number, limit: number): Promise<number[]> {
   const at = toDbTime(now);
   const leaseEnd = toDbTime(new Date(now.getTime() + leaseMs));
   const waiting = (qb: Db) =>
     qb
-      .selectFrom('media_encodings')
+      .selectFrom(queue(table))
       .select('id')
       .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'working'), eb('lease_until', '<=', at)])]))
       .orderBy('id')
@@ -160,13 +187,13 @@ export async function claimEncodings(
       .execute(async (tx) => {
         const rows = await skipLocked(tx, waiting(tx as unknown as Db)).execute();
         const taken = rows.map((r) => r.id);
-        if (taken.length) await tx.updateTable('media_encodings').set(claim).where('id', 'in', taken).execute();
+        if (taken.length) await tx.updateTable(queue(table)).set(claim).where('id', 'in', taken).execute();
         return taken;
       });
   } else {
     for (const { id } of await waiting(db).execute()) {
       const won = await db
-        .updateTable('media_encodings')
+        .updateTable(queue(table))
         .set(claim)
         .where('id', '=', id)
         .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'working'), eb('lease_until', '<=', at)])]))
@@ -174,6 +201,18 @@ export async function claimEncodings(
       if (Number(won.numUpdatedRows) === 1) ids.push(id);
     }
   }
+  return ids;
+}
+
+/** Claims up to `limit` waiting encodings (or ones whose lease ran out) for this worker. */
+export async function claimEncodings(
+  db: Db,
+  workerId: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<{ id: number; track_id: number; format: string; attempts: number }[]> {
+  const ids = await claimJobs(db, 'media_encodings', workerId, now, leaseMs, limit);
   if (!ids.length) return [];
   return db
     .selectFrom('media_encodings')
@@ -183,10 +222,10 @@ export async function claimEncodings(
     .execute();
 }
 
-/** Records a finished encoding, if this worker still holds the row. */
-export async function encodingDone(db: Db, id: number, workerId: string, outputKey: string, bytes: number, now: string): Promise<void> {
+/** Records a finished job, if this worker still holds the row. */
+export async function jobDone(db: Db, table: QueueTable, id: number, workerId: string, outputKey: string, bytes: number, now: string) {
   await db
-    .updateTable('media_encodings')
+    .updateTable(queue(table))
     .set({
       status: 'ready',
       output_key: outputKey,
@@ -201,10 +240,10 @@ export async function encodingDone(db: Db, id: number, workerId: string, outputK
     .execute();
 }
 
-/** Records a failed attempt: back in the queue, or failed once out of attempts. */
-export async function encodingFailed(db: Db, id: number, workerId: string, attempts: number, error: string, now: string): Promise<void> {
+/** Records a failed attempt: back in the queue, or failed once out of attempts (an operator can retry it: src/admin/media). */
+export async function jobFailed(db: Db, table: QueueTable, id: number, workerId: string, attempts: number, error: string, now: string) {
   await db
-    .updateTable('media_encodings')
+    .updateTable(queue(table))
     .set({
       status: attempts >= MAX_ENCODING_ATTEMPTS ? 'failed' : 'pending',
       claimed_by: null,
@@ -216,5 +255,10 @@ export async function encodingFailed(db: Db, id: number, workerId: string, attem
     .where('claimed_by', '=', workerId)
     .execute();
 }
+
+export const encodingDone = (db: Db, id: number, workerId: string, outputKey: string, bytes: number, now: string) =>
+  jobDone(db, 'media_encodings', id, workerId, outputKey, bytes, now);
+export const encodingFailed = (db: Db, id: number, workerId: string, attempts: number, error: string, now: string) =>
+  jobFailed(db, 'media_encodings', id, workerId, attempts, error, now);
 
 const dialectIsMysql = (db: Db) => dialectOf(db) === 'mysql';

@@ -6,10 +6,10 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { createPresigner } from './s3-presign.js';
 import { attachmentHeader, checkKey, MediaMissingError, type MediaStorage } from './storage.js';
 
 import type { S3Settings } from '../config.js';
@@ -36,6 +36,7 @@ export function createS3Storage(settings: S3Settings): MediaStorage {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const Bucket = settings.bucket;
+  const presign = createPresigner(client, settings);
 
   return {
     kind: 's3',
@@ -84,14 +85,14 @@ export function createS3Storage(settings: S3Settings): MediaStorage {
       }
     },
     async presignedUrl(key, options) {
-      const command = new GetObjectCommand({
-        Bucket,
-        Key: checkKey(key),
-        ResponseContentDisposition: options.fileName ? attachmentHeader(options.fileName) : undefined,
-        ResponseContentType: options.contentType,
-        ResponseCacheControl: options.cacheControl,
+      return presign({
+        key: checkKey(key),
+        expiresSeconds: options.expiresSeconds,
+        contentDisposition: options.fileName ? attachmentHeader(options.fileName) : undefined,
+        contentType: options.contentType,
+        cacheControl: options.cacheControl,
+        signedAt: options.signedAt,
       });
-      return getSignedUrl(client, command, { expiresIn: options.expiresSeconds });
     },
   };
 }

@@ -1,16 +1,12 @@
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import archiver from 'archiver';
+import { LRUCache } from 'lru-cache';
 import type { DownloadFormatId } from '../config.js';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
-import type { MasterFormat } from '../db/schema.js';
-import { encodingInputs, encodingKey, findEncoding, queueEncoding } from './encodings.js';
+import type { EncodingStatus, MasterFormat } from '../db/schema.js';
+import { encodingInputs, encodingKey, findEncoding, queueEncoding, type EncodingInputs } from './encodings.js';
 import { chooseFormat, FORMATS, offeredFormats, type FormatId } from './formats.js';
 import { keys, sha256Hex } from './keys.js';
+import { buildZip, findZip, queueZip, type ZipEntry } from './zips.js';
 import type { MediaStorage } from './storage.js';
 
 /** A file ready to hand over, one being made, or one that could not be made. */
@@ -23,6 +19,21 @@ export interface OwnedTrackFile {
   master_format: MasterFormat;
 }
 
+/** What a caller that read the track already knows (the download route's one query): no more reads needed. */
+export interface KnownEncodings {
+  inputs: EncodingInputs;
+  encodings: { format: string; output_key: string; status: EncodingStatus }[];
+}
+
+/**
+ * How long an object seen in object storage is taken to be there without looking again. Looking
+ * (a HEAD to the object store) cost more than the rest of a download together; content-addressed
+ * objects never change, so only a loss can make the answer wrong, and a lost file is then noticed
+ * (and made again) at the first download after this long, on each process; until then the object
+ * store answers the presigned URL with its 404.
+ */
+export const PRESENCE_TTL_MS = 5 * 60_000;
+
 /**
  * What the store sells a track as, and the file for each choice: an MP3 import is its own file;
  * a lossless master's formats are made on first request by the encoding queue, then kept.
@@ -31,17 +42,34 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
   const { db, storage, onSale, clock } = deps;
 
   const offered = (masterFormat: MasterFormat) => offeredFormats(masterFormat, onSale);
+  const seen = new LRUCache<string, number>({ max: 20_000 });
+
+  /**
+   * Whether an object is in storage. In the local folder that is a stat, looked at every time; in
+   * object storage a HEAD, looked at once per PRESENCE_TTL_MS per key, not on every download.
+   */
+  async function present(key: string): Promise<boolean> {
+    const now = clock().getTime();
+    const at = seen.get(key);
+    if (storage.kind === 's3' && at !== undefined && now - at < PRESENCE_TTL_MS) return true;
+    if (!(await storage.stat(key))) {
+      seen.delete(key);
+      return false;
+    }
+    seen.set(key, now);
+    return true;
+  }
 
   /** The file for a track in a format it is offered in: ready (its key), or queued to be made. */
-  async function trackFile(track: OwnedTrackFile, format: FormatId): Promise<Prepared> {
+  async function trackFile(track: OwnedTrackFile, format: FormatId, known?: KnownEncodings): Promise<Prepared> {
     if (format === 'mp3') return { state: 'ready', key: track.media_file, format };
-    const inputs = await encodingInputs(db, track.id);
+    const inputs = known ? known.inputs : await encodingInputs(db, track.id);
     if (!inputs) return { state: 'failed', format };
     const key = encodingKey(format, inputs);
-    const row = await findEncoding(db, track.id, format);
+    const row = known ? known.encodings.find((e) => e.format === format) : await findEncoding(db, track.id, format);
     if (row?.output_key === key) {
       if (row.status === 'failed') return { state: 'failed', format };
-      if (row.status === 'ready' && (await storage.stat(key))) return { state: 'ready', key, format };
+      if (row.status === 'ready' && (await present(key))) return { state: 'ready', key, format };
       if (row.status === 'pending' || row.status === 'working') return { state: 'preparing', format };
     }
     // New, retagged, or lost from storage: (re)queued, and made by the next free worker.
@@ -51,10 +79,12 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
 
   /**
    * The release's ZIP in the chosen format (each track in it, or in the nearest it is offered in),
-   * built once from the stored files and kept under a key made from its contents.
+   * kept under a key made from its contents (a changed track or cover is a new ZIP). The local
+   * folder builds it here, on first request; object storage has the media worker make it (the
+   * buyer sees "preparing"), so the request never waits on packing and uploading a whole release.
    */
   async function releaseZip(
-    tracks: (OwnedTrackFile & { disc_number: number; track_number: number; title: string })[],
+    tracks: (OwnedTrackFile & { release_id: number; disc_number: number; track_number: number; title: string })[],
     names: { entry: (track: (typeof tracks)[number], extension: string) => string; cover: string },
     coverKey: string | null,
     wish: string | null | undefined,
@@ -65,36 +95,22 @@ export function createMediaService(deps: { db: Db; storage: MediaStorage; onSale
     const format = files[0]!.file.format;
     if (files.some((f) => f.file.state === 'failed')) return { state: 'failed', format };
     if (files.some((f) => f.file.state !== 'ready')) return { state: 'preparing', format };
-    const entries = files.map(({ track, file }) => ({
+    const entries: ZipEntry[] = files.map(({ track, file }) => ({
       key: (file as { key: string }).key,
       name: names.entry(track, FORMATS[file.format].extension),
     }));
     if (coverKey) entries.push({ key: coverKey, name: names.cover });
     const key = keys.releaseZip(sha256Hex(JSON.stringify(entries)));
-    if (!(await storage.stat(key))) await buildZip(key, entries);
-    return { state: 'ready', key, format };
-  }
-
-  async function buildZip(key: string, entries: { key: string; name: string }[]): Promise<void> {
-    const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'store-zip-'));
-    try {
-      const file = path.join(work, 'release.zip');
-      // Audio does not compress: stored, not deflated.
-      const zip = archiver('zip', { store: true });
-      const written = pipeline(zip, fs.createWriteStream(file));
-      for (const entry of entries) {
-        zip.append(await storage.get(entry.key), { name: entry.name });
-        await new Promise<void>((resolve, reject) => {
-          zip.once('entry', () => resolve());
-          zip.once('error', reject);
-        });
-      }
-      await zip.finalize();
-      await written;
-      await storage.putFile(key, file, { contentType: 'application/zip' });
-    } finally {
-      await fsp.rm(work, { recursive: true, force: true });
+    if (storage.kind !== 's3') {
+      if (!(await present(key))) await buildZip(storage, key, entries);
+      return { state: 'ready', key, format };
     }
+    const row = await findZip(db, key);
+    if (row?.status === 'failed') return { state: 'failed', format };
+    if (row?.status === 'ready' && (await present(key))) return { state: 'ready', key, format };
+    if (row?.status === 'pending' || row?.status === 'working') return { state: 'preparing', format };
+    await queueZip(db, { key, releaseId: tracks[0]!.release_id, format, entries }, toDbTime(clock()));
+    return { state: 'preparing', format };
   }
 
   return { storage, onSale, offered, trackFile, releaseZip };

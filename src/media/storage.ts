@@ -28,7 +28,7 @@ export interface MediaStorage {
    */
   presignedUrl(
     key: string,
-    options: { expiresSeconds: number; fileName?: string; contentType?: string; cacheControl?: string },
+    options: { expiresSeconds: number; fileName?: string; contentType?: string; cacheControl?: string; signedAt?: Date },
   ): Promise<string | null>;
   /** The local folder only: where an object is on this machine, for the HTTP layer's file sending (send's Range, ETag, HEAD). */
   localFile?(key: string): string;
