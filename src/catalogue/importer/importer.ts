@@ -12,6 +12,7 @@ import { checkLength, readMp3, sha256, tagsHash, UnusableFileError, type Importe
 import { BadMasterError, readLossless } from './read-lossless.js';
 import * as sql from './repository.js';
 import { BatchMemory } from './batch-memory.js';
+import { ahead, eachAtMost } from './stages.js';
 import { labelIdByName, ownLabelId } from '../../labels/repository.js';
 
 export interface ImportSummary {
@@ -35,11 +36,12 @@ interface ReadTrack {
   track: ImportedFile;
   folderCover: string | null;
 }
-/** A file whose media are stored: what its rows need, without its bytes (two batches are held at once). */
+/** A file whose media are stored: what its rows need, without its bytes. */
 interface StoredTrack {
   track: Omit<ImportedFile, 'bytes' | 'preview' | 'cover'> & { fileBytes: number };
   stored: StoredMedia;
 }
+type Read = ReadTrack | { error: unknown };
 type StoredMedia = { mediaFile: string; previewFile: string; coverFile: string | null };
 
 /** Which label imported releases belong to when their files name none (docs/labels.md). */
@@ -57,10 +59,11 @@ const MAX_FILE_BYTES = 500 * 1024 * 1024;
 const AUDIO_FILE = /\.(mp3|flac|wav)$/i;
 /**
  * Files are written in batches, one transaction each (see writeBatch): a durable commit per file
- * was most of MySQL's time (docs/benchmarks.md). A batch closes at whichever comes first;
- * the next batch is read while this one is written, so two batches' bytes are held at most.
+ * was most of MySQL's time (docs/benchmarks.md). A batch closes at whichever comes first. The
+ * two batches after the one being written are read and prepared meanwhile (importFolder), so
+ * about two batches' bytes are held at once.
  */
-const BATCH = { files: 50, bytes: 32 * 1024 * 1024, ms: 1000 };
+const BATCH = { files: 50, bytes: 16 * 1024 * 1024, ms: 1000 };
 /** Media writes in flight at once for a batch (local files or S3 PUTs). */
 const MEDIA_WRITES = 4;
 
@@ -251,28 +254,32 @@ export function createImporter(deps: ImporterDeps) {
     return { ...track, tags, tagsSha256: tagsHash(tags, track.cover) };
   }
 
-  /**
-   * The files of a folder in batches (see BATCH): each call reads the next batch one file at a
-   * time and prepares it, so it can run while the previous batch is written.
-   */
-  function batchReader(files: string[], covers: Map<string, string>) {
+  /** The files of a folder in batches (see BATCH), read and parsed one file at a time. */
+  async function* readBatches(files: string[], covers: Map<string, string>): AsyncGenerator<{ file: string; read: Read }[]> {
     let next = 0;
-    return async () => {
-      const batch: { file: string; read: ReadTrack | { error: unknown } }[] = [];
+    while (next < files.length) {
+      const batch: { file: string; read: Read }[] = [];
       const started = Date.now();
       let bytes = 0;
       while (next < files.length && batch.length < BATCH.files && bytes < BATCH.bytes && Date.now() - started < BATCH.ms) {
         const file = files[next++]!;
-        const read: ReadTrack | { error: unknown } = await readTrack(file).then(
+        const read: Read = await readTrack(file).then(
           (track) => (track ? { track, folderCover: covers.get(path.dirname(file)) ?? null } : { error: new TooLargeError(file) }),
           (error: unknown) => ({ error }),
         );
         bytes += 'track' in read ? read.track.bytes.length : 0;
         batch.push({ file, read });
       }
+      yield batch;
+    }
+  }
+
+  /** Each batch with its readable files prepared (prepare), the others with the reason they could not be read. */
+  async function* prepareBatches(batches: AsyncIterable<{ file: string; read: Read }[]>) {
+    for await (const batch of batches) {
       const prepared = (await prepare(batch.flatMap(({ read }) => ('track' in read ? [read] : [])))).values();
-      return batch.map(({ file, read }) => ({ file, prepared: 'track' in read ? prepared.next().value! : read }));
-    };
+      yield batch.map(({ file, read }) => ({ file, prepared: 'track' in read ? prepared.next().value! : read }));
+    }
   }
 
   return {
@@ -301,12 +308,10 @@ export function createImporter(deps: ImporterDeps) {
       };
       others.forEach((file) => summary.skipped.push({ file: path.relative(dir, file), reason: 'not an MP3, FLAC or WAV file' }));
       options.onStart?.(audioFiles.length);
-      // The next batch is read, parsed and its media stored while this one is written, so disk and
-      // CPU work overlaps the database's (the import bench: a third of the time was spent waiting on MySQL).
-      const readBatch = batchReader(audioFiles, covers);
-      let next = readBatch();
-      for (let batch = await next; batch.length > 0; batch = await next) {
-        next = readBatch();
+      // Three stages side by side: while one batch is written, the next has its media stored and
+      // the one after is read and parsed, so disk, CPU and database work overlap.
+      const batches = ahead(prepareBatches(ahead(readBatches(audioFiles, covers), 1)), 1);
+      for await (const batch of batches) {
         const written = (await writePrepared(batch.map((b) => b.prepared))).values();
         for (const { file } of batch) report(file, written.next().value!);
       }
@@ -321,15 +326,6 @@ function withoutBytes({ bytes, preview: _preview, cover: _cover, ...track }: Imp
 
 /** A file over MAX_FILE_BYTES: not read at all. */
 class TooLargeError extends Error {}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function eachAtMost<T>(limit: number, items: Iterable<T>, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = items[Symbol.iterator]();
-  const worker = async () => {
-    for (let item = queue.next(); !item.done; item = queue.next()) await work(item.value);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
 
 /** The report line for a file that was not imported. */
 export function skipReason(error: unknown): string {
