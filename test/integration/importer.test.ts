@@ -197,6 +197,9 @@ describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, sk
     write('a/01.mp3', makeMp3(3, { ...good, title: 'First Good', trackNumber: '1' }, 330));
     write('a/02.mp3', makeMp3(3, { ...good, title: 'Second Good', trackNumber: '2' }, 392));
     write('b/poison.mp3', makeMp3(3, { artist: 'Poison Artist', album: 'Poison Album', title: 'Poison Pill', label: 'Poison Label' }, 440));
+    // The same artist again, after the refusal in the same batch: what the batch remembers of the
+    // refused file (its artist's row) must have gone with it.
+    write('b/remedy.mp3', makeMp3(3, { artist: 'Poison Artist', album: 'Antidote', title: 'Remedy' }, 494));
     write('c/03.mp3', makeMp3(3, { ...good, title: 'Third Good', trackNumber: '3' }, 523));
     write('c/lone.mp3', makeMp3(3, { artist: 'Lone Artist', album: 'Lone Album', title: 'Lone Song' }, 587));
     await sql
@@ -217,7 +220,7 @@ describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, sk
   it.skipIf(skip)('rolls back only that file, reports why, and commits the rest of the batch', async () => {
     const importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(path.join(workDir, 'media'))) });
     const summary = await importer.importFolder(path.join(workDir, 'library'));
-    expect(summary).toMatchObject({ added: 4, updated: 0, unchanged: 0 });
+    expect(summary).toMatchObject({ added: 5, updated: 0, unchanged: 0 });
     expect(summary.skipped).toHaveLength(1);
     expect(summary.skipped[0]!.file).toBe(path.join('b', 'poison.mp3'));
     expect(summary.skipped[0]!.reason).toMatch(/^could not be imported \(.*poisoned track refused/);
@@ -231,12 +234,15 @@ describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, sk
       )
         .map((r) => r.n)
         .sort();
-    // Nothing of the refused file: not its artist, its release, its label or their search terms.
-    expect(await names('artists', 'name')).toEqual(['Good Band', 'Lone Artist']);
-    expect(await names('releases', 'title')).toEqual(['Good Album', 'Lone Album']);
+    // Nothing of the refused file: not its release, its label or their search terms (its artist
+    // is there once, made again by the next file).
+    expect(await names('artists', 'name')).toEqual(['Good Band', 'Lone Artist', 'Poison Artist']);
+    expect(await names('releases', 'title')).toEqual(['Antidote', 'Good Album', 'Lone Album']);
     expect(await names('labels', 'name')).not.toContain('Poison Label');
-    const poisonTerms = await database.db.selectFrom('search_terms').select('term').where('term', '=', 'poison').execute();
-    expect(poisonTerms).toEqual([]);
+    const withTerm = async (term: string) =>
+      (await database.db.selectFrom('search_terms').select('kind').where('term', '=', term).execute()).map((r) => r.kind);
+    expect(await withTerm('pill')).toEqual([]);
+    expect(await withTerm('album')).toEqual(['release', 'release']); // Good Album, Lone Album
     // The others are whole: three tracks on the good album, its kind settled by their count, search terms for each.
     const tracks = await database.db
       .selectFrom('tracks')
@@ -247,6 +253,7 @@ describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, sk
     expect(tracks.map((t) => [t.title, t.release, t.kind])).toEqual([
       ['First Good', 'Good Album', 'single'],
       ['Lone Song', 'Lone Album', 'single'],
+      ['Remedy', 'Antidote', 'single'],
       ['Second Good', 'Good Album', 'single'],
       ['Third Good', 'Good Album', 'single'],
     ]);
@@ -262,7 +269,7 @@ describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, sk
 
     // Once the database takes it, the same file imports on the next run and the rest is unchanged.
     await sql.raw('DROP TRIGGER refuse_poison').execute(database.db);
-    expect(await importer.importFolder(path.join(workDir, 'library'))).toMatchObject({ added: 1, unchanged: 4, skipped: [] });
-    expect(await names('artists', 'name')).toEqual(['Good Band', 'Lone Artist', 'Poison Artist']);
+    expect(await importer.importFolder(path.join(workDir, 'library'))).toMatchObject({ added: 1, unchanged: 5, skipped: [] });
+    expect(await names('releases', 'title')).toEqual(['Antidote', 'Good Album', 'Lone Album', 'Poison Album']);
   });
 });

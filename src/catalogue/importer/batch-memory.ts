@@ -9,8 +9,9 @@ type Tx = Transaction<Database>;
  * What one import transaction has read and written, so the next file of the same release reads
  * nothing again (its artist, genre, label and release are known), plus the writes kept for the
  * transaction's end: search terms and release kinds, one statement each instead of one per file.
- * It lives for one attempt at one transaction, whose snapshot the cached rows belong to, and is
- * dropped with it when it rolls back.
+ * Each file works on a copy, kept only when the file's savepoint is released: a file rolled back
+ * to its savepoint leaves nothing behind here either. It lives for one transaction, whose snapshot
+ * the cached rows belong to.
  */
 export class BatchMemory {
   private constructor(
@@ -27,6 +28,18 @@ export class BatchMemory {
 
   static async start(tx: Tx, hashes: string[]): Promise<BatchMemory> {
     return new BatchMemory(await sql.findTracksByAudio(tx, hashes));
+  }
+
+  copy(): BatchMemory {
+    return new BatchMemory(
+      new Map(this.tracks),
+      new Map(this.artists),
+      new Map(this.genres),
+      new Map(this.labels),
+      new Map(this.releases),
+      new Map(this.kinds),
+      this.terms.copy(),
+    );
   }
 
   async artistId(tx: Tx, name: string, now: string): Promise<number> {

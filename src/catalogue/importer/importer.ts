@@ -58,10 +58,10 @@ const MAX_FILE_BYTES = 500 * 1024 * 1024;
 /** The audio files the importer takes: MP3s sold as they are, FLAC and WAV masters. */
 const AUDIO_FILE = /\.(mp3|flac|wav)$/i;
 /**
- * Files are written in batches, one transaction each (see writeBatch): a durable commit per file
- * was most of MySQL's time (docs/benchmarks.md). A batch closes at whichever comes first. The
- * two batches after the one being written are read and prepared meanwhile (importFolder), so
- * about two batches' bytes are held at once.
+ * Files are written in batches, one transaction each with a savepoint per file (see writeBatch): a
+ * durable commit per file was most of MySQL's time (docs/benchmarks.md). A batch closes at
+ * whichever limit comes first. The two batches after the one being written are read and prepared
+ * meanwhile (importFolder), so about two batches' bytes are held at once.
  */
 const BATCH = { files: 50, bytes: 16 * 1024 * 1024, ms: 1000 };
 /** Media writes in flight at once for a batch (local files or S3 PUTs). */
@@ -80,9 +80,9 @@ export interface ImporterDeps {
 /**
  * Imports audio files: MP3s (sold as they are) and FLAC or WAV masters (kept as delivered, checked
  * to decode completely, sold in the formats of DOWNLOAD_FORMATS). Files are written in batches, one
- * transaction each, and each file is atomic: a file that fails is rolled back alone, reported and
- * skipped while the rest go on (writeBatch); nothing is half-imported, and running the same import
- * twice changes nothing.
+ * transaction each with a savepoint per file, so each file is atomic: a file that fails is rolled
+ * back alone, reported and skipped while the rest go on (writeBatch); nothing is half-imported, and
+ * running the same import twice changes nothing.
  *
  * Entry points: importFolder (a tree, as `npx store import` and the admin's zip upload use it) and
  * importFile (one file, for a feed that knows its own release and track details).
@@ -147,23 +147,32 @@ export function createImporter(deps: ImporterDeps) {
   }
 
   /**
-   * Writes the rows of files whose media are stored, in one transaction. Each file stays atomic:
-   * when any file (or the commit) fails, the transaction rolls back whole and each half is written
-   * again on its own, down to the failing file alone, which is reported; the others commit. A
-   * savepoint per file would do the same at two more round trips for every file, which on a busy
-   * MySQL cost more than the commits saved (docs/benchmarks.md); a bad file here is rare, as files
-   * that cannot be read never reach the database.
+   * Writes the rows of files whose media are stored: one transaction, a savepoint per file. A file
+   * that fails is rolled back to its savepoint and reported; the others commit together. When the
+   * transaction itself fails (a deadlock, a lost connection, the commit), each half of the batch is
+   * written again on its own, down to single files.
    */
   async function writeBatch(items: StoredTrack[]): Promise<Result[]> {
     if (items.length === 0) return [];
     try {
       return await db.transaction().execute(async (tx) => {
-        const memory = await BatchMemory.start(
+        let memory = await BatchMemory.start(
           tx,
           items.map((item) => item.track.audioSha256),
         );
         const results: Result[] = [];
-        for (const item of items) results.push({ outcome: await writeTrack(tx, memory, item) });
+        for (const item of items) {
+          const scratch = memory.copy();
+          await sql.savepoint(tx);
+          try {
+            results.push({ outcome: await writeTrack(tx, scratch, item) });
+            await sql.releaseSavepoint(tx);
+            memory = scratch;
+          } catch (error) {
+            await sql.rollbackToSavepoint(tx);
+            results.push({ error });
+          }
+        }
         await memory.finish(tx);
         return results;
       });
@@ -174,7 +183,7 @@ export function createImporter(deps: ImporterDeps) {
     }
   }
 
-  /** One file's rows; `memory` knows what the batch's transaction has read and written. */
+  /** One file's rows, inside its savepoint; `memory` knows what the batch's transaction has read and written. */
   async function writeTrack(tx: Tx, memory: BatchMemory, { track, stored }: StoredTrack): Promise<Outcome> {
     const existing = memory.tracks.get(track.audioSha256);
     if (existing && existing.tags_sha256 === track.tagsSha256) return 'unchanged';

@@ -9,6 +9,20 @@ type Tx = Transaction<Database> | Db;
 
 /** SQL for writing the catalogue during an import. Every function runs inside the caller's transaction. */
 
+/** One file's savepoint inside a batch's transaction (the importer writes one file at a time). */
+export async function savepoint(tx: Tx): Promise<void> {
+  await sql`savepoint import_file`.execute(tx);
+}
+
+export async function releaseSavepoint(tx: Tx): Promise<void> {
+  await sql`release savepoint import_file`.execute(tx);
+}
+
+/** Fails when the transaction itself is gone (MySQL rolls back the whole of it on a deadlock). */
+export async function rollbackToSavepoint(tx: Tx): Promise<void> {
+  await sql`rollback to savepoint import_file`.execute(tx);
+}
+
 /** What the importer needs of a track already held: whether its tags changed, and where it was. */
 export interface ExistingTrack {
   id: number;
