@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImporter, type Importer } from '../../src/catalogue/importer/importer.js';
 import { createMediaFiles } from '../../src/media/media-files.js';
@@ -172,5 +173,103 @@ describe.each(databaseKinds())('MP3 importer on $kind', ({ kind, skip }) => {
     expect(await importer.importFolder(library)).toMatchObject({ added: 0, updated: 1 });
     const titles = (await database.db.selectFrom('releases').select('title').execute()).map((r) => r.title).sort();
     expect(titles).toEqual(['Rubber Soles', 'Together']);
+  });
+});
+
+/**
+ * Files are written in batches, one transaction each: a file the database refuses halfway (here a
+ * trigger refuses its track row, after its new artist, release and label are written) must roll
+ * back alone, with its own report line, while the files around it in the same batch commit.
+ */
+describe.each(databaseKinds())('a bad file inside a batch on $kind', ({ kind, skip }) => {
+  let database: TestDatabase;
+  let workDir: string;
+
+  beforeAll(async () => {
+    if (skip) return;
+    database = await createTestDatabase(kind);
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-import-batch-'));
+    const write = (relative: string, data: Buffer) => {
+      fs.mkdirSync(path.dirname(path.join(workDir, 'library', relative)), { recursive: true });
+      fs.writeFileSync(path.join(workDir, 'library', relative), data);
+    };
+    const good = { albumArtist: 'Good Band', album: 'Good Album', artist: 'Good Band', year: '2024' };
+    write('a/01.mp3', makeMp3(3, { ...good, title: 'First Good', trackNumber: '1' }, 330));
+    write('a/02.mp3', makeMp3(3, { ...good, title: 'Second Good', trackNumber: '2' }, 392));
+    write('b/poison.mp3', makeMp3(3, { artist: 'Poison Artist', album: 'Poison Album', title: 'Poison Pill', label: 'Poison Label' }, 440));
+    // The same artist again, after the refusal in the same batch: what the batch remembers of the
+    // refused file (its artist's row) must have gone with it.
+    write('b/remedy.mp3', makeMp3(3, { artist: 'Poison Artist', album: 'Antidote', title: 'Remedy' }, 494));
+    write('c/03.mp3', makeMp3(3, { ...good, title: 'Third Good', trackNumber: '3' }, 523));
+    write('c/lone.mp3', makeMp3(3, { artist: 'Lone Artist', album: 'Lone Album', title: 'Lone Song' }, 587));
+    await sql
+      .raw(
+        kind === 'sqlite'
+          ? `CREATE TRIGGER refuse_poison BEFORE INSERT ON tracks WHEN NEW.title = 'Poison Pill'
+             BEGIN SELECT RAISE(ABORT, 'poisoned track refused'); END`
+          : `CREATE TRIGGER refuse_poison BEFORE INSERT ON tracks FOR EACH ROW
+             BEGIN IF NEW.title = 'Poison Pill' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned track refused'; END IF; END`,
+      )
+      .execute(database.db);
+  });
+  afterAll(async () => {
+    await database?.drop();
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it.skipIf(skip)('rolls back only that file, reports why, and commits the rest of the batch', async () => {
+    const importer = createImporter({ db: database.db, media: createMediaFiles(createLocalStorage(path.join(workDir, 'media'))) });
+    const summary = await importer.importFolder(path.join(workDir, 'library'));
+    expect(summary).toMatchObject({ added: 5, updated: 0, unchanged: 0 });
+    expect(summary.skipped).toHaveLength(1);
+    expect(summary.skipped[0]!.file).toBe(path.join('b', 'poison.mp3'));
+    expect(summary.skipped[0]!.reason).toMatch(/^could not be imported \(.*poisoned track refused/);
+
+    const names = async (table: 'artists' | 'releases' | 'labels', column: 'name' | 'title') =>
+      (
+        await database.db
+          .selectFrom(table)
+          .select(sql<string>`${sql.ref(column)}`.as('n'))
+          .execute()
+      )
+        .map((r) => r.n)
+        .sort();
+    // Nothing of the refused file: not its release, its label or their search terms (its artist
+    // is there once, made again by the next file).
+    expect(await names('artists', 'name')).toEqual(['Good Band', 'Lone Artist', 'Poison Artist']);
+    expect(await names('releases', 'title')).toEqual(['Antidote', 'Good Album', 'Lone Album']);
+    expect(await names('labels', 'name')).not.toContain('Poison Label');
+    const withTerm = async (term: string) =>
+      (await database.db.selectFrom('search_terms').select('kind').where('term', '=', term).execute()).map((r) => r.kind);
+    expect(await withTerm('pill')).toEqual([]);
+    expect(await withTerm('album')).toEqual(['release', 'release']); // Good Album, Lone Album
+    // The others are whole: three tracks on the good album, its kind settled by their count, search terms for each.
+    const tracks = await database.db
+      .selectFrom('tracks')
+      .innerJoin('releases', 'releases.id', 'tracks.release_id')
+      .select(['tracks.id', 'tracks.title', 'releases.title as release', 'releases.kind'])
+      .orderBy('tracks.title')
+      .execute();
+    expect(tracks.map((t) => [t.title, t.release, t.kind])).toEqual([
+      ['First Good', 'Good Album', 'single'],
+      ['Lone Song', 'Lone Album', 'single'],
+      ['Remedy', 'Antidote', 'single'],
+      ['Second Good', 'Good Album', 'single'],
+      ['Third Good', 'Good Album', 'single'],
+    ]);
+    for (const track of tracks) {
+      const terms = await database.db
+        .selectFrom('search_terms')
+        .select('term')
+        .where('kind', '=', 'track')
+        .where('entity_id', '=', track.id)
+        .execute();
+      expect(terms.length).toBeGreaterThan(1);
+    }
+
+    // Once the database takes it, the same file imports on the next run and the rest is unchanged.
+    await sql.raw('DROP TRIGGER refuse_poison').execute(database.db);
+    expect(await importer.importFolder(path.join(workDir, 'library'))).toMatchObject({ added: 1, unchanged: 5, skipped: [] });
+    expect(await names('releases', 'title')).toEqual(['Antidote', 'Good Album', 'Lone Album', 'Poison Album']);
   });
 });

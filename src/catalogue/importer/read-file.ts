@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseBuffer, type ICommonTagsResult } from 'music-metadata';
 import type { MasterFormat } from '../../media/formats.js';
-import { cutPreview, scanMp3 } from '../mp3/frames.js';
+import { scanAndCutPreview } from '../mp3/frames.js';
 
 /** Everything the importer needs from one audio file (MP3, FLAC or WAV), read once from memory. */
 export interface ImportedFile {
@@ -71,7 +71,7 @@ const clean = (value: string | undefined | null, max = 200) => value?.replace(/\
 
 /** Reads frames (ours) and tags (music-metadata); throws NotMp3Error or UnusableFileError. */
 export async function readMp3(bytes: Buffer, fallbackTitle: string, fallbackArtist?: string): Promise<ImportedFile> {
-  const info = scanMp3(bytes);
+  const { info, preview } = scanAndCutPreview(bytes, 0, PREVIEW_SECONDS);
   const { common, format, native } = await parseBuffer(
     bytes,
     { mimeType: 'audio/mpeg', size: bytes.length },
@@ -80,7 +80,7 @@ export async function readMp3(bytes: Buffer, fallbackTitle: string, fallbackArti
   const { tags, cover } = tagsAndCover(common, fallbackTitle, native, fallbackArtist);
   return {
     bytes,
-    preview: cutPreview(bytes, 0, PREVIEW_SECONDS),
+    preview,
     audioSha256: sha256(bytes.subarray(info.audioStart, info.audioEnd)),
     tagsSha256: tagsHash(tags, cover),
     durationMs: Math.round(info.durationSeconds * 1000),

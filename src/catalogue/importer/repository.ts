@@ -9,7 +9,29 @@ type Tx = Transaction<Database> | Db;
 
 /** SQL for writing the catalogue during an import. Every function runs inside the caller's transaction. */
 
-export async function findTrackByAudio(tx: Tx, audioSha256: string) {
+/** One file's savepoint inside a batch's transaction (the importer writes one file at a time). */
+export async function savepoint(tx: Tx): Promise<void> {
+  await sql`savepoint import_file`.execute(tx);
+}
+
+export async function releaseSavepoint(tx: Tx): Promise<void> {
+  await sql`release savepoint import_file`.execute(tx);
+}
+
+/** Fails when the transaction itself is gone (MySQL rolls back the whole of it on a deadlock). */
+export async function rollbackToSavepoint(tx: Tx): Promise<void> {
+  await sql`rollback to savepoint import_file`.execute(tx);
+}
+
+/** What the importer needs of a track already held: whether its tags changed, and where it was. */
+export interface ExistingTrack {
+  id: number;
+  tags_sha256: string;
+  release_id: number;
+  artist_id: number;
+}
+
+export async function findTrackByAudio(tx: Tx, audioSha256: string): Promise<ExistingTrack | undefined> {
   return tx
     .selectFrom('tracks')
     .select(['id', 'tags_sha256', 'release_id', 'artist_id'])
@@ -17,12 +39,26 @@ export async function findTrackByAudio(tx: Tx, audioSha256: string) {
     .executeTakeFirst();
 }
 
-export async function findOrCreateArtist(tx: Tx, name: string, now: string): Promise<number> {
+/** The tracks already held for a batch of files, by audio hash: one statement for the batch. */
+export async function findTracksByAudio(tx: Tx, hashes: string[]): Promise<Map<string, ExistingTrack>> {
+  const found = new Map<string, ExistingTrack>();
+  for (let i = 0; i < hashes.length; i += 500) {
+    const rows = await tx
+      .selectFrom('tracks')
+      .select(['id', 'tags_sha256', 'release_id', 'artist_id', 'audio_sha256'])
+      .where('audio_sha256', 'in', hashes.slice(i, i + 500))
+      .execute();
+    for (const { audio_sha256, ...track } of rows) found.set(audio_sha256, track);
+  }
+  return found;
+}
+
+export async function findOrCreateArtist(tx: Tx, name: string, now: string, terms: SearchTermWriter = termsNow): Promise<number> {
   const slug = slugify(name);
   const existing = await tx.selectFrom('artists').select('id').where('slug', '=', slug).executeTakeFirst();
   if (existing) return existing.id;
   const id = insertedId(await tx.insertInto('artists').values({ name, slug, created_at: now }).executeTakeFirstOrThrow());
-  await insertSearchTerms(tx, 'artist', id, name);
+  await terms.add(tx, 'artist', id, name);
   return id;
 }
 
@@ -51,13 +87,23 @@ export interface ReleaseFields {
   pLine?: string;
 }
 
-/**
- * Finds the release an imported file belongs to, creating it or refreshing its details. The
- * second and later files of a release usually change nothing of it: then nothing is written (the
- * import bench: a release's update and its search terms were a third of each file's statements).
- */
-export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
-  const existing = await tx
+/** A release as the importer compares it with a file's tags. */
+export interface ImportedRelease {
+  id: number;
+  cover_file: string | null;
+  title: string;
+  artist_id: number;
+  genre_id: number | null;
+  release_date: string | null;
+  label_id: number | null;
+  icpn: string | null;
+  catalogue_number: string | null;
+  c_line: string | null;
+  p_line: string | null;
+}
+
+export async function findReleaseByImportKey(tx: Tx, importKey: string): Promise<ImportedRelease | undefined> {
+  return tx
     .selectFrom('releases')
     .select([
       'id',
@@ -72,8 +118,28 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
       'c_line',
       'p_line',
     ])
-    .where('import_key', '=', fields.importKey)
+    .where('import_key', '=', importKey)
     .executeTakeFirst();
+}
+
+/** Finds the release an imported file belongs to, creating it or refreshing its details (see saveRelease). */
+export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string): Promise<number> {
+  return (await saveRelease(tx, await findReleaseByImportKey(tx, fields.importKey), fields, now)).id;
+}
+
+/**
+ * Creates the release (`existing` undefined) or refreshes its details, and returns it as it now
+ * is. The second and later files of a release usually change nothing of it: then nothing is
+ * written (the import bench: a release's update and its search terms were a third of each file's
+ * statements).
+ */
+export async function saveRelease(
+  tx: Tx,
+  existing: ImportedRelease | undefined,
+  fields: ReleaseFields,
+  now: string,
+  terms: SearchTermWriter = termsNow,
+): Promise<ImportedRelease> {
   const details = {
     title: fields.title,
     artist_id: fields.artistId,
@@ -87,6 +153,20 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
     release_date_precision: fields.releaseDatePrecision,
     updated_at: now,
   };
+  const compared = {
+    title: fields.title,
+    artist_id: fields.artistId,
+    genre_id: fields.genreId,
+    release_date: fields.releaseDate,
+    label_id: fields.labelId,
+  };
+  // Identifiers a file or message does not give are kept as they are.
+  const identifiers = (before?: ImportedRelease) => ({
+    icpn: fields.icpn || (before?.icpn ?? null),
+    catalogue_number: fields.catalogueNumber || (before?.catalogue_number ?? null),
+    c_line: fields.cLine || (before?.c_line ?? null),
+    p_line: fields.pLine || (before?.p_line ?? null),
+  });
   if (existing) {
     const coverFile = fields.coverFile ?? existing.cover_file;
     const renamed = existing.title !== fields.title || existing.artist_id !== fields.artistId;
@@ -102,14 +182,14 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
       (!fields.cLine || existing.c_line === fields.cLine) &&
       (!fields.pLine || existing.p_line === fields.pLine)
     )
-      return existing.id;
+      return existing;
     await tx
       .updateTable('releases')
       .set({ ...details, cover_file: coverFile })
       .where('id', '=', existing.id)
       .execute();
-    if (renamed) await replaceSearchTerms(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
-    return existing.id;
+    if (renamed) await terms.replace(tx, 'release', existing.id, `${fields.title} ${fields.artistName}`);
+    return { id: existing.id, cover_file: coverFile, ...compared, ...identifiers(existing) };
   }
   const id = insertedId(
     await tx
@@ -124,8 +204,8 @@ export async function upsertRelease(tx: Tx, fields: ReleaseFields, now: string):
       })
       .executeTakeFirstOrThrow(),
   );
-  await insertSearchTerms(tx, 'release', id, `${fields.title} ${fields.artistName}`);
-  return id;
+  await terms.add(tx, 'release', id, `${fields.title} ${fields.artistName}`);
+  return { id, cover_file: fields.coverFile, ...compared, ...identifiers() };
 }
 
 async function freeReleaseSlug(tx: Tx, text: string): Promise<string> {
@@ -185,20 +265,20 @@ function trackColumns(f: TrackFields, now: string) {
   };
 }
 
-export async function insertTrack(tx: Tx, f: TrackFields, now: string): Promise<number> {
+export async function insertTrack(tx: Tx, f: TrackFields, now: string, terms: SearchTermWriter = termsNow): Promise<number> {
   const id = insertedId(
     await tx
       .insertInto('tracks')
       .values({ ...trackColumns(f, now), audio_sha256: f.audioSha256, created_at: now })
       .executeTakeFirstOrThrow(),
   );
-  await insertSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
+  await terms.add(tx, 'track', id, `${f.title} ${f.artistName}`);
   return id;
 }
 
-export async function updateTrack(tx: Tx, id: number, f: TrackFields, now: string): Promise<void> {
+export async function updateTrack(tx: Tx, id: number, f: TrackFields, now: string, terms: SearchTermWriter = termsNow): Promise<void> {
   await tx.updateTable('tracks').set(trackColumns(f, now)).where('id', '=', id).execute();
-  await replaceSearchTerms(tx, 'track', id, `${f.title} ${f.artistName}`);
+  await terms.replace(tx, 'track', id, `${f.title} ${f.artistName}`);
 }
 
 /**
@@ -220,13 +300,13 @@ export async function settleReleaseKind(tx: Tx, releaseId: number, tagged: Relea
  * After a retag moved tracks away: an empty release disappears (or is hidden when an order still
  * points at it), and so does an artist left with nothing.
  */
-export async function removeIfEmpty(tx: Tx, releaseId: number, artistIds: number[]): Promise<void> {
+export async function removeIfEmpty(tx: Tx, releaseId: number, artistIds: number[], terms: SearchTermWriter = termsNow): Promise<void> {
   const track = await tx.selectFrom('tracks').select('id').where('release_id', '=', releaseId).limit(1).executeTakeFirst();
   if (!track) {
     const sold = await tx.selectFrom('order_items').select('id').where('release_id', '=', releaseId).limit(1).executeTakeFirst();
     if (sold) await tx.updateTable('releases').set({ hidden: 1 }).where('id', '=', releaseId).execute();
     else {
-      await tx.deleteFrom('search_terms').where('kind', '=', 'release').where('entity_id', '=', releaseId).execute();
+      await terms.remove(tx, 'release', releaseId);
       await tx.deleteFrom('releases').where('id', '=', releaseId).execute();
     }
   }
@@ -235,19 +315,77 @@ export async function removeIfEmpty(tx: Tx, releaseId: number, artistIds: number
       (await tx.selectFrom('releases').select('id').where('artist_id', '=', artistId).limit(1).executeTakeFirst()) ??
       (await tx.selectFrom('tracks').select('id').where('artist_id', '=', artistId).limit(1).executeTakeFirst());
     if (!used) {
-      await tx.deleteFrom('search_terms').where('kind', '=', 'artist').where('entity_id', '=', artistId).execute();
+      await terms.remove(tx, 'artist', artistId);
       await tx.deleteFrom('artists').where('id', '=', artistId).execute();
     }
   }
 }
 
 export async function replaceSearchTerms(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
-  await tx.deleteFrom('search_terms').where('kind', '=', kind).where('entity_id', '=', entityId).execute();
+  await deleteSearchTerms(tx, kind, entityId);
   await insertSearchTerms(tx, kind, entityId, text);
 }
 
+async function deleteSearchTerms(tx: Tx, kind: SearchKind, entityId: number): Promise<void> {
+  await tx.deleteFrom('search_terms').where('kind', '=', kind).where('entity_id', '=', entityId).execute();
+}
+
+type SearchTermRow = { term: string; kind: SearchKind; entity_id: number };
+const termRows = (kind: SearchKind, entityId: number, text: string): SearchTermRow[] =>
+  searchWords(text).map((term) => ({ term, kind, entity_id: entityId }));
+
 /** The search terms of a row just inserted (it has none to replace). */
 async function insertSearchTerms(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
-  const rows = searchWords(text).map((term) => ({ term, kind, entity_id: entityId }));
-  if (rows.length) await tx.insertInto('search_terms').values(rows).execute();
+  await insertTermRows(tx, termRows(kind, entityId, text));
+}
+
+/** In pieces of 1,000 rows (3,000 parameters), well under either database's limit. */
+async function insertTermRows(tx: Tx, rows: SearchTermRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1000)
+    await tx
+      .insertInto('search_terms')
+      .values(rows.slice(i, i + 1000))
+      .execute();
+}
+
+/** How the catalogue writers keep search terms: at once (termsNow), or kept for one statement at a batch's end. */
+export interface SearchTermWriter {
+  /** The terms of a row just inserted (it has none to replace). */
+  add(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void>;
+  replace(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void>;
+  remove(tx: Tx, kind: SearchKind, entityId: number): Promise<void>;
+}
+
+export const termsNow: SearchTermWriter = { add: insertSearchTerms, replace: replaceSearchTerms, remove: deleteSearchTerms };
+
+/**
+ * Search terms of new rows held back and written in one statement when the batch ends (the import
+ * bench: one statement fewer per file). A removal drops what is held for that row as well as what
+ * is stored, so a row added and then removed in the same batch leaves no terms.
+ */
+export class PendingSearchTerms implements SearchTermWriter {
+  constructor(private rows: SearchTermRow[] = []) {}
+
+  copy(): PendingSearchTerms {
+    return new PendingSearchTerms([...this.rows]);
+  }
+
+  async add(_tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
+    this.rows.push(...termRows(kind, entityId, text));
+  }
+
+  async replace(tx: Tx, kind: SearchKind, entityId: number, text: string): Promise<void> {
+    await this.remove(tx, kind, entityId);
+    await this.add(tx, kind, entityId, text);
+  }
+
+  async remove(tx: Tx, kind: SearchKind, entityId: number): Promise<void> {
+    this.rows = this.rows.filter((r) => r.kind !== kind || r.entity_id !== entityId);
+    await deleteSearchTerms(tx, kind, entityId);
+  }
+
+  async write(tx: Tx): Promise<void> {
+    await insertTermRows(tx, this.rows);
+    this.rows = [];
+  }
 }
