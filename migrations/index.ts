@@ -16,6 +16,7 @@ import * as orderPlacedBy from './020_order_placed_by.js';
 import * as releaseDatePrecision from './021_release_date_precision.js';
 import * as media from './030_media.js';
 import * as labels from './040_labels.js';
+import * as sessionIdentityMark from './075_session_identity_mark.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '021_release_date_precision': releaseDatePrecision,
   '030_media': media,
   '040_labels': labels,
+  '075_session_identity_mark': sessionIdentityMark,
 };
