@@ -16,8 +16,9 @@ import { BENCH_ARTIST_PREFIX, benchSearchQueries, benchSearchQuery, generateBenc
 export const TRACKS = Number(process.env.BENCH_TRACKS ?? 100_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const STORE_PORT = 3901;
-const BARE_PORT = 3902;
+/** BENCH_PORT moves the store (and the bare route, the port after it): two benches at once on one machine. */
+const STORE_PORT = Number(process.env.BENCH_PORT ?? 3901);
+const BARE_PORT = STORE_PORT + 1;
 
 /** Generates the 100,000-track catalogue once; refuses a database holding anything else. */
 export async function prepareCatalogue(

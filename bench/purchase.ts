@@ -11,7 +11,8 @@ import { benchBuilds, startStore, withBenchDatabase, type Build } from './lib/st
  */
 const SHOPPERS = Number(process.env.BENCH_SHOPPERS ?? 16);
 const SECONDS = Number(process.env.BENCH_PURCHASE_SECONDS ?? 15);
-const PORT = 3903;
+/** BENCH_PORT moves the store (two benches at once on one machine). */
+const PORT = Number(process.env.BENCH_PORT ?? 3903);
 const ACCOUNT = { clientId: 'bench-client', clientSecret: 'bench-secret', webhookId: 'BENCHWEBHOOK' };
 
 type Release = { id: number; slug: string };

@@ -19,6 +19,7 @@ import * as labels from './040_labels.js';
 import * as mediaZips from './050_media_zips.js';
 import * as labelRatesWithdrawnTracks from './060_label_rates_withdrawn_tracks.js';
 import * as orderItemLabels from './065_order_item_labels.js';
+import * as sessionIdentityMark from './075_session_identity_mark.js';
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, vitest and a bundler. */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '050_media_zips': mediaZips,
   '060_label_rates_withdrawn_tracks': labelRatesWithdrawnTracks,
   '065_order_item_labels': orderItemLabels,
+  '075_session_identity_mark': sessionIdentityMark,
 };

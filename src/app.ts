@@ -12,7 +12,7 @@ import { sellerOf, type Config, type PayForItSettings, type PayPalSettings } fro
 import { ownedBasketLines } from './customers/owned-lines.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { accountRoutes } from './customers/routes.js';
-import { customerTimeouts } from './customers/session.js';
+import { customerSessionState, customerTimeouts } from './customers/session.js';
 import { downloadRoutes } from './downloads/routes.js';
 import { checkoutRoutes } from './orders/checkout-routes.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -22,6 +22,7 @@ import { exposeFlash } from './web/flash.js';
 import { saveSessionBeforeRedirect } from './web/save-before-redirect.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
+import { sessionPeek } from './web/session-peek.js';
 import { ANALYTICS_HOSTS, cookieMaxAge, SESSION_COOKIE } from './privacy/cookies.js';
 import { consentLocals, privacyRoutes } from './privacy/routes.js';
 import { marketingRoutes, unsubscribePostRoute } from './privacy/marketing-routes.js';
@@ -30,6 +31,7 @@ import { viewHelpers } from './web/view-helpers.js';
 import { adminRoutes } from './admin/routes.js';
 import { adminUploadParsing } from './admin/catalogue/uploads.js';
 import { buildServices, type StoreServices } from './services.js';
+import type { ShopperShortcut } from './catalogue/visitor-page-cache.js';
 import type { Ffmpeg } from './media/ffmpeg.js';
 
 export interface AppDeps {
@@ -140,8 +142,31 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   app.use(unsubscribePostRoute({ db: database.db, secret: config.sessionSecret, clock }));
   // STOP by text: only with a real Twilio account (its auth token signs the webhook).
   if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: services.publicUrl, clock }));
-  // A catalogue page already rendered for visitors without a session goes out before sessions load (bench: the session and the chain after it cost most of a page).
-  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name));
+  // A catalogue page already rendered goes out before sessions load: to visitors without a session,
+  // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
+  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(config, clock, services)));
+}
+
+/**
+ * What a shared catalogue page needs of a shopper's session, read before the session chain: the
+ * same values the chain's middleware below would give the page (csrfProtection's token, the basket
+ * count, customerTimeouts' signedIn), for a session those middleware would not change.
+ */
+function shopperShortcut(config: Config, clock: () => Date, services: StoreServices): ShopperShortcut {
+  const peek = sessionPeek({
+    cookieName: SESSION_COOKIE.name,
+    secret: config.sessionSecret,
+    store: services.sessionStore,
+    isQuiet: (session) => ['none', 'current'].includes(customerSessionState(session, clock().getTime())),
+  });
+  return {
+    peek,
+    localsOf: (session) => ({
+      csrfToken: () => session.csrfToken ?? '',
+      basketCount: basketCount(session.basket),
+      signedIn: session.customerId !== undefined,
+    }),
+  };
 }
 
 /** Sessions, request bodies, CSRF, flash messages, time-outs, consent, and what every page shows. */

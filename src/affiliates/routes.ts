@@ -5,6 +5,7 @@ import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
+import { markIdentity } from '../web/security.js';
 import { parseBody } from '../web/params.js';
 import { allTime, monthLabel, monthsChart } from './dashboard.js';
 import { findActiveAffiliate, monthlyFigures } from './repository.js';
@@ -91,6 +92,7 @@ export function affiliateRoutes({
       return renderSignIn(res, 400, 'Please enter the email address you registered as an affiliate.', typed);
     await signIn.requestCode(email);
     req.session.affiliateSignInEmail = email;
+    markIdentity(req);
     res.redirect(303, '/affiliate/code');
   });
 

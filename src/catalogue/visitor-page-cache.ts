@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
+import type { PeekedSession, SessionPeek } from '../web/session-peek.js';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
 function isVisitorWithoutSession(req: Request): boolean {
@@ -15,7 +16,22 @@ function isVisitorWithoutSession(req: Request): boolean {
  * customer's sign-in and the session's CSRF token. Anything else (a flash message, an operator,
  * a sign-in code being typed) makes the page be rendered for that visitor alone.
  */
-const SHAREABLE_SESSION_KEYS = new Set(['cookie', 'csrfToken', 'basket', 'orderRefs', 'customerId', 'signedInAt', 'lastSeenAt']);
+const SHAREABLE_SESSION_KEYS = new Set([
+  'cookie',
+  'csrfToken',
+  'identity',
+  'basket',
+  'orderRefs',
+  'customerId',
+  'signedInAt',
+  'lastSeenAt',
+]);
+
+/** True when a session holds only what a shared page fills in, and something of it (else the visitors' page is theirs). */
+const holdsOnlyShareable = (session: object) => {
+  const keys = Object.keys(session);
+  return keys.some((key) => key !== 'cookie') && keys.every((key) => SHAREABLE_SESSION_KEYS.has(key));
+};
 
 function isShopperWithShareablePage(req: Request, res: Response): boolean {
   const session = req.session as unknown as Record<string, unknown> | undefined;
@@ -89,10 +105,22 @@ function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: V
  * filled in as it goes out. A shopper with a session gets a shared page with their own parts filled
  * in (shopperPages), or one rendered for them alone.
  */
-type VisitorPageCache = RequestHandler & { clear(): void; beforeSession(sessionCookie: string): RequestHandler };
+type VisitorPageCache = RequestHandler & {
+  clear(): void;
+  beforeSession(sessionCookie: string, shoppers?: ShopperShortcut): RequestHandler;
+};
+
+/**
+ * What answers a shopper's GET before the session chain: a peek at the session (src/web/session-peek.ts),
+ * and what the page shows of it, worked out as the chain's middleware would (src/app.ts).
+ */
+export interface ShopperShortcut {
+  peek: SessionPeek;
+  localsOf: (session: PeekedSession) => ShopperLocals;
+}
 
 /** What a page shows of the shopper's own (src/app.ts and src/web/security.ts put these in res.locals). */
-interface ShopperLocals {
+export interface ShopperLocals {
   csrfToken: () => string;
   basketCount: number;
   signedIn: boolean;
@@ -105,7 +133,22 @@ interface ShopperLocals {
 const CACHE_BYTES = 16 * 2 ** 20;
 /** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
 const pageBytes = (page: CachedPage) => page.html.length * 3;
-const partsBytes = (parts: string[]) => parts.reduce((n, part) => n + part.length * 2, 0);
+const partsBytes = (parts: Part[]) => parts.reduce<number>((n, part) => n + (typeof part === 'number' ? 0 : part.length), 0);
+
+/**
+ * A shared shopper's page: its bytes, kept as UTF-8 (put together with a copy per request, rather
+ * than joining and encoding the text again), around the holes for the shopper's token and count.
+ */
+const TOKEN_HOLE = 0;
+const COUNT_HOLE = 1;
+type Part = Buffer | typeof TOKEN_HOLE | typeof COUNT_HOLE;
+
+/** A part's own memory, not a slice of Node's shared pool (which a kept page would hold on to). */
+function ownBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -123,7 +166,7 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const TOKEN = `csrf${marker}`;
   const COUNT = `count${marker}`;
   const holes = new RegExp(`(${TOKEN}|${COUNT})`);
-  const pages = new LRUCache<string, string[]>({
+  const pages = new LRUCache<string, Part[]>({
     max: 1000,
     maxSize: CACHE_BYTES,
     sizeCalculation: partsBytes,
@@ -133,16 +176,22 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const keyFor = (req: Request, locals: ShopperLocals) =>
     `${locals.signedIn ? 'in' : 'out'} ${locals.basketCount > 0 ? 'basket' : 'empty'} ${keyOf(req)}`;
 
-  const fill = (parts: string[], locals: ShopperLocals) => {
-    const token = parts.includes(TOKEN) ? escapeHtml(locals.csrfToken()) : '';
-    return parts.map((part) => (part === TOKEN ? token : part === COUNT ? String(locals.basketCount) : part)).join('');
+  const toParts = (body: string): Part[] =>
+    body.split(holes).map((part) => (part === TOKEN ? TOKEN_HOLE : part === COUNT ? COUNT_HOLE : ownBytes(part)));
+  /** The page's bytes with this shopper's own values in the holes (the token asked for only if the page has a form). */
+  const fill = (parts: Part[], locals: ShopperLocals): Buffer => {
+    const token = parts.includes(TOKEN_HOLE) ? Buffer.from(escapeHtml(locals.csrfToken())) : undefined;
+    const count = parts.includes(COUNT_HOLE) ? Buffer.from(String(locals.basketCount)) : undefined;
+    return Buffer.concat(parts.map((part) => (part === TOKEN_HOLE ? token! : part === COUNT_HOLE ? count! : part)));
   };
+  /** A kept page goes out as text/html, as Express sends a string. */
+  const sendParts = (res: Response, parts: Part[], locals: ShopperLocals) => res.type('html').send(fill(parts, locals));
 
   const handler: RequestHandler = (req, res, next) => {
     const locals = res.locals as unknown as ShopperLocals;
     const key = keyFor(req, locals);
     const cached = pages.get(key);
-    if (cached !== undefined) return void res.type('html').send(fill(cached, locals));
+    if (cached !== undefined) return void sendParts(res, cached, locals);
     // Rendered with markers in the holes; the markers are replaced before anything is sent.
     const own = { csrfToken: locals.csrfToken, basketCount: locals.basketCount };
     Object.defineProperty(res.locals, 'csrfToken', { value: () => TOKEN, configurable: true, writable: true, enumerable: true });
@@ -155,14 +204,35 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
       if (typeof body !== 'string') return send(body);
-      const parts = body.split(holes);
       const type = res.getHeader('content-type');
-      if (res.statusCode === 200 && (type === undefined || String(type).startsWith('text/html'))) pages.set(key, parts);
-      return send(fill(parts, { ...own, signedIn: locals.signedIn }));
+      // Anything but a page (a JSON error, say) goes out as it was rendered, markers filled in.
+      if (type !== undefined && !String(type).startsWith('text/html'))
+        return send(fill(toParts(body), { ...own, signedIn: locals.signedIn }).toString());
+      const parts = toParts(body);
+      if (res.statusCode === 200) pages.set(key, parts);
+      return sendParts(res, parts, { ...own, signedIn: locals.signedIn });
     };
     next();
   };
-  return Object.assign(handler, { clear: () => pages.clear() });
+  const states = ['in basket', 'in empty', 'out basket', 'out empty'];
+  /** Whether any shopper's page for this URL and consent is kept: only then is a session worth peeking at before the chain. */
+  const mayHave = (req: Request) => {
+    const key = keyOf(req);
+    return states.some((state) => pages.has(`${state} ${key}`));
+  };
+  /**
+   * Sends the kept page for a session peeked at before the chain, if there is one; false when the
+   * request has to go through the chain (the session holds more than a shared page shows, or it
+   * would be given its CSRF token now, or the page is not kept).
+   */
+  const answer = (req: Request, res: Response, session: PeekedSession, locals: ShopperLocals): boolean => {
+    if (!holdsOnlyShareable(session) || typeof session.csrfToken !== 'string') return false;
+    const cached = pages.get(keyFor(req, locals));
+    if (cached === undefined) return false;
+    sendParts(res, cached, locals);
+    return true;
+  };
+  return Object.assign(handler, { clear: () => pages.clear(), mayHave, answer });
 }
 
 const pass: RequestHandler = (_req, _res, next) => next();
@@ -203,14 +273,25 @@ export function visitorPageCache(ttlSeconds: number, clock: () => Date, visitorT
     next();
   };
   /**
-   * The same pages, served before the session middleware to a GET without a session cookie: such a
-   * visitor can only ever be given the shared page, so loading a session (a random id, a hash)
-   * and the rest of the chain for it is skipped. A miss goes on through the whole chain.
+   * The same pages, served before the session middleware. A GET without a session cookie can only
+   * ever be given the shared visitors' page, so loading a session (a random id, a hash) and the rest
+   * of the chain for it is skipped. With `shoppers`, a GET with a session cookie for a page kept for
+   * shoppers peeks at its session (one read by primary key) and is answered from shopperPages when
+   * the chain would change nothing in the session (bench: the chain was most of a shopper's page).
+   * A miss goes on through the whole chain.
    */
-  const beforeSession = (sessionCookie: string): RequestHandler => {
+  const beforeSession = (sessionCookie: string, shopperShortcut?: ShopperShortcut): RequestHandler => {
     const hasSession = new RegExp(`(?:^|;)\\s*${sessionCookie}=`);
     return (req, res, next) => {
-      if (req.method !== 'GET' || hasSession.test(req.headers.cookie ?? '')) return next();
+      if (req.method !== 'GET') return next();
+      if (hasSession.test(req.headers.cookie ?? '')) {
+        if (!shopperShortcut || !shoppers.mayHave(req)) return next();
+        return void shopperShortcut.peek(req).then(
+          (session) => (session && shoppers.answer(req, res, session, shopperShortcut.localsOf(session)) ? undefined : next()),
+          // The chain reads the session again and answers the failure as it would any other.
+          () => next(),
+        );
+      }
       const cached = pages.get(keyOf(req));
       if (cached === undefined) return next();
       sendPage(req, res, cached, visitorToken);

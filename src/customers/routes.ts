@@ -9,6 +9,7 @@ import { codeEntryHandlers } from '../sign-in-codes/routes.js';
 import { HttpError } from '../web/errors.js';
 import { perClientLimit, type RateLimitStores } from '../web/rate-limit-store.js';
 import { flash } from '../web/flash.js';
+import { markIdentity } from '../web/security.js';
 import { parseBody } from '../web/params.js';
 import { contactText, maskContact, parseContact } from './contact.js';
 import { findCustomer, type Contact } from './repository.js';
@@ -63,6 +64,7 @@ export function accountRoutes({ db, signIn, clock, limitPerClient, rateLimits, d
     // The answer is the same whether or not we know the contact, and whether or not a code went out.
     await signIn.requestCode(contact);
     req.session.signInContact = contact;
+    markIdentity(req);
     res.redirect(303, '/account/code');
   });
 

@@ -1,9 +1,16 @@
 import session from 'express-session';
+import { CompiledQuery } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Db } from './database.js';
 import { fromDbTime, toDbTime, upsert } from './dialect.js';
 
 type Callback = (err?: unknown, value?: any) => void;
+
+/** A live session's row as read: its data and the expiry stored with it. */
+export interface LiveSession {
+  data: session.SessionData;
+  expiresAt: string;
+}
 
 const ONE_DAY_MS = 24 * 60 * 60 * 1000;
 const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
@@ -21,6 +28,11 @@ export class DatabaseSessionStore extends session.Store {
    * fewer on every request with a session).
    */
   private readExpiry = new LRUCache<string, string>({ max: 10_000 });
+  /**
+   * The one statement every request with a session runs, compiled once: binding two values costs
+   * less than building and compiling the query again on every request.
+   */
+  private readonly liveRow: CompiledQuery;
 
   constructor(
     private readonly db: Db,
@@ -30,23 +42,28 @@ export class DatabaseSessionStore extends session.Store {
     private readonly onUnreadable: (error: Error) => void = () => {},
   ) {
     super();
+    this.liveRow = db.selectFrom('sessions').select(['data', 'expires_at']).where('sid', '=', '').where('expires_at', '>', '').compile();
     if (pruneEveryMs > 0) {
       this.pruneTimer = setInterval(() => void this.prune().catch(() => {}), pruneEveryMs);
       this.pruneTimer.unref();
     }
   }
 
+  /** The session with this id, unless it has expired (or cannot be read): one read by primary key. */
+  async readLive(sid: string): Promise<LiveSession | null> {
+    const { rows } = await this.db.executeQuery<{ data: string; expires_at: string }>(
+      CompiledQuery.raw(this.liveRow.sql, [sid, toDbTime(this.clock())]),
+    );
+    const row = rows[0];
+    const data = row ? this.parse(row.data) : null;
+    return row && data ? { data, expiresAt: row.expires_at } : null;
+  }
+
   override get(sid: string, callback: Callback): void {
-    this.db
-      .selectFrom('sessions')
-      .select(['data', 'expires_at'])
-      .where('sid', '=', sid)
-      .where('expires_at', '>', toDbTime(this.clock()))
-      .executeTakeFirst()
-      .then((row) => {
-        if (row) this.readExpiry.set(sid, row.expires_at);
-        callback(null, row ? this.parse(row.data) : null);
-      }, callback);
+    this.readLive(sid).then((live) => {
+      if (live) this.readExpiry.set(sid, live.expiresAt);
+      callback(null, live?.data ?? null);
+    }, callback);
   }
 
   /**
@@ -75,21 +92,30 @@ export class DatabaseSessionStore extends session.Store {
   /** Extends an active session; writes at most once per TOUCH_INTERVAL, not on every page view. */
   override touch(sid: string, data: session.SessionData, callback?: Callback): void {
     const expires = this.expiryOf(data);
-    const staleBefore = toDbTime(new Date(fromDbTime(expires).getTime() - TOUCH_INTERVAL_MS));
     const read = this.readExpiry.get(sid);
     this.readExpiry.delete(sid);
-    // Times are UTC 'YYYY-MM-DD HH:MM:SS': as strings they sort as the times do.
-    if (read !== undefined && read >= staleBefore) return void callback?.();
+    if (read !== undefined && !isStale(read, expires)) return void callback?.();
     this.db
       .updateTable('sessions')
       .set({ expires_at: expires })
       .where('sid', '=', sid)
-      .where('expires_at', '<', staleBefore)
+      .where('expires_at', '<', staleBefore(expires))
       .execute()
       .then(
         () => callback?.(),
         (e) => callback?.(e),
       );
+  }
+
+  /**
+   * True when a request that changes nothing in this session would still write it: touch() on the
+   * way out extends a row whose stored expiry is more than TOUCH_INTERVAL behind the one the cookie
+   * is renewed to (express-session renews it from the cookie's max age, on the wall clock as it does).
+   */
+  wouldTouch({ data, expiresAt }: LiveSession): boolean {
+    const maxAge = data.cookie?.originalMaxAge;
+    const renewed = typeof maxAge === 'number' ? toDbTime(new Date(Date.now() + maxAge)) : this.expiryOf({} as session.SessionData);
+    return isStale(expiresAt, renewed);
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -115,4 +141,14 @@ export class DatabaseSessionStore extends session.Store {
     const expires = data.cookie?.expires ? new Date(data.cookie.expires) : new Date(this.clock().getTime() + ONE_DAY_MS);
     return toDbTime(expires);
   }
+}
+
+/** The stored expiry below which touch() writes: TOUCH_INTERVAL before the renewed one. */
+function staleBefore(renewed: string): string {
+  return toDbTime(new Date(fromDbTime(renewed).getTime() - TOUCH_INTERVAL_MS));
+}
+
+/** Times are UTC 'YYYY-MM-DD HH:MM:SS': as strings they sort as the times do. */
+function isStale(stored: string, renewed: string): boolean {
+  return stored < staleBefore(renewed);
 }

@@ -184,7 +184,8 @@ export async function findPaymentWithOrder(db: Tx, method: string, providerRef: 
 }
 
 /** The payment attempt, read as committed now and held until the transaction ends (MySQL). */
-export async function lockPayment(tx: Transaction<Database>, method: string, providerRef: string) {
+/** The payment attempt, locked until the caller's transaction ends; outside a transaction, read once the lock is free (MySQL). */
+export async function lockPayment(tx: Tx, method: string, providerRef: string) {
   return lockingRead(
     tx,
     tx.selectFrom('payments').selectAll().where('method', '=', method).where('provider_ref', '=', providerRef),

@@ -25,7 +25,10 @@ const countryCodeOrNull = (code: string | null | undefined) => (code && /^[A-Z]{
 
 export type SettleResult = 'paid' | 'already-paid' | 'mismatch' | 'unknown-payment';
 
-export type PaidOrder = Pick<OrderTable, 'reference' | 'total_pence' | 'affiliate_id' | 'marketing_opt_in'> & { id: number };
+export type PaidOrder = Pick<OrderTable, 'reference' | 'total_pence' | 'affiliate_id' | 'marketing_opt_in'> & {
+  id: number;
+  vat_basis_points: number;
+};
 
 /** Work that must happen in the same transaction as the payment (entitlements, messages, commission). */
 export type OnPaid = (tx: Transaction<Database>, order: PaidOrder, customerId: number, now: string) => Promise<void>;
@@ -242,10 +245,11 @@ export function createOrdersService({
     /**
      * The payment attempt once any settlement of it in progress has committed: the locking read
      * waits for settleCapture's lock (MySQL; SQLite runs one transaction at a time), so a webhook
-     * racing the shopper's return sees what the return recorded. Locks nothing after it returns.
+     * racing the shopper's return sees what the return recorded. It runs on its own (autocommit):
+     * InnoDB takes and waits for the lock as in a transaction, reads the row as committed, and lets
+     * go at the end of the statement; one round trip instead of begin, read and commit.
      */
-    paymentAfterSettling: (method: string, providerRef: string) =>
-      db.transaction().execute((tx) => sql.lockPayment(tx, method, providerRef)),
+    paymentAfterSettling: (method: string, providerRef: string) => sql.lockPayment(db, method, providerRef),
     latestPayment: (orderId: number) => sql.latestPayment(db, orderId),
 
     /** An order with everything its page shows; pass the order row when the caller has just read it. */

@@ -98,13 +98,19 @@ export function carriesSession(req: Request): boolean {
   return !!session && Object.keys(session).some((key) => key !== 'cookie');
 }
 
-/** Session keys of a customer, affiliate or operator signed in, or signing in. */
-const IDENTITY_KEYS = ['customerId', 'affiliateId', 'operatorId', 'operatorPendingId', 'signInContact', 'affiliateSignInEmail'];
+/**
+ * Marks the session as someone's: a customer, affiliate or operator signed in, or signing in. From
+ * then on only the session's own token counts. regenerateSession (src/customers/session.ts), which
+ * every sign-in goes through, sets it, so a new kind of sign-in cannot forget it; so do the pages
+ * where a sign-in code is asked for. Nothing takes it away: a session that had it stays strict.
+ */
+export function markIdentity(req: Request): void {
+  req.session.identity = true;
+}
 
 /** True when the session belongs to someone signed in (or typing their code): then only its own token counts. */
 function holdsIdentity(req: Request): boolean {
-  const session = req.session as unknown as Record<string, unknown>;
-  return IDENTITY_KEYS.some((key) => session[key] !== undefined);
+  return req.session.identity === true;
 }
 
 /** A fresh synchroniser token for a session that was just made or regenerated (sign-in). */

@@ -11,6 +11,8 @@ declare module 'express-session' {
     customerId: number;
     signedInAt: number;
     lastSeenAt: number;
+    /** Set at sign-in (and when a code is asked for): the session takes its own CSRF token only (src/web/security.ts). */
+    identity: true;
     /** The contact a sign-in code was asked for, while its code is being typed. */
     signInContact: { email: string } | { msisdn: string };
   }

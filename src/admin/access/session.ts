@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { regenerateSession } from '../../customers/session.js';
 import { notFound } from '../../web/errors.js';
 import { flash } from '../../web/flash.js';
+import { markIdentity } from '../../web/security.js';
 import '../../web/session-data.js';
 import type { OperatorSignIn } from './sign-in.js';
 
@@ -47,6 +48,7 @@ export function pendingOperatorOf(req: Request, clock: () => Date): number | und
 export function startPending(req: Request, operatorId: number, now: Date): void {
   req.session.operatorPendingId = operatorId;
   req.session.operatorPendingAt = now.getTime();
+  markIdentity(req);
 }
 
 /** A fresh session id on signing in (no fixation), holding the operator. */
