@@ -122,6 +122,18 @@ export async function findEncoding(db: Db, trackId: number, format: FormatId) {
     .executeTakeFirst();
 }
 
+/** The columns of a job that waits for its first claim, in either queue. */
+export const waitingJob = (now: string) => ({
+  status: 'pending' as const,
+  attempts: 0,
+  lease_until: null,
+  claimed_by: null,
+  last_error: null,
+  output_bytes: null,
+  created_at: now,
+  updated_at: now,
+});
+
 /** Queues an encoding (or re-queues one whose inputs changed or whose file was lost). */
 export async function queueEncoding(db: Db, trackId: number, format: FormatId, outputKey: string, now: string): Promise<void> {
   const existing = await findEncoding(db, trackId, format);
@@ -133,14 +145,7 @@ export async function queueEncoding(db: Db, trackId: number, format: FormatId, o
           track_id: trackId,
           format,
           output_key: outputKey,
-          status: 'pending',
-          attempts: 0,
-          lease_until: null,
-          claimed_by: null,
-          last_error: null,
-          output_bytes: null,
-          created_at: now,
-          updated_at: now,
+          ...waitingJob(now),
         })
         .execute();
     } catch (error) {

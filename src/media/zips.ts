@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import archiver from 'archiver';
 import type { Db } from '../db/database.js';
 import { isDuplicateKeyError } from '../db/dialect.js';
-import { claimJobs } from './encodings.js';
+import { claimJobs, waitingJob } from './encodings.js';
 import type { MediaStorage } from './storage.js';
 
 /** One file in a ZIP: a stored object and the name it has in the archive. */
@@ -49,14 +49,7 @@ export async function queueZip(
         release_id: zip.releaseId,
         format: zip.format,
         entries: JSON.stringify(zip.entries),
-        status: 'pending',
-        attempts: 0,
-        lease_until: null,
-        claimed_by: null,
-        last_error: null,
-        output_bytes: null,
-        created_at: now,
-        updated_at: now,
+        ...waitingJob(now),
       })
       .execute();
   } catch (error) {
