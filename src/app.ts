@@ -13,7 +13,7 @@ import { ownedBasketLines } from './customers/owned-lines.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { accountRoutes } from './customers/routes.js';
 import { customerSessionState, customerTimeouts } from './customers/session.js';
-import { downloadRoutes } from './downloads/routes.js';
+import { downloadRoutes, presignedTrackBeforeSession } from './downloads/routes.js';
 import { checkoutRoutes } from './orders/checkout-routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { databaseAnswers } from './db/database.js';
@@ -22,7 +22,7 @@ import { exposeFlash } from './web/flash.js';
 import { saveSessionBeforeRedirect } from './web/save-before-redirect.js';
 import { requestLogger } from './web/logging.js';
 import { csrfProtection, securityHeaders } from './web/security.js';
-import { sessionPeek } from './web/session-peek.js';
+import { sessionPeek, type SessionPeek } from './web/session-peek.js';
 import { ANALYTICS_HOSTS, cookieMaxAge, SESSION_COOKIE } from './privacy/cookies.js';
 import { consentLocals, privacyRoutes } from './privacy/routes.js';
 import { marketingRoutes, unsubscribePostRoute } from './privacy/marketing-routes.js';
@@ -144,7 +144,20 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: services.publicUrl, clock }));
   // A catalogue page already rendered goes out before sessions load: to visitors without a session,
   // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
-  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(config, clock, services)));
+  const peek = peekAtSessions(config, clock, services);
+  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(peek)));
+  // Likewise a track download that is a redirect to object storage (the ownership check is the route's own).
+  app.use(presignedTrackBeforeSession({ db: database.db, media: services.media, clock, access: services.downloadAccess, peek }));
+}
+
+/** Reads a session before the session chain, for a GET the chain would leave unchanged (src/web/session-peek.ts). */
+function peekAtSessions(config: Config, clock: () => Date, services: StoreServices): SessionPeek {
+  return sessionPeek({
+    cookieName: SESSION_COOKIE.name,
+    secret: config.sessionSecret,
+    store: services.sessionStore,
+    isQuiet: (session) => ['none', 'current'].includes(customerSessionState(session, clock().getTime())),
+  });
 }
 
 /**
@@ -152,13 +165,7 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
  * same values the chain's middleware below would give the page (csrfProtection's token, the basket
  * count, customerTimeouts' signedIn), for a session those middleware would not change.
  */
-function shopperShortcut(config: Config, clock: () => Date, services: StoreServices): ShopperShortcut {
-  const peek = sessionPeek({
-    cookieName: SESSION_COOKIE.name,
-    secret: config.sessionSecret,
-    store: services.sessionStore,
-    isQuiet: (session) => ['none', 'current'].includes(customerSessionState(session, clock().getTime())),
-  });
+function shopperShortcut(peek: SessionPeek): ShopperShortcut {
   return {
     peek,
     localsOf: (session) => ({

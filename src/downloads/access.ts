@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { SessionData } from 'express-session';
 import { toDbTime } from '../db/dialect.js';
 import { customerIdOf } from '../customers/session.js';
 import type { Db } from '../db/database.js';
@@ -41,10 +42,19 @@ export interface DownloadAccessSettings {
   paidSessionHours: number;
 }
 
-export function downloadHolder(req: Request, now: Date, { paidSessionHours }: DownloadAccessSettings): DownloadHolder {
+export function downloadHolder(req: Request, now: Date, settings: DownloadAccessSettings): DownloadHolder {
+  return sessionHolder({ customerId: customerIdOf(req), orderRefs: placedOrderRefs(req) }, now, settings);
+}
+
+/** The same, from a session read before the session chain (src/web/session-peek.ts). */
+export function sessionHolder(
+  session: Readonly<Partial<Pick<SessionData, 'customerId' | 'orderRefs'>>>,
+  now: Date,
+  { paidSessionHours }: DownloadAccessSettings,
+): DownloadHolder {
   return {
-    customerId: customerIdOf(req),
-    orderRefs: paidSessionHours > 0 ? placedOrderRefs(req) : [],
+    customerId: session.customerId,
+    orderRefs: paidSessionHours > 0 ? (session.orderRefs ?? []) : [],
     paidSince: toDbTime(new Date(now.getTime() - paidSessionHours * 3600_000)),
   };
 }
@@ -63,6 +73,7 @@ export function createDownloadAccess({ db, clock, settings }: { db: Db; clock: (
   return {
     settings,
     holderOf,
+    holderOfSession: (session: Parameters<typeof sessionHolder>[0]) => sessionHolder(session, clock(), settings),
     /** The format a plain "Download" gives: the signed-in customer's last choice, else this session's. */
     async preferredFormat(req: Request): Promise<string | null> {
       const customerId = customerIdOf(req);
