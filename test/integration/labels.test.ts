@@ -254,6 +254,15 @@ describe.each(databaseKinds())('migration 040 on $kind', ({ kind, skip }) => {
         .select(['labels.name', 'labels.own_label', 'labels.royalty_basis_points'])
         .executeTakeFirstOrThrow();
       expect(row).toEqual({ name: 'Own label', own_label: 1, royalty_basis_points: 7000 });
+
+      // Down to before labels (through every later migration's down), and up again.
+      expect((await migrator.migrateTo('030_media')).error).toBeUndefined();
+      const tables = async () => (await database.db.introspection.getTables()).map((t) => t.name);
+      expect(await tables()).not.toContain('labels');
+      const releaseColumns = (await database.db.introspection.getTables()).find((t) => t.name === 'releases')!.columns.map((c) => c.name);
+      expect(releaseColumns).not.toContain('label_id');
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      expect(await tables()).toContain('labels');
     } finally {
       await database.drop();
     }
