@@ -152,6 +152,9 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
       const target = answer.headers.get('location')!;
       expect(target.startsWith(s3!.endpoint)).toBe(true);
       expect(target).toMatch(/X-Amz-Expires=900\b/);
+      // However it was answered (before the session chain or by the route), with the store's headers and never cached.
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('cache-control')).toBe('private, no-store');
       const object = await fetch(target);
       expect(object.status).toBe(200);
       return {
