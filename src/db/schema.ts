@@ -398,9 +398,9 @@ export type EncodingStatus = 'pending' | 'working' | 'ready' | 'failed';
  * row is worked under a lease like the outbox's; output_key is content-addressed by everything
  * that went into the file, so a retag or a new cover makes a new key and a new encoding.
  */
-export interface MediaEncodingTable {
+/** The columns both media queues share: a job worked under a lease (src/media/encodings.ts claimJobs). */
+interface MediaJobColumns {
   id: Generated<number>;
-  track_id: number;
   format: string;
   output_key: string;
   status: EncodingStatus;
@@ -414,22 +414,15 @@ export interface MediaEncodingTable {
   updated_at: string;
 }
 
+export interface MediaEncodingTable extends MediaJobColumns {
+  track_id: number;
+}
+
 /** Release ZIPs made by the media queue for object storage (migrations/050_media_zips.ts, src/media/zips.ts). */
-export interface MediaZipTable {
-  id: Generated<number>;
-  output_key: string;
+export interface MediaZipTable extends MediaJobColumns {
   release_id: number;
-  format: string;
   /** JSON: [{ key, name }], the stored objects packed and the names they get in the ZIP. */
   entries: string;
-  status: EncodingStatus;
-  attempts: number;
-  lease_until: string | null;
-  claimed_by: string | null;
-  last_error: string | null;
-  output_bytes: number | null;
-  created_at: string;
-  updated_at: string;
 }
 
 /** Record labels (migrations/040_labels.ts, src/labels/). */
