@@ -16,8 +16,11 @@ describe.each(databaseKinds())('a shopper browsing in Chromium on $kind', ({ kin
     await firstCard.click();
     await page.waitForURL(/\/release\//);
     expect(await page.locator('h1').textContent()).toBe(releaseTitle);
-    // The cover art really loads.
-    expect(await page.locator('.release__cover img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    // The cover art really loads (its first request makes the size shown, so it may still be on its way).
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('.release__cover img');
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
 
     const releaseUrl = page.url();
     // With script, each preview is a real toggle button: Space plays, Enter pauses, aria-pressed follows.
