@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { privacyPolicySettings } from '../helpers/production-settings.js';
 
-/** What the privacy policy needs in production. */
-const policy = { COMPANY_NAME: 'Aurora Records Ltd', INFO_OFFICER_NAME: 'Ingrid Officer', CONTACT_EMAIL: 'privacy@aurora.example' };
 /** The payment, mail and SMS providers production needs. */
 const providers = {
   PUBLIC_URL: 'https://music.example',
@@ -54,7 +53,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'short' })).toThrow(
       /SESSION_SECRET/,
     );
-    const live = { ...providers, ...policy };
+    const live = { ...providers, ...privacyPolicySettings };
     expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40) })).toThrow(
       /PUBLIC_URL[\s\S]*PAYPAL_CLIENT_ID/,
     );
@@ -66,11 +65,12 @@ describe('configuration', () => {
   it('refuses production until the privacy policy names who runs the store, its information officer and a real address', () => {
     const live = { NODE_ENV: 'production', DATABASE_URL: 'mysql://db/store', SESSION_SECRET: 'x'.repeat(40), ...providers };
     expect(() => loadConfig(live)).toThrow(/COMPANY_NAME[\s\S]*INFO_OFFICER_NAME[\s\S]*CONTACT_EMAIL or INFO_OFFICER_EMAIL/);
-    expect(() => loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com' })).toThrow(/placeholder/);
+    expect(() => loadConfig({ ...live, ...privacyPolicySettings, CONTACT_EMAIL: 'privacy@example.com' })).toThrow(/placeholder/);
     expect(
-      loadConfig({ ...live, ...policy, CONTACT_EMAIL: 'privacy@example.com', INFO_OFFICER_EMAIL: 'dpo@aurora.example' }).privacy,
+      loadConfig({ ...live, ...privacyPolicySettings, CONTACT_EMAIL: 'privacy@example.com', INFO_OFFICER_EMAIL: 'dpo@aurora.example' })
+        .privacy,
     ).toMatchObject({ infoOfficerEmail: 'dpo@aurora.example' });
-    expect(loadConfig({ ...live, ...policy }).privacy).toEqual({
+    expect(loadConfig({ ...live, ...privacyPolicySettings }).privacy).toEqual({
       companyName: 'Aurora Records Ltd',
       infoOfficerName: 'Ingrid Officer',
       infoOfficerEmail: 'privacy@aurora.example',

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { productionBase } from '../helpers/production-settings.js';
 
 const SID = `AC${'a1'.repeat(16)}`;
 const TWILIO = { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: 'token-'.repeat(4), SMS_FROM: '+447700900000' };
@@ -59,16 +60,7 @@ describe('messages configuration', () => {
   });
 
   it('requires real SMTP and Twilio settings in production', () => {
-    const live = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://db/store',
-      SESSION_SECRET: 'x'.repeat(40),
-      PUBLIC_URL: 'https://music.example',
-      COMPANY_NAME: 'Aurora Records Ltd',
-      INFO_OFFICER_NAME: 'Ingrid Officer',
-      CONTACT_EMAIL: 'privacy@aurora.example',
-    };
-    expect(() => loadConfig(live)).toThrow(
+    expect(() => loadConfig(productionBase)).toThrow(
       /SMTP_URL: required in production[\s\S]*TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_FROM: required in production/,
     );
   });

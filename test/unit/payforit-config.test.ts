@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { describeItems } from '../../src/payments/payforit/method.js';
+import { productionBase } from '../helpers/production-settings.js';
 
 const SECRET = 's'.repeat(32);
 
@@ -35,13 +36,7 @@ describe('mobile billing configuration', () => {
       loadConfig({ PAYFORIT_API_BASE: 'https://pi.example', PAYFORIT_MERCHANT_ID: 'm1', PAYFORIT_SECRET: '€'.repeat(11) }).payforit,
     ).not.toBeNull();
     const live = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://db/store',
-      SESSION_SECRET: 'x'.repeat(40),
-      PUBLIC_URL: 'https://music.example',
-      COMPANY_NAME: 'Aurora Records Ltd',
-      INFO_OFFICER_NAME: 'Ingrid Officer',
-      CONTACT_EMAIL: 'privacy@aurora.example',
+      ...productionBase,
       PAYPAL_CLIENT_ID: 'id',
       PAYPAL_CLIENT_SECRET: 'secret',
       PAYPAL_WEBHOOK_ID: 'WH1',
