@@ -47,6 +47,11 @@ function askedFormat(req: Request): FormatId | undefined {
   return value;
 }
 
+/** The format wanted (asked for now, else the last choice) and whether the choice is new and must be remembered. */
+function formatChoice(asked: FormatId | undefined, remembered: string | null): { wished: string | null; changed: boolean } {
+  return { wished: asked ?? remembered, changed: asked !== undefined && asked !== remembered };
+}
+
 /** A request for the start of a file: the first of a resumed download's requests is the download. */
 const startsAtZero = (req: Request) => !req.headers.range || /^bytes=0-/.test(req.headers.range);
 
@@ -74,12 +79,13 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
   async function wantedFormat(req: Request, customerId: number | undefined, remembered?: string | null): Promise<string | null> {
     const asked = askedFormat(req);
     if (customerId === undefined) {
-      if (asked) rememberSessionFormat(req, asked);
-      return asked ?? sessionFormat(req);
+      const choice = formatChoice(asked, sessionFormat(req));
+      if (choice.changed) rememberSessionFormat(req, choice.wished!);
+      return choice.wished;
     }
-    const last = remembered !== undefined ? remembered : await preferredFormat(db, customerId);
-    if (asked && asked !== last) await rememberFormat(db, customerId, asked);
-    return asked ?? last;
+    const choice = formatChoice(asked, remembered !== undefined ? remembered : await preferredFormat(db, customerId));
+    if (choice.changed) await rememberFormat(db, customerId, choice.wished!);
+    return choice.wished;
   }
 
   function notReady(res: Response, prepared: Prepared, what: string) {
@@ -186,13 +192,13 @@ export function presignedTrackBeforeSession(deps: DownloadDeps & { peek: Session
     const holder = access.holderOfSession(session);
     if (holdsNothing(holder)) return next();
     const { customerId } = holder;
-    const inSession = session.downloadFormat ?? null;
-    if (customerId === undefined && asked !== undefined && asked !== inSession) return next();
+    const sessionChoice = formatChoice(asked, session.downloadFormat ?? null);
+    if (customerId === undefined && sessionChoice.changed) return next();
     const track = await downloadableTrack(db, holder, trackId);
     if (!track) return next();
-    if (customerId !== undefined && asked !== undefined && asked !== track.rememberedFormat) await rememberFormat(db, customerId, asked);
-    const wished = asked ?? (customerId === undefined ? inSession : track.rememberedFormat);
-    const format = chooseFormat(media.offered(track.master_format), wished);
+    const choice = customerId === undefined ? sessionChoice : formatChoice(asked, track.rememberedFormat);
+    if (customerId !== undefined && choice.changed) await rememberFormat(db, customerId, choice.wished!);
+    const format = chooseFormat(media.offered(track.master_format), choice.wished);
     const prepared = format ? await media.trackFile(track, format, track) : undefined;
     if (!format || prepared?.state !== 'ready') return next();
     await deliverTrack(deps, req, res, track, format, prepared.key);
