@@ -88,7 +88,16 @@ export function createApp(deps: AppDeps) {
   const peek = peekAtSessions(config, clock, services);
   // A track download from object storage is a redirect: nothing to compress and no page view to
   // count, so it is answered first (bench: the middleware below cost a fifth of such a download).
-  app.use(presignedTrackBeforeSession({ db: deps.database.db, media: services.media, clock, access: services.downloadAccess, peek }));
+  app.use(
+    presignedTrackBeforeSession({
+      db: deps.database.db,
+      media: services.media,
+      clock,
+      access: services.downloadAccess,
+      log: services.downloadLog,
+      peek,
+    }),
+  );
   // HTML, CSS, JS and JSON go out compressed to a client that accepts it (a cached visitor page is kept compressed: visitor-page-cache.ts).
   app.use(compression());
   if (services.usageStats) app.use(services.usageStats.middleware);
@@ -108,7 +117,8 @@ export function createApp(deps: AppDeps) {
     expirePendingOrders: services.expirePendingOrders,
     affiliates: services.affiliates,
     usageStats: services.usageStats,
-    /** Stops timers; resolves once buffered usage counts are written (await it before closing the database). */
+    downloadLog: services.downloadLog,
+    /** Stops timers; resolves once buffered usage counts and download log rows are written (await it before closing the database). */
     close: async () => {
       stopSweeps();
       await services.close();
@@ -262,7 +272,7 @@ function mountFeatures(app: Express, { config, database, logger, clock, services
       rateLimits,
     }),
   );
-  app.use(downloadRoutes({ db, media: services.media, clock, access: services.downloadAccess }));
+  app.use(downloadRoutes({ db, media: services.media, clock, access: services.downloadAccess, log: services.downloadLog }));
   app.use(privacyRoutes({ db, config, clock, rateLimits, rememberReferral: rememberReferral({ db, settings: config.affiliates }) }));
   app.use(marketingRoutes({ db, secret: config.sessionSecret, clock }));
   app.use(

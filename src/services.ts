@@ -2,6 +2,7 @@ import { createBasketService } from './basket/basket.js';
 import { createAffiliatesService } from './affiliates/service.js';
 import { createAffiliateSignIn } from './affiliates/sign-in.js';
 import { createUsageStats } from './analytics/usage-stats.js';
+import { createDownloadLog } from './downloads/download-log.js';
 import { coverVariants } from './catalogue/cover-variants.js';
 import { createPageCache } from './catalogue/page-cache.js';
 import { createCatalogueRepository } from './catalogue/repository.js';
@@ -116,6 +117,7 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
         .catch((err: unknown) => logger.warn({ err, method: payment.method }, 'last look at a payment before expiry failed'));
     });
   const downloadAccess = createDownloadAccess({ db, clock, settings: { paidSessionHours: config.paidSessionDownloadHours } });
+  const downloadLog = createDownloadLog({ db, logger });
   const usageStats = config.usageStats ? createUsageStats({ db, clock, logger, publicUrl: config.publicUrl }) : null;
   const sessionStore = new DatabaseSessionStore(db, clock, undefined, (error) =>
     logger.warn({ reason: error.message }, 'session store: an unreadable session was treated as none'),
@@ -140,16 +142,17 @@ export function buildServices({ config, database, logger, clock, paypal, payfori
     methods,
     expirePendingOrders,
     downloadAccess,
+    downloadLog,
     usageStats,
     sessionStore,
     rateLimits,
     /** After an operator's catalogue change: this process's page caches show it at once. */
     catalogueChanged: () => (pageCache.clear(), visitorPages.clear()),
-    /** Stops timers; resolves once buffered usage counts are written (before the database closes). */
+    /** Stops timers; resolves once buffered usage counts and download log rows are written (before the database closes). */
     async close() {
       sessionStore.close();
       rateLimits.close();
-      await usageStats?.close();
+      await Promise.all([usageStats?.close(), downloadLog.close()]);
     },
   };
 }

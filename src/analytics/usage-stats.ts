@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
+import { writeBehind } from '../db/write-behind.js';
 import { isBot, pagePath, referringDomain } from './page-view.js';
 import { addUsage, type UsageIncrement } from './repository.js';
 import { createVisitorCounter } from './visitors.js';
@@ -124,26 +125,7 @@ export function createUsageStats({ db, clock, logger, publicUrl, flushMs = DEFAU
     }
   }
 
-  // One write at a time: a flush on close waits for the timer's flush rather than racing it, and
-  // the timer skips its turn while a slow write is still going.
-  let queue: Promise<void> = Promise.resolve();
-  let queued = 0;
-  const flush = () => {
-    queued += 1;
-    queue = queue.then(writeOut).finally(() => void (queued -= 1));
-    return queue;
-  };
-  const timer = setInterval(() => {
-    if (queued === 0) void flush();
-  }, flushMs);
-  timer.unref();
+  const writes = writeBehind(writeOut, flushMs);
 
-  return {
-    middleware,
-    flush,
-    close() {
-      clearInterval(timer);
-      return flush();
-    },
-  };
+  return { middleware, flush: writes.flush, close: writes.close };
 }

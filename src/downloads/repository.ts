@@ -133,11 +133,30 @@ export async function library(db: Db, holder: DownloadHolder | number, orderId?:
     .execute();
 }
 
-export async function logDownload(db: Db, entry: { customerId: number; trackId: number | null; releaseId: number | null; at: string }) {
-  await db
-    .insertInto('downloads')
-    .values({ customer_id: entry.customerId, track_id: entry.trackId, release_id: entry.releaseId, created_at: entry.at })
-    .execute();
+export interface DownloadLogEntry {
+  customerId: number;
+  trackId: number | null;
+  releaseId: number | null;
+  /** Database time of the download (toDbTime). */
+  at: string;
+}
+
+/**
+ * Writes download log rows in one statement, each only while its customer still exists: a row
+ * noted just before the customer's data was erased is not written (it would bring back what the
+ * erasure deleted, and fail the foreign key).
+ */
+export async function insertDownloads(db: Db, entries: DownloadLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = sql.join(
+    entries.map(
+      (e) => sql`select ${e.customerId} as customer_id, ${e.trackId} as track_id, ${e.releaseId} as release_id, ${e.at} as created_at`,
+    ),
+    sql` union all `,
+  );
+  await sql`insert into downloads (customer_id, track_id, release_id, created_at)
+    select logged.customer_id, logged.track_id, logged.release_id, logged.created_at
+    from (${rows}) as logged inner join customers on customers.id = logged.customer_id`.execute(db);
 }
 
 /** Of these tracks, the ones the customer already owns (for the basket's "you already own this"). */

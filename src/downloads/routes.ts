@@ -8,8 +8,9 @@ import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
 import { holdsNothing, rememberSessionFormat, sessionFormat, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
-import { downloadableTrack, library, logDownload, preferredFormat, rememberFormat, type DownloadableTrack } from './repository.js';
+import { downloadableTrack, library, preferredFormat, rememberFormat, type DownloadableTrack } from './repository.js';
 import type { SessionPeek } from '../web/session-peek.js';
+import type { DownloadLog } from './download-log.js';
 
 export interface DownloadDeps {
   db: Db;
@@ -17,6 +18,8 @@ export interface DownloadDeps {
   clock: () => Date;
   /** Who may download what (access.ts): the signed-in customer, and the browser that just paid. */
   access: DownloadAccess;
+  /** Who downloaded what and when, written behind the download (download-log.ts). */
+  log: DownloadLog;
 }
 
 /** A presigned download link lives this long: enough to start (and resume) a download, no longer. */
@@ -68,7 +71,7 @@ function unavailable(res: Response, message: string) {
  * Downloads check ownership on every request; what is sent is found from the database only. The
  * customer's format choice (?format=) is remembered for their next download.
  */
-export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Router {
+export function downloadRoutes({ db, media, clock, access, log }: DownloadDeps): Router {
   const router = Router();
 
   /**
@@ -114,7 +117,7 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
       return unavailable(res, 'This track cannot be downloaded right now: the store cannot make its formats. Please come back later.');
     const prepared = await media.trackFile(track, format, track);
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${track.title}”`);
-    await deliverTrack({ db, media, clock }, req, res, track, format, prepared.key);
+    await deliverTrack({ log, media, clock }, req, res, track, format, prepared.key);
   });
 
   router.get('/download/release/:file', async (req, res) => {
@@ -135,8 +138,7 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
       await wantedFormat(req, holder.customerId),
     );
     if (prepared.state !== 'ready') return notReady(res, prepared, `“${first.release_title}”`);
-    if (startsAtZero(req))
-      await logDownload(db, { customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
+    if (startsAtZero(req)) log.record({ customerId: Number(first.customer_id), trackId: null, releaseId, at: toDbTime(clock()) });
     await deliverObject(req, res, media.storage, prepared.key, {
       contentType: 'application/zip',
       fileName: `${safeFileName(folder)}.zip`,
@@ -148,19 +150,18 @@ export function downloadRoutes({ db, media, clock, access }: DownloadDeps): Rout
   return router;
 }
 
-type TrackDelivery = Pick<DownloadDeps, 'db' | 'media' | 'clock'>;
+type TrackDelivery = Pick<DownloadDeps, 'log' | 'media' | 'clock'>;
 
 /** Logs the download (once per download, not per resumed range) and sends the file or the redirect to it. */
 async function deliverTrack(
-  { db, media, clock }: TrackDelivery,
+  { log, media, clock }: TrackDelivery,
   req: Request,
   res: Response,
   track: DownloadableTrack,
   format: FormatId,
   key: string,
 ): Promise<void> {
-  if (startsAtZero(req))
-    await logDownload(db, { customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
+  if (startsAtZero(req)) log.record({ customerId: track.customer_id, trackId: track.id, releaseId: null, at: toDbTime(clock()) });
   const kind = FORMATS[format];
   await deliverObject(req, res, media.storage, key, {
     contentType: kind.contentType,

@@ -120,6 +120,7 @@ describe.each(databaseKinds())('accounts, confirmations, sign-in and downloads o
       expect([...entries.keys()].some((n) => /\/cover\.(png|jpg)$/.test(n))).toBe(true);
       expect([...entries.values()]).toContainEqual(bytes);
 
+      await store.app.downloadLog.flush();
       const logged = await db().selectFrom('downloads').select(['track_id', 'release_id']).execute();
       expect(logged.filter((l) => l.track_id === trackId)).toHaveLength(1); // the resumed request is not a second download
       expect(logged.filter((l) => l.release_id === release.id)).toHaveLength(1);

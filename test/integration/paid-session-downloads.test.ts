@@ -61,7 +61,8 @@ describe.each(databaseKinds())('downloads in the browser that paid, on $kind', (
       expect(file.status).toBe(200);
       expect(file.headers.get('content-type')).toBe('audio/mpeg');
       expect((await download(shopper, `/download/release/${releases[0]!.id}.zip`)).status).toBe(200);
-      // The download is logged against the customer who paid.
+      // The download is logged against the customer who paid (written behind the download: flushed here).
+      await store.app.downloadLog.flush();
       const customer = await db().selectFrom('customers').select('id').where('email', '=', 'quick@example.com').executeTakeFirstOrThrow();
       expect(await db().selectFrom('downloads').select('customer_id').where('track_id', '=', track.id).execute()).toEqual([
         { customer_id: customer.id },
