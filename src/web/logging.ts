@@ -18,9 +18,19 @@ export function logFormatFor(env: 'development' | 'production' | 'test', stdoutI
   return env !== 'production' && stdoutIsTerminal ? 'pretty' : 'json';
 }
 
+/**
+ * Production's standard output: lines gathered up to 4 KB and written at least once a second,
+ * instead of one write to the pipe per line (the media bench: that write was about a tenth of a
+ * presigned download's store CPU, 0.13 to 0.26 ms on MySQL). pino writes what is left when the
+ * process exits, a crash included; only a kill -9 can lose the last second. A terminal, a
+ * developer's pipe and the tests read every line as it is written.
+ */
+const bufferedStdout = () => pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 });
+
 /** The server's logger on standard output, in the format logFormatFor chooses. */
 export function createServerLogger(level: string, env: 'development' | 'production' | 'test'): Logger {
-  if (logFormatFor(env, process.stdout.isTTY === true) === 'json') return createLogger(level);
+  if (logFormatFor(env, process.stdout.isTTY === true) === 'json')
+    return createLogger(level, env === 'production' ? bufferedStdout() : undefined);
   // A transport: pino-pretty formats in a worker thread, so the request path stays as fast as with JSON.
   return pino({
     level,

@@ -64,7 +64,7 @@ describe.each(databaseKinds())('the compiled store on $kind', ({ kind, skip }) =
   it.skipIf(skip)(
     'the compiled server in production sells a release: pages, static files, cover art, PayPal, confirmation email',
     async () => {
-      const server = await fleet.start(0, { PUBLIC_URL: `http://127.0.0.1:${fleet.ports[0]}` });
+      const server = await fleet.start(0, { PUBLIC_URL: `http://127.0.0.1:${fleet.ports[0]}`, LOG_LEVEL: 'info' });
       const shopper = new Shopper(server.url);
       const releasePage = await shopper.get(`/release/${release.slug}`);
       expect(releasePage.status).toBe(200);
@@ -91,7 +91,12 @@ describe.each(databaseKinds())('the compiled store on $kind', ({ kind, skip }) =
       expect(cover.headers.get('content-type')).toMatch(/^image\//);
 
       expect(server.output()).not.toContain('Production from TypeScript source');
+      // Production's log is written in batches: a quiet store's lines still come out within a second or so,
+      // and a stop writes the lines still gathered (the last request, made just before it).
+      await waitFor('the release page request in the log', () => server.output().includes(`"path":"/release/${release.slug}"`), 5000);
+      expect((await fetch(`${server.url}/contact`)).status).toBe(200);
       expect(await server.stop()).toBe(0);
+      expect(server.output()).toContain('"path":"/contact","status":200');
       expect(server.output()).not.toMatch(/\n\s+at /);
     },
   );
