@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { reusableQuery } from '../db/reusable-query.js';
 import { discCountColumn, ENCODING_INPUT_COLUMNS, inputsFromRow, trackCountColumn, type EncodingInputs } from '../media/encodings.js';
 import type { EncodingStatus } from '../db/schema.js';
 import type { DownloadHolder } from './access.js';
@@ -44,6 +45,28 @@ export interface DownloadableTrack {
   rememberedFormat: string | null;
 }
 
+/** downloadableTrack's one query: compiled once per shape (src/db/reusable-query.ts), as every download asks it. */
+const downloadableTrackQuery = reusableQuery(
+  (db, { customerId, orderRefs, paidSince, trackId }: { customerId?: number; orderRefs: string[]; paidSince?: string; trackId: number }) =>
+    ownedTracks(db, { customerId, orderRefs, paidSince: paidSince ?? '' })
+      .leftJoin('genres', 'genres.id', 'releases.genre_id')
+      .leftJoin('media_encodings', 'media_encodings.track_id', 'tracks.id')
+      .where('tracks.id', '=', trackId)
+      .select([
+        ...ENCODING_INPUT_COLUMNS,
+        trackCountColumn(),
+        discCountColumn(),
+        'entitlements.customer_id',
+        'media_encodings.format as encoding_format',
+        'media_encodings.output_key as encoding_key',
+        'media_encodings.status as encoding_status',
+        (customerId === undefined
+          ? sql<string | null>`null`
+          : sql<string | null>`(select download_format from customers where customers.id = ${customerId})`
+        ).as('remembered_format'),
+      ]),
+);
+
 /**
  * A track the holder may download, with everything the download needs in one query: the
  * ownership check, what an encoding of it is made from (its key is computed from these), the
@@ -51,25 +74,14 @@ export interface DownloadableTrack {
  * is ready is then this query, the download log and a signature (the download bench's budget).
  */
 export async function downloadableTrack(db: Db, holder: DownloadHolder, trackId: number): Promise<DownloadableTrack | undefined> {
-  const { customerId } = holder;
-  const rows = await ownedTracks(db, holder)
-    .leftJoin('genres', 'genres.id', 'releases.genre_id')
-    .leftJoin('media_encodings', 'media_encodings.track_id', 'tracks.id')
-    .where('tracks.id', '=', trackId)
-    .select([
-      ...ENCODING_INPUT_COLUMNS,
-      trackCountColumn(),
-      discCountColumn(),
-      'entitlements.customer_id',
-      'media_encodings.format as encoding_format',
-      'media_encodings.output_key as encoding_key',
-      'media_encodings.status as encoding_status',
-      (customerId === undefined
-        ? sql<string | null>`null`
-        : sql<string | null>`(select download_format from customers where customers.id = ${customerId})`
-      ).as('remembered_format'),
-    ])
-    .execute();
+  const { customerId, orderRefs, paidSince } = holder;
+  // The paid-since time counts only with the browser's orders.
+  const rows = await downloadableTrackQuery(db, {
+    customerId,
+    orderRefs,
+    paidSince: orderRefs.length > 0 ? paidSince : undefined,
+    trackId,
+  });
   const first = rows[0];
   if (!first) return undefined;
   const encodings = new Map<string, DownloadableTrack['encodings'][number]>();
