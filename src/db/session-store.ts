@@ -1,8 +1,13 @@
 import session from 'express-session';
-import { CompiledQuery } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { Db } from './database.js';
 import { fromDbTime, toDbTime, upsert } from './dialect.js';
+import { reusableQuery } from './reusable-query.js';
+
+/** The one statement every request with a session runs, compiled once (reusable-query.ts). */
+const liveSessionRow = reusableQuery((db, { sid, now }: { sid: string; now: string }) =>
+  db.selectFrom('sessions').select(['data', 'expires_at']).where('sid', '=', sid).where('expires_at', '>', now),
+);
 
 type Callback = (err?: unknown, value?: any) => void;
 
@@ -28,12 +33,6 @@ export class DatabaseSessionStore extends session.Store {
    * fewer on every request with a session).
    */
   private readExpiry = new LRUCache<string, string>({ max: 10_000 });
-  /**
-   * The one statement every request with a session runs, compiled once: binding two values costs
-   * less than building and compiling the query again on every request.
-   */
-  private readonly liveRow: CompiledQuery;
-
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
@@ -42,7 +41,6 @@ export class DatabaseSessionStore extends session.Store {
     private readonly onUnreadable: (error: Error) => void = () => {},
   ) {
     super();
-    this.liveRow = db.selectFrom('sessions').select(['data', 'expires_at']).where('sid', '=', '').where('expires_at', '>', '').compile();
     if (pruneEveryMs > 0) {
       this.pruneTimer = setInterval(() => void this.prune().catch(() => {}), pruneEveryMs);
       this.pruneTimer.unref();
@@ -51,10 +49,7 @@ export class DatabaseSessionStore extends session.Store {
 
   /** The session with this id, unless it has expired (or cannot be read): one read by primary key. */
   async readLive(sid: string): Promise<LiveSession | null> {
-    const { rows } = await this.db.executeQuery<{ data: string; expires_at: string }>(
-      CompiledQuery.raw(this.liveRow.sql, [sid, toDbTime(this.clock())]),
-    );
-    const row = rows[0];
+    const [row] = await liveSessionRow(this.db, { sid, now: toDbTime(this.clock()) });
     const data = row ? this.parse(row.data) : null;
     return row && data ? { data, expiresAt: row.expires_at } : null;
   }
