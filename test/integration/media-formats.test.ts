@@ -398,6 +398,20 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
         .executeTakeFirstOrThrow();
       expect(customer.download_format).toBeNull();
 
+      // A second order in the same browser: the session now holds two orders, not the one its last
+      // download was checked for, and the new order's track is found before the chain all the same.
+      await buyWithPayPal(store, 'session-buyer@example.com', { release: mp3Release, shopper });
+      const second = await store.database.db
+        .selectFrom('tracks')
+        .select('id')
+        .where('release_id', '=', mp3Release.id)
+        .executeTakeFirstOrThrow();
+      let secondDownload!: Awaited<ReturnType<typeof download>>;
+      expect(
+        await chainLoads(async () => (secondDownload = await download(`/download/track/${second.id}`, `sid=${shopper.cookie('sid')}`))),
+      ).toBe(storageKind === 's3' ? 0 : 1);
+      expect(secondDownload.type).toBe('audio/mpeg');
+
       // Signed out in another process (the row gone): refused at once, before the chain or by it.
       await store.database.db
         .deleteFrom('sessions')
@@ -408,4 +422,46 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
       ).toBe(401);
     },
   );
+
+  it.skipIf(skip)('each download is checked for the holder the session row gives now, not the one its last download had', async () => {
+    const track = await store.database.db
+      .selectFrom('tracks')
+      .select('id')
+      .where('release_id', '=', flacRelease.id)
+      .orderBy('track_number')
+      .executeTakeFirstOrThrow();
+    expect((await download(`/download/track/${track.id}`)).status).toBe(200);
+    const sid = decodeURIComponent(cookie.slice('sid='.length)).slice(2).split('.')[0]!;
+    const row = await store.database.db.selectFrom('sessions').select('data').where('sid', '=', sid).executeTakeFirstOrThrow();
+    const signedIn = JSON.parse(row.data) as Record<string, unknown>;
+    const rewrite = (data: Record<string, unknown>) =>
+      store.database.db
+        .updateTable('sessions')
+        .set({ data: JSON.stringify(data) })
+        .where('sid', '=', sid)
+        .execute();
+    const fetchTrack = () => fetch(`${store.baseUrl}/download/track/${track.id}`, { headers: { cookie }, redirect: 'manual' });
+
+    // The row now names a customer who bought nothing: not this customer's music.
+    const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
+    const stranger = await store.database.db
+      .insertInto('customers')
+      .values({
+        email: 'stranger@example.com',
+        msisdn: null,
+        marketing_opt_in: 0,
+        marketing_choice_at: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .executeTakeFirstOrThrow();
+    await rewrite({ ...signedIn, customerId: Number(stranger.insertId) });
+    expect((await fetchTrack()).status).toBe(404);
+
+    // What a time-out does to the row (the basket stays, the customer goes): sign in again to download.
+    const { customerId, signedInAt, lastSeenAt, ...signedOut } = signedIn;
+    expect([customerId, signedInAt, lastSeenAt]).not.toContain(undefined);
+    await rewrite(signedOut);
+    expect((await fetchTrack()).status).toBe(401);
+  });
 });
