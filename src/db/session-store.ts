@@ -11,12 +11,6 @@ const liveSessionRow = reusableQuery((db, { sid, now }: { sid: string; now: stri
 
 type Callback = (err?: unknown, value?: any) => void;
 
-/** A session's row as stored. */
-export interface SessionRow {
-  data: string;
-  expires_at: string;
-}
-
 /** A live session's row as read: its data and the expiry stored with it. */
 export interface LiveSession {
   data: session.SessionData;
@@ -56,18 +50,8 @@ export class DatabaseSessionStore extends session.Store {
   /** The session with this id, unless it has expired (or cannot be read): one read by primary key. */
   async readLive(sid: string): Promise<LiveSession | null> {
     const [row] = await liveSessionRow(this.db, { sid, now: toDbTime(this.clock()) });
-    return this.liveFromRow(row);
-  }
-
-  /** A session row read by another query (live: its expiry was checked there), as readLive gives it. */
-  liveFromRow(row: SessionRow | undefined): LiveSession | null {
     const data = row ? this.parse(row.data) : null;
     return row && data ? { data, expiresAt: row.expires_at } : null;
-  }
-
-  /** The time a live session's expiry is compared with (the store's clock, as readLive has it). */
-  now(): string {
-    return toDbTime(this.clock());
   }
 
   override get(sid: string, callback: Callback): void {

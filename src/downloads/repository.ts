@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { reusableQuery } from '../db/reusable-query.js';
-import type { SessionRow } from '../db/session-store.js';
 import { discCountColumn, ENCODING_INPUT_COLUMNS, inputsFromRow, trackCountColumn, type EncodingInputs } from '../media/encodings.js';
 import type { EncodingStatus } from '../db/schema.js';
 import type { DownloadHolder } from './access.js';
@@ -46,60 +45,27 @@ export interface DownloadableTrack {
   rememberedFormat: string | null;
 }
 
-// A type, not an interface: reusableQuery's values are a record of named values.
-type DownloadableTrackValues = {
-  customerId?: number;
-  orderRefs: string[];
-  /** Only with orderRefs: the paid-since time counts only with the browser's orders. */
-  paidSince?: string;
-  trackId: number;
-};
-
-const downloadableTrackRows = (db: Db, { customerId, orderRefs, paidSince, trackId }: DownloadableTrackValues) =>
-  ownedTracks(db, { customerId, orderRefs, paidSince: paidSince ?? '' })
-    .leftJoin('genres', 'genres.id', 'releases.genre_id')
-    .leftJoin('media_encodings', 'media_encodings.track_id', 'tracks.id')
-    .where('tracks.id', '=', trackId)
-    .select([
-      ...ENCODING_INPUT_COLUMNS,
-      trackCountColumn(),
-      discCountColumn(),
-      'entitlements.customer_id',
-      'media_encodings.format as encoding_format',
-      'media_encodings.output_key as encoding_key',
-      'media_encodings.status as encoding_status',
-      (customerId === undefined
-        ? sql<string | null>`null`
-        : sql<string | null>`(select download_format from customers where customers.id = ${customerId})`
-      ).as('remembered_format'),
-    ]);
-
 /** downloadableTrack's one query: compiled once per shape (src/db/reusable-query.ts), as every download asks it. */
-const downloadableTrackQuery = reusableQuery(downloadableTrackRows);
-
-/**
- * The same query with the session row read in the same statement: one round trip to the database
- * instead of two (the media bench, MySQL: the socket write of a query alone is about 0.14 ms of a
- * download's CPU). The holder is the caller's guess, from this session's last download; the
- * caller uses the tracks only when the session row read here gives that same holder.
- */
-const downloadableTrackWithSessionQuery = reusableQuery(
-  (db, { sid, now, ...owner }: DownloadableTrackValues & { sid: string; now: string }) =>
-    db
-      .selectFrom('sessions')
-      .leftJoin(downloadableTrackRows(db, owner).as('owned'), (join) => join.onTrue())
-      .selectAll('owned')
-      .select(['sessions.data as session_data', 'sessions.expires_at as session_expires_at'])
-      .where('sessions.sid', '=', sid)
-      .where('sessions.expires_at', '>', now),
+const downloadableTrackQuery = reusableQuery(
+  (db, { customerId, orderRefs, paidSince, trackId }: { customerId?: number; orderRefs: string[]; paidSince?: string; trackId: number }) =>
+    ownedTracks(db, { customerId, orderRefs, paidSince: paidSince ?? '' })
+      .leftJoin('genres', 'genres.id', 'releases.genre_id')
+      .leftJoin('media_encodings', 'media_encodings.track_id', 'tracks.id')
+      .where('tracks.id', '=', trackId)
+      .select([
+        ...ENCODING_INPUT_COLUMNS,
+        trackCountColumn(),
+        discCountColumn(),
+        'entitlements.customer_id',
+        'media_encodings.format as encoding_format',
+        'media_encodings.output_key as encoding_key',
+        'media_encodings.status as encoding_status',
+        (customerId === undefined
+          ? sql<string | null>`null`
+          : sql<string | null>`(select download_format from customers where customers.id = ${customerId})`
+        ).as('remembered_format'),
+      ]),
 );
-
-const queryValues = ({ customerId, orderRefs, paidSince }: DownloadHolder, trackId: number): DownloadableTrackValues => ({
-  customerId,
-  orderRefs,
-  paidSince: orderRefs.length > 0 ? paidSince : undefined,
-  trackId,
-});
 
 /**
  * A track the holder may download, with everything the download needs in one query: the
@@ -108,30 +74,14 @@ const queryValues = ({ customerId, orderRefs, paidSince }: DownloadHolder, track
  * is ready is then this query, the download log and a signature (the download bench's budget).
  */
 export async function downloadableTrack(db: Db, holder: DownloadHolder, trackId: number): Promise<DownloadableTrack | undefined> {
-  return trackFromRows(await downloadableTrackQuery(db, queryValues(holder, trackId)));
-}
-
-/**
- * The session row (live at `now`; undefined when there is none) and, in the same statement, the
- * track as downloadableTrack gives it to `guessed`: right only if the row's session gives that holder.
- */
-export async function sessionAndDownloadableTrack(
-  db: Db,
-  session: { sid: string; now: string },
-  guessed: DownloadHolder,
-  trackId: number,
-): Promise<{ sessionRow: SessionRow | undefined; track: DownloadableTrack | undefined }> {
-  const rows = await downloadableTrackWithSessionQuery(db, { ...session, ...queryValues(guessed, trackId) });
-  const first = rows[0];
-  return {
-    sessionRow: first && { data: first.session_data, expires_at: first.session_expires_at },
-    track: first?.id == null ? undefined : trackFromRows(rows as RowOf<typeof downloadableTrackQuery>[]),
-  };
-}
-
-type RowOf<Query extends (...args: never[]) => Promise<unknown[]>> = Awaited<ReturnType<Query>>[number];
-
-function trackFromRows(rows: RowOf<typeof downloadableTrackQuery>[]): DownloadableTrack | undefined {
+  const { customerId, orderRefs, paidSince } = holder;
+  // The paid-since time counts only with the browser's orders.
+  const rows = await downloadableTrackQuery(db, {
+    customerId,
+    orderRefs,
+    paidSince: orderRefs.length > 0 ? paidSince : undefined,
+    trackId,
+  });
   const first = rows[0];
   if (!first) return undefined;
   const encodings = new Map<string, DownloadableTrack['encodings'][number]>();

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { LRUCache } from 'lru-cache';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Db } from '../db/database.js';
 import { toDbTime } from '../db/dialect.js';
@@ -9,14 +8,7 @@ import type { MediaService, Prepared } from '../media/service.js';
 import { HttpError } from '../web/errors.js';
 import { holdsNothing, rememberSessionFormat, sessionFormat, type DownloadAccess, type DownloadHolder } from './access.js';
 import { safeFileName, trackFileName, zipEntryName } from './file-names.js';
-import {
-  downloadableTrack,
-  library,
-  preferredFormat,
-  sessionAndDownloadableTrack,
-  rememberFormat,
-  type DownloadableTrack,
-} from './repository.js';
+import { downloadableTrack, library, preferredFormat, rememberFormat, type DownloadableTrack } from './repository.js';
 import type { SessionPeek } from '../web/session-peek.js';
 import type { DownloadLog } from './download-log.js';
 
@@ -188,40 +180,22 @@ async function deliverTrack(
  * row; a buyer who is not signed in keeps theirs in the session, so a new one goes the long way).
  * Anything else (a 404, an unknown format, "preparing", a sign-in that timed out) goes on to the
  * route above, which says so with the whole page.
- *
- * A session's next download reads the session row and the ownership in one statement, checking
- * ownership for the holder this session was last time (who is signed in, which orders it placed);
- * the tracks that statement found are used only when the row read with them gives that same
- * holder, and otherwise the ownership is asked again for the holder the row gives.
  */
 export function presignedTrackBeforeSession(deps: DownloadDeps & { peek: SessionPeek }): RequestHandler {
   const { db, media, access, peek } = deps;
-  const lastHolder = new LRUCache<string, Pick<DownloadHolder, 'customerId' | 'orderRefs'>>({ max: 10_000 });
-
-  /** The session (when the chain would leave it as it is), and the track if it could be read with it. */
-  async function readSession(req: Request, sid: string, trackId: number) {
-    const guessed = lastHolder.get(sid);
-    if (!guessed) return { session: await peek(req), guessed, track: undefined };
-    const read = await sessionAndDownloadableTrack(db, { sid, now: peek.now() }, access.holderOfSession(guessed), trackId);
-    return { session: peek.quietRow(read.sessionRow), guessed, track: read.track };
-  }
-
   const router = Router();
   router.get('/download/track/:id', async (req, res, next) => {
     const trackId = Number(/^(\d{1,12})$/.exec(req.params.id)?.[1]);
     const asked = req.query.format;
-    const sid = peek.sessionIdOf(req);
-    if (media.storage.kind !== 's3' || !Number.isSafeInteger(trackId) || (asked !== undefined && !isFormatId(asked)) || sid === undefined)
-      return next();
-    const { session, guessed, track: readWithSession } = await readSession(req, sid, trackId);
+    if (media.storage.kind !== 's3' || !Number.isSafeInteger(trackId) || (asked !== undefined && !isFormatId(asked))) return next();
+    const session = await peek(req);
     if (!session) return next();
     const holder = access.holderOfSession(session);
     if (holdsNothing(holder)) return next();
-    lastHolder.set(sid, { customerId: holder.customerId, orderRefs: holder.orderRefs });
     const { customerId } = holder;
     const sessionChoice = formatChoice(asked, session.downloadFormat ?? null);
     if (customerId === undefined && sessionChoice.changed) return next();
-    const track = guessed && sameHolder(guessed, holder) ? readWithSession : await downloadableTrack(db, holder, trackId);
+    const track = await downloadableTrack(db, holder, trackId);
     if (!track) return next();
     const choice = customerId === undefined ? sessionChoice : formatChoice(asked, track.rememberedFormat);
     if (customerId !== undefined && choice.changed) await rememberFormat(db, customerId, choice.wished!);
@@ -232,6 +206,3 @@ export function presignedTrackBeforeSession(deps: DownloadDeps & { peek: Session
   });
   return router;
 }
-
-const sameHolder = (a: Pick<DownloadHolder, 'customerId' | 'orderRefs'>, b: Pick<DownloadHolder, 'customerId' | 'orderRefs'>) =>
-  a.customerId === b.customerId && a.orderRefs.length === b.orderRefs.length && a.orderRefs.every((ref, i) => ref === b.orderRefs[i]);

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { SessionData } from 'express-session';
 import { LRUCache } from 'lru-cache';
-import type { DatabaseSessionStore, LiveSession, SessionRow } from '../db/session-store.js';
+import type { DatabaseSessionStore } from '../db/session-store.js';
 import './session-data.js';
 
 /** A session as a peek hands it back: read-only, for filling in a page. */
@@ -12,7 +12,7 @@ export type PeekedSession = Readonly<Partial<SessionData>>;
 export interface SessionPeekDeps {
   cookieName: string;
   secret: string;
-  store: Pick<DatabaseSessionStore, 'readLive' | 'wouldTouch' | 'liveFromRow' | 'now'>;
+  store: Pick<DatabaseSessionStore, 'readLive' | 'wouldTouch'>;
   /** False when the session chain would change this session on a GET (a sign-in timed out, a lastSeenAt due): src/customers/session.ts. */
   isQuiet: (session: PeekedSession) => boolean;
 }
@@ -26,30 +26,18 @@ export interface SessionPeekDeps {
  * lastSeenAt, or a row due its extension gives undefined, and the request goes through the chain,
  * which does what is due.
  */
-export function sessionPeek({ cookieName, secret, store, isQuiet }: SessionPeekDeps): SessionPeek {
+export function sessionPeek({ cookieName, secret, store, isQuiet }: SessionPeekDeps) {
   const sessionIdOf = signedSessionIds(cookieName, secret);
-  const quiet = (live: LiveSession | null) => (!live || store.wouldTouch(live) || !isQuiet(live.data) ? undefined : live.data);
-  const peek = async (req: Request): Promise<PeekedSession | undefined> => {
+  return async (req: Request): Promise<PeekedSession | undefined> => {
     const sid = sessionIdOf(req);
-    return sid === undefined ? undefined : quiet(await store.readLive(sid));
+    if (sid === undefined) return undefined;
+    const live = await store.readLive(sid);
+    if (!live || store.wouldTouch(live) || !isQuiet(live.data)) return undefined;
+    return live.data;
   };
-  return Object.assign(peek, {
-    sessionIdOf,
-    quietRow: (row: SessionRow | undefined) => quiet(store.liveFromRow(row)),
-    now: () => store.now(),
-  });
 }
 
-/** A peek, and its parts for a route that reads the session row in its own query (src/downloads/routes.ts). */
-export interface SessionPeek {
-  (req: Request): Promise<PeekedSession | undefined>;
-  /** The session id of a validly signed cookie. */
-  sessionIdOf(req: Request): string | undefined;
-  /** A live session row read elsewhere (undefined: none), judged as a peek judges it. */
-  quietRow(row: SessionRow | undefined): PeekedSession | undefined;
-  /** The time a session row's expiry is compared with. */
-  now(): string;
-}
+export type SessionPeek = ReturnType<typeof sessionPeek>;
 
 /**
  * The session id in express-session's signed cookie (`s:` + id + `.` + HMAC-SHA256, URL-encoded),
