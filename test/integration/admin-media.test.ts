@@ -1,3 +1,4 @@
+import { toDbTime } from '../../src/db/dialect.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,5 +120,43 @@ describe.each(databaseKinds())('failed encodings in the admin on $kind', ({ kind
     expect(await worker.drainOnce()).toBe(1);
     const done = await shopper.get(url);
     expect(done.status).toBe(200);
+  });
+
+  it.skipIf(skip)('retries a failed release ZIP the same way: queued again once, audited, and a second retry refused', async () => {
+    const db = store.database.db;
+    const release = await db.selectFrom('releases').select('id').where('title', '=', FLAC_ALBUM.album).executeTakeFirstOrThrow();
+    const at = toDbTime(new Date());
+    const inserted = await db
+      .insertInto('media_zips')
+      .values({
+        output_key: `zips/ab/${'a'.repeat(64)}.zip`,
+        release_id: release.id,
+        format: 'flac',
+        entries: '[]',
+        status: 'failed',
+        attempts: 3,
+        last_error: 'bucket refused the upload',
+        created_at: at,
+        updated_at: at,
+      })
+      .executeTakeFirstOrThrow();
+    const id = Number(inserted.insertId);
+    expect((await admin.get('/admin/media')).text).toContain('bucket refused the upload');
+
+    const retried = await admin.post(`/admin/media/zips/${id}/retry`, {});
+    expect(retried.status).toBe(303);
+    expect((await admin.get('/admin/media')).text).toContain(`Release ZIP ${id} is queued again.`);
+    expect(
+      await db.selectFrom('media_zips').select(['status', 'attempts', 'last_error']).where('id', '=', id).executeTakeFirstOrThrow(),
+    ).toEqual({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+    });
+    const again = await admin.post(`/admin/media/zips/${id}/retry`, {});
+    expect(again.status).toBe(409);
+    expect(again.text).toContain('Only a failed release ZIP can be retried');
+    const audit = await db.selectFrom('admin_audit').select(['target', 'detail']).where('action', '=', 'media.zip_retry').execute();
+    expect(audit).toEqual([{ target: `zip:${id}`, detail: `release ${release.id}, flac; had failed with: bucket refused the upload` }]);
   });
 });
