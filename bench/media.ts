@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createImporter } from '../src/catalogue/importer/importer.js';
 import { loadConfig } from '../src/config.js';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../src/media/s3-storage.js';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { toDbTime } from '../src/db/dialect.js';
 import { downloadableTrack, insertDownloads } from '../src/downloads/repository.js';
@@ -107,12 +108,7 @@ async function routeSteps(databaseUrl: string, config: ReturnType<typeof loadCon
   const settings = config.media.storage;
   if (settings.kind !== 's3') throw new Error('the media bench runs against object storage');
   const storage = createMediaStorage(settings);
-  const client = new S3Client({
-    endpoint: settings.endpoint,
-    region: settings.region,
-    forcePathStyle: settings.forcePathStyle,
-    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-  });
+  const client = s3Client(settings);
   return withBenchDatabase(databaseUrl, async ({ db }) => {
     const owner = await db.selectFrom('entitlements').select('customer_id').where('track_id', '=', trackId).executeTakeFirstOrThrow();
     const holder = { customerId: owner.customer_id, orderRefs: [], paidSince: toDbTime(new Date()) };

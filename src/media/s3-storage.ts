@@ -19,13 +19,9 @@ const isMissing = (error: unknown) => {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 };
 
-/**
- * S3-compatible object storage through the AWS SDK. Downloads never stream through the store:
- * the route checks ownership and redirects to a presigned GET whose response headers
- * (Content-Disposition, Content-Type, Cache-Control) are part of the signature.
- */
-export function createS3Storage(settings: S3Settings): MediaStorage {
-  const client = new S3Client({
+/** The SDK's client for the bucket S3_* names (also what the bench and the tests compare the store's signing with). */
+export function s3Client(settings: S3Settings): S3Client {
+  return new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
@@ -35,6 +31,15 @@ export function createS3Storage(settings: S3Settings): MediaStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+/**
+ * S3-compatible object storage through the AWS SDK. Downloads never stream through the store:
+ * the route checks ownership and redirects to a presigned GET whose response headers
+ * (Content-Disposition, Content-Type, Cache-Control) are part of the signature.
+ */
+export function createS3Storage(settings: S3Settings): MediaStorage {
+  const client = s3Client(settings);
   const Bucket = settings.bucket;
   const presign = createPresigner(client, settings);
 
