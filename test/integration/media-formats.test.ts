@@ -301,12 +301,9 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
 
     // A retitled track is a new encoding and a new ZIP, with the new name and tags in it.
     const db = store.database.db;
-    await db
-      .updateTable('tracks')
-      .set({ title: 'Second Tone (Remaster)' })
-      .where('release_id', '=', flacRelease.id)
-      .where('track_number', '=', 2)
-      .execute();
+    const retitleSecondTrack = (title: string) =>
+      db.updateTable('tracks').set({ title }).where('release_id', '=', flacRelease.id).where('track_number', '=', 2).execute();
+    await retitleSecondTrack('Second Tone (Remaster)');
     const rezipped = await untilReady(url);
     const remadeEntries = await zipEntries(rezipped.bytes!);
     expect([...remadeEntries.keys()].sort()).toEqual([
@@ -318,12 +315,7 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     expectTags(retagged.common, 'Second Tone (Remaster)', 2);
     if (storageKind === 's3')
       expect(await db.selectFrom('media_zips').select('status').execute()).toEqual([{ status: 'ready' }, { status: 'ready' }]);
-    await db
-      .updateTable('tracks')
-      .set({ title: 'Second Tone' })
-      .where('release_id', '=', flacRelease.id)
-      .where('track_number', '=', 2)
-      .execute();
+    await retitleSecondTrack('Second Tone');
 
     const lost = await store.database.db
       .selectFrom('media_encodings')
