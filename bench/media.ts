@@ -100,7 +100,7 @@ async function cpuPerCall(step: () => Promise<unknown>, calls = 2000): Promise<n
 /**
  * The download route's own work, step by step, in this process against the same database and
  * bucket: the one query (ownership, encoding inputs and rows, remembered format), the encoding's
- * key, the download log's row (its share of a 200-row write: the log is written behind), and the signature, against the AWS SDK's getSignedUrl that it replaced.
+ * key, the download log's row (its share of a 128-row write: the log is written behind), and the signature, against the AWS SDK's getSignedUrl that it replaced.
  * The rest of the store's CPU per download is what every signed-in request costs (session, cookie
  * HMAC, middleware, log line, the response written to the socket).
  */
@@ -114,7 +114,7 @@ async function routeSteps(databaseUrl: string, config: ReturnType<typeof loadCon
     const holder = { customerId: owner.customer_id, orderRefs: [], paidSince: toDbTime(new Date()) };
     const track = (await downloadableTrack(db, holder, trackId))!;
     const key = encodingKey('flac', track.inputs);
-    const logRows = Array.from({ length: 200 }, () => ({
+    const logRows = Array.from({ length: 128 }, () => ({
       customerId: owner.customer_id,
       trackId,
       releaseId: null,

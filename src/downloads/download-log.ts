@@ -13,26 +13,34 @@ export interface DownloadLog {
 }
 
 const FLUSH_MS = 1000;
-/** Rows per INSERT (4 parameters each: far below SQLite's and MySQL's limits). */
-const ROWS_PER_WRITE = 200;
+/** Rows per INSERT at most (4 parameters each: far below SQLite's and MySQL's limits). */
+const ROWS_PER_WRITE = 128;
 /** Rows kept through a database outage; past this the oldest are dropped (and counted in the warning). */
 const MAX_HELD = 20_000;
 
 /**
  * The download log (who downloaded what and when: the customer's data export shows it) is written
- * behind the downloads, up to 200 rows in one INSERT each second, not one INSERT per download
+ * behind the downloads, up to 128 rows in one INSERT each second, not one INSERT per download
  * (the media bench: on MySQL the insert was a sixth of a presigned download's store CPU). The
  * log guards nothing; a stop writes what is left, a crash loses at most the last second's rows,
  * and a database outage keeps them (up to MAX_HELD) for the next write. A row whose customer was
  * erased meanwhile is not written (repository.ts).
  */
+/**
+ * A power of two: each row count is a statement of its own to the database (and to the SQLite
+ * statement cache, which a few hundred sizes would churn), so writes come in eight sizes only.
+ */
+function rowsForNextWrite(waiting: number): number {
+  return Math.min(ROWS_PER_WRITE, 2 ** Math.floor(Math.log2(waiting)));
+}
+
 export function createDownloadLog({ db, logger, flushMs = FLUSH_MS }: { db: Db; logger: Logger; flushMs?: number }): DownloadLog {
   let pending: DownloadLogEntry[] = [];
   let failing = false;
 
   async function writeOut(): Promise<void> {
     while (pending.length > 0) {
-      const batch = pending.splice(0, ROWS_PER_WRITE);
+      const batch = pending.splice(0, rowsForNextWrite(pending.length));
       try {
         await insertDownloads(db, batch);
         failing = false;
