@@ -49,7 +49,9 @@ export function createDownloadLog({ db, logger, flushMs = FLUSH_MS }: { db: Db; 
         pending = batch.concat(pending);
         const dropped = Math.max(0, pending.length - MAX_HELD);
         if (dropped > 0) pending = pending.slice(dropped);
-        logger.warn({ err: error, held: pending.length, dropped }, 'download log: rows not written; will try again');
+        // The reason only: the database's error object carries the statement, and with it the rows' customer ids.
+        const reason = error instanceof Error ? error.message : String(error);
+        logger.warn({ reason, held: pending.length, dropped }, 'download log: rows not written; will try again');
         return;
       }
     }

@@ -91,7 +91,9 @@ describe.each(databaseKinds())('the download log, written behind the downloads (
     }
     const warning = lines.find((l) => l.msg === 'download log: rows not written; will try again');
     expect(warning).toMatchObject({ held: 1, dropped: 0 });
-    expect(JSON.stringify(warning)).not.toContain(`"customerId":${customerId}`);
+    // Only what the line names: not the database's error object, whose SQL would carry the rows' customer ids.
+    expect(Object.keys(warning!).sort()).toEqual(['dropped', 'held', 'hostname', 'level', 'msg', 'pid', 'reason', 'time']);
+    expect(JSON.stringify(warning)).not.toContain('insert into');
     expect(await rowsOf(customerId)).toEqual([]);
     log.record({ customerId, trackId: null, releaseId: null, at });
     await log.close();
