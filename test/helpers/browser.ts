@@ -34,9 +34,14 @@ export function watchForErrors(page: import('playwright-core').Page): string[] {
  */
 function reportOnFailure(page: Page): void {
   const trail: string[] = [];
-  page.on('requestfinished', async (request) =>
-    trail.push(`${request.method()} ${request.url()} -> ${(await request.response())?.status()} (${request.resourceType()})`),
-  );
+  page.on('requestfinished', async (request) => {
+    // A request that finishes as the test closes the page has no response left to read: the trail says so rather than failing the run.
+    const status = await request.response().then(
+      (response) => response?.status(),
+      () => '(page closed)',
+    );
+    trail.push(`${request.method()} ${request.url()} -> ${status} (${request.resourceType()})`);
+  });
   page.on('requestfailed', (request) => trail.push(`${request.method()} ${request.url()} failed: ${request.failure()?.errorText}`));
   onTestFailed(async () => {
     const shown = page.isClosed()
