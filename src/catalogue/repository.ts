@@ -288,10 +288,13 @@ export function createCatalogueRepository(db: Db) {
  * Whether the artist whose id is in `artistIdColumn` (`artists.id`, or a search term's `t0.entity_id`)
  * has anything on sale: an artist whose only releases are hidden is hidden with them, from search,
  * the artist page and the sitemap alike. Both lookups use an index (releases_by_artist, tracks_by_artist).
+ * They are scalar subqueries (`limit 1`), not `exists`: MariaDB turns an `exists` into an `in` and
+ * materialises it, scanning every release for each artist search (4 ms of an 11 ms search on the
+ * bench catalogue); a scalar subquery stays a lookup per matching artist.
  */
 function artistIsShown(artistIdColumn: string) {
   const id = sql.ref(artistIdColumn);
-  return sql<boolean>`(exists (select 1 from releases r where r.artist_id = ${id} and r.hidden = 0) or exists (select 1 from tracks t inner join releases r on r.id = t.release_id where t.artist_id = ${id} and r.hidden = 0))`;
+  return sql<boolean>`((select 1 from releases r where r.artist_id = ${id} and r.hidden = 0 limit 1) is not null or (select 1 from tracks t inner join releases r on r.id = t.release_id where t.artist_id = ${id} and r.hidden = 0 limit 1) is not null)`;
 }
 
 function matchingEntities(db: Db, kind: SearchKind, words: string[]) {
