@@ -149,6 +149,11 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   const { methods } = services;
   app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));
   app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
+  // A catalogue page already rendered goes out before sessions load: to visitors without a session,
+  // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
+  // It answers only catalogue GETs, so the routes below (health, providers' notifications) are not
+  // walked for a page it already has (bench: each router walked allocates, and the young generation is small).
+  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(peek)));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });
@@ -158,9 +163,6 @@ function mountBeforeSessions(app: Express, { config, database, logger, clock, se
   app.use(unsubscribePostRoute({ db: database.db, secret: config.sessionSecret, clock }));
   // STOP by text: only with a real Twilio account (its auth token signs the webhook).
   if (config.twilio) app.use(smsStopRoute({ db: database.db, authToken: config.twilio.authToken, publicUrl: services.publicUrl, clock }));
-  // A catalogue page already rendered goes out before sessions load: to visitors without a session,
-  // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
-  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(peek)));
 }
 
 /** Reads a session before the session chain, for a GET the chain would leave unchanged (src/web/session-peek.ts). */

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
+import { compressPieces, filledGzip, filledPlain, type CompressedPieces, type Piece } from '../web/gzip-with-holes.js';
 import type { PeekedSession, SessionPeek } from '../web/session-peek.js';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -134,6 +135,7 @@ const CACHE_BYTES = 16 * 2 ** 20;
 /** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
 const pageBytes = (page: CachedPage) => page.html.length * 3;
 const partsBytes = (parts: Part[]) => parts.reduce<number>((n, part) => n + (typeof part === 'number' ? 0 : part.length), 0);
+const piecesBytes = (page: CompressedPieces) => partsBytes(page.plain as Part[]) + partsBytes(page.deflated as Part[]);
 
 /**
  * A shared shopper's page: its bytes, kept as UTF-8 (put together with a copy per request, rather
@@ -142,6 +144,7 @@ const partsBytes = (parts: Part[]) => parts.reduce<number>((n, part) => n + (typ
 const TOKEN_HOLE = 0;
 const COUNT_HOLE = 1;
 type Part = Buffer | typeof TOKEN_HOLE | typeof COUNT_HOLE;
+const EMPTY = Buffer.alloc(0);
 
 /** A part's own memory, not a slice of Node's shared pool (which a kept page would hold on to). */
 function ownBytes(text: string): Buffer {
@@ -166,10 +169,10 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const TOKEN = `csrf${marker}`;
   const COUNT = `count${marker}`;
   const holes = new RegExp(`(${TOKEN}|${COUNT})`);
-  const pages = new LRUCache<string, Part[]>({
+  const pages = new LRUCache<string, CompressedPieces>({
     max: 1000,
     maxSize: CACHE_BYTES,
-    sizeCalculation: partsBytes,
+    sizeCalculation: piecesBytes,
     ttl: ttlSeconds * 1000,
     perf: { now: () => clock().getTime() },
   });
@@ -178,20 +181,28 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
 
   const toParts = (body: string): Part[] =>
     body.split(holes).map((part) => (part === TOKEN ? TOKEN_HOLE : part === COUNT ? COUNT_HOLE : ownBytes(part)));
-  /** The page's bytes with this shopper's own values in the holes (the token asked for only if the page has a form). */
-  const fill = (parts: Part[], locals: ShopperLocals): Buffer => {
-    const token = parts.includes(TOKEN_HOLE) ? Buffer.from(escapeHtml(locals.csrfToken())) : undefined;
-    const count = parts.includes(COUNT_HOLE) ? Buffer.from(String(locals.basketCount)) : undefined;
-    return Buffer.concat(parts.map((part) => (part === TOKEN_HOLE ? token! : part === COUNT_HOLE ? count! : part)));
+  /** This shopper's own values for the holes, by hole (the token asked for only if the page has a form). */
+  const holesOf = (parts: Piece[], locals: ShopperLocals): Buffer[] => [
+    parts.includes(TOKEN_HOLE) ? Buffer.from(escapeHtml(locals.csrfToken())) : EMPTY,
+    parts.includes(COUNT_HOLE) ? Buffer.from(String(locals.basketCount)) : EMPTY,
+  ];
+  /**
+   * A kept page goes out as text/html, as Express sends a string: gzipped from its pieces compressed
+   * once (src/web/gzip-with-holes.ts) to a client that takes gzip, as it is to one that does not.
+   */
+  const sendParts = (req: Request, res: Response, page: CompressedPieces, locals: ShopperLocals) => {
+    const holes = holesOf(page.plain, locals);
+    res.type('html').vary('Accept-Encoding');
+    if (req.headers['accept-encoding'] && req.acceptsEncodings('gzip'))
+      return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
+    return res.send(filledPlain(page, holes));
   };
-  /** A kept page goes out as text/html, as Express sends a string. */
-  const sendParts = (res: Response, parts: Part[], locals: ShopperLocals) => res.type('html').send(fill(parts, locals));
 
   const handler: RequestHandler = (req, res, next) => {
     const locals = res.locals as unknown as ShopperLocals;
     const key = keyFor(req, locals);
     const cached = pages.get(key);
-    if (cached !== undefined) return void sendParts(res, cached, locals);
+    if (cached !== undefined) return void sendParts(req, res, cached, locals);
     // Rendered with markers in the holes; the markers are replaced before anything is sent.
     const own = { csrfToken: locals.csrfToken, basketCount: locals.basketCount };
     Object.defineProperty(res.locals, 'csrfToken', { value: () => TOKEN, configurable: true, writable: true, enumerable: true });
@@ -206,11 +217,13 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
       if (typeof body !== 'string') return send(body);
       const type = res.getHeader('content-type');
       // Anything but a page (a JSON error, say) goes out as it was rendered, markers filled in.
-      if (type !== undefined && !String(type).startsWith('text/html'))
-        return send(fill(toParts(body), { ...own, signedIn: locals.signedIn }).toString());
-      const parts = toParts(body);
-      if (res.statusCode === 200) pages.set(key, parts);
-      return sendParts(res, parts, { ...own, signedIn: locals.signedIn });
+      if (type !== undefined && !String(type).startsWith('text/html')) {
+        const plain = toParts(body);
+        return send(filledPlain({ plain, deflated: [] }, holesOf(plain, { ...own, signedIn: locals.signedIn })).toString());
+      }
+      const page = compressPieces(toParts(body));
+      if (res.statusCode === 200) pages.set(key, page);
+      return sendParts(req, res, page, { ...own, signedIn: locals.signedIn });
     };
     next();
   };
@@ -229,7 +242,7 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
     if (!holdsOnlyShareable(session) || typeof session.csrfToken !== 'string') return false;
     const cached = pages.get(keyFor(req, locals));
     if (cached === undefined) return false;
-    sendParts(res, cached, locals);
+    sendParts(req, res, cached, locals);
     return true;
   };
   return Object.assign(handler, { clear: () => pages.clear(), mayHave, answer });

@@ -47,6 +47,10 @@ const QUIET_PATHS = /^\/(static\/|healthz$|preview\/|cover\/)/;
  * hand rather than with pino-http, which cost half the throughput of a page in our benchmark.
  */
 export function requestLogger(logger: Logger): RequestHandler {
+  // The line is four values made here, none of them an object a redact path could reach, so this
+  // child skips redaction: its wildcard paths were checked against every field of every line, about
+  // a tenth of what a cached shopper's page allocated (bench/alloc profile).
+  const lines = logger.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
@@ -54,8 +58,8 @@ export function requestLogger(logger: Logger): RequestHandler {
       const path = withoutTokens(req.originalUrl.split('?')[0]!);
       if (status < 400 && QUIET_PATHS.test(path)) return;
       const entry = { method: req.method, path, status, ms: Math.round(performance.now() - started) };
-      if (status >= 500) logger.error(entry, 'request failed');
-      else logger.info(entry, 'request');
+      if (status >= 500) lines.error(entry, 'request failed');
+      else lines.info(entry, 'request');
     });
     next();
   };
