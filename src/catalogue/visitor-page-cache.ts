@@ -68,6 +68,8 @@ interface CachedPage {
   /** The page compressed, made on the first request that accepts each encoding (pages without a form only). */
   br?: Buffer;
   gzip?: Buffer;
+  /** A page with forms: its pieces around the token, compressed once (made on its first request). */
+  pieces?: CompressedPieces;
 }
 
 const compressors = {
@@ -75,26 +77,27 @@ const compressors = {
   gzip: (html: string) => gzipSync(html, { level: 9 }),
 };
 
+/** Whether the client takes gzip (every browser does). */
+const takesGzip = (req: Request) => !!req.headers['accept-encoding'] && !!req.acceptsEncodings('gzip');
+
 /**
  * A cached page as the client takes it. A page with forms gets this visitor's own token (and its own
- * ETag, so a revalidation is still answered 304) and is compressed on the way out like any response;
- * a page without one is compressed once per encoding and then sent as it is.
+ * ETag, so a revalidation is still answered 304), gzipped from pieces compressed once with the token
+ * stored between them (src/web/gzip-with-holes.ts); a page without one is compressed once per
+ * encoding and then sent as it is.
  */
 function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: VisitorToken): void {
   res.type('html').vary('Accept-Encoding');
   if (page.html.includes(TOKEN_SLOT)) {
     const token = visitorToken(req, res);
     const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
-    return void res.set('ETag', etag).send(page.html.replaceAll(TOKEN_SLOT, token));
+    res.set('ETag', etag);
+    if (!takesGzip(req)) return void res.send(page.html.replaceAll(TOKEN_SLOT, token));
+    page.pieces ??= compressPieces(page.html.split(TOKEN_SLOT).flatMap((text, i) => (i === 0 ? [ownBytes(text)] : [0, ownBytes(text)])));
+    return void res.set('Content-Encoding', 'gzip').send(filledGzip(page.pieces, [Buffer.from(token)]));
   }
   res.set('ETag', page.etag);
-  const encoding = !req.headers['accept-encoding']
-    ? undefined
-    : req.acceptsEncodings('br')
-      ? 'br'
-      : req.acceptsEncodings('gzip')
-        ? 'gzip'
-        : undefined;
+  const encoding = !req.headers['accept-encoding'] ? undefined : req.acceptsEncodings('br') ? 'br' : takesGzip(req) ? 'gzip' : undefined;
   if (!encoding) return void res.send(page.html);
   const body = (page[encoding] ??= compressors[encoding](page.html));
   res.set('Content-Encoding', encoding).send(body);
@@ -193,8 +196,7 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const sendParts = (req: Request, res: Response, page: CompressedPieces, locals: ShopperLocals) => {
     const holes = holesOf(page.plain, locals);
     res.type('html').vary('Accept-Encoding');
-    if (req.headers['accept-encoding'] && req.acceptsEncodings('gzip'))
-      return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
+    if (takesGzip(req)) return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
     return res.send(filledPlain(page, holes));
   };
 

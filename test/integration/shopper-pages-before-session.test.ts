@@ -1,10 +1,10 @@
-import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toDbTime } from '../../src/db/dialect.js';
 import { DatabaseSessionStore } from '../../src/db/session-store.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { Shopper, type Page } from '../helpers/shopper.js';
+import { rawGet } from '../helpers/raw-get.js';
 import { signInCustomer } from '../helpers/sign-in.js';
 import { startTestStore, type TestStore } from '../helpers/store.js';
 
@@ -190,20 +190,3 @@ describe.each(databaseKinds())('shoppers’ pages answered before the session ch
     expect(badgeIn(await browser.get('/'))).toBe('1');
   });
 });
-
-/** A GET as the bytes arrive (fetch would decompress them): status, headers and the body undecoded. */
-function rawGet(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
