@@ -87,6 +87,8 @@ async function sequentialTimes(url: string, count: number): Promise<number[]> {
  * whose session holds a basket of one release, and a signed-in customer with the same basket.
  */
 const VISITORS = ['anonymous', 'basket', 'customer'] as const;
+/** Every request asks for compression as a browser does; the store and the bare baseline each answer compressed. */
+const BROWSER = { 'accept-encoding': 'gzip, deflate, br' };
 type Visitor = (typeof VISITORS)[number];
 /** BENCH_VISITORS=basket and BENCH_PAGES=home,search narrow a run (to profile one path). */
 const only = <T extends string>(all: readonly T[], asked: string | undefined): T[] =>
@@ -218,8 +220,12 @@ export async function benchCatalogue(databaseUrl: string, log: (m: string) => vo
         for (const visitor of only(VISITORS, process.env.BENCH_VISITORS)) {
           for (const [name, p] of Object.entries(targets).filter(([name]) => only([name], process.env.BENCH_PAGES).length)) {
             log(`  ${build}, ${visitor}: ${name}...`);
-            const ours = await measureRate(`${baseUrl}${p}`, cookies[visitor] ? { cookie: cookies[visitor] } : {}, store);
-            const baseline = await measureRate(`http://127.0.0.1:${BARE_PORT}/page/${visitor}-${name}`, {}, bare);
+            const ours = await measureRate(
+              `${baseUrl}${p}`,
+              { ...BROWSER, ...(cookies[visitor] ? { cookie: cookies[visitor] } : {}) },
+              store,
+            );
+            const baseline = await measureRate(`http://127.0.0.1:${BARE_PORT}/page/${visitor}-${name}`, BROWSER, bare);
             rows.push({
               build,
               visitor,

@@ -98,11 +98,18 @@ export function createApp(deps: AppDeps) {
       peek,
     }),
   );
-  // HTML, CSS, JS and JSON go out compressed to a client that accepts it (a cached visitor page is kept compressed: visitor-page-cache.ts).
-  app.use(compression());
   if (services.usageStats) app.use(services.usageStats.middleware);
+  app.use(referralLanding({ db: deps.database.db, settings: config.affiliates, clock, logger }));
+  // A catalogue page already rendered goes out before sessions load: to visitors without a session,
+  // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
+  // Kept pages carry their own compression, made once (visitor-page-cache.ts), so they go out before
+  // the compression middleware too, and before the routes below are walked (bench: both allocate per
+  // request, and the young generation is small).
+  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(peek)));
+  // Everything else (HTML, CSS, JS and JSON) goes out compressed to a client that accepts it.
+  app.use(compression());
   for (const mount of mounts) app.use(mount.path, mount.handler);
-  mountBeforeSessions(app, wiring, peek);
+  mountBeforeSessions(app, wiring);
   mountSessionChain(app, wiring);
   mountFeatures(app, wiring);
   if (messagesPage) app.use(messagesPage.handler);
@@ -145,15 +152,9 @@ function securityHeadersFor(config: Config, { methods }: StoreServices) {
 }
 
 /** Static files, the referral landing, health, what proves itself by signature, and kept catalogue pages. */
-function mountBeforeSessions(app: Express, { config, database, logger, clock, services }: Wiring, peek: SessionPeek): void {
+function mountBeforeSessions(app: Express, { config, database, clock, services }: Wiring): void {
   const { methods } = services;
   app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));
-  app.use(referralLanding({ db: database.db, settings: config.affiliates, clock, logger }));
-  // A catalogue page already rendered goes out before sessions load: to visitors without a session,
-  // and to shoppers whose session the chain would leave as it is (bench: the chain cost most of a page).
-  // It answers only catalogue GETs, so the routes below (health, providers' notifications) are not
-  // walked for a page it already has (bench: each router walked allocates, and the young generation is small).
-  app.use(services.visitorPages.beforeSession(SESSION_COOKIE.name, shopperShortcut(peek)));
   app.get('/healthz', async (_req, res) => {
     const ok = await databaseAnswers(database.db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'up' : 'down' });

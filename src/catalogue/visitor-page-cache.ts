@@ -73,12 +73,25 @@ interface CachedPage {
 }
 
 const compressors = {
-  br: (html: string) => brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
-  gzip: (html: string) => gzipSync(html, { level: 9 }),
+  br: (html: string | Buffer) => brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
+  gzip: (html: string | Buffer) => gzipSync(html, { level: 9 }),
 };
 
-/** Whether the client takes gzip (every browser does). */
-const takesGzip = (req: Request) => !!req.headers['accept-encoding'] && !!req.acceptsEncodings('gzip');
+/** Whether the client takes this encoding (every browser takes gzip). */
+const takes = (req: Request, encoding: 'gzip' | 'br') => !!req.headers['accept-encoding'] && !!req.acceptsEncodings(encoding);
+
+/**
+ * A kept page with its holes filled, as the client takes it: gzipped from its pieces compressed once
+ * (src/web/gzip-with-holes.ts); compressed for this response alone for a client that takes brotli
+ * but not gzip (no browser); as it is otherwise. Kept pages are sent before the compression
+ * middleware (src/app.ts), so this is their compression.
+ */
+function sendFilled(req: Request, res: Response, page: CompressedPieces, holes: Buffer[]): Response {
+  res.type('html').vary('Accept-Encoding');
+  if (takes(req, 'gzip')) return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
+  const plain = filledPlain(page, holes);
+  return takes(req, 'br') ? res.set('Content-Encoding', 'br').send(compressors.br(plain)) : res.send(plain);
+}
 
 /**
  * A cached page as the client takes it. A page with forms gets this visitor's own token (and its own
@@ -91,13 +104,11 @@ function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: V
   if (page.html.includes(TOKEN_SLOT)) {
     const token = visitorToken(req, res);
     const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
-    res.set('ETag', etag);
-    if (!takesGzip(req)) return void res.send(page.html.replaceAll(TOKEN_SLOT, token));
     page.pieces ??= compressPieces(page.html.split(TOKEN_SLOT).flatMap((text, i) => (i === 0 ? [ownBytes(text)] : [0, ownBytes(text)])));
-    return void res.set('Content-Encoding', 'gzip').send(filledGzip(page.pieces, [Buffer.from(token)]));
+    return void sendFilled(req, res.set('ETag', etag), page.pieces, [Buffer.from(token)]);
   }
   res.set('ETag', page.etag);
-  const encoding = !req.headers['accept-encoding'] ? undefined : req.acceptsEncodings('br') ? 'br' : takesGzip(req) ? 'gzip' : undefined;
+  const encoding = takes(req, 'br') ? 'br' : takes(req, 'gzip') ? 'gzip' : undefined;
   if (!encoding) return void res.send(page.html);
   const body = (page[encoding] ??= compressors[encoding](page.html));
   res.set('Content-Encoding', encoding).send(body);
@@ -189,16 +200,8 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
     parts.includes(TOKEN_HOLE) ? Buffer.from(escapeHtml(locals.csrfToken())) : EMPTY,
     parts.includes(COUNT_HOLE) ? Buffer.from(String(locals.basketCount)) : EMPTY,
   ];
-  /**
-   * A kept page goes out as text/html, as Express sends a string: gzipped from its pieces compressed
-   * once (src/web/gzip-with-holes.ts) to a client that takes gzip, as it is to one that does not.
-   */
-  const sendParts = (req: Request, res: Response, page: CompressedPieces, locals: ShopperLocals) => {
-    const holes = holesOf(page.plain, locals);
-    res.type('html').vary('Accept-Encoding');
-    if (takesGzip(req)) return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
-    return res.send(filledPlain(page, holes));
-  };
+  const sendParts = (req: Request, res: Response, page: CompressedPieces, locals: ShopperLocals) =>
+    sendFilled(req, res, page, holesOf(page.plain, locals));
 
   const handler: RequestHandler = (req, res, next) => {
     const locals = res.locals as unknown as ShopperLocals;
