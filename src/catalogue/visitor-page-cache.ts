@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
-import { compressPieces, filledGzip, filledPlain, type CompressedPieces, type Piece } from '../web/gzip-with-holes.js';
+import { compressPieces, filledGzip, filledPlain, ownCopy, type CompressedPieces, type Piece } from '../web/gzip-with-holes.js';
 import type { PeekedSession, SessionPeek } from '../web/session-peek.js';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -73,8 +73,8 @@ interface CachedPage {
 }
 
 const compressors = {
-  br: (html: string | Buffer) => brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } }),
-  gzip: (html: string | Buffer) => gzipSync(html, { level: 9 }),
+  br: (html: string | Buffer) => ownCopy(brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } })),
+  gzip: (html: string | Buffer) => ownCopy(gzipSync(html, { level: 9 })),
 };
 
 /** Whether the client takes this encoding (every browser takes gzip). */

@@ -44,3 +44,10 @@ describe('a page compressed once, its holes filled per response', () => {
     expect(() => gunzipSync(gz)).toThrow(/check/i);
   });
 });
+
+describe('what a page cache keeps', () => {
+  it('keeps each compressed piece in memory of its own size, not a view of zlib’s 16 KB output buffer', () => {
+    const page = compressPieces([markup(1), 0, text('<p>'), 1, markup(2)]);
+    for (const piece of page.deflated.filter((p): p is Buffer => typeof p !== 'number')) expect(piece.buffer.byteLength).toBe(piece.length);
+  });
+});
