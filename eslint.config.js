@@ -57,10 +57,15 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript (bin/, the browser scripts in public/js, this file) is not in tsconfig.json.
-    files: ['**/*.js'],
+    // Plain JavaScript (bin/, the browser scripts in public/js, this file, the bench's preload) is not in tsconfig.json.
+    files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['public/js/**/*.js'],
