@@ -151,7 +151,7 @@ function securityHeadersFor(config: Config, { methods }: StoreServices) {
   });
 }
 
-/** Static files, the referral landing, health, what proves itself by signature, and kept catalogue pages. */
+/** Static files, health, and what proves itself by signature (providers' notifications, one-click unsubscribe, STOP by text). */
 function mountBeforeSessions(app: Express, { config, database, clock, services }: Wiring): void {
   const { methods } = services;
   app.use('/static', express.static(path.join(PACKAGE_ROOT, 'public'), { maxAge: '1h', index: false }));

@@ -2,7 +2,16 @@ import type { Request, RequestHandler, Response } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
-import { compressPieces, filledGzip, filledPlain, ownCopy, type CompressedPieces, type Piece } from '../web/gzip-with-holes.js';
+import {
+  compressPieces,
+  filledGzip,
+  filledPlain,
+  ownBytes,
+  piecesBytes,
+  piecesOf,
+  type CompressedPieces,
+  type Piece,
+} from '../web/gzip-with-holes.js';
 import type { PeekedSession, SessionPeek } from '../web/session-peek.js';
 
 /** True when nothing in the page can differ from visitor to visitor: no basket, flash, sign-in or session token. */
@@ -73,8 +82,8 @@ interface CachedPage {
 }
 
 const compressors = {
-  br: (html: string | Buffer) => ownCopy(brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } })),
-  gzip: (html: string | Buffer) => ownCopy(gzipSync(html, { level: 9 })),
+  br: (html: string | Buffer) => ownBytes(brotliCompressSync(html, { params: { [constants.BROTLI_PARAM_QUALITY]: 9 } })),
+  gzip: (html: string | Buffer) => ownBytes(gzipSync(html, { level: 9 })),
 };
 
 /** Whether the client takes this encoding (every browser takes gzip). */
@@ -89,7 +98,7 @@ const takes = (req: Request, encoding: 'gzip' | 'br') => !!req.headers['accept-e
 function sendFilled(req: Request, res: Response, page: CompressedPieces, holes: Buffer[]): Response {
   res.type('html').vary('Accept-Encoding');
   if (takes(req, 'gzip')) return res.set('Content-Encoding', 'gzip').send(filledGzip(page, holes));
-  const plain = filledPlain(page, holes);
+  const plain = filledPlain(page.plain, holes);
   return takes(req, 'br') ? res.set('Content-Encoding', 'br').send(compressors.br(plain)) : res.send(plain);
 }
 
@@ -100,14 +109,13 @@ function sendFilled(req: Request, res: Response, page: CompressedPieces, holes: 
  * encoding and then sent as it is.
  */
 function sendPage(req: Request, res: Response, page: CachedPage, visitorToken: VisitorToken): void {
-  res.type('html').vary('Accept-Encoding');
   if (page.html.includes(TOKEN_SLOT)) {
     const token = visitorToken(req, res);
     const etag = `${page.etag.slice(0, -1)}-${createHash('sha1').update(token).digest('base64url').slice(0, 10)}"`;
-    page.pieces ??= compressPieces(page.html.split(TOKEN_SLOT).flatMap((text, i) => (i === 0 ? [ownBytes(text)] : [0, ownBytes(text)])));
+    page.pieces ??= compressPieces(piecesOf(page.html, [TOKEN_SLOT]));
     return void sendFilled(req, res.set('ETag', etag), page.pieces, [Buffer.from(token)]);
   }
-  res.set('ETag', page.etag);
+  res.type('html').vary('Accept-Encoding').set('ETag', page.etag);
   const encoding = takes(req, 'br') ? 'br' : takes(req, 'gzip') ? 'gzip' : undefined;
   if (!encoding) return void res.send(page.html);
   const body = (page[encoding] ??= compressors[encoding](page.html));
@@ -146,10 +154,8 @@ export interface ShopperLocals {
  * pages most asked for stay, and the store's memory stays inside the heap it is given.
  */
 const CACHE_BYTES = 16 * 2 ** 20;
-/** A cached page's text, and room for its compressed copies (made later, each well under half the text). */
+/** A cached page's text, and room for what is made from it later: its compressed copies, or its pieces. */
 const pageBytes = (page: CachedPage) => page.html.length * 3;
-const partsBytes = (parts: Part[]) => parts.reduce<number>((n, part) => n + (typeof part === 'number' ? 0 : part.length), 0);
-const piecesBytes = (page: CompressedPieces) => partsBytes(page.plain as Part[]) + partsBytes(page.deflated as Part[]);
 
 /**
  * A shared shopper's page: its bytes, kept as UTF-8 (put together with a copy per request, rather
@@ -157,15 +163,7 @@ const piecesBytes = (page: CompressedPieces) => partsBytes(page.plain as Part[])
  */
 const TOKEN_HOLE = 0;
 const COUNT_HOLE = 1;
-type Part = Buffer | typeof TOKEN_HOLE | typeof COUNT_HOLE;
 const EMPTY = Buffer.alloc(0);
-
-/** A part's own memory, not a slice of Node's shared pool (which a kept page would hold on to). */
-function ownBytes(text: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  bytes.write(text);
-  return bytes;
-}
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -182,7 +180,6 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const marker = randomBytes(12).toString('hex');
   const TOKEN = `csrf${marker}`;
   const COUNT = `count${marker}`;
-  const holes = new RegExp(`(${TOKEN}|${COUNT})`);
   const pages = new LRUCache<string, CompressedPieces>({
     max: 1000,
     maxSize: CACHE_BYTES,
@@ -193,8 +190,8 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
   const keyFor = (req: Request, locals: ShopperLocals) =>
     `${locals.signedIn ? 'in' : 'out'} ${locals.basketCount > 0 ? 'basket' : 'empty'} ${keyOf(req)}`;
 
-  const toParts = (body: string): Part[] =>
-    body.split(holes).map((part) => (part === TOKEN ? TOKEN_HOLE : part === COUNT ? COUNT_HOLE : ownBytes(part)));
+  // In the order of the holes' numbers: TOKEN_HOLE, COUNT_HOLE.
+  const toParts = (body: string) => piecesOf(body, [TOKEN, COUNT]);
   /** This shopper's own values for the holes, by hole (the token asked for only if the page has a form). */
   const holesOf = (parts: Piece[], locals: ShopperLocals): Buffer[] => [
     parts.includes(TOKEN_HOLE) ? Buffer.from(escapeHtml(locals.csrfToken())) : EMPTY,
@@ -224,7 +221,7 @@ function shopperPages(ttlSeconds: number, clock: () => Date) {
       // Anything but a page (a JSON error, say) goes out as it was rendered, markers filled in.
       if (type !== undefined && !String(type).startsWith('text/html')) {
         const plain = toParts(body);
-        return send(filledPlain({ plain, deflated: [] }, holesOf(plain, { ...own, signedIn: locals.signedIn })).toString());
+        return send(filledPlain(plain, holesOf(plain, { ...own, signedIn: locals.signedIn })).toString());
       }
       const page = compressPieces(toParts(body));
       if (res.statusCode === 200) pages.set(key, page);

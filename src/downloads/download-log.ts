@@ -19,14 +19,6 @@ const ROWS_PER_WRITE = 128;
 const MAX_HELD = 20_000;
 
 /**
- * The download log (who downloaded what and when: the customer's data export shows it) is written
- * behind the downloads, up to 128 rows in one INSERT each second, not one INSERT per download
- * (the media bench: on MySQL the insert was a sixth of a presigned download's store CPU). The
- * log guards nothing; a stop writes what is left, a crash loses at most the last second's rows,
- * and a database outage keeps them (up to MAX_HELD) for the next write. A row whose customer was
- * erased meanwhile is not written (repository.ts).
- */
-/**
  * A power of two: each row count is a statement of its own to the database (and to the SQLite
  * statement cache, which a few hundred sizes would churn), so writes come in eight sizes only.
  */
@@ -34,6 +26,14 @@ function rowsForNextWrite(waiting: number): number {
   return Math.min(ROWS_PER_WRITE, 2 ** Math.floor(Math.log2(waiting)));
 }
 
+/**
+ * The download log (who downloaded what and when: the customer's data export shows it) is written
+ * behind the downloads, up to 128 rows in one INSERT each second, not one INSERT per download
+ * (the media bench: on MySQL the insert was a sixth of a presigned download's store CPU). The
+ * log guards nothing; a stop writes what is left, a crash loses at most the last second's rows,
+ * and a database outage keeps them (up to MAX_HELD) for the next write. A row whose customer was
+ * erased meanwhile is not written (repository.ts).
+ */
 export function createDownloadLog({ db, logger, flushMs = FLUSH_MS }: { db: Db; logger: Logger; flushMs?: number }): DownloadLog {
   let pending: DownloadLogEntry[] = [];
   let failing = false;

@@ -20,23 +20,35 @@ export interface CompressedPieces {
 }
 
 /**
- * zlib's synchronous output is a view of a 16 KB buffer however small it is: a piece kept in a cache
- * (21 bytes of deflate, say) would hold all 16 KB (the purchase bench's peak RSS rose 80 MB). So what
- * is kept is copied into memory of its own, not into Node's shared pool either.
+ * Bytes to keep in a cache, in memory of their own. A small Buffer made from a string is a slice of
+ * Node's shared pool, and zlib's synchronous output is a view of a 16 KB buffer however small it is:
+ * a kept piece (21 bytes of deflate, say) would hold all of it (the purchase bench's peak RSS rose
+ * 80 MB).
  */
-export function ownCopy(bytes: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(own);
+export function ownBytes(content: string | Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(typeof content === 'string' ? Buffer.byteLength(content) : content.length);
+  if (typeof content === 'string') own.write(content);
+  else content.copy(own);
   return own;
+}
+
+/** A page's text as pieces: each of `markers` in it becomes a hole numbered by its place in `markers`. */
+export function piecesOf(text: string, markers: string[]): Piece[] {
+  const splitter = new RegExp(`(${markers.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+  return text.split(splitter).map((part) => (markers.includes(part) ? markers.indexOf(part) : ownBytes(part)));
 }
 
 /** Compresses each fixed piece once (at the level a response compressed once can afford). */
 export function compressPieces(plain: Piece[]): CompressedPieces {
   const deflated = plain.map((piece) =>
-    typeof piece === 'number' ? piece : ownCopy(deflateRawSync(piece, { level: 9, finishFlush: constants.Z_FULL_FLUSH })),
+    typeof piece === 'number' ? piece : ownBytes(deflateRawSync(piece, { level: 9, finishFlush: constants.Z_FULL_FLUSH })),
   );
   return { plain, deflated };
 }
+
+/** What a page's pieces hold, both forms, in bytes (for a cache's size). */
+export const piecesBytes = (page: CompressedPieces) =>
+  [...page.plain, ...page.deflated].reduce<number>((n, piece) => n + (typeof piece === 'number' ? 0 : piece.length), 0);
 
 /** ID1 ID2, deflate, no flags, no modification time, no extra flags, operating system unknown. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -62,8 +74,8 @@ function writeStored(out: Buffer, at: number, bytes: Buffer): number {
 }
 
 /** The page with these values in its holes, as plain bytes. */
-export function filledPlain(page: CompressedPieces, holes: Buffer[]): Buffer {
-  return Buffer.concat(page.plain.map((piece) => (typeof piece === 'number' ? holes[piece]! : piece)));
+export function filledPlain(plain: Piece[], holes: Buffer[]): Buffer {
+  return Buffer.concat(plain.map((piece) => (typeof piece === 'number' ? holes[piece]! : piece)));
 }
 
 /**

@@ -47,6 +47,14 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
   let storage: MediaStorage;
   let cookie: string;
   let flacRelease: { id: number; slug: string };
+  /** The FLAC release's first track. */
+  const firstFlacTrack = () =>
+    store.database.db
+      .selectFrom('tracks')
+      .select('id')
+      .where('release_id', '=', flacRelease.id)
+      .orderBy('track_number')
+      .executeTakeFirstOrThrow();
   let mp3Release: { id: number; slug: string };
   // The store's clock: the real time, moved on where a test needs time to pass.
   let ahead = 0;
@@ -127,12 +135,7 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     expect(await formats(flacRelease.slug)).toBe('MP3 320, MP3 V0, FLAC, DRM-free');
     expect(await formats(mp3Release.slug)).toBe('MP3, DRM-free');
     // The preview of a lossless master is an MP3 made from it: 30 s at most (these tracks are 4 s).
-    const track = await store.database.db
-      .selectFrom('tracks')
-      .select('id')
-      .where('release_id', '=', flacRelease.id)
-      .orderBy('track_number')
-      .executeTakeFirstOrThrow();
+    const track = await firstFlacTrack();
     const preview = await fetch(`${store.baseUrl}/preview/${track.id}.mp3`);
     expect(preview.status).toBe(200);
     const info = await parseBuffer(Buffer.from(await preview.arrayBuffer()), { mimeType: 'audio/mpeg' });
@@ -359,12 +362,7 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
     async () => {
       const { shopper } = await buyWithPayPal(store, 'session-buyer@example.com', { release: flacRelease });
       const session = `sid=${shopper.cookie('sid')}`;
-      const track = await store.database.db
-        .selectFrom('tracks')
-        .select(['id'])
-        .where('release_id', '=', flacRelease.id)
-        .orderBy('track_number')
-        .executeTakeFirstOrThrow();
+      const track = await firstFlacTrack();
       const plainDownload = async () => {
         const music = await shopper.get('/account/music');
         expect(music.status).toBe(200);
@@ -416,12 +414,7 @@ describe.each(combos)('lossless masters on $kind with $storage media', ({ kind, 
   );
 
   it.skipIf(skip)('each download is checked for the holder the session row gives now, not the one its last download had', async () => {
-    const track = await store.database.db
-      .selectFrom('tracks')
-      .select('id')
-      .where('release_id', '=', flacRelease.id)
-      .orderBy('track_number')
-      .executeTakeFirstOrThrow();
+    const track = await firstFlacTrack();
     expect((await download(`/download/track/${track.id}`)).status).toBe(200);
     const sid = decodeURIComponent(cookie.slice('sid='.length)).slice(2).split('.')[0]!;
     const row = await store.database.db.selectFrom('sessions').select('data').where('sid', '=', sid).executeTakeFirstOrThrow();
